@@ -1,0 +1,36 @@
+# Every target does its own set-up on a fresh clone: system packages, .venv, pinned install.
+VENV    := .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+SYSTEM_PROGRAMS := dot chromium chromedriver
+SYSTEM_PACKAGES := graphviz chromium chromium-driver
+
+.PHONY: test demo system lint clean
+
+system:
+	@missing=0; for p in $(SYSTEM_PROGRAMS); do command -v $$p >/dev/null || missing=1; done; \
+	if [ $$missing = 1 ]; then \
+	  echo "Installing system packages: $(SYSTEM_PACKAGES)"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null; \
+	fi
+
+$(STAMP): setup.cfg pyproject.toml constraints.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e '.[all]'
+	touch $(STAMP)
+
+test: system $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider
+
+demo: system $(STAMP)
+	$(PY) -m surrogate.demo
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check surrogate tests bench
+	$(VENV)/bin/mypy surrogate
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
