@@ -1,0 +1,26 @@
+"""surrogate: explain black-box models with interpretable surrogates, honestly.
+
+>>> import surrogate as sg
+>>> X, y = sg.datasets.load_german_credit()  # doctest: +SKIP
+"""
+
+from . import datasets, errors
+from ._version import __version__
+from .explainer import TabularExplainer
+from .explanation import Explanation, ExplanationSet, Failure
+from .schema import Feature, FeatureSchema
+from .surrogates.base import Condition, Rule
+
+__all__ = [
+    "__version__",
+    "TabularExplainer",
+    "Explanation",
+    "ExplanationSet",
+    "Failure",
+    "Feature",
+    "FeatureSchema",
+    "Condition",
+    "Rule",
+    "datasets",
+    "errors",
+]

@@ -1,0 +1,330 @@
+"""Model adapters: one per framework, each scoring rows in large batches on the model's own device.
+
+Every adapter answers ``predict(rows) -> float64 array (n, n_outputs)`` and checks
+what the model returned (shape, finiteness, probabilities) with exceptions, not
+asserts. The user's model is never modified, moved or pickled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from .errors import ModelError, ModelOutputError, ParameterError, UnknownOptionError
+
+Mode = Literal["classification", "regression"]
+MODES = ("classification", "regression")
+DEFAULT_ROW_BUDGET = 100_000
+_PROBA_TOLERANCE = 1e-6
+
+
+class BlackBox:
+    """Base adapter. Subclasses implement :meth:`_call` on one chunk of rows."""
+
+    mode: Mode
+    output_names: tuple[str, ...]
+    #: True when a row's output may depend on the batch it was scored in (float32
+    #: kernels): the explainer then calls the model on fixed-shape, per-query chunks.
+    fixed_shape: bool = False
+    row_budget: int = DEFAULT_ROW_BUDGET
+    outputs_probabilities: bool = False
+
+    def predict(self, rows: Any) -> np.ndarray:
+        """Score rows; returns float64 ``(n, n_outputs)``."""
+        n = _n_rows(rows)
+        try:
+            raw = self._call(rows)
+        except Exception as exc:  # the model's own failure, re-raised with context
+            raise ModelError(f"The black box raised {type(exc).__name__} while scoring {n} rows: {exc}") from exc
+        return self._check(raw, n)
+
+    def _call(self, rows: Any) -> Any:  # pragma: no cover - abstract
+        raise ModelError(f"{type(self).__name__} does not implement scoring.")
+
+    def _check(self, raw: Any, n: int) -> np.ndarray:
+        try:
+            out = np.asarray(raw, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ModelOutputError(f"The black box returned non-numeric outputs ({type(raw).__name__}).") from exc
+        if out.ndim == 1:
+            out = out[:, None]
+        if out.ndim != 2 or out.shape[0] != n:
+            raise ModelOutputError(
+                f"The black box returned an array of shape {np.shape(raw)} for {n} rows; "
+                f"expected ({n},) or ({n}, n_outputs)."
+            )
+        if hasattr(self, "output_names") and out.shape[1] != len(self.output_names):
+            raise ModelOutputError(
+                f"The black box returned {out.shape[1]} outputs per row; expected {len(self.output_names)} "
+                f"({list(self.output_names)})."
+            )
+        if not np.isfinite(out).all():
+            bad = int(np.flatnonzero(~np.isfinite(out).all(axis=1))[0])
+            raise ModelOutputError(f"The black box returned NaN or infinite outputs (first at row {bad}).")
+        if self.outputs_probabilities:
+            _check_probabilities(out)
+        return out
+
+    def fingerprint(self, probe_rows: Any) -> str:
+        """Behavioural fingerprint: SHA-256 of the adapter's type and its outputs on probe rows."""
+        out = np.round(self.predict(probe_rows), 10) + 0.0  # +0.0 folds -0.0 into 0.0
+        digest = hashlib.sha256(self.description().encode())
+        digest.update(np.ascontiguousarray(out).tobytes())
+        return digest.hexdigest()
+
+    def description(self) -> str:
+        return type(self).__name__
+
+
+def _check_probabilities(out: np.ndarray) -> None:
+    if (out < -_PROBA_TOLERANCE).any() or (out > 1 + _PROBA_TOLERANCE).any():
+        raise ModelOutputError(
+            f"The black box returned probabilities outside [0, 1] (range {out.min():.4g} to {out.max():.4g})."
+        )
+    sums = out.sum(axis=1)
+    if out.shape[1] > 1 and np.abs(sums - 1).max() > 1e-4:
+        i = int(np.argmax(np.abs(sums - 1)))
+        raise ModelOutputError(
+            f"The black box returned class probabilities that do not sum to 1 (row {i} sums to {sums[i]:.6g})."
+        )
+
+
+def _n_rows(rows: Any) -> int:
+    return len(rows) if not hasattr(rows, "shape") else int(rows.shape[0])
+
+
+# ---- scikit-learn ---------------------------------------------------------------------------
+class SklearnBlackBox(BlackBox):
+    """A scikit-learn estimator or pipeline: predict_proba, decision_function or predict by mode."""
+
+    def __init__(self, model: Any, *, mode: Mode | None, row_budget: int) -> None:
+        self.model = model
+        self.row_budget = row_budget
+        self.mode = mode or _sklearn_mode(model)
+        classes = getattr(model, "classes_", None)
+        if self.mode == "classification":
+            if hasattr(model, "predict_proba"):
+                self._method = "predict_proba"
+                self.outputs_probabilities = True
+                if classes is None:
+                    raise ModelError("The classifier has predict_proba but no classes_: is it fitted?")
+                self.output_names = tuple(str(c) for c in classes)
+            elif hasattr(model, "decision_function"):
+                self._method = "decision_function"
+                if classes is not None and len(classes) > 2:
+                    self.output_names = tuple(str(c) for c in classes)
+                else:
+                    self.output_names = ("decision_function",)
+            else:
+                raise ModelError(
+                    f"mode='classification' needs predict_proba or decision_function; "
+                    f"{type(model).__name__} has neither."
+                )
+        else:
+            if not hasattr(model, "predict"):
+                raise ModelError(f"{type(model).__name__} has no predict method.")
+            self._method = "predict"
+            n_out = getattr(model, "n_outputs_", 1)
+            self.output_names = ("prediction",) if n_out == 1 else tuple(f"output_{k}" for k in range(n_out))
+
+    def _call(self, rows: Any) -> Any:
+        return getattr(self.model, self._method)(rows)
+
+    def description(self) -> str:
+        return f"sklearn:{type(self.model).__module__}.{type(self.model).__qualname__}:{self._method}"
+
+
+def _sklearn_mode(model: Any) -> Mode:
+    from sklearn.base import is_classifier, is_regressor
+
+    if is_classifier(model):
+        return "classification"
+    if is_regressor(model):
+        return "regression"
+    return "classification" if hasattr(model, "predict_proba") else "regression"
+
+
+# ---- any callable ---------------------------------------------------------------------------
+class CallableBlackBox(BlackBox):
+    """Any function ``f(rows) -> array``; mode inferred from a probe call when not given."""
+
+    def __init__(
+        self, fn: Callable[[Any], Any], *, mode: Mode | None, row_budget: int, probe_rows: Any,
+        output_names: tuple[str, ...] | None = None,
+    ) -> None:
+        self.fn = fn
+        self.row_budget = row_budget
+        probe = BlackBox._check(self, fn(probe_rows), _n_rows(probe_rows))
+        self.mode = mode or _infer_mode(probe)
+        self.outputs_probabilities = self.mode == "classification" and _looks_like_probabilities(probe)
+        if output_names is not None and len(output_names) != probe.shape[1]:
+            raise ParameterError(
+                f"output_names has {len(output_names)} names but the model returns {probe.shape[1]} outputs."
+            )
+        self.output_names = output_names or (
+            tuple(str(k) for k in range(probe.shape[1])) if probe.shape[1] > 1 else ("output",)
+        )
+
+    def _call(self, rows: Any) -> Any:
+        return self.fn(rows)
+
+    def description(self) -> str:
+        fn = self.fn
+        return f"callable:{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', type(fn).__name__)}"
+
+
+def _looks_like_probabilities(out: np.ndarray) -> bool:
+    return out.shape[1] >= 2 and out.min() >= 0 and out.max() <= 1 and np.allclose(out.sum(axis=1), 1, atol=1e-4)
+
+
+def _infer_mode(out: np.ndarray) -> Mode:
+    return "classification" if _looks_like_probabilities(out) else "regression"
+
+
+# ---- torch ---------------------------------------------------------------------------------
+TorchOutput = Literal["probabilities", "logits", "regression"]
+
+
+def frame_to_tensor(rows: Any, device: Any, dtype: Any) -> Any:
+    """Default table-to-tensor conversion: every column numeric, in schema order."""
+    import torch
+
+    array = rows.to_numpy(dtype=np.float64) if hasattr(rows, "to_numpy") else np.asarray(rows, dtype=np.float64)
+    return torch.as_tensor(array, dtype=dtype, device=device)
+
+
+class TorchBlackBox(BlackBox):
+    """A torch ``nn.Module`` scored on its own device under ``torch.inference_mode()``.
+
+    ``output`` says what the module returns: ``"logits"`` (softmax, or sigmoid for one
+    column, is applied), ``"probabilities"`` or ``"regression"``. ``to_tensor(rows,
+    device, dtype)`` turns rows into the module's input; the default handles all-numeric
+    tables. A module left in training mode is refused (dropout and batch-norm make it
+    random) unless ``allow_training_mode=True``.
+    """
+
+    fixed_shape = True
+
+    def __init__(
+        self, module: Any, *, output: TorchOutput | None, row_budget: int,
+        to_tensor: Callable[[Any, Any, Any], Any] | None = None,
+        allow_training_mode: bool = False, output_names: tuple[str, ...] | None = None,
+        probe_rows: Any = None,
+    ) -> None:
+        import torch
+
+        if output not in ("probabilities", "logits", "regression"):
+            raise ParameterError(
+                "A torch model needs torch_output= one of 'logits', 'probabilities' or 'regression' "
+                f"(what its forward returns), got {output!r}."
+            )
+        if module.training and not allow_training_mode:
+            raise ModelError(
+                "The torch model is in training mode (dropout and batch-norm would make it random); "
+                "call model.eval() first, or pass allow_training_mode=True."
+            )
+        self.module = module
+        self.output = output
+        self.row_budget = row_budget
+        self.to_tensor = to_tensor or frame_to_tensor
+        self.mode = "regression" if output == "regression" else "classification"
+        self.outputs_probabilities = self.mode == "classification"
+        tensors = list(module.parameters()) + list(module.buffers())
+        floats = [t for t in tensors if t.is_floating_point()]
+        self.device = tensors[0].device if tensors else torch.device("cpu")
+        self.dtype = floats[0].dtype if floats else torch.float32
+        if probe_rows is not None:
+            width = self._call(probe_rows).shape[1]
+            self.output_names = output_names or (
+                ("prediction",) if self.mode == "regression" and width == 1
+                else tuple(str(k) for k in range(width))
+            )
+
+    def _call(self, rows: Any) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            inputs = self.to_tensor(rows, self.device, self.dtype)
+            out = self.module(inputs)
+            if isinstance(out, tuple | list):
+                out = out[0]
+            out = out.double()
+            if out.ndim == 1:
+                out = out[:, None]
+            if self.output == "logits":
+                out = torch.sigmoid(out) if out.shape[1] == 1 else torch.softmax(out, dim=1)
+                if out.shape[1] == 1:
+                    out = torch.cat([1 - out, out], dim=1)
+            elif self.output == "probabilities" and out.shape[1] == 1:
+                out = torch.cat([1 - out, out], dim=1)
+            return out.cpu().numpy()
+
+    def description(self) -> str:
+        return f"torch:{type(self.module).__module__}.{type(self.module).__qualname__}:{self.output}"
+
+
+# ---- registry --------------------------------------------------------------------------------
+def as_blackbox(
+    model: Any, *, mode: Mode | None = None, row_budget: int = DEFAULT_ROW_BUDGET, probe_rows: Any = None,
+    torch_output: TorchOutput | None = None, to_tensor: Callable | None = None,
+    allow_training_mode: bool = False,
+) -> BlackBox:
+    """Wrap a model in the adapter for its framework."""
+    if mode is not None and mode not in MODES:
+        raise UnknownOptionError(f"mode must be one of {list(MODES)} or None, got {mode!r}.")
+    if not isinstance(row_budget, int | np.integer) or isinstance(row_budget, bool) or row_budget < 1:
+        raise ParameterError(f"row_budget must be a positive integer, got {row_budget!r}.")
+    if isinstance(model, BlackBox):
+        return model
+    if _is_torch_module(model):
+        if mode == "regression" and torch_output is None:
+            torch_output = "regression"
+        return TorchBlackBox(
+            model, output=torch_output, row_budget=int(row_budget), to_tensor=to_tensor,
+            allow_training_mode=allow_training_mode, probe_rows=probe_rows,
+        )
+    if hasattr(model, "fit") and (hasattr(model, "predict") or hasattr(model, "predict_proba")):
+        return SklearnBlackBox(model, mode=mode, row_budget=int(row_budget))
+    if callable(model):
+        return CallableBlackBox(model, mode=mode, row_budget=int(row_budget), probe_rows=probe_rows)
+    raise ModelError(
+        f"Cannot explain a {type(model).__name__}: expected a scikit-learn estimator, a torch nn.Module "
+        "or a callable returning an array."
+    )
+
+
+def _is_torch_module(model: Any) -> bool:
+    import sys
+
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(model, torch.nn.Module)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Which output column is explained: a fixed index, or the class predicted at each query."""
+
+    index: int | None
+    name: str | None
+
+    @classmethod
+    def resolve(cls, target: Any, blackbox: BlackBox) -> Target:
+        names = blackbox.output_names
+        if target is None:
+            if len(names) == 1:
+                return cls(0, names[0])
+            if len(names) == 2:
+                return cls(1, names[1])  # the positive class, as scikit-learn orders classes
+            return cls(None, None)  # multiclass: the class predicted at each query
+        if isinstance(target, int | np.integer) and not isinstance(target, bool) and str(target) not in names:
+            if not 0 <= target < len(names):
+                raise ParameterError(f"target index {target} is out of range for outputs {list(names)}.")
+            return cls(int(target), names[int(target)])
+        if str(target) in names:
+            i = names.index(str(target))
+            return cls(i, names[i])
+        raise ParameterError(f"target {target!r} is not one of the model's outputs {list(names)}.")

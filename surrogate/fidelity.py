@@ -1,0 +1,172 @@
+"""Fidelity and stability: pure functions on arrays, and the records they produce.
+
+Fidelity says how closely a surrogate follows the black box; it is measured on a
+held-out neighbourhood drawn from an independent seed stream, and in-sample for
+comparison. Stability says how much the explanation would change if the fitting
+sample had come out differently (a bootstrap of that sample: no extra model calls).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: Relative spread under which a black box counts as constant in a neighbourhood.
+CONSTANT_TOLERANCE = 1e-12
+
+
+@dataclass(frozen=True)
+class Fidelity:
+    """How closely the surrogate follows the black box.
+
+    ``r2`` is the kernel-weighted R^2 on the held-out neighbourhood, ``r2_in_sample``
+    the same on the fitting sample. ``agreement`` (classification) is the weighted
+    share of rows where surrogate and black box fall on the same side of the
+    decision threshold. ``query_gap`` is |black box - surrogate| at the query.
+    When the black box is constant, R^2 is undefined: it is None and ``note`` says why.
+    """
+
+    r2: float | None
+    r2_in_sample: float | None
+    mae: float
+    mae_in_sample: float
+    agreement: float | None
+    agreement_in_sample: float | None
+    query_gap: float
+    n_holdout: int
+    n_fit: int
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Stability:
+    """How much the explanation moves under a bootstrap of its fitting sample.
+
+    ``selection_frequency``: share of refits in which each feature is among the top k.
+    ``top_k_jaccard``: mean Jaccard index between each refit's top k and the explanation's.
+    ``sign_agreement``: mean share of refits giving each top feature the same sign (linear).
+    ``intervals``: 2.5% and 97.5% quantiles of each top feature's weight over refits.
+    """
+
+    method: str
+    n_resamples: int
+    k: int
+    top_k_jaccard: float | None
+    selection_frequency: dict[str, float] = field(default_factory=dict)
+    sign_agreement: float | None = None
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+
+def weighted_r2(y: np.ndarray, pred: np.ndarray, w: np.ndarray) -> float | None:
+    """Weighted coefficient of determination; None when the target is constant."""
+    w = w / w.sum()
+    mean = np.dot(w, y)
+    total = np.dot(w, (y - mean) ** 2)
+    if total <= CONSTANT_TOLERANCE * max(1.0, mean**2):
+        return None
+    return float(1.0 - np.dot(w, (y - pred) ** 2) / total)
+
+
+def weighted_mae(y: np.ndarray, pred: np.ndarray, w: np.ndarray) -> float:
+    return float(np.dot(w, np.abs(y - pred)) / w.sum())
+
+
+def weighted_agreement(y: np.ndarray, pred: np.ndarray, w: np.ndarray, threshold: float) -> float:
+    """Weighted share of rows on the same side of ``threshold``."""
+    same = (y >= threshold) == (pred >= threshold)
+    return float(np.dot(w, same) / w.sum())
+
+
+def measure_fidelity(
+    *,
+    y_fit: np.ndarray, pred_fit: np.ndarray, w_fit: np.ndarray,
+    y_hold: np.ndarray, pred_hold: np.ndarray, w_hold: np.ndarray,
+    y_query: float, pred_query: float, threshold: float | None,
+) -> Fidelity:
+    """Every fidelity figure of one local (or global) surrogate."""
+    r2 = weighted_r2(y_hold, pred_hold, w_hold)
+    r2_in = weighted_r2(y_fit, pred_fit, w_fit)
+    note = None
+    if r2 is None or r2_in is None:
+        note = (
+            "The black box is constant in this neighbourhood, so R^2 is undefined; "
+            "MAE shows how closely the surrogate reproduces that constant."
+        )
+    return Fidelity(
+        r2=r2,
+        r2_in_sample=r2_in,
+        mae=weighted_mae(y_hold, pred_hold, w_hold),
+        mae_in_sample=weighted_mae(y_fit, pred_fit, w_fit),
+        agreement=None if threshold is None else weighted_agreement(y_hold, pred_hold, w_hold, threshold),
+        agreement_in_sample=(
+            None if threshold is None else weighted_agreement(y_fit, pred_fit, w_fit, threshold)
+        ),
+        query_gap=float(abs(y_query - pred_query)),
+        n_holdout=int(len(y_hold)),
+        n_fit=int(len(y_fit)),
+        note=note,
+    )
+
+
+def jaccard(a: Sequence[str], b: Sequence[str]) -> float:
+    sa, sb = set(a), set(b)
+    if not sa and not sb:
+        return 1.0
+    return len(sa & sb) / len(sa | sb)
+
+
+def effective_sample_size(w: np.ndarray) -> float:
+    """Kish's effective sample size of a weighted sample."""
+    return float(w.sum() ** 2 / np.dot(w, w))
+
+
+def summarise_bootstrap(
+    *,
+    names: Sequence[str],
+    top: Sequence[str],
+    resampled_weights: np.ndarray,
+    k: int,
+    reference: np.ndarray | None,
+    method: str,
+) -> Stability:
+    """Stability record from per-refit feature weights (or importances).
+
+    ``resampled_weights`` has shape (n_resamples, n_features); ``reference`` holds the
+    explanation's own signed weights (None for unsigned importances). A feature counts
+    as selected in a refit when its weight is non-zero and among the refit's top k
+    by magnitude (ties broken by name, so column order never matters).
+    """
+    names = list(names)
+    order_key = np.argsort(np.array(names, dtype=object), kind="stable")
+    rank_of_name = np.empty(len(names), dtype=np.int64)
+    rank_of_name[order_key] = np.arange(len(names))
+    selected_counts = dict.fromkeys(names, 0)
+    jaccards, signs = [], []
+    top_idx = [names.index(t) for t in top]
+    signed = reference is not None
+    for weights in resampled_weights:
+        magnitude = np.abs(weights)
+        order = np.lexsort((rank_of_name, -magnitude))
+        chosen = [names[j] for j in order[:k] if magnitude[j] > 0]
+        for name in chosen:
+            selected_counts[name] += 1
+        jaccards.append(jaccard(chosen, top))
+        if signed and top_idx:
+            signs.append(np.mean([np.sign(weights[j]) == np.sign(reference[j]) for j in top_idx]))
+    n = len(resampled_weights)
+    intervals = {}
+    if signed and n:
+        for name, j in zip(top, top_idx, strict=True):
+            lo, hi = np.quantile(resampled_weights[:, j], [0.025, 0.975])
+            intervals[name] = (float(lo), float(hi))
+    return Stability(
+        method=method,
+        n_resamples=n,
+        k=k,
+        top_k_jaccard=float(np.mean(jaccards)) if jaccards else None,
+        selection_frequency={name: selected_counts[name] / n for name in top} if n else {},
+        sign_agreement=float(np.mean(signs)) if signs else None,
+        intervals=intervals,
+    )

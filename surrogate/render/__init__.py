@@ -1,0 +1,1 @@
+"""Renderers read Explanations only: text, Markdown, DOT/SVG, HTML."""

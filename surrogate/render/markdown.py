@@ -1,0 +1,51 @@
+"""Markdown rendering; every piece of data is escaped so it cannot become markup."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from ..surrogates.base import LinearContent
+from .text import fidelity_line, fmt, rule_line, stability_line
+
+if TYPE_CHECKING:
+    from ..explanation import Explanation
+
+_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>&~=@\"'])")
+
+
+def escape(text: object) -> str:
+    """Backslash-escape Markdown punctuation, and HTML-escape what Markdown passes through."""
+    s = str(text).replace("\n", " ").replace("\r", " ")
+    s = _SPECIAL.sub(r"\\\1", s)
+    return s.replace("<", "&lt;").replace(">", "&gt;").replace("\\&", "&amp;")
+
+
+def explanation_to_markdown(exp: Explanation) -> str:
+    m = exp.meta
+    out = [
+        f"### Explanation of {escape(m.target)} ({escape(exp.family)} surrogate)",
+        "",
+        f"- Black-box output at the query: **{exp.prediction:.4f}** (mode {escape(m.mode)}, link {escape(m.link)})",
+        f"- Fidelity: {escape(fidelity_line(exp))}",
+        f"- Stability: {escape(stability_line(exp))}",
+        "",
+    ]
+    content = exp.content
+    if isinstance(content, LinearContent):
+        out += ["| feature | value at query | weight (per sd) | weight (per unit) |", "|---|---|---|---|"]
+        for t in content.terms:
+            per_unit = "" if t.weight_per_unit is None else f"{t.weight_per_unit:+.4g}"
+            out.append(f"| {escape(t.feature)} | {escape(t.value)} | {t.weight:+.4f} | {per_unit} |")
+        out.append(f"\nIntercept: {content.intercept:.4f}")
+    else:
+        ordered = content.family == "rules"
+        out += [f"{i + 1}. {escape(rule_line(r, i, ordered=ordered))}" for i, r in enumerate(content.rules)]
+    if exp.fidelity.note:
+        out.append(f"\n> {escape(exp.fidelity.note)}")
+    for warning in exp.warnings:
+        out.append(f"\n> Warning: {escape(warning)}")
+    return "\n".join(out) + "\n"
+
+
+__all__ = ["escape", "explanation_to_markdown", "fmt"]

@@ -1,0 +1,73 @@
+"""Plain-text rendering of an explanation, for terminals and logs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..surrogates.base import LinearContent, Rule
+
+if TYPE_CHECKING:
+    from ..explanation import Explanation
+
+
+def fmt(value: float | None, digits: int = 3) -> str:
+    """A number as shown to readers; None as 'n/a'."""
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def fidelity_line(exp: Explanation) -> str:
+    f = exp.fidelity
+    parts = [f"held-out R^2 {fmt(f.r2)}", f"in-sample R^2 {fmt(f.r2_in_sample)}", f"MAE {fmt(f.mae)}"]
+    if f.agreement is not None:
+        parts.append(f"agreement {fmt(f.agreement)}")
+    parts.append(f"gap at query {fmt(f.query_gap)}")
+    return ", ".join(parts)
+
+
+def stability_line(exp: Explanation) -> str:
+    s = exp.stability
+    if not s.n_resamples:
+        return "not measured (no bootstrap refits)"
+    text = f"top-{s.k} Jaccard {fmt(s.top_k_jaccard)} over {s.n_resamples} bootstrap refits"
+    if s.sign_agreement is not None:
+        text += f", sign agreement {fmt(s.sign_agreement)}"
+    return text
+
+
+def rule_line(rule: Rule, position: int, *, ordered: bool) -> str:
+    keyword = "IF" if position == 0 or not ordered else "ELSE IF"
+    conditions = " AND ".join(str(c) for c in rule.conditions)
+    head = f"{keyword} {conditions}" if rule.conditions else "ELSE"
+    quality = "" if rule.precision is None else f", precision {fmt(rule.precision)}"
+    quality += "" if rule.error is None else f", error {fmt(rule.error)}"
+    mark = "  <- applies to the query" if rule.fires else ""
+    return f"{head} THEN {rule.prediction:.4g}  (coverage {fmt(rule.coverage)}{quality}){mark}"
+
+
+def explanation_to_text(exp: Explanation) -> str:
+    m = exp.meta
+    lines = [
+        f"Explanation of {m.target!r} ({m.mode}, {exp.family} surrogate, link {m.link})",
+        f"Black-box output at the query: {exp.prediction:.4f}",
+        f"Fidelity: {fidelity_line(exp)}",
+    ]
+    if exp.fidelity.note:
+        lines.append(f"  note: {exp.fidelity.note}")
+    lines.append(f"Stability: {stability_line(exp)}")
+    content = exp.content
+    if isinstance(content, LinearContent):
+        lines.append(f"Intercept (surrogate at the query): {content.intercept:.4f}")
+        for term in content.terms:
+            per_unit = "" if term.weight_per_unit is None else f" ({term.weight_per_unit:+.4g} per unit)"
+            lines.append(f"  {term.feature} = {_value(term.value)}: {term.weight:+.4f}{per_unit}")
+    else:
+        ordered = content.family == "rules"
+        for i, rule in enumerate(content.rules):
+            lines.append("  " + rule_line(rule, i, ordered=ordered))
+    for warning in exp.warnings:
+        lines.append(f"Warning: {warning}")
+    return "\n".join(lines)
+
+
+def _value(value: float | str | None) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else str(value)

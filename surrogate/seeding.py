@@ -1,0 +1,76 @@
+"""Seeds derived per query and per purpose, never from position, never from a global RNG.
+
+A query's seed is ``SeedSequence(entropy=(root entropy, digest of the query))``
+where the digest is SHA-256 over a canonical encoding of the query's normalised
+values (floats as exact hex, category labels as text). Python's salted ``hash()``
+is never used, so the same query gets the same seed in any process, batch or order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import ParameterError
+
+PURPOSES = ("fit", "holdout", "bootstrap")
+
+
+def root_sequence(random_state: Any) -> np.random.SeedSequence:
+    """``random_state`` as a SeedSequence; None draws fresh entropy (recorded by the caller)."""
+    if isinstance(random_state, np.random.SeedSequence):
+        return random_state
+    if random_state is None:
+        return np.random.SeedSequence()
+    if isinstance(random_state, int | np.integer) and not isinstance(random_state, bool) and random_state >= 0:
+        return np.random.SeedSequence(int(random_state))
+    raise ParameterError(
+        "random_state must be a non-negative int, a numpy.random.SeedSequence or None, "
+        f"got {random_state!r} ({type(random_state).__name__}); a Generator is refused because "
+        "a consumed stream makes two calls differ."
+    )
+
+
+def entropy_of(seq: np.random.SeedSequence) -> int | list[int]:
+    """The recorded entropy that recreates ``seq``."""
+    entropy = seq.entropy
+    return [int(e) for e in entropy] if isinstance(entropy, list | tuple | np.ndarray) else int(entropy)
+
+
+def query_digest(readable_row: dict[str, Any]) -> int:
+    """128-bit integer digest of a query's normalised values."""
+    canonical = [[name, _canonical_value(v)] for name, v in readable_row.items()]
+    text = json.dumps(canonical, separators=(",", ":"), ensure_ascii=True)
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:16], "big")
+
+
+def _canonical_value(v: Any) -> Any:
+    if v is None:
+        return None
+    if isinstance(v, float | np.floating):
+        return float(v).hex()
+    return str(v)
+
+
+@dataclass(frozen=True)
+class QuerySeeds:
+    """Independent streams for one query: fitting sample, held-out sample, bootstrap."""
+
+    fit: np.random.SeedSequence
+    holdout: np.random.SeedSequence
+    bootstrap: np.random.SeedSequence
+    digest: int
+
+
+def query_seeds(root: np.random.SeedSequence, readable_row: dict[str, Any]) -> QuerySeeds:
+    digest = query_digest(readable_row)
+    root_entropy = root.entropy if isinstance(root.entropy, list | tuple) else [root.entropy]
+    base = np.random.SeedSequence(
+        entropy=[*map(int, root_entropy), digest], spawn_key=tuple(root.spawn_key)
+    )
+    fit, holdout, bootstrap = base.spawn(len(PURPOSES))
+    return QuerySeeds(fit=fit, holdout=holdout, bootstrap=bootstrap, digest=digest)

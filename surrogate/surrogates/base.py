@@ -1,0 +1,161 @@
+"""What every surrogate family shares: the local problem it is given, typed rules, its result.
+
+A family (linear, tree, rules) receives, for each query, a :class:`LocalProblem`
+holding the fitting sample and the held-out neighbourhood in both views — ``z``
+(the interpretable representation) and ``values`` (numbers in their units,
+category codes) — plus the schema's feature metadata. It returns a
+:class:`LocalFit`: predictions for fidelity, the explanation's content and a
+stability record. Families never see the model or the sampler.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+import numpy as np
+
+from ..fidelity import Stability
+from ..schema import Feature
+
+Op = Literal["<=", ">", "in", "not in", "is missing", "is not missing"]
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One test on one feature: ``duration > 24`` or ``purpose in {business, car (new)}``.
+
+    ``value`` is a number for ``<=`` / ``>``, a sorted tuple of category labels for
+    ``in`` / ``not in``, and None for the missing tests.
+    """
+
+    feature: str
+    op: Op
+    value: float | tuple[str, ...] | None = None
+
+    def __str__(self) -> str:
+        if self.op in ("in", "not in"):
+            return f"{self.feature} {self.op} {{{', '.join(self.value)}}}"  # type: ignore[arg-type]
+        if self.op in ("is missing", "is not missing"):
+            return f"{self.feature} {self.op}"
+        return f"{self.feature} {self.op} {_number(self.value)}"  # type: ignore[arg-type]
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.6g}"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """IF all ``conditions`` THEN ``prediction``; an empty condition list is the ELSE rule.
+
+    ``coverage`` is the share of held-out rows the rule decides (for a rule list:
+    rows no earlier rule took that satisfy this one), ``n_covered`` their count.
+    ``precision`` (classification) is the share of those rows where the black box is
+    on the rule's side of the decision threshold; ``error`` (regression) their mean
+    absolute error. ``fires`` marks the rule that decides the query.
+    """
+
+    conditions: tuple[Condition, ...]
+    prediction: float
+    coverage: float
+    n_covered: int
+    precision: float | None
+    error: float | None
+    fires: bool
+
+    def __str__(self) -> str:
+        if not self.conditions:
+            return f"ELSE {self.prediction:.4g}"
+        return "IF " + " AND ".join(map(str, self.conditions)) + f" THEN {self.prediction:.4g}"
+
+
+@dataclass(frozen=True)
+class TreeNode:
+    """A node of a tree surrogate; rows satisfying ``condition`` go to ``yes``."""
+
+    id: int
+    prediction: float
+    weight: float
+    condition: Condition | None = None
+    yes: int | None = None
+    no: int | None = None
+
+
+@dataclass(frozen=True)
+class LinearTerm:
+    """One feature of a linear surrogate.
+
+    ``weight`` is per standardised unit of ``z`` (per training standard deviation for
+    numbers; for categories, the effect of *differing* from the query's category);
+    ``weight_per_unit`` is per original unit for numbers (None for categories).
+    """
+
+    feature: str
+    value: float | str | None
+    weight: float
+    weight_per_unit: float | None
+
+
+@dataclass(frozen=True)
+class LinearContent:
+    family: Literal["linear"]
+    intercept: float
+    terms: tuple[LinearTerm, ...]
+
+
+@dataclass(frozen=True)
+class RuleContent:
+    """A tree (``family="tree"``; ``rules`` are its leaves, ``nodes`` its drawing) or a rule list."""
+
+    family: Literal["tree", "rules"]
+    rules: tuple[Rule, ...]
+    importances: dict[str, float]
+    nodes: tuple[TreeNode, ...] = ()
+    depth: int = 0
+    n_conditions: int = 0
+
+
+Content = LinearContent | RuleContent
+
+
+@dataclass(frozen=True)
+class LocalProblem:
+    """One query's data for a surrogate: fitting sample (row 0 is the query) and held-out rows."""
+
+    z_fit: np.ndarray
+    values_fit: np.ndarray
+    y_fit: np.ndarray
+    w_fit: np.ndarray
+    z_hold: np.ndarray
+    values_hold: np.ndarray
+    y_hold: np.ndarray
+    w_hold: np.ndarray
+    #: decision threshold in the explained scale (0.5 for probabilities, 0 for log-odds), None for regression
+    threshold: float | None
+
+
+@dataclass(frozen=True)
+class LocalFit:
+    pred_fit: np.ndarray
+    pred_hold: np.ndarray
+    content: Content
+    ranking: tuple[str, ...]  # features, most important first
+    stability: Stability
+
+
+class SurrogateFamily(Protocol):
+    """A family fits one surrogate per problem; ``params()`` is recorded in provenance."""
+
+    name: str
+
+    def params(self) -> dict[str, Any]: ...
+
+    def fit_local(
+        self,
+        problems: Sequence[LocalProblem],
+        features: tuple[Feature, ...],
+        z_names: tuple[str, ...],
+        seeds: Sequence[np.random.SeedSequence],
+    ) -> list[LocalFit]: ...
