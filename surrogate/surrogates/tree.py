@@ -1,0 +1,831 @@
+"""Tree surrogates: a weighted CART regressor in numpy that splits numbers *and* categories.
+
+scikit-learn's trees treat every column as a number, so a category code would be
+split as if ``purpose <= 2.5`` meant something. :class:`WeightedTree` instead:
+
+- splits numbers by ``x <= t``, with ``t`` the midpoint between two neighbouring
+  distinct values. When both neighbours are whole numbers the midpoint is rounded
+  down to a whole number (``<= 24`` rather than ``<= 24.5`` between 24 and 25): the
+  split of the data is the same and the rule reads like the data.
+- splits categories by ``x in S``: the categories present in the node are ordered
+  by their weighted mean target and only the prefixes of that order are scanned,
+  which finds the best of all subsets for squared loss (Breiman et al. 1984,
+  CART, section 9.4). The missing code ``-1`` is just another category.
+- handles NaN in a numeric column with an explicit ``is missing`` split. A column
+  that may hold NaN (``nullable``) is split on a threshold only below an
+  ``is not missing`` test of the same column, so every rule stays an exact AND of
+  conditions — "``x <= t`` or missing" cannot be written as one — and a validator
+  who re-evaluates the printed conditions on the data recounts exactly what the
+  tree did. The cost: such a column has to spend one level on its missing values
+  before its numbers can be split.
+- is deterministic: among splits of (numerically) equal gain the one on the lowest
+  column index wins, then the lowest threshold (or shortest category prefix).
+
+The split search is vectorised: per node, one ``argsort`` of all numeric columns and
+cumulative weighted sums give every candidate's loss at once. With the target centred
+at the node's weighted mean, the decrease in weighted squared error of sending the
+rows left of a cut to one child is ``S_L^2 (1/W_L + 1/W_R)``, where ``S_L`` is the
+left child's weighted sum of centred targets and ``W_L, W_R`` the children's weights.
+
+:class:`TreeSurrogate` fits such a tree to each query's neighbourhood (on the
+``values`` view: numbers in their units, categories by code) and renders its
+leaves as rules, with their held-out coverage counted so that it can be recounted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+
+from ..errors import DataError, ParameterError
+from ..fidelity import Stability, summarise_bootstrap
+from ..schema import MISSING_CODE, Feature
+from .base import Condition, LocalFit, LocalProblem, Rule, RuleContent, TreeNode
+
+TestOp = Literal["<=", ">", "in", "not in", "is missing", "is not missing"]
+
+#: relative gain difference under which two candidate splits count as tied
+_TIE_TOLERANCE = 1e-12
+#: a node whose targets spread less than this share of their magnitude counts as pure
+_PURE_TOLERANCE = 1e-9
+
+
+# ---- tests and splits in code space -------------------------------------------------------
+@dataclass(frozen=True)
+class Test:
+    """One test on one column, in code space: ``x[:, column] <op> value``.
+
+    ``value`` is a threshold for ``<=`` / ``>``, a frozenset of integer category
+    codes for ``in`` / ``not in`` and None for the missing tests. NaN fails both
+    threshold tests, as it does in numpy.
+    """
+
+    column: int
+    op: TestOp
+    value: float | frozenset[int] | None = None
+
+    def holds(self, X: np.ndarray) -> np.ndarray:
+        """Boolean mask of the rows of ``X`` passing the test."""
+        x = X[:, self.column]
+        if self.op == "<=":
+            return x <= self.value
+        if self.op == ">":
+            return x > self.value
+        if self.op == "is missing":
+            return np.isnan(x)
+        if self.op == "is not missing":
+            return ~np.isnan(x)
+        inside = np.isin(category_codes(x), np.fromiter(self.value, dtype=np.int64))  # type: ignore[arg-type]
+        return inside if self.op == "in" else ~inside
+
+    def __str__(self) -> str:
+        if self.op in ("in", "not in"):
+            return f"x{self.column} {self.op} {{{', '.join(map(str, sorted(self.value)))}}}"  # type: ignore[arg-type]
+        if self.op in ("is missing", "is not missing"):
+            return f"x{self.column} {self.op}"
+        return f"x{self.column} {self.op} {self.value:.6g}"
+
+
+@dataclass(frozen=True)
+class Split:
+    """How an internal node divides its rows; rows passing :meth:`yes_test` go to ``yes``."""
+
+    column: int
+    kind: Literal["threshold", "categories", "missing"]
+    gain: float
+    threshold: float | None = None
+    codes: frozenset[int] = frozenset()
+
+    def yes_test(self) -> Test:
+        if self.kind == "threshold":
+            return Test(self.column, "<=", self.threshold)
+        if self.kind == "categories":
+            return Test(self.column, "in", self.codes)
+        return Test(self.column, "is missing")
+
+    def no_test(self) -> Test:
+        if self.kind == "threshold":
+            return Test(self.column, ">", self.threshold)
+        if self.kind == "categories":
+            return Test(self.column, "not in", self.codes)
+        return Test(self.column, "is not missing")
+
+
+@dataclass(frozen=True)
+class Node:
+    """A fitted node. ``impurity`` is the weighted squared error around ``value``."""
+
+    id: int
+    depth: int
+    parent: int | None
+    value: float
+    weight: float
+    n_samples: int
+    impurity: float
+    split: Split | None = None
+    yes: int | None = None
+    no: int | None = None
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.split is None
+
+
+def category_codes(x: np.ndarray) -> np.ndarray:
+    """Category codes as integers; NaN counts as the missing code ``-1``."""
+    return np.where(np.isnan(x), MISSING_CODE, x).astype(np.int64)
+
+
+def merge_tests(tests: Sequence[Test]) -> tuple[Test, ...]:
+    """Merge the tests of a path so that each column appears at most once per operator.
+
+    Two ``<=`` tests keep the tighter (smaller) threshold, two ``>`` tests the larger;
+    category tests are intersected into one ``in`` set (or, when the path only
+    excludes categories, one ``not in`` set); ``is not missing`` is dropped when a
+    threshold test of the same column already implies it. Columns keep the order in
+    which the path first tests them.
+    """
+    order: list[int] = []
+    by_column: dict[int, list[Test]] = {}
+    for test in tests:
+        if test.column not in by_column:
+            order.append(test.column)
+            by_column[test.column] = []
+        by_column[test.column].append(test)
+    merged: list[Test] = []
+    for column in order:
+        merged.extend(_merge_column(column, by_column[column]))
+    return tuple(merged)
+
+
+def _merge_column(column: int, tests: list[Test]) -> list[Test]:
+    uppers = [t.value for t in tests if t.op == "<="]
+    lowers = [t.value for t in tests if t.op == ">"]
+    ins = [t.value for t in tests if t.op == "in"]
+    outs = [t.value for t in tests if t.op == "not in"]
+    out: list[Test] = []
+    if any(t.op == "is missing" for t in tests):
+        out.append(Test(column, "is missing"))
+    elif any(t.op == "is not missing" for t in tests) and not (uppers or lowers):
+        out.append(Test(column, "is not missing"))
+    if lowers:
+        out.append(Test(column, ">", max(lowers)))  # type: ignore[type-var]
+    if uppers:
+        out.append(Test(column, "<=", min(uppers)))  # type: ignore[type-var]
+    excluded: frozenset[int] = frozenset().union(*outs) if outs else frozenset()  # type: ignore[arg-type]
+    if ins:
+        allowed = frozenset.intersection(*ins) - excluded  # type: ignore[arg-type]
+        out.append(Test(column, "in", allowed))
+    elif outs:
+        out.append(Test(column, "not in", excluded))
+    return out
+
+
+# ---- the estimator -------------------------------------------------------------------------
+class WeightedTree(RegressorMixin, BaseEstimator):
+    """Weighted CART regression tree (squared loss) with numeric and categorical splits.
+
+    Parameters
+    ----------
+    max_depth : int
+        Largest number of tests from the root to a leaf (0 gives a single leaf).
+    min_leaf_weight : float
+        Smallest share of the total sample weight a leaf may hold, in [0, 0.5].
+    min_samples_leaf : int
+        Smallest number of rows (with positive weight) a leaf may hold.
+    categorical : array-like of bool or int, optional
+        Mask (or indices) of the columns holding category codes (``-1`` or NaN = missing).
+    nullable : array-like of bool or int, optional
+        Numeric columns that may hold NaN: they are split by threshold only below an
+        ``is not missing`` test. Columns with NaN in the fitted data are always
+        nullable. Give the columns that may be missing in the rows you will *predict*
+        too; a NaN met at prediction time in a column not nullable is an error.
+
+    Attributes
+    ----------
+    nodes_ : list of Node
+        In depth-first order, the ``yes`` child before the ``no`` child.
+    leaves_ : tuple of int
+        Ids of the leaves in that same order.
+    gains_ : ndarray of shape (n_features,)
+        Weighted squared-error decrease of each column's splits.
+    feature_importances_ : ndarray of shape (n_features,)
+        ``gains_`` normalised to sum 1 (all zero for a single-leaf tree).
+    depth_ : int
+        Depth of the deepest leaf.
+
+    Examples
+    --------
+    >>> X = np.array([[0.0, 1], [1.0, 0], [2.0, 1], [3.0, 2]])
+    >>> tree = WeightedTree(max_depth=1, categorical=[False, True]).fit(X, [1.0, 0.0, 1.0, 5.0])
+    >>> str(tree.nodes_[0].split.yes_test())
+    'x1 in {0, 1}'
+    """
+
+    def __init__(
+        self,
+        max_depth: int = 3,
+        *,
+        min_leaf_weight: float = 0.0,
+        min_samples_leaf: int = 1,
+        categorical: Any = None,
+        nullable: Any = None,
+    ) -> None:
+        self.max_depth = max_depth
+        self.min_leaf_weight = min_leaf_weight
+        self.min_samples_leaf = min_samples_leaf
+        self.categorical = categorical
+        self.nullable = nullable
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> WeightedTree:
+        """Grow the tree; rows with zero weight are ignored (as if absent)."""
+        _check_int(self.max_depth, "max_depth", 0)
+        _check_int(self.min_samples_leaf, "min_samples_leaf", 1)
+        _check_share(self.min_leaf_weight, "min_leaf_weight", 0.5)
+        X, y, w = check_fit_arrays(X, y, sample_weight)
+        categorical = column_mask(self.categorical, X.shape[1], "categorical")
+        X = normalise_codes(X, categorical, "X")
+        nullable = column_mask(self.nullable, X.shape[1], "nullable") & ~categorical
+        nullable |= np.isnan(X).any(axis=0)
+        keep = w > 0
+        grower = _Grower(
+            X[keep], y[keep], w[keep], categorical, nullable,
+            max_depth=self.max_depth,
+            min_weight=self.min_leaf_weight * float(w.sum()),
+            min_samples=self.min_samples_leaf,
+        )  # fmt: skip
+        self.nodes_ = grower.grow()
+        self.n_features_in_ = X.shape[1]
+        self.categorical_ = categorical
+        self.nullable_ = nullable
+        self.leaves_ = tuple(node.id for node in self.nodes_ if node.is_leaf)
+        self.depth_ = max(node.depth for node in self.nodes_)
+        self.gains_ = grower.gains
+        total = self.gains_.sum()
+        self.feature_importances_ = self.gains_ / total if total > 0 else np.zeros_like(self.gains_)
+        return self
+
+    def apply(self, X: Any) -> np.ndarray:
+        """Id of the leaf each row reaches."""
+        X = self._check_predict_input(X)
+        leaf = np.empty(len(X), dtype=np.int64)
+        stack = [(0, np.arange(len(X)))]
+        while stack:
+            node_id, rows = stack.pop()
+            node = self.nodes_[node_id]
+            if node.is_leaf:
+                leaf[rows] = node_id
+                continue
+            passes = node.split.yes_test().holds(X[rows])  # type: ignore[union-attr]
+            stack.append((node.no, rows[~passes]))  # type: ignore[arg-type]
+            stack.append((node.yes, rows[passes]))  # type: ignore[arg-type]
+        return leaf
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Weighted mean target of the leaf each row reaches."""
+        values = np.array([node.value for node in self.nodes_])
+        return values[self.apply(X)]
+
+    def path(self, node_id: int) -> tuple[Test, ...]:
+        """The tests a row passes on its way from the root to ``node_id``."""
+        tests: list[Test] = []
+        node = self.nodes_[node_id]
+        while node.parent is not None:
+            parent = self.nodes_[node.parent]
+            split = parent.split
+            tests.append(split.yes_test() if parent.yes == node.id else split.no_test())  # type: ignore[union-attr]
+            node = parent
+        return tuple(reversed(tests))
+
+    def _check_predict_input(self, X: Any) -> np.ndarray:
+        if not hasattr(self, "nodes_"):
+            raise ParameterError("This WeightedTree is not fitted yet; call fit(X, y) first.")
+        X = _as_float_matrix(X, "X")
+        if X.shape[1] != self.n_features_in_:
+            raise ParameterError(
+                f"X must have {self.n_features_in_} columns, as when the tree was fitted; got {X.shape[1]}."
+            )
+        X = normalise_codes(X, self.categorical_, "X")
+        surprise = np.isnan(X).any(axis=0) & ~self.nullable_
+        if surprise.any():
+            column = int(np.flatnonzero(surprise)[0])
+            raise DataError(
+                f"Column {column} holds NaN, but the tree was fitted with it not nullable; "
+                "pass it in `nullable` when fitting so that missing values get their own test."
+            )
+        return X
+
+
+@dataclass
+class _Grower:
+    """Grows one tree depth-first; holds the (already filtered) training data."""
+
+    X: np.ndarray
+    y: np.ndarray
+    w: np.ndarray
+    categorical: np.ndarray
+    nullable: np.ndarray
+    max_depth: int
+    min_weight: float
+    min_samples: int
+    nodes: list[Node | None] = field(default_factory=list)
+    gains: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.gains = np.zeros(self.X.shape[1])
+
+    def grow(self) -> list[Node]:
+        self._grow(np.arange(len(self.y)), 0, None, frozenset())
+        return list(self.nodes)  # type: ignore[arg-type]
+
+    def _grow(self, rows: np.ndarray, depth: int, parent: int | None, present: frozenset[int]) -> int:
+        node_id = len(self.nodes)
+        self.nodes.append(None)  # reserve the id so children number after their parent
+        y, w = self.y[rows], self.w[rows]
+        weight = float(w.sum())
+        value = float(np.dot(w, y) / weight)
+        centred = y - value
+        impurity = float(np.dot(w, centred**2))
+        split = None
+        if depth < self.max_depth and not _is_pure(impurity, weight, y):
+            split = self._best_split(rows, centred, w, present, impurity)
+        if split is None:
+            self.nodes[node_id] = Node(node_id, depth, parent, value, weight, len(rows), impurity)
+            return node_id
+        self.gains[split.column] += split.gain
+        passes = split.yes_test().holds(self.X[rows])
+        no_present = present | {split.column} if split.kind == "missing" else present
+        yes = self._grow(rows[passes], depth + 1, node_id, present)
+        no = self._grow(rows[~passes], depth + 1, node_id, no_present)
+        self.nodes[node_id] = Node(node_id, depth, parent, value, weight, len(rows), impurity, split, yes, no)
+        return node_id
+
+    def _best_split(
+        self, rows: np.ndarray, centred: np.ndarray, w: np.ndarray, present: frozenset[int], impurity: float
+    ) -> Split | None:
+        Xn = self.X[rows]
+        has_nan = np.isnan(Xn).any(axis=0)
+        known_present = np.zeros(Xn.shape[1], dtype=bool)
+        known_present[list(present)] = True
+        numeric = ~self.categorical & ~has_nan & (~self.nullable | known_present)
+        candidates = self._threshold_splits(Xn, np.flatnonzero(numeric), centred, w)
+        for column in np.flatnonzero(self.categorical):
+            candidates.append(self._category_split(Xn[:, column], int(column), centred, w))
+        for column in np.flatnonzero(has_nan):
+            candidates.append(self._missing_split(Xn[:, column], int(column), centred, w))
+        return _pick(candidates, impurity)
+
+    def _allowed(self, n_left: np.ndarray, w_left: np.ndarray, n: int, weight: float) -> np.ndarray:
+        w_right = weight - w_left
+        return (
+            (n_left >= self.min_samples)
+            & (n - n_left >= self.min_samples)
+            & (w_left >= self.min_weight)
+            & (w_right >= self.min_weight)
+            & (w_left > 0)
+            & (w_right > 0)
+        )
+
+    def _threshold_splits(
+        self, Xn: np.ndarray, columns: np.ndarray, centred: np.ndarray, w: np.ndarray
+    ) -> list[Split | None]:
+        n = len(centred)
+        if n < 2 or len(columns) == 0:
+            return []
+        order = np.argsort(Xn[:, columns], axis=0, kind="stable")
+        xs = np.take_along_axis(Xn[:, columns], order, axis=0)
+        w_left = np.cumsum(w[order], axis=0)[:-1]
+        s_left = np.cumsum((w * centred)[order], axis=0)[:-1]
+        n_left = np.arange(1, n)[:, None]
+        ok = (xs[1:] > xs[:-1]) & self._allowed(n_left, w_left, n, float(w.sum()))
+        gain = _cut_gain(s_left, w_left, float(w.sum()), ok)
+        out: list[Split | None] = []
+        for k, column in enumerate(columns):
+            position = _first_best(gain[:, k])
+            if position is None:
+                out.append(None)
+                continue
+            threshold = _threshold(xs[position, k], xs[position + 1, k])
+            out.append(Split(int(column), "threshold", float(gain[position, k]), threshold=threshold))
+        return out
+
+    def _category_split(self, x: np.ndarray, column: int, centred: np.ndarray, w: np.ndarray) -> Split | None:
+        codes, inverse = np.unique(x.astype(np.int64), return_inverse=True)
+        if len(codes) < 2:
+            return None
+        weight = np.bincount(inverse, weights=w)
+        total = np.bincount(inverse, weights=w * centred)
+        count = np.bincount(inverse)
+        # Breiman: for squared loss the best subset is a prefix of the categories sorted by mean
+        order = np.lexsort((codes, total / weight))
+        w_left = np.cumsum(weight[order])[:-1]
+        s_left = np.cumsum(total[order])[:-1]
+        n_left = np.cumsum(count[order])[:-1]
+        ok = self._allowed(n_left, w_left, len(x), float(w.sum()))
+        gain = _cut_gain(s_left, w_left, float(w.sum()), ok)
+        position = _first_best(gain)
+        if position is None:
+            return None
+        chosen = frozenset(int(c) for c in codes[order[: position + 1]])
+        return Split(column, "categories", float(gain[position]), codes=chosen)
+
+    def _missing_split(self, x: np.ndarray, column: int, centred: np.ndarray, w: np.ndarray) -> Split | None:
+        missing = np.isnan(x)
+        w_left = np.array([w[missing].sum()])
+        s_left = np.array([np.dot(w[missing], centred[missing])])
+        ok = self._allowed(np.array([missing.sum()]), w_left, len(x), float(w.sum()))
+        gain = _cut_gain(s_left, w_left, float(w.sum()), ok)
+        if not ok[0]:
+            return None
+        return Split(column, "missing", float(gain[0]))
+
+
+def _cut_gain(s_left: np.ndarray, w_left: np.ndarray, weight: float, ok: np.ndarray) -> np.ndarray:
+    """Squared-error decrease of each cut (targets centred), -inf where the cut is not allowed."""
+    w_right = np.where(ok, weight - w_left, 1.0)
+    safe_left = np.where(ok, w_left, 1.0)
+    gain = s_left**2 * (1.0 / safe_left + 1.0 / w_right)
+    return np.where(ok, gain, -np.inf)
+
+
+def _first_best(gain: np.ndarray) -> int | None:
+    """Index of the first cut within tie tolerance of the best one (lowest threshold wins)."""
+    if gain.size == 0:
+        return None
+    best = gain.max()
+    if not np.isfinite(best):
+        return None
+    return int(np.argmax(gain >= best - _TIE_TOLERANCE * abs(best)))
+
+
+def _pick(candidates: list[Split | None], impurity: float) -> Split | None:
+    """Best candidate: highest gain, ties to the lowest column; None if nothing helps."""
+    real = [c for c in candidates if c is not None]
+    if not real:
+        return None
+    best = max(c.gain for c in real)
+    if best <= _TIE_TOLERANCE * impurity:  # only rounding noise left to explain
+        return None
+    tied = [c for c in real if c.gain >= best - _TIE_TOLERANCE * abs(best)]
+    return min(tied, key=lambda c: c.column)
+
+
+def _threshold(low: float, high: float) -> float:
+    """Midpoint of two neighbouring values, rounded down to a whole number between whole numbers."""
+    middle = low + (high - low) / 2.0
+    if float(low).is_integer() and float(high).is_integer():
+        middle = float(np.floor(middle))
+    if not low <= middle < high:  # neighbours one float apart
+        middle = low
+    return float(middle)
+
+
+def _is_pure(impurity: float, weight: float, y: np.ndarray) -> bool:
+    scale = float(np.max(np.abs(y))) if len(y) else 0.0
+    return impurity <= weight * (_PURE_TOLERANCE * scale) ** 2
+
+
+# ---- input checks shared with rules.py ----------------------------------------------------
+def _as_float_matrix(X: Any, argument: str) -> np.ndarray:
+    try:
+        X = np.array(X, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(f"{argument} must be a 2-D array of numbers and category codes; {exc}.") from exc
+    if X.ndim != 2:
+        raise ParameterError(f"{argument} must be 2-D (rows, columns), got shape {X.shape}.")
+    if np.isinf(X).any():
+        raise ParameterError(f"{argument} must be finite (NaN marks missing values), got infinity.")
+    return X
+
+
+def check_fit_arrays(X: Any, y: Any, sample_weight: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``X``, ``y`` and weights as float arrays of matching length, weights >= 0 and not all 0."""
+    X = _as_float_matrix(X, "X")
+    y = np.asarray(y, dtype=np.float64)
+    if y.shape != (len(X),):
+        raise ParameterError(f"y must have shape ({len(X)},) to match X, got {y.shape}.")
+    if not np.isfinite(y).all():
+        raise ParameterError("y must be finite, got NaN or infinity.")
+    w = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    if w.shape != (len(X),):
+        raise ParameterError(f"sample_weight must have shape ({len(X)},) to match X, got {w.shape}.")
+    if not np.isfinite(w).all() or (w < 0).any() or not (w > 0).any():
+        raise ParameterError("sample_weight must be finite and >= 0 with at least one positive weight.")
+    return X, y, w
+
+
+def column_mask(spec: Any, n_columns: int, argument: str) -> np.ndarray:
+    """A boolean column mask from None, a mask, or column indices."""
+    mask = np.zeros(n_columns, dtype=bool)
+    if spec is None:
+        return mask
+    values = np.asarray(spec)
+    if values.dtype == bool:
+        if values.shape != (n_columns,):
+            raise ParameterError(f"{argument} as a mask must have {n_columns} entries, got shape {values.shape}.")
+        return values.copy()
+    if values.ndim != 1 or not np.issubdtype(values.dtype, np.integer) and values.size:
+        raise ParameterError(f"{argument} must be a boolean mask or column indices, got {spec!r}.")
+    if ((values < 0) | (values >= n_columns)).any():
+        raise ParameterError(f"{argument} holds column indices outside 0..{n_columns - 1}: {spec!r}.")
+    mask[values.astype(np.int64)] = True
+    return mask
+
+
+def normalise_codes(X: np.ndarray, categorical: np.ndarray, argument: str) -> np.ndarray:
+    """Categorical columns with NaN as ``-1``; codes must be whole numbers >= -1."""
+    if not categorical.any():
+        return X
+    X = X.copy()
+    block = X[:, categorical]
+    block[np.isnan(block)] = MISSING_CODE
+    bad = (block != np.round(block)) | (block < MISSING_CODE)
+    if bad.any():
+        column = int(np.flatnonzero(categorical)[np.flatnonzero(bad.any(axis=0))[0]])
+        raise ParameterError(
+            f"{argument} column {column} is categorical, so it must hold whole-number codes >= -1; "
+            f"got {X[np.flatnonzero(bad.any(axis=1))[0], column]!r}."
+        )
+    X[:, categorical] = block
+    return X
+
+
+def _check_int(value: Any, argument: str, lowest: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < lowest:
+        raise ParameterError(f"{argument} must be an integer >= {lowest}, got {value!r}.")
+
+
+def _check_share(value: Any, argument: str, highest: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.floating) or not 0 <= value <= highest:
+        raise ParameterError(f"{argument} must be a share of the total weight in [0, {highest}], got {value!r}.")
+
+
+# ---- from code space to the schema's words (shared with rules.py) ---------------------------
+def categorical_mask(features: Sequence[Feature]) -> np.ndarray:
+    return np.array([not f.is_numeric for f in features], dtype=bool)
+
+
+def check_problems(
+    problems: Sequence[LocalProblem], features: Sequence[Feature], seeds: Sequence[Any]
+) -> None:
+    """Shapes and category codes of every problem agree with the features and seeds."""
+    if len(seeds) != len(problems):
+        raise ParameterError(f"seeds must hold one seed per problem ({len(problems)}), got {len(seeds)}.")
+    p = len(features)
+    for i, problem in enumerate(problems):
+        for part in ("fit", "hold"):
+            values = getattr(problem, f"values_{part}")
+            n = len(getattr(problem, f"y_{part}"))
+            if values.ndim != 2 or values.shape != (n, p) or getattr(problem, f"w_{part}").shape != (n,):
+                raise ParameterError(
+                    f"Problem {i}: values_{part} must have shape ({n}, {p}) to match y_{part}, w_{part} "
+                    f"and the {p} features; got values {values.shape}, weights "
+                    f"{getattr(problem, f'w_{part}').shape}."
+                )
+            _check_codes(values, features, f"problem {i} values_{part}")
+        if len(problem.y_fit) == 0:
+            raise ParameterError(f"Problem {i} has an empty fitting sample; row 0 must be the query.")
+
+
+def _check_codes(values: np.ndarray, features: Sequence[Feature], where: str) -> None:
+    for j, feature in enumerate(features):
+        if feature.is_numeric:
+            continue
+        codes = np.where(np.isnan(values[:, j]), MISSING_CODE, values[:, j])
+        bad = (codes != np.round(codes)) | (codes < MISSING_CODE) | (codes >= len(feature.categories))
+        if bad.any():
+            raise ParameterError(
+                f"Feature {feature.name!r} in {where} must hold category codes -1..{len(feature.categories) - 1}, "
+                f"got {values[np.flatnonzero(bad)[0], j]!r}."
+            )
+
+
+def nullable_mask(problem: LocalProblem, categorical: np.ndarray) -> np.ndarray:
+    """Numeric columns with a missing value anywhere in this problem (fit or held-out rows)."""
+    both = np.vstack([problem.values_fit, problem.values_hold])
+    return np.isnan(both).any(axis=0) & ~categorical
+
+
+def category_domain(feature: Feature, column: int, problem: LocalProblem) -> frozenset[int]:
+    """Every code the feature can take here: its categories, and missing when it can be missing."""
+    codes = set(range(len(feature.categories)))
+    seen = np.concatenate([problem.values_fit[:, column], problem.values_hold[:, column]])
+    if feature.allow_missing or (category_codes(seen) == MISSING_CODE).any():
+        codes.add(MISSING_CODE)
+    return frozenset(codes)
+
+
+def to_condition(test: Test, feature: Feature, domain: frozenset[int]) -> Condition | None:
+    """A test in the schema's words; a category set is written in its shorter form.
+
+    ``in S`` and ``not in (domain - S)`` select the same rows, so the form with fewer
+    labels is printed (``in`` on a tie). None when the test excludes nothing.
+    """
+    if test.op in ("<=", ">"):
+        return Condition(feature.name, test.op, float(test.value))  # type: ignore[arg-type]
+    if test.op in ("is missing", "is not missing"):
+        return Condition(feature.name, test.op)
+    codes: frozenset[int] = test.value  # type: ignore[assignment]
+    allowed = codes & domain if test.op == "in" else domain - codes
+    excluded = domain - allowed
+    if not excluded:
+        return None
+    if len(excluded) < len(allowed):
+        return Condition(feature.name, "not in", _labels(feature, excluded))
+    return Condition(feature.name, "in", _labels(feature, allowed))
+
+
+def _labels(feature: Feature, codes: frozenset[int]) -> tuple[str, ...]:
+    return tuple(sorted(feature.label(float(c)) for c in codes))
+
+
+def to_conditions(
+    tests: Sequence[Test], features: Sequence[Feature], domains: dict[int, frozenset[int]]
+) -> tuple[Condition, ...]:
+    conditions = (to_condition(t, features[t.column], domains.get(t.column, frozenset())) for t in tests)
+    return tuple(c for c in conditions if c is not None)
+
+
+def domains_of(problem: LocalProblem, features: Sequence[Feature]) -> dict[int, frozenset[int]]:
+    return {j: category_domain(f, j, problem) for j, f in enumerate(features) if not f.is_numeric}
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """What a rule does on the held-out rows it decides."""
+
+    coverage: float
+    n_covered: int
+    precision: float | None
+    error: float | None
+
+
+def held_out_record(covered: np.ndarray, prediction: float, problem: LocalProblem) -> HeldOut:
+    """Coverage, count and precision (classification) or mean absolute error (regression).
+
+    Counts are unweighted so a validator can recount them from the rows and the rule.
+    """
+    n_covered = int(covered.sum())
+    coverage = n_covered / len(covered) if len(covered) else 0.0
+    if n_covered == 0:
+        return HeldOut(coverage, 0, None, None)
+    y = problem.y_hold[covered]
+    if problem.threshold is not None:
+        same = (y >= problem.threshold) == (prediction >= problem.threshold)
+        return HeldOut(coverage, n_covered, float(same.mean()), None)
+    return HeldOut(coverage, n_covered, None, float(np.abs(y - prediction).mean()))
+
+
+def importance_dict(names: Sequence[str], importances: np.ndarray) -> dict[str, float]:
+    return {name: float(v) for name, v in zip(names, importances, strict=True)}
+
+
+def ranking_of(importances: dict[str, float]) -> tuple[str, ...]:
+    """Features with positive importance, most important first, ties by name."""
+    used = [(-v, name) for name, v in importances.items() if v > 0]
+    return tuple(name for _, name in sorted(used))
+
+
+def bootstrap_stability(
+    refit: Callable[[np.ndarray], np.ndarray],
+    problem: LocalProblem,
+    seed: np.random.SeedSequence,
+    n_bootstrap: int,
+    names: Sequence[str],
+    ranking: Sequence[str],
+) -> Stability:
+    """Refit on multinomial bootstrap resamples (weights x counts) and summarise the importances.
+
+    ``refit(weights)`` returns the importances of a surrogate fitted with those weights.
+    The counts come from ``np.random.default_rng(seed)`` only.
+    """
+    n = len(problem.y_fit)
+    counts = np.random.default_rng(seed).multinomial(n, np.full(n, 1.0 / n), size=n_bootstrap)
+    rows = []
+    for c in counts:
+        weights = problem.w_fit * c
+        rows.append(refit(weights) if (weights > 0).any() else np.zeros(len(names)))
+    resampled = np.array(rows).reshape(n_bootstrap, len(names))
+    k = min(5, len(ranking))
+    return summarise_bootstrap(
+        names=names, top=ranking[:k], resampled_weights=resampled, k=k, reference=None,
+        method="bootstrap of the fitting sample, refitted",
+    )  # fmt: skip
+
+
+def check_family_int(value: Any, argument: str, lowest: int) -> None:
+    _check_int(value, argument, lowest)
+
+
+# ---- the surrogate family ----------------------------------------------------------------
+class TreeSurrogate:
+    """A weighted decision tree fitted to each query's neighbourhood, leaves read as rules.
+
+    Parameters
+    ----------
+    max_depth : int
+        Largest number of tests on a path. Default 3.
+    min_leaf_weight : float
+        Smallest share of the fitting sample's kernel weight a leaf may hold. Default 0.01.
+    n_bootstrap : int
+        Bootstrap refits for the stability figures. Default 10.
+
+    Notes
+    -----
+    The content's ``rules`` are the leaves in the order of ``nodes`` (depth-first, the
+    ``yes`` branch first); each leaf's path is merged so a feature appears at most once
+    per operator. ``TreeNode.weight`` is the share of the fitting weight reaching the
+    node. ``importances`` are each feature's share of the weighted squared-error
+    decrease; ``n_conditions`` counts the tree's tests (internal nodes).
+    """
+
+    name = "tree"
+
+    def __init__(self, *, max_depth: int = 3, min_leaf_weight: float = 0.01, n_bootstrap: int = 10) -> None:
+        self.max_depth = max_depth
+        self.min_leaf_weight = min_leaf_weight
+        self.n_bootstrap = n_bootstrap
+
+    def params(self) -> dict[str, Any]:
+        return {"max_depth": self.max_depth, "min_leaf_weight": self.min_leaf_weight, "n_bootstrap": self.n_bootstrap}
+
+    def _check(self) -> None:
+        _check_int(self.max_depth, "max_depth", 1)
+        _check_share(self.min_leaf_weight, "min_leaf_weight", 0.5)
+        _check_int(self.n_bootstrap, "n_bootstrap", 0)
+
+    def fit_local(
+        self,
+        problems: Sequence[LocalProblem],
+        features: tuple[Feature, ...],
+        z_names: tuple[str, ...],
+        seeds: Sequence[np.random.SeedSequence],
+    ) -> list[LocalFit]:
+        """One tree per problem, fitted on ``values_fit`` with ``w_fit``; ``z`` is not used."""
+        self._check()
+        check_problems(problems, features, seeds)
+        return [self._fit_one(p, features, s) for p, s in zip(problems, seeds, strict=True)]
+
+    def _tree(self, problem: LocalProblem, features: Sequence[Feature]) -> WeightedTree:
+        categorical = categorical_mask(features)
+        return WeightedTree(
+            self.max_depth,
+            min_leaf_weight=self.min_leaf_weight,
+            categorical=categorical,
+            nullable=nullable_mask(problem, categorical),
+        )
+
+    def _fit_one(self, problem: LocalProblem, features: Sequence[Feature], seed) -> LocalFit:
+        tree = self._tree(problem, features).fit(problem.values_fit, problem.y_fit, problem.w_fit)
+        names = [f.name for f in features]
+        importances = importance_dict(names, tree.feature_importances_)
+        ranking = ranking_of(importances)
+
+        def refit(weights: np.ndarray) -> np.ndarray:
+            return self._tree(problem, features).fit(problem.values_fit, problem.y_fit, weights).feature_importances_
+
+        content = tree_content(tree, problem, features, importances)
+        return LocalFit(
+            pred_fit=tree.predict(problem.values_fit),
+            pred_hold=tree.predict(problem.values_hold),
+            content=content,
+            ranking=ranking,
+            stability=bootstrap_stability(refit, problem, seed, self.n_bootstrap, names, ranking),
+        )
+
+
+def tree_content(
+    tree: WeightedTree, problem: LocalProblem, features: Sequence[Feature], importances: dict[str, float]
+) -> RuleContent:
+    """The fitted tree in the schema's words: its nodes, and one rule per leaf."""
+    domains = domains_of(problem, features)
+    hold_leaf = tree.apply(problem.values_hold)
+    query_leaf = int(tree.apply(problem.values_fit[:1])[0])
+    total = tree.nodes_[0].weight
+    nodes = []
+    for node in tree.nodes_:
+        condition = None
+        if node.split is not None:
+            test = node.split.yes_test()
+            condition = to_condition(test, features[test.column], domains.get(test.column, frozenset()))
+        nodes.append(TreeNode(node.id, node.value, node.weight / total, condition, node.yes, node.no))
+    rules = []
+    for leaf in tree.leaves_:
+        value = tree.nodes_[leaf].value
+        record = held_out_record(hold_leaf == leaf, value, problem)
+        conditions = to_conditions(merge_tests(tree.path(leaf)), features, domains)
+        rules.append(
+            Rule(conditions, value, record.coverage, record.n_covered, record.precision, record.error, leaf == query_leaf)
+        )
+    return RuleContent(
+        family="tree",
+        rules=tuple(rules),
+        importances=importances,
+        nodes=tuple(nodes),
+        depth=tree.depth_,
+        n_conditions=len(tree.nodes_) - len(tree.leaves_),
+    )
