@@ -9,23 +9,54 @@ import time
 
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from .datasets import load_german_credit
+from .errors import ParameterError
 from .explainer import TabularExplainer
 
 
-def german_credit_model(X_train, y_train, *, random_state: int = 0) -> Pipeline:
-    """A gradient-boosted pipeline that takes the raw frame: categories one-hot encoded inside."""
+def german_credit_model(X_train, y_train, *, random_state: int = 0, trainer: str = "gbm") -> Pipeline:
+    """A pipeline that takes the raw frame: categories imputed and one-hot encoded inside.
+
+    ``trainer`` is "gbm" (histogram gradient boosting) or "logreg" (standardised
+    logistic regression).
+    """
     categorical = [c for c in X_train.columns if X_train[c].dtype == "category"]
-    encode = ColumnTransformer(
-        [("categories", OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical)],
-        remainder="passthrough",
-    )
-    model = Pipeline([("encode", encode), ("gbm", HistGradientBoostingClassifier(random_state=random_state))])
-    return model.fit(X_train, y_train)
+    numeric = [c for c in X_train.columns if c not in categorical]
+    categories = Pipeline([
+        ("impute", SimpleImputer(strategy="constant", fill_value="missing")),
+        ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+    ])
+    if trainer == "gbm":
+        encode = ColumnTransformer([("categories", categories, categorical)], remainder="passthrough")
+        learner = HistGradientBoostingClassifier(random_state=random_state)
+    elif trainer == "logreg":
+        encode = ColumnTransformer(
+            [("categories", categories, categorical), ("numbers", StandardScaler(), numeric)]
+        )
+        learner = LogisticRegression(max_iter=2000)
+    else:
+        raise ParameterError(f"trainer must be 'gbm' or 'logreg', got {trainer!r}.")
+    return Pipeline([("encode", encode), ("model", learner)]).fit(X_train, y_train)
+
+
+def load_demo_problem(data: str, trainer: str, *, seed: int = 0):
+    """A bundled data set, split 70/30, and a demo model trained on it.
+
+    Returns (model, X_train, X_test, adverse target label).
+    """
+    from .datasets import load_adult
+
+    X, y = load_german_credit() if data == "german-credit" else load_adult()
+    target = "bad" if data == "german-credit" else ">50K"
+    X_train, X_test, y_train, _ = train_test_split(X, y, test_size=0.3, random_state=seed, stratify=y)
+    model = german_credit_model(X_train, y_train, random_state=seed, trainer=trainer)
+    return model, X_train, X_test, target
 
 
 def main() -> None:

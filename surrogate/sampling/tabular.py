@@ -13,22 +13,44 @@ categories.
 uniforms (lower variance for the same number of rows). Sobol points are balanced
 in blocks of powers of two, so the sampler draws the next power of two and keeps
 the first ``n``.
+
+``lime``: LIME's default tabular scheme (discretised, quartile bins), learned once
+from the training values. Each movable number is binned at the training quartiles
+(bins ``x <= q25``, ``q25 < x <= q50``, ``q50 < x <= q75``, ``x > q75``); a sampled
+row draws a bin from the training bin frequencies, then a value inside it from a
+normal with the mean and standard deviation of the training values in that bin,
+truncated to the bin (integers are drawn among the integers of the bin). Missing
+numbers form a bin of their own. Each movable category is drawn from its training
+frequencies, whatever the query's. ``z`` is a "left the query's bin / category"
+indicator: **1 where the row's bin (category) differs from the query's, 0 where it
+is the same** -- the complement of LIME's own binary data, so that ``z`` is 0 at the
+query as every sampler's is; a surrogate weight therefore reads "moving out of the
+query's bin changes the output by this much", the negative of LIME's weight.
+The distance is LIME's Euclidean distance on that binary representation, divided by
+the square root of the number of movable features (the library's root-mean-square
+convention, see :mod:`surrogate.kernels`).
 """
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy import special, stats
 from scipy.stats import qmc
 
-from ..errors import ParameterError, UnknownOptionError
-from ..schema import MISSING_CODE, FeatureSchema
+from ..errors import DataError, ParameterError, UnknownOptionError
+from ..schema import MISSING_CODE, Feature, FeatureSchema
 from .base import Neighborhood, Sampler
 
 #: below this probability mass the inverse-CDF formula loses precision: use scipy's truncnorm.
 _TAIL_MASS = 1e-12
+#: LIME's default kernel width is this factor times sqrt(number of features).
+LIME_WIDTH_FACTOR = 0.75
+#: training percentiles that bound the ``lime`` sampler's bins
+LIME_PERCENTILES = (25.0, 50.0, 75.0)
 
 
 class GaussianSampler:
@@ -125,16 +147,207 @@ def _category_cdf(feature):
     return draw
 
 
-SAMPLERS: dict[str, type] = {"gaussian": GaussianSampler, "qmc": QMCSampler}
+
+# ---- lime ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class QuartileBins:
+    """The quartile bins of one number, learned from its training values.
+
+    Bin ``b`` holds ``edges[b-1] < x <= edges[b]`` (open-ended at both extremes);
+    ``lower``/``upper`` bound the values drawn in it (the training minimum and
+    maximum close the outer bins), ``mean``/``sd`` are the training values' moments
+    in it. ``codes`` are the bins a row may fall in (-1: missing) and ``cdf`` their
+    cumulative training frequencies.
+    """
+
+    edges: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    mean: np.ndarray
+    sd: np.ndarray
+    codes: np.ndarray
+    cdf: np.ndarray
+    integer: bool
+
+    @classmethod
+    def learn(cls, column: np.ndarray, feature: Feature) -> QuartileBins:
+        """Bins of one training column (NaN = missing)."""
+        present = column[~np.isnan(column)]
+        if len(present) == 0:
+            raise DataError(
+                f"Feature {feature.name!r} has no non-missing value in training_values; "
+                "the lime sampler needs them to learn its quartile bins."
+            )
+        edges = np.percentile(present, LIME_PERCENTILES)
+        index = np.searchsorted(edges, present, side="left")
+        n_bins = len(edges) + 1
+        counts = np.bincount(index, minlength=n_bins).astype(np.float64)
+        mean = np.array([present[index == b].mean() if counts[b] else 0.0 for b in range(n_bins)])
+        sd = np.array([present[index == b].std() if counts[b] else 0.0 for b in range(n_bins)])
+        frequencies = np.append(counts, len(column) - len(present)) / len(column)
+        codes = np.append(np.arange(n_bins), MISSING_CODE).astype(np.float64)
+        keep = frequencies > 0
+        return cls(
+            edges=edges,
+            lower=np.concatenate([[present.min()], edges]),
+            upper=np.concatenate([edges, [present.max()]]),
+            mean=mean,
+            sd=sd,
+            codes=codes[keep],
+            cdf=np.cumsum(frequencies[keep]) / frequencies[keep].sum(),
+            integer=feature.kind == "integer",
+        )
+
+    def index(self, x: np.ndarray) -> np.ndarray:
+        """Bin of each value (``MISSING_CODE`` for NaN)."""
+        x = np.asarray(x, dtype=np.float64)
+        bins = np.searchsorted(self.edges, np.where(np.isnan(x), 0.0, x), side="left")
+        return np.where(np.isnan(x), MISSING_CODE, bins)
+
+    def draw(self, u_bin: np.ndarray, u_value: np.ndarray) -> np.ndarray:
+        """Values from uniforms: a bin by training frequency, then a value inside it."""
+        bins = self.codes[np.minimum(np.searchsorted(self.cdf, u_bin, side="right"), len(self.codes) - 1)]
+        x = np.full(len(u_bin), np.nan)
+        for b in np.unique(bins[bins != MISSING_CODE]).astype(int):
+            rows = bins == b
+            x[rows] = self._value_in_bin(b, u_value[rows])
+        return x
+
+    def _value_in_bin(self, b: int, u: np.ndarray) -> np.ndarray:
+        lo, hi, mean, sd = self.lower[b], self.upper[b], self.mean[b], self.sd[b]
+        if sd > 0 and hi > lo:
+            x = np.clip(mean + sd * truncated_normal_ppf(u, (lo - mean) / sd, (hi - mean) / sd), lo, hi)
+        else:  # every training value in the bin is the same
+            x = np.full(len(u), mean)
+        if self.integer:  # the integers of the bin: (edges[b-1], edges[b]]
+            low = np.ceil(lo) if b == 0 else np.floor(lo) + 1
+            x = np.clip(np.round(x), low, np.floor(hi))
+        return x
+
+    def table(self) -> list[list[float]]:
+        """The learned numbers, for fingerprints."""
+        return [a.tolist() for a in (self.edges, self.lower, self.upper, self.mean, self.sd, self.codes, self.cdf)]
 
 
-def make_sampler(spec: Any, schema: FeatureSchema, **options: Any) -> Sampler:
-    """A sampler from its registry name (or a ready sampler object)."""
+class LimeSampler:
+    """LIME's default tabular scheme: quartile bins and training frequencies (see module doc).
+
+    Parameters
+    ----------
+    schema : FeatureSchema
+        Kinds, categories, frequencies and immutables of the features.
+    training_values : ndarray of shape (n_rows, n_features)
+        The training data in the values view (``schema.encode(X_train)``); the
+        numbers' quartile bins and in-bin moments are learned from it, once.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from surrogate.schema import FeatureSchema
+    >>> X = pd.DataFrame({"a": np.arange(100.0), "b": ["x", "y"] * 50})
+    >>> schema = FeatureSchema.infer(X)
+    >>> sampler = LimeSampler(schema, training_values=schema.encode(X))
+    >>> hood = sampler.sample(schema.encode(X.iloc[[3]])[0], 4, np.random.SeedSequence(0))
+    >>> hood.values.shape, hood.z.shape
+    ((4, 2), (4, 2))
+    """
+
+    name = "lime"
+    #: ``make_sampler`` passes the training values to samplers that set this.
+    needs_training_values = True
+
+    def __init__(self, schema: FeatureSchema, *, training_values: np.ndarray | None = None) -> None:
+        self.schema = schema
+        self.z_names = schema.names
+        features = schema.features
+        values = _check_training_values(training_values, schema)
+        self._numeric = [j for j, f in enumerate(features) if f.is_numeric and not f.frozen]
+        self._categorical = [j for j, f in enumerate(features) if not f.is_numeric and not f.frozen]
+        self._n_movable = max(1, len(self._numeric) + len(self._categorical))
+        self._bins = {j: QuartileBins.learn(values[:, j], features[j]) for j in self._numeric}
+        self._category_cdfs = {j: _category_cdf(features[j]) for j in self._categorical}
+
+    def params(self) -> dict[str, Any]:
+        """Name, LIME's kernel width and its equivalent for this library's distances.
+
+        LIME weighs a row by ``sqrt(exp(-d^2 / w^2))`` with ``d`` the Euclidean
+        distance on its binary data and ``w = 0.75 sqrt(p)`` (``p`` features). With
+        this sampler's root-mean-square distance the same weights come from the
+        ``exponential`` kernel of width ``0.75 sqrt(2 p / m)`` (``m`` movable
+        features): ``recommended_kernel_width``.
+        """
+        p = len(self.schema)
+        lime_width = LIME_WIDTH_FACTOR * np.sqrt(p)
+        return {
+            "name": self.name,
+            "lime_kernel_width": float(lime_width),
+            "recommended_kernel_width": float(lime_width * np.sqrt(2.0 / self._n_movable)),
+            "bins_fingerprint": self._fingerprint(),
+        }
+
+    def _fingerprint(self) -> str:
+        digest = hashlib.sha256()
+        for j in sorted(self._bins):
+            digest.update(repr((j, self._bins[j].table())).encode())
+        return digest.hexdigest()
+
+    def sample(self, query: np.ndarray, n: int, seed: np.random.SeedSequence) -> Neighborhood:
+        u = np.random.default_rng(seed).random((n, 2 * len(self._numeric) + len(self._categorical)))
+        values = np.repeat(query[None, :].astype(np.float64), n, axis=0)
+        z = np.zeros((n, len(self.schema)), dtype=np.float64)
+        for k, j in enumerate(self._numeric):
+            bins = self._bins[j]
+            values[:, j] = bins.draw(u[:, 2 * k], u[:, 2 * k + 1])
+            z[:, j] = (bins.index(values[:, j]) != bins.index(query[j : j + 1])).astype(np.float64)
+        offset = 2 * len(self._numeric)
+        for k, j in enumerate(self._categorical):
+            values[:, j] = self._category_cdfs[j](u[:, offset + k])
+            z[:, j] = (values[:, j] != query[j]).astype(np.float64)
+        distance = np.sqrt(z.sum(axis=1) / self._n_movable)
+        return Neighborhood(values=values, z=z, distance=distance)
+
+
+def _check_training_values(values: Any, schema: FeatureSchema) -> np.ndarray:
+    if values is None:
+        raise ParameterError(
+            "The lime sampler learns its quartile bins from the training data: pass "
+            "training_values=schema.encode(X_train) (the TabularExplainer does so)."
+        )
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(
+            "training_values must be the training data in the values view (schema.encode(X_train)), "
+            f"a numeric array; got {type(values).__name__} that is not numeric."
+        ) from exc
+    if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] != len(schema):
+        raise ParameterError(
+            f"training_values must have shape (n_rows, {len(schema)}) with n_rows >= 1 (one column per "
+            f"feature of the schema), got shape {array.shape}."
+        )
+    return array
+
+
+SAMPLERS: dict[str, type] = {"gaussian": GaussianSampler, "qmc": QMCSampler, "lime": LimeSampler}
+
+
+def make_sampler(
+    spec: Any, schema: FeatureSchema, training_values: np.ndarray | None = None, **options: Any
+) -> Sampler:
+    """A sampler from its registry name (or a ready sampler object).
+
+    ``training_values`` (the training data in the values view, ``schema.encode(X_train)``)
+    reaches the samplers that learn more than the schema holds (``lime``: quartile
+    bins); the others learn everything from the schema and do not need it.
+    """
     if isinstance(spec, str):
         if spec not in SAMPLERS:
             raise UnknownOptionError(f"Unknown sampler {spec!r}; expected one of {sorted(SAMPLERS)}.")
+        cls = SAMPLERS[spec]
+        if getattr(cls, "needs_training_values", False):
+            options = {**options, "training_values": training_values}
         try:
-            return SAMPLERS[spec](schema, **options)
+            return cls(schema, **options)
         except TypeError as exc:
             raise ParameterError(f"Invalid options for sampler {spec!r}: {exc}") from exc
     if hasattr(spec, "sample") and hasattr(spec, "z_names"):

@@ -13,6 +13,7 @@ SURROGATES: dict[str, tuple[str, str]] = {
     "linear": ("surrogate.surrogates.linear", "LinearSurrogate"),
     "tree": ("surrogate.surrogates.tree", "TreeSurrogate"),
     "rules": ("surrogate.surrogates.rules", "RuleListSurrogate"),
+    "auto": ("surrogate.surrogates.auto", "AutoSurrogate"),
 }
 
 

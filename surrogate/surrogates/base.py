@@ -143,6 +143,7 @@ class LocalFit:
     content: Content
     ranking: tuple[str, ...]  # features, most important first
     stability: Stability
+    notes: tuple[str, ...] = ()  # said in words on the explanation (e.g. what "auto" chose)
 
 
 class SurrogateFamily(Protocol):

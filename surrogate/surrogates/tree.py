@@ -16,8 +16,10 @@ split as if ``purpose <= 2.5`` meant something. :class:`WeightedTree` instead:
   ``is not missing`` test of the same column, so every rule stays an exact AND of
   conditions — "``x <= t`` or missing" cannot be written as one — and a validator
   who re-evaluates the printed conditions on the data recounts exactly what the
-  tree did. The cost: such a column has to spend one level on its missing values
-  before its numbers can be split.
+  tree did. The cost: such a column spends one level on its missing values before
+  its numbers can be split, so a missing split is chosen by its own gain plus that
+  of the best threshold split it opens up on the present values (one level of
+  look-ahead, when the depth allows); its importance counts only its own gain.
 - is deterministic: among splits of (numerically) equal gain the one on the lowest
   column index wins, then the lowest threshold (or shortest category prefix).
 
@@ -99,6 +101,13 @@ class Split:
     gain: float
     threshold: float | None = None
     codes: frozenset[int] = frozenset()
+    #: what the split is chosen by: its gain, plus for a missing split the best threshold
+    #: split of the present values that it opens up (one level of look-ahead)
+    score: float | None = None
+
+    @property
+    def merit(self) -> float:
+        return self.gain if self.score is None else self.score
 
     def yes_test(self) -> Test:
         if self.kind == "threshold":
@@ -220,10 +229,12 @@ class WeightedTree(RegressorMixin, BaseEstimator):
 
     Examples
     --------
-    >>> X = np.array([[0.0, 1], [1.0, 0], [2.0, 1], [3.0, 2]])
-    >>> tree = WeightedTree(max_depth=1, categorical=[False, True]).fit(X, [1.0, 0.0, 1.0, 5.0])
+    >>> X = np.array([[0.0, 1], [1.0, 0], [2.0, 2], [3.0, 1]])
+    >>> tree = WeightedTree(max_depth=1, categorical=[False, True]).fit(X, [1.0, 0.0, 5.0, 1.0])
     >>> str(tree.nodes_[0].split.yes_test())
     'x1 in {0, 1}'
+    >>> tree.predict([[9.0, 2]])
+    array([5.])
     """
 
     def __init__(
@@ -243,9 +254,9 @@ class WeightedTree(RegressorMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> WeightedTree:
         """Grow the tree; rows with zero weight are ignored (as if absent)."""
-        _check_int(self.max_depth, "max_depth", 0)
-        _check_int(self.min_samples_leaf, "min_samples_leaf", 1)
-        _check_share(self.min_leaf_weight, "min_leaf_weight", 0.5)
+        check_int(self.max_depth, "max_depth", 0)
+        check_int(self.min_samples_leaf, "min_samples_leaf", 1)
+        check_share(self.min_leaf_weight, "min_leaf_weight", 0.5)
         X, y, w = check_fit_arrays(X, y, sample_weight)
         categorical = column_mask(self.categorical, X.shape[1], "categorical")
         X = normalise_codes(X, categorical, "X")
@@ -337,46 +348,66 @@ class _Grower:
 
     def __post_init__(self) -> None:
         self.gains = np.zeros(self.X.shape[1])
+        self.numeric = np.flatnonzero(~self.categorical)
 
     def grow(self) -> list[Node]:
-        self._grow(np.arange(len(self.y)), 0, None, frozenset())
+        # sort every numeric column once; children inherit their rows' order by filtering
+        order = np.argsort(self.X[:, self.numeric], axis=0, kind="stable")
+        self._grow(np.arange(len(self.y)), order, 0, None, frozenset())
         return list(self.nodes)  # type: ignore[arg-type]
 
-    def _grow(self, rows: np.ndarray, depth: int, parent: int | None, present: frozenset[int]) -> int:
+    def _grow(
+        self, rows: np.ndarray, order: np.ndarray, depth: int, parent: int | None, present: frozenset[int]
+    ) -> int:
         node_id = len(self.nodes)
         self.nodes.append(None)  # reserve the id so children number after their parent
         y, w = self.y[rows], self.w[rows]
         weight = float(w.sum())
         value = float(np.dot(w, y) / weight)
-        centred = y - value
-        impurity = float(np.dot(w, centred**2))
+        impurity = float(np.dot(w, (y - value) ** 2))
         split = None
         if depth < self.max_depth and not _is_pure(impurity, weight, y):
-            split = self._best_split(rows, centred, w, present, impurity)
+            split = self._best_split(rows, order, value, present, impurity, depth)
         if split is None:
             self.nodes[node_id] = Node(node_id, depth, parent, value, weight, len(rows), impurity)
             return node_id
         self.gains[split.column] += split.gain
         passes = split.yes_test().holds(self.X[rows])
+        yes_order, no_order = _divide_order(order, rows[passes], len(self.y))
         no_present = present | {split.column} if split.kind == "missing" else present
-        yes = self._grow(rows[passes], depth + 1, node_id, present)
-        no = self._grow(rows[~passes], depth + 1, node_id, no_present)
+        yes = self._grow(rows[passes], yes_order, depth + 1, node_id, present)
+        no = self._grow(rows[~passes], no_order, depth + 1, node_id, no_present)
         self.nodes[node_id] = Node(node_id, depth, parent, value, weight, len(rows), impurity, split, yes, no)
         return node_id
 
     def _best_split(
-        self, rows: np.ndarray, centred: np.ndarray, w: np.ndarray, present: frozenset[int], impurity: float
+        self,
+        rows: np.ndarray,
+        order: np.ndarray,
+        value: float,
+        present: frozenset[int],
+        impurity: float,
+        depth: int,
     ) -> Split | None:
         Xn = self.X[rows]
+        w = self.w[rows]
+        centred = self.y[rows] - value
         has_nan = np.isnan(Xn).any(axis=0)
         known_present = np.zeros(Xn.shape[1], dtype=bool)
         known_present[list(present)] = True
         numeric = ~self.categorical & ~has_nan & (~self.nullable | known_present)
-        candidates = self._threshold_splits(Xn, np.flatnonzero(numeric), centred, w)
+        usable = numeric[self.numeric]
+        sorted_rows = order[:, usable]
+        columns = self.numeric[usable]
+        weighted = self.w * (self.y - value)  # centred at the node mean, indexed by global row
+        candidates = self._threshold_splits(
+            self.X[sorted_rows, columns[None, :]], self.w[sorted_rows], weighted[sorted_rows], columns
+        )
         for column in np.flatnonzero(self.categorical):
             candidates.append(self._category_split(Xn[:, column], int(column), centred, w))
+        look_ahead = depth + 1 < self.max_depth
         for column in np.flatnonzero(has_nan):
-            candidates.append(self._missing_split(Xn[:, column], int(column), centred, w))
+            candidates.append(self._missing_split(Xn[:, column], int(column), centred, w, look_ahead))
         return _pick(candidates, impurity)
 
     def _allowed(self, n_left: np.ndarray, w_left: np.ndarray, n: int, weight: float) -> np.ndarray:
@@ -391,18 +422,19 @@ class _Grower:
         )
 
     def _threshold_splits(
-        self, Xn: np.ndarray, columns: np.ndarray, centred: np.ndarray, w: np.ndarray
+        self, xs: np.ndarray, ws: np.ndarray, wcs: np.ndarray, columns: np.ndarray
     ) -> list[Split | None]:
-        n = len(centred)
+        """Best cut of each column, from its values sorted ascending (``xs``) with their
+        weights (``ws``) and weighted centred targets (``wcs``) in the same order."""
+        n = len(xs)
         if n < 2 or len(columns) == 0:
-            return []
-        order = np.argsort(Xn[:, columns], axis=0, kind="stable")
-        xs = np.take_along_axis(Xn[:, columns], order, axis=0)
-        w_left = np.cumsum(w[order], axis=0)[:-1]
-        s_left = np.cumsum((w * centred)[order], axis=0)[:-1]
+            return [None] * len(columns)
+        weight = float(ws[:, 0].sum())
+        w_left = np.cumsum(ws, axis=0)[:-1]
+        s_left = np.cumsum(wcs, axis=0)[:-1]
         n_left = np.arange(1, n)[:, None]
-        ok = (xs[1:] > xs[:-1]) & self._allowed(n_left, w_left, n, float(w.sum()))
-        gain = _cut_gain(s_left, w_left, float(w.sum()), ok)
+        ok = (xs[1:] > xs[:-1]) & self._allowed(n_left, w_left, n, weight)
+        gain = _cut_gain(s_left, w_left, weight, ok)
         out: list[Split | None] = []
         for k, column in enumerate(columns):
             position = _first_best(gain[:, k])
@@ -433,15 +465,37 @@ class _Grower:
         chosen = frozenset(int(c) for c in codes[order[: position + 1]])
         return Split(column, "categories", float(gain[position]), codes=chosen)
 
-    def _missing_split(self, x: np.ndarray, column: int, centred: np.ndarray, w: np.ndarray) -> Split | None:
+    def _missing_split(
+        self, x: np.ndarray, column: int, centred: np.ndarray, w: np.ndarray, look_ahead: bool
+    ) -> Split | None:
         missing = np.isnan(x)
         w_left = np.array([w[missing].sum()])
         s_left = np.array([np.dot(w[missing], centred[missing])])
         ok = self._allowed(np.array([missing.sum()]), w_left, len(x), float(w.sum()))
-        gain = _cut_gain(s_left, w_left, float(w.sum()), ok)
         if not ok[0]:
             return None
-        return Split(column, "missing", float(gain[0]))
+        gain = float(_cut_gain(s_left, w_left, float(w.sum()), ok)[0])
+        score = gain
+        if look_ahead:  # a missing split is worth what it lets the present numbers do next
+            present = ~missing
+            wp = w[present]
+            yp = centred[present] - np.dot(wp, centred[present]) / wp.sum()
+            order = np.argsort(x[present], kind="stable")
+            xs, ws, wcs = x[present][order], wp[order], (wp * yp)[order]
+            follow = self._threshold_splits(xs[:, None], ws[:, None], wcs[:, None], np.array([column]))[0]
+            score += follow.gain if follow is not None else 0.0
+        return Split(column, "missing", gain, score=score)
+
+
+def _divide_order(order: np.ndarray, yes_rows: np.ndarray, n_total: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split a node's per-column sorted row indices between its children, keeping each order."""
+    in_yes = np.zeros(n_total, dtype=bool)
+    in_yes[yes_rows] = True
+    chosen = in_yes[order].T  # column by column, so each column keeps its own order
+    n_yes, k = len(yes_rows), order.shape[1]
+    yes = order.T[chosen].reshape(k, n_yes).T
+    no = order.T[~chosen].reshape(k, len(order) - n_yes).T
+    return yes, no
 
 
 def _cut_gain(s_left: np.ndarray, w_left: np.ndarray, weight: float, ok: np.ndarray) -> np.ndarray:
@@ -463,14 +517,14 @@ def _first_best(gain: np.ndarray) -> int | None:
 
 
 def _pick(candidates: list[Split | None], impurity: float) -> Split | None:
-    """Best candidate: highest gain, ties to the lowest column; None if nothing helps."""
+    """Best candidate: highest merit, ties to the lowest column; None if nothing helps."""
     real = [c for c in candidates if c is not None]
     if not real:
         return None
-    best = max(c.gain for c in real)
+    best = max(c.merit for c in real)
     if best <= _TIE_TOLERANCE * impurity:  # only rounding noise left to explain
         return None
-    tied = [c for c in real if c.gain >= best - _TIE_TOLERANCE * abs(best)]
+    tied = [c for c in real if c.merit >= best - _TIE_TOLERANCE * abs(best)]
     return min(tied, key=lambda c: c.column)
 
 
@@ -528,7 +582,7 @@ def column_mask(spec: Any, n_columns: int, argument: str) -> np.ndarray:
         if values.shape != (n_columns,):
             raise ParameterError(f"{argument} as a mask must have {n_columns} entries, got shape {values.shape}.")
         return values.copy()
-    if values.ndim != 1 or not np.issubdtype(values.dtype, np.integer) and values.size:
+    if values.ndim != 1 or (values.size and not np.issubdtype(values.dtype, np.integer)):
         raise ParameterError(f"{argument} must be a boolean mask or column indices, got {spec!r}.")
     if ((values < 0) | (values >= n_columns)).any():
         raise ParameterError(f"{argument} holds column indices outside 0..{n_columns - 1}: {spec!r}.")
@@ -554,12 +608,12 @@ def normalise_codes(X: np.ndarray, categorical: np.ndarray, argument: str) -> np
     return X
 
 
-def _check_int(value: Any, argument: str, lowest: int) -> None:
+def check_int(value: Any, argument: str, lowest: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < lowest:
         raise ParameterError(f"{argument} must be an integer >= {lowest}, got {value!r}.")
 
 
-def _check_share(value: Any, argument: str, highest: float) -> None:
+def check_share(value: Any, argument: str, highest: float) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float | np.floating) or not 0 <= value <= highest:
         raise ParameterError(f"{argument} must be a share of the total weight in [0, {highest}], got {value!r}.")
 
@@ -717,10 +771,6 @@ def bootstrap_stability(
     )  # fmt: skip
 
 
-def check_family_int(value: Any, argument: str, lowest: int) -> None:
-    _check_int(value, argument, lowest)
-
-
 # ---- the surrogate family ----------------------------------------------------------------
 class TreeSurrogate:
     """A weighted decision tree fitted to each query's neighbourhood, leaves read as rules.
@@ -754,9 +804,9 @@ class TreeSurrogate:
         return {"max_depth": self.max_depth, "min_leaf_weight": self.min_leaf_weight, "n_bootstrap": self.n_bootstrap}
 
     def _check(self) -> None:
-        _check_int(self.max_depth, "max_depth", 1)
-        _check_share(self.min_leaf_weight, "min_leaf_weight", 0.5)
-        _check_int(self.n_bootstrap, "n_bootstrap", 0)
+        check_int(self.max_depth, "max_depth", 1)
+        check_share(self.min_leaf_weight, "min_leaf_weight", 0.5)
+        check_int(self.n_bootstrap, "n_bootstrap", 0)
 
     def fit_local(
         self,

@@ -1,0 +1,93 @@
+"""The ``surrogate`` command (also ``python -m surrogate``).
+
+Subcommands:
+  explain        explain a few rows of a bundled data set with a bundled demo model
+  explain-text   explain a sentence with the demo GRU sentiment model
+  explain-digit  explain one of scikit-learn's digits with the demo CNN
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .errors import SurrogateError
+
+DATASETS = ("german-credit", "adult")
+TRAINERS = ("gbm", "logreg")
+FORMATS = ("text", "markdown", "json")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="surrogate", description="Explain black-box models with surrogates.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    explain = sub.add_parser("explain", help="explain rows of a bundled data set with a demo model")
+    explain.add_argument("--data", choices=DATASETS, default="german-credit")
+    explain.add_argument("--train", choices=TRAINERS, default="gbm", help="demo model to train")
+    explain.add_argument("--rows", default="0", help="comma-separated row positions of the test split")
+    explain.add_argument("--surrogate", default="linear", help="linear, tree, rules or auto")
+    explain.add_argument("--n-samples", type=int, default=5000)
+    explain.add_argument("--seed", type=int, default=0)
+    explain.add_argument("--format", choices=FORMATS, default="text")
+
+    text = sub.add_parser("explain-text", help="explain a sentence with the demo GRU sentiment model")
+    text.add_argument("sentence")
+    text.add_argument("--format", choices=FORMATS, default="text")
+
+    digit = sub.add_parser("explain-digit", help="explain a digit with the demo CNN")
+    digit.add_argument("index", type=int)
+    digit.add_argument("--format", choices=FORMATS, default="text")
+    return parser
+
+
+def _render(exp, fmt: str) -> str:
+    return {"text": exp.to_text, "markdown": exp.to_markdown, "json": exp.to_json}[fmt]()
+
+
+def _rows(spec: str) -> list[int]:
+    try:
+        return [int(r) for r in spec.split(",") if r.strip()]
+    except ValueError as exc:
+        raise SurrogateError(f"--rows must be comma-separated integers, got {spec!r}.") from exc
+
+
+def _run_explain(args) -> str:
+    from .demo import load_demo_problem
+
+    model, X_train, X_test, target = load_demo_problem(args.data, args.train, seed=args.seed)
+    from .explainer import TabularExplainer
+
+    explainer = TabularExplainer(model, X_train, target=target, n_samples=args.n_samples, random_state=args.seed)
+    rows = _rows(args.rows)
+    bad = [r for r in rows if not 0 <= r < len(X_test)]
+    if bad:
+        raise SurrogateError(f"--rows {bad} are outside the test split (0 to {len(X_test) - 1}).")
+    explanations = explainer.explain_many(X_test.iloc[rows], args.surrogate)
+    return "\n\n".join(_render(e, args.format) for e in explanations)
+
+
+def _run_text(args) -> str:
+    from .demo_models import explain_sentence_demo
+
+    return _render(explain_sentence_demo(args.sentence), args.format)
+
+
+def _run_digit(args) -> str:
+    from .demo_models import explain_digit_demo
+
+    return _render(explain_digit_demo(args.index), args.format)
+
+
+COMMANDS = {"explain": _run_explain, "explain-text": _run_text, "explain-digit": _run_digit}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        print(COMMANDS[args.command](args))
+    except SurrogateError as exc:
+        print(f"surrogate: error: {exc}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,222 @@
+"""Global surrogates: one interpretable model of the black box over a whole data set.
+
+``explain_global(explainer, X, surrogate=...)`` splits ``X`` (a seeded split
+derived from the explainer's ``random_state`` and the data's own digest), scores
+it with the black box, fits the family on the training part — optionally
+augmented with ``augment`` sampled rows around each training row — and reports
+fidelity on the untouched test part: R^2, agreement (overall and per black-box
+class), the family's complexity, and each rule's coverage and precision there.
+
+For a linear global surrogate, ``z`` is each number in training standard
+deviations from its training mean and, for each category, an indicator of
+*differing from the most frequent category*.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from . import _version
+from .errors import DataError, ParameterError
+from .explanation import SCHEMA_VERSION, _from_data, _to_data, check_schema_version
+from .fidelity import weighted_agreement, weighted_mae, weighted_r2
+from .surrogates import make_surrogate
+from .surrogates.base import Content, LinearContent, LocalProblem
+
+DEFAULT_TEST_SHARE = 0.3
+
+
+@dataclass(frozen=True)
+class GlobalFidelity:
+    """Fidelity of a global surrogate on the held-out part of the data (and in-sample)."""
+
+    r2: float | None
+    r2_in_sample: float | None
+    mae: float
+    agreement: float | None
+    agreement_by_class: dict[str, float]
+    n_train: int
+    n_test: int
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class GlobalExplanation:
+    content: Content
+    fidelity: GlobalFidelity
+    complexity: dict[str, int]
+    meta: dict[str, Any]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def family(self) -> str:
+        return self.content.family
+
+    def top_features(self, k: int | None = None) -> list[str]:
+        if isinstance(self.content, LinearContent):
+            ranking = [t.feature for t in self.content.terms]
+        else:
+            imp = self.content.importances
+            ranking = sorted((f for f in imp if imp[f] > 0), key=lambda f: (-imp[f], f))
+        return ranking if k is None else ranking[:k]
+
+    def to_json(self) -> str:
+        document = {"schema_version": SCHEMA_VERSION, "global_explanation": _to_data(self)}
+        return json.dumps(document, sort_keys=True, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> GlobalExplanation:
+        document = json.loads(text)
+        check_schema_version(str(document.get("schema_version")))
+        return _from_data(cls, document["global_explanation"], "global_explanation")
+
+    def to_text(self) -> str:
+        from .render.text import global_to_text
+
+        return global_to_text(self)
+
+    def to_dot(self) -> str:
+        from .render.dot import to_dot
+
+        return to_dot(self.content, title=f"global {self.family} surrogate of {self.meta['target']}")
+
+
+def explain_global(
+    explainer: Any,
+    X: Any,
+    surrogate: Any = "tree",
+    *,
+    test_share: float = DEFAULT_TEST_SHARE,
+    augment: int = 0,
+    **params: Any,
+) -> GlobalExplanation:
+    """Fit ``surrogate`` to the black box over ``X``; report held-out fidelity and complexity."""
+    if not (isinstance(test_share, float | int) and 0.05 <= test_share <= 0.5):
+        raise ParameterError(f"test_share must be between 0.05 and 0.5, got {test_share!r}.")
+    if isinstance(augment, bool) or not isinstance(augment, int) or augment < 0:
+        raise ParameterError(f"augment must be a non-negative integer (rows per training row), got {augment!r}.")
+    if explainer.target.index is None:
+        raise ParameterError(
+            "A global surrogate explains one output: build the explainer with target= one of "
+            f"{list(explainer.blackbox.output_names)}."
+        )
+    family = make_surrogate(surrogate, **params)
+    schema = explainer.schema
+    values = schema.encode(X, what="global data")
+    if len(values) < 20:
+        raise DataError(f"explain_global needs at least 20 rows to split for held-out fidelity, got {len(values)}.")
+    seed = np.random.SeedSequence([*_entropy(explainer.root), _digest(values)])
+    split_seed, augment_seed, fit_seed = seed.spawn(3)
+    train, test = _split(len(values), test_share, split_seed)
+    fit_values = _augmented(explainer, values[train], augment, augment_seed)
+    y_fit, y_test = _score(explainer, fit_values), _score(explainer, values[test])
+    z_fit, z_test = _global_z(schema, fit_values), _global_z(schema, values[test])
+    threshold = explainer._threshold()
+    problem = LocalProblem(
+        z_fit=z_fit, values_fit=fit_values, y_fit=y_fit, w_fit=np.ones(len(y_fit)),
+        z_hold=z_test, values_hold=values[test], y_hold=y_test, w_hold=np.ones(len(y_test)),
+        threshold=threshold,
+    )
+    fit = family.fit_local([problem], schema.features, explainer.sampler.z_names, [fit_seed])[0]
+    return GlobalExplanation(
+        content=_without_query(fit.content),
+        fidelity=_fidelity(problem, fit.pred_fit, fit.pred_hold, threshold),
+        complexity=_complexity(fit.content),
+        meta={
+            "library_version": _version.__version__,
+            "target": explainer.blackbox.output_names[explainer.target.index],
+            "link": explainer.link,
+            "surrogate": {"family": family.name, **family.params()},
+            "test_share": float(test_share),
+            "augment": augment,
+            "split_seed_entropy": [int(e) for e in np.atleast_1d(seed.entropy)],
+            "schema_fingerprint": explainer.schema_fingerprint,
+            "model_fingerprint": explainer.model_fingerprint,
+        },
+        notes=fit.notes,
+    )
+
+
+def _entropy(root: np.random.SeedSequence) -> list[int]:
+    return [int(e) for e in np.atleast_1d(root.entropy)]
+
+
+def _digest(values: np.ndarray) -> int:
+    return int.from_bytes(hashlib.sha256(np.ascontiguousarray(values).tobytes()).digest()[:16], "big")
+
+
+def _split(n: int, test_share: float, seed: np.random.SeedSequence) -> tuple[np.ndarray, np.ndarray]:
+    order = np.random.default_rng(seed).permutation(n)
+    n_test = int(round(test_share * n))
+    return np.sort(order[n_test:]), np.sort(order[:n_test])
+
+
+def _augmented(explainer, values: np.ndarray, augment: int, seed: np.random.SeedSequence) -> np.ndarray:
+    if augment == 0:
+        return values
+    seeds = seed.spawn(len(values))
+    extra = [explainer.sampler.sample(row, augment, s).values for row, s in zip(values, seeds, strict=True)]
+    return np.concatenate([values, *extra])
+
+
+def _score(explainer, values: np.ndarray) -> np.ndarray:
+    budget = explainer.blackbox.row_budget
+    out = np.concatenate(
+        [explainer.blackbox.predict(explainer.schema.decode(values[s : s + budget])) for s in range(0, len(values), budget)]
+    )
+    return explainer._link(out[:, explainer.target.index])
+
+
+def _global_z(schema, values: np.ndarray) -> np.ndarray:
+    z = np.zeros_like(values)
+    for j, f in enumerate(schema.features):
+        if f.is_numeric:
+            z[:, j] = 0.0 if not f.scale else np.nan_to_num((values[:, j] - f.mean) / f.scale)
+        else:
+            reference = int(np.argmax(f.frequencies)) if f.frequencies else -1
+            z[:, j] = (values[:, j] != reference).astype(float)
+    return z
+
+
+def _without_query(content: Content) -> Content:
+    """A global surrogate has no query: no rule fires, no term shows a query value."""
+    if isinstance(content, LinearContent):
+        return replace(content, terms=tuple(replace(t, value=None) for t in content.terms))
+    return replace(content, rules=tuple(replace(r, fires=False) for r in content.rules))
+
+
+def _fidelity(problem: LocalProblem, pred_fit, pred_hold, threshold) -> GlobalFidelity:
+    y, w = problem.y_hold, problem.w_hold
+    r2 = weighted_r2(y, pred_hold, w)
+    by_class = {}
+    if threshold is not None:
+        for label, mask in (("black box positive", y >= threshold), ("black box negative", y < threshold)):
+            if mask.any():
+                by_class[label] = weighted_agreement(y[mask], pred_hold[mask], w[mask], threshold)
+    return GlobalFidelity(
+        r2=r2,
+        r2_in_sample=weighted_r2(problem.y_fit, pred_fit, problem.w_fit),
+        mae=weighted_mae(y, pred_hold, w),
+        agreement=None if threshold is None else weighted_agreement(y, pred_hold, w, threshold),
+        agreement_by_class=by_class,
+        n_train=len(problem.y_fit),
+        n_test=len(y),
+        note=None if r2 is not None else "The black box is constant on the test rows; R^2 is undefined.",
+    )
+
+
+def _complexity(content: Content) -> dict[str, int]:
+    if isinstance(content, LinearContent):
+        return {"terms": len(content.terms)}
+    leaves = len(content.rules)
+    return {
+        "rules": leaves,
+        "conditions": sum(len(r.conditions) for r in content.rules),
+        "depth": content.depth,
+        "leaves": leaves if content.family == "tree" else 0,
+    }
