@@ -14,7 +14,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .errors import ModelError, ModelOutputError, ParameterError, UnknownOptionError
+from .errors import (
+    DataTypeError,
+    ModelError,
+    ModelOutputError,
+    ParameterError,
+    SurrogateError,
+    UnknownOptionError,
+)
 
 Mode = Literal["classification", "regression"]
 MODES = ("classification", "regression")
@@ -38,8 +45,12 @@ class BlackBox:
         n = _n_rows(rows)
         try:
             raw = self._call(rows)
+        except SurrogateError:  # raised on purpose by the adapter: already says what is wrong
+            raise
         except Exception as exc:  # the model's own failure, re-raised with context
-            raise ModelError(f"The black box raised {type(exc).__name__} while scoring {n} rows: {exc}") from exc
+            raise ModelError(
+                f"The black box raised {type(exc).__name__} while scoring {n} rows: {exc}"
+            ) from exc
         return self._check(raw, n)
 
     def _call(self, rows: Any) -> Any:  # pragma: no cover - abstract
@@ -49,7 +60,9 @@ class BlackBox:
         try:
             out = np.asarray(raw, dtype=np.float64)
         except (TypeError, ValueError) as exc:
-            raise ModelOutputError(f"The black box returned non-numeric outputs ({type(raw).__name__}).") from exc
+            raise ModelOutputError(
+                f"The black box returned non-numeric outputs ({type(raw).__name__})."
+            ) from exc
         if out.ndim == 1:
             out = out[:, None]
         if out.ndim != 2 or out.shape[0] != n:
@@ -64,7 +77,9 @@ class BlackBox:
             )
         if not np.isfinite(out).all():
             bad = int(np.flatnonzero(~np.isfinite(out).all(axis=1))[0])
-            raise ModelOutputError(f"The black box returned NaN or infinite outputs (first at row {bad}).")
+            raise ModelOutputError(
+                f"The black box returned NaN or infinite outputs (first at row {bad})."
+            )
         if self.outputs_probabilities:
             _check_probabilities(out)
         return out
@@ -111,7 +126,9 @@ class SklearnBlackBox(BlackBox):
                 self._method = "predict_proba"
                 self.outputs_probabilities = True
                 if classes is None:
-                    raise ModelError("The classifier has predict_proba but no classes_: is it fitted?")
+                    raise ModelError(
+                        "The classifier has predict_proba but no classes_: is it fitted?"
+                    )
                 self.output_names = tuple(str(c) for c in classes)
             elif hasattr(model, "decision_function"):
                 self._method = "decision_function"
@@ -129,13 +146,17 @@ class SklearnBlackBox(BlackBox):
                 raise ModelError(f"{type(model).__name__} has no predict method.")
             self._method = "predict"
             n_out = getattr(model, "n_outputs_", 1)
-            self.output_names = ("prediction",) if n_out == 1 else tuple(f"output_{k}" for k in range(n_out))
+            self.output_names = (
+                ("prediction",) if n_out == 1 else tuple(f"output_{k}" for k in range(n_out))
+            )
 
     def _call(self, rows: Any) -> Any:
         return getattr(self.model, self._method)(rows)
 
     def description(self) -> str:
-        return f"sklearn:{type(self.model).__module__}.{type(self.model).__qualname__}:{self._method}"
+        return (
+            f"sklearn:{type(self.model).__module__}.{type(self.model).__qualname__}:{self._method}"
+        )
 
 
 def _sklearn_mode(model: Any) -> Mode:
@@ -153,14 +174,21 @@ class CallableBlackBox(BlackBox):
     """Any function ``f(rows) -> array``; mode inferred from a probe call when not given."""
 
     def __init__(
-        self, fn: Callable[[Any], Any], *, mode: Mode | None, row_budget: int, probe_rows: Any,
+        self,
+        fn: Callable[[Any], Any],
+        *,
+        mode: Mode | None,
+        row_budget: int,
+        probe_rows: Any,
         output_names: tuple[str, ...] | None = None,
     ) -> None:
         self.fn = fn
         self.row_budget = row_budget
-        probe = BlackBox._check(self, fn(probe_rows), _n_rows(probe_rows))
+        probe = self.predict(probe_rows)  # model failures get the same context as later calls
         self.mode = mode or _infer_mode(probe)
-        self.outputs_probabilities = self.mode == "classification" and _looks_like_probabilities(probe)
+        self.outputs_probabilities = self.mode == "classification" and _looks_like_probabilities(
+            probe
+        )
         if output_names is not None and len(output_names) != probe.shape[1]:
             raise ParameterError(
                 f"output_names has {len(output_names)} names but the model returns {probe.shape[1]} outputs."
@@ -178,7 +206,12 @@ class CallableBlackBox(BlackBox):
 
 
 def _looks_like_probabilities(out: np.ndarray) -> bool:
-    return out.shape[1] >= 2 and out.min() >= 0 and out.max() <= 1 and np.allclose(out.sum(axis=1), 1, atol=1e-4)
+    return (
+        out.shape[1] >= 2
+        and out.min() >= 0
+        and out.max() <= 1
+        and np.allclose(out.sum(axis=1), 1, atol=1e-4)
+    )
 
 
 def _infer_mode(out: np.ndarray) -> Mode:
@@ -187,105 +220,273 @@ def _infer_mode(out: np.ndarray) -> Mode:
 
 # ---- torch ---------------------------------------------------------------------------------
 TorchOutput = Literal["probabilities", "logits", "regression"]
+TORCH_OUTPUTS = ("logits", "probabilities", "regression")
 
 
 def frame_to_tensor(rows: Any, device: Any, dtype: Any) -> Any:
-    """Default table-to-tensor conversion: every column numeric, in schema order."""
+    """Default table-to-tensor conversion for all-numeric tables.
+
+    Each table row becomes one row of a 2-D tensor, columns in the schema's order,
+    numbers converted to ``dtype`` (the module's floating dtype) on ``device`` (the
+    module's device); booleans become 0/1 and missing values NaN. Tables with
+    category columns are refused: give the explainer a ``to_tensor(rows, device,
+    dtype)`` that encodes them the way the model was trained (one-hot, embedding
+    indices...).
+
+    Examples
+    --------
+    >>> import pandas as pd, torch
+    >>> frame_to_tensor(pd.DataFrame({"a": [1, 2], "b": [0.5, 1.5]}), "cpu", torch.float32)
+    tensor([[1.0000, 0.5000],
+            [2.0000, 1.5000]])
+    """
     import torch
 
-    array = rows.to_numpy(dtype=np.float64) if hasattr(rows, "to_numpy") else np.asarray(rows, dtype=np.float64)
-    return torch.as_tensor(array, dtype=dtype, device=device)
+    if hasattr(rows, "dtypes") and hasattr(rows, "to_numpy"):
+        import pandas as pd
+
+        bad = [
+            f"{c} ({dt})" for c, dt in rows.dtypes.items() if not pd.api.types.is_numeric_dtype(dt)
+        ]
+        if bad:
+            raise DataTypeError(
+                f"The default torch input conversion needs numeric columns, got non-numeric {bad}; "
+                "pass to_tensor=f(rows, device, dtype) that encodes them as the model expects."
+            )
+        array = rows.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        try:
+            array = np.asarray(rows, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise DataTypeError(
+                "The default torch input conversion needs numeric rows, got values it cannot turn into "
+                f"numbers ({exc}); pass to_tensor=f(rows, device, dtype) that encodes them."
+            ) from exc
+    return torch.tensor(array, dtype=dtype, device=device)  # a copy: never a view of the rows
+
+
+def module_device_dtype(module: Any) -> tuple[Any, Any]:
+    """The device and floating dtype the module computes in, read from its tensors.
+
+    The device is that of the first parameter (or buffer when it has no parameters),
+    where the first layer usually lives; the dtype that of the first floating one.
+    A module with no tensors computes on the CPU in float32.
+    """
+    import torch
+
+    tensors = [*module.parameters(), *module.buffers()]
+    floats = [t for t in tensors if t.is_floating_point()]
+    device = tensors[0].device if tensors else torch.device("cpu")
+    dtype = floats[0].dtype if floats else torch.float32
+    return device, dtype
 
 
 class TorchBlackBox(BlackBox):
     """A torch ``nn.Module`` scored on its own device under ``torch.inference_mode()``.
 
-    ``output`` says what the module returns: ``"logits"`` (softmax, or sigmoid for one
-    column, is applied), ``"probabilities"`` or ``"regression"``. ``to_tensor(rows,
-    device, dtype)`` turns rows into the module's input; the default handles all-numeric
-    tables. A module left in training mode is refused (dropout and batch-norm make it
-    random) unless ``allow_training_mode=True``.
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Never moved, switched between train and eval, or otherwise modified.
+    output : {"logits", "probabilities", "regression"}
+        What ``forward`` returns, stated explicitly: ``"logits"`` get a softmax (a
+        sigmoid for one column), ``"probabilities"`` are checked, ``"regression"``
+        values are used as they are. A binary classifier with one output column is
+        reported as two columns ``(1 - p, p)``. When ``forward`` returns a tuple or
+        list, its first element is the output.
+    row_budget : int
+        Rows per call. The explainer scores one query's neighbourhood per call, in
+        chunks of a fixed shape, so float32 kernels give a row the same result alone
+        or in a batch (``fixed_shape``).
+    to_tensor : callable, optional
+        ``to_tensor(rows, device, dtype)`` -> the module's input (a tensor, a tuple
+        of positional tensors or a dict of keyword tensors) on ``device``. Default
+        :func:`frame_to_tensor` (all-numeric tables). ``device`` and ``dtype`` are
+        read from the module's parameters or buffers at every call.
+    allow_training_mode : bool, default False
+        A module (or any submodule) left in training mode is refused, because
+        dropout and batch statistics make it random; this lets it through.
+    output_names : tuple of str, optional
+        Names of the output columns; default ``"0", "1", ...`` (``"prediction"``
+        for one regression output).
+    probe_rows : rows, optional
+        Scored once to learn the number of outputs.
     """
 
     fixed_shape = True
 
     def __init__(
-        self, module: Any, *, output: TorchOutput | None, row_budget: int,
+        self,
+        module: Any,
+        *,
+        output: TorchOutput | None,
+        row_budget: int,
         to_tensor: Callable[[Any, Any, Any], Any] | None = None,
-        allow_training_mode: bool = False, output_names: tuple[str, ...] | None = None,
+        allow_training_mode: bool = False,
+        output_names: tuple[str, ...] | None = None,
         probe_rows: Any = None,
     ) -> None:
-        import torch
-
-        if output not in ("probabilities", "logits", "regression"):
+        if output not in TORCH_OUTPUTS:
             raise ParameterError(
-                "A torch model needs torch_output= one of 'logits', 'probabilities' or 'regression' "
-                f"(what its forward returns), got {output!r}."
+                f"A torch model needs torch_output= one of {list(TORCH_OUTPUTS)} (what its forward "
+                f"returns), got {output!r}."
             )
-        if module.training and not allow_training_mode:
-            raise ModelError(
-                "The torch model is in training mode (dropout and batch-norm would make it random); "
-                "call model.eval() first, or pass allow_training_mode=True."
+        if to_tensor is not None and not callable(to_tensor):
+            raise ParameterError(
+                f"to_tensor must be a callable f(rows, device, dtype), got {type(to_tensor).__name__}."
             )
         self.module = module
         self.output = output
+        self.allow_training_mode = bool(allow_training_mode)
+        self._check_eval_mode()
         self.row_budget = row_budget
         self.to_tensor = to_tensor or frame_to_tensor
         self.mode = "regression" if output == "regression" else "classification"
         self.outputs_probabilities = self.mode == "classification"
-        tensors = list(module.parameters()) + list(module.buffers())
-        floats = [t for t in tensors if t.is_floating_point()]
-        self.device = tensors[0].device if tensors else torch.device("cpu")
-        self.dtype = floats[0].dtype if floats else torch.float32
+        if output_names is not None:
+            self.output_names = tuple(str(name) for name in output_names)
         if probe_rows is not None:
-            width = self._call(probe_rows).shape[1]
-            self.output_names = output_names or (
-                ("prediction",) if self.mode == "regression" and width == 1
-                else tuple(str(k) for k in range(width))
+            width = self.predict(probe_rows).shape[1]
+            if output_names is None:
+                self.output_names = (
+                    ("prediction",)
+                    if self.mode == "regression" and width == 1
+                    else tuple(str(k) for k in range(width))
+                )
+
+    @property
+    def device(self) -> Any:
+        """Where the module's parameters live now: inputs are built there."""
+        return module_device_dtype(self.module)[0]
+
+    @property
+    def dtype(self) -> Any:
+        """The module's floating dtype: inputs are built in it."""
+        return module_device_dtype(self.module)[1]
+
+    def _check_eval_mode(self) -> None:
+        if self.allow_training_mode:
+            return
+        training = [
+            name or "the model itself" for name, m in self.module.named_modules() if m.training
+        ]
+        if training:
+            shown = training[:3] + (["..."] if len(training) > 3 else [])
+            raise ModelError(
+                f"The torch model is in training mode ({len(training)} module(s) training: {shown}); "
+                "dropout and batch-norm would make its outputs random. Call model.eval() first, "
+                "or pass allow_training_mode=True."
             )
 
     def _call(self, rows: Any) -> np.ndarray:
         import torch
 
+        self._check_eval_mode()
+        device, dtype = module_device_dtype(self.module)
         with torch.inference_mode():
-            inputs = self.to_tensor(rows, self.device, self.dtype)
-            out = self.module(inputs)
-            if isinstance(out, tuple | list):
-                out = out[0]
-            out = out.double()
-            if out.ndim == 1:
-                out = out[:, None]
-            if self.output == "logits":
-                out = torch.sigmoid(out) if out.shape[1] == 1 else torch.softmax(out, dim=1)
-                if out.shape[1] == 1:
-                    out = torch.cat([1 - out, out], dim=1)
-            elif self.output == "probabilities" and out.shape[1] == 1:
-                out = torch.cat([1 - out, out], dim=1)
-            return out.cpu().numpy()
+            inputs = self.to_tensor(rows, device, dtype)
+            _check_input_device(inputs, device)
+            return self._normalise(_forward(self.module, inputs)).cpu().numpy()
+
+    def _normalise(self, out: Any) -> Any:
+        """Forward's output as float64 ``(n, k)`` probabilities or values."""
+        import torch
+
+        if isinstance(out, tuple | list) and out:
+            out = out[0]
+        if not isinstance(out, torch.Tensor):
+            raise ModelOutputError(
+                f"The torch model's forward returned {type(out).__name__}; expected a tensor "
+                "(or a tuple whose first element is one)."
+            )
+        out = out.to(torch.float64)
+        if out.ndim == 1:
+            out = out[:, None]
+        if out.ndim != 2:
+            raise ModelOutputError(
+                f"The torch model returned a tensor of shape {tuple(out.shape)}; expected (n,) or (n, k)."
+            )
+        if self.output == "logits":
+            out = torch.sigmoid(out) if out.shape[1] == 1 else torch.softmax(out, dim=1)
+        if self.output != "regression" and out.shape[1] == 1:
+            out = torch.cat([1 - out, out], dim=1)
+        return out
+
+    def _check(self, raw: Any, n: int) -> np.ndarray:
+        try:
+            return super()._check(raw, n)
+        except ModelOutputError as exc:
+            if self.output == "probabilities" and "probabilities" in str(exc):
+                raise ModelOutputError(
+                    f"{exc} The model was declared with torch_output='probabilities'; if its forward "
+                    "returns logits, pass torch_output='logits'."
+                ) from exc
+            raise
 
     def description(self) -> str:
-        return f"torch:{type(self.module).__module__}.{type(self.module).__qualname__}:{self.output}"
+        return (
+            f"torch:{type(self.module).__module__}.{type(self.module).__qualname__}:{self.output}"
+        )
+
+
+def _forward(module: Any, inputs: Any) -> Any:
+    if isinstance(inputs, dict):
+        return module(**inputs)
+    if isinstance(inputs, tuple | list):
+        return module(*inputs)
+    return module(inputs)
+
+
+def _check_input_device(inputs: Any, device: Any) -> None:
+    import torch
+
+    parts = (
+        inputs.values()
+        if isinstance(inputs, dict)
+        else inputs
+        if isinstance(inputs, tuple | list)
+        else [inputs]
+    )
+    for part in parts:
+        if isinstance(part, torch.Tensor) and part.device != device:
+            raise ModelError(
+                f"to_tensor returned a tensor on {part.device}, but the torch model lives on {device}; "
+                "build the inputs on the device it is given."
+            )
 
 
 # ---- registry --------------------------------------------------------------------------------
 def as_blackbox(
-    model: Any, *, mode: Mode | None = None, row_budget: int = DEFAULT_ROW_BUDGET, probe_rows: Any = None,
-    torch_output: TorchOutput | None = None, to_tensor: Callable | None = None,
+    model: Any,
+    *,
+    mode: Mode | None = None,
+    row_budget: int = DEFAULT_ROW_BUDGET,
+    probe_rows: Any = None,
+    torch_output: TorchOutput | None = None,
+    to_tensor: Callable | None = None,
     allow_training_mode: bool = False,
 ) -> BlackBox:
     """Wrap a model in the adapter for its framework."""
     if mode is not None and mode not in MODES:
         raise UnknownOptionError(f"mode must be one of {list(MODES)} or None, got {mode!r}.")
-    if not isinstance(row_budget, int | np.integer) or isinstance(row_budget, bool) or row_budget < 1:
+    if (
+        not isinstance(row_budget, int | np.integer)
+        or isinstance(row_budget, bool)
+        or row_budget < 1
+    ):
         raise ParameterError(f"row_budget must be a positive integer, got {row_budget!r}.")
+    if not _is_torch_module(model):
+        _refuse_torch_options(model, torch_output, to_tensor, allow_training_mode)
     if isinstance(model, BlackBox):
         return model
     if _is_torch_module(model):
-        if mode == "regression" and torch_output is None:
-            torch_output = "regression"
         return TorchBlackBox(
-            model, output=torch_output, row_budget=int(row_budget), to_tensor=to_tensor,
-            allow_training_mode=allow_training_mode, probe_rows=probe_rows,
+            model,
+            output=_torch_output_for(mode, torch_output),
+            row_budget=int(row_budget),
+            to_tensor=to_tensor,
+            allow_training_mode=allow_training_mode,
+            probe_rows=probe_rows,
         )
     if hasattr(model, "fit") and (hasattr(model, "predict") or hasattr(model, "predict_proba")):
         return SklearnBlackBox(model, mode=mode, row_budget=int(row_budget))
@@ -295,6 +496,37 @@ def as_blackbox(
         f"Cannot explain a {type(model).__name__}: expected a scikit-learn estimator, a torch nn.Module "
         "or a callable returning an array."
     )
+
+
+def _refuse_torch_options(
+    model: Any, torch_output: Any, to_tensor: Any, allow_training_mode: bool
+) -> None:
+    given = [
+        name
+        for name, value in (
+            ("torch_output", torch_output),
+            ("to_tensor", to_tensor),
+            ("allow_training_mode", allow_training_mode or None),
+        )
+        if value is not None
+    ]
+    if given:
+        raise ParameterError(
+            f"{given} apply to torch nn.Module models only, but the model is a {type(model).__name__}."
+        )
+
+
+def _torch_output_for(mode: Mode | None, torch_output: TorchOutput | None) -> TorchOutput | None:
+    """``torch_output`` checked against ``mode``; regression may be implied by ``mode`` alone."""
+    if mode == "regression" and torch_output is None:
+        return "regression"
+    implied = "regression" if torch_output == "regression" else "classification"
+    if mode is not None and torch_output in TORCH_OUTPUTS and mode != implied:
+        raise ParameterError(
+            f"mode={mode!r} contradicts torch_output={torch_output!r} (which means {implied}); "
+            "give one that matches, or leave mode out."
+        )
+    return torch_output
 
 
 def _is_torch_module(model: Any) -> bool:
@@ -320,9 +552,15 @@ class Target:
             if len(names) == 2:
                 return cls(1, names[1])  # the positive class, as scikit-learn orders classes
             return cls(None, None)  # multiclass: the class predicted at each query
-        if isinstance(target, int | np.integer) and not isinstance(target, bool) and str(target) not in names:
+        if (
+            isinstance(target, int | np.integer)
+            and not isinstance(target, bool)
+            and str(target) not in names
+        ):
             if not 0 <= target < len(names):
-                raise ParameterError(f"target index {target} is out of range for outputs {list(names)}.")
+                raise ParameterError(
+                    f"target index {target} is out of range for outputs {list(names)}."
+                )
             return cls(int(target), names[int(target)])
         if str(target) in names:
             i = names.index(str(target))

@@ -58,11 +58,17 @@ class GaussianSampler:
 
     name = "gaussian"
 
-    def __init__(self, schema: FeatureSchema, *, scale: float = 0.5, category_change: float = 0.3) -> None:
+    def __init__(
+        self, schema: FeatureSchema, *, scale: float = 0.5, category_change: float = 0.3
+    ) -> None:
         if not (isinstance(scale, int | float) and np.isfinite(scale) and scale > 0):
-            raise ParameterError(f"sampler scale must be a positive number of standard deviations, got {scale!r}.")
+            raise ParameterError(
+                f"sampler scale must be a positive number of standard deviations, got {scale!r}."
+            )
         if not (isinstance(category_change, int | float) and 0 <= category_change <= 1):
-            raise ParameterError(f"category_change must be a probability in [0, 1], got {category_change!r}.")
+            raise ParameterError(
+                f"category_change must be a probability in [0, 1], got {category_change!r}."
+            )
         self.schema = schema
         self.scale = float(scale)
         self.category_change = float(category_change)
@@ -98,13 +104,18 @@ class GaussianSampler:
         feature = self.schema.features[j]
         if np.isnan(q):  # missing at the query (allowed by the schema): stays missing
             return np.full(len(u), np.nan), np.zeros(len(u))
-        sd = feature.scale * self.scale
-        lo, hi = feature.lower, feature.upper
+        # a movable number always has training statistics: scale > 0 and finite bounds
+        unit, lo, hi = (
+            float(feature.scale or 0.0),
+            float(feature.lower or 0.0),
+            float(feature.upper or 0.0),
+        )
+        sd = unit * self.scale
         t = truncated_normal_ppf(u, (lo - q) / sd, (hi - q) / sd)
         x = np.clip(q + sd * t, lo, hi)
         if feature.kind == "integer":
             x = np.clip(np.round(x), np.ceil(lo), np.floor(hi))
-        return x, (x - q) / feature.scale
+        return x, (x - q) / unit
 
 
 class QMCSampler(GaussianSampler):
@@ -145,7 +156,6 @@ def _category_cdf(feature):
         return table[np.minimum(np.searchsorted(cdf, u, side="right"), len(table) - 1)]
 
     return draw
-
 
 
 # ---- lime ----------------------------------------------------------------------------------
@@ -206,7 +216,9 @@ class QuartileBins:
 
     def draw(self, u_bin: np.ndarray, u_value: np.ndarray) -> np.ndarray:
         """Values from uniforms: a bin by training frequency, then a value inside it."""
-        bins = self.codes[np.minimum(np.searchsorted(self.cdf, u_bin, side="right"), len(self.codes) - 1)]
+        bins = self.codes[
+            np.minimum(np.searchsorted(self.cdf, u_bin, side="right"), len(self.codes) - 1)
+        ]
         x = np.full(len(u_bin), np.nan)
         for b in np.unique(bins[bins != MISSING_CODE]).astype(int):
             rows = bins == b
@@ -216,7 +228,9 @@ class QuartileBins:
     def _value_in_bin(self, b: int, u: np.ndarray) -> np.ndarray:
         lo, hi, mean, sd = self.lower[b], self.upper[b], self.mean[b], self.sd[b]
         if sd > 0 and hi > lo:
-            x = np.clip(mean + sd * truncated_normal_ppf(u, (lo - mean) / sd, (hi - mean) / sd), lo, hi)
+            x = np.clip(
+                mean + sd * truncated_normal_ppf(u, (lo - mean) / sd, (hi - mean) / sd), lo, hi
+            )
         else:  # every training value in the bin is the same
             x = np.full(len(u), mean)
         if self.integer:  # the integers of the bin: (edges[b-1], edges[b]]
@@ -226,7 +240,10 @@ class QuartileBins:
 
     def table(self) -> list[list[float]]:
         """The learned numbers, for fingerprints."""
-        return [a.tolist() for a in (self.edges, self.lower, self.upper, self.mean, self.sd, self.codes, self.cdf)]
+        return [
+            a.tolist()
+            for a in (self.edges, self.lower, self.upper, self.mean, self.sd, self.codes, self.cdf)
+        ]
 
 
 class LimeSampler:
@@ -342,7 +359,9 @@ def make_sampler(
     """
     if isinstance(spec, str):
         if spec not in SAMPLERS:
-            raise UnknownOptionError(f"Unknown sampler {spec!r}; expected one of {sorted(SAMPLERS)}.")
+            raise UnknownOptionError(
+                f"Unknown sampler {spec!r}; expected one of {sorted(SAMPLERS)}."
+            )
         cls = SAMPLERS[spec]
         if getattr(cls, "needs_training_values", False):
             options = {**options, "training_values": training_values}

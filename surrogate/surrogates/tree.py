@@ -58,7 +58,7 @@ _PURE_TOLERANCE = 1e-9
 
 # ---- tests and splits in code space -------------------------------------------------------
 @dataclass(frozen=True)
-class Test:
+class CodedTest:
     """One test on one column, in code space: ``x[:, column] <op> value``.
 
     ``value`` is a threshold for ``<=`` / ``>``, a frozenset of integer category
@@ -109,19 +109,19 @@ class Split:
     def merit(self) -> float:
         return self.gain if self.score is None else self.score
 
-    def yes_test(self) -> Test:
+    def yes_test(self) -> CodedTest:
         if self.kind == "threshold":
-            return Test(self.column, "<=", self.threshold)
+            return CodedTest(self.column, "<=", self.threshold)
         if self.kind == "categories":
-            return Test(self.column, "in", self.codes)
-        return Test(self.column, "is missing")
+            return CodedTest(self.column, "in", self.codes)
+        return CodedTest(self.column, "is missing")
 
-    def no_test(self) -> Test:
+    def no_test(self) -> CodedTest:
         if self.kind == "threshold":
-            return Test(self.column, ">", self.threshold)
+            return CodedTest(self.column, ">", self.threshold)
         if self.kind == "categories":
-            return Test(self.column, "not in", self.codes)
-        return Test(self.column, "is not missing")
+            return CodedTest(self.column, "not in", self.codes)
+        return CodedTest(self.column, "is not missing")
 
 
 @dataclass(frozen=True)
@@ -149,7 +149,7 @@ def category_codes(x: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(x), MISSING_CODE, x).astype(np.int64)
 
 
-def merge_tests(tests: Sequence[Test]) -> tuple[Test, ...]:
+def merge_tests(tests: Sequence[CodedTest]) -> tuple[CodedTest, ...]:
     """Merge the tests of a path so that each column appears at most once per operator.
 
     Two ``<=`` tests keep the tighter (smaller) threshold, two ``>`` tests the larger;
@@ -159,38 +159,38 @@ def merge_tests(tests: Sequence[Test]) -> tuple[Test, ...]:
     which the path first tests them.
     """
     order: list[int] = []
-    by_column: dict[int, list[Test]] = {}
+    by_column: dict[int, list[CodedTest]] = {}
     for test in tests:
         if test.column not in by_column:
             order.append(test.column)
             by_column[test.column] = []
         by_column[test.column].append(test)
-    merged: list[Test] = []
+    merged: list[CodedTest] = []
     for column in order:
         merged.extend(_merge_column(column, by_column[column]))
     return tuple(merged)
 
 
-def _merge_column(column: int, tests: list[Test]) -> list[Test]:
+def _merge_column(column: int, tests: list[CodedTest]) -> list[CodedTest]:
     uppers = [t.value for t in tests if t.op == "<="]
     lowers = [t.value for t in tests if t.op == ">"]
     ins = [t.value for t in tests if t.op == "in"]
     outs = [t.value for t in tests if t.op == "not in"]
-    out: list[Test] = []
+    out: list[CodedTest] = []
     if any(t.op == "is missing" for t in tests):
-        out.append(Test(column, "is missing"))
+        out.append(CodedTest(column, "is missing"))
     elif any(t.op == "is not missing" for t in tests) and not (uppers or lowers):
-        out.append(Test(column, "is not missing"))
+        out.append(CodedTest(column, "is not missing"))
     if lowers:
-        out.append(Test(column, ">", max(lowers)))  # type: ignore[type-var]
+        out.append(CodedTest(column, ">", max(lowers)))  # type: ignore[type-var]
     if uppers:
-        out.append(Test(column, "<=", min(uppers)))  # type: ignore[type-var]
+        out.append(CodedTest(column, "<=", min(uppers)))  # type: ignore[type-var]
     excluded: frozenset[int] = frozenset().union(*outs) if outs else frozenset()  # type: ignore[arg-type]
     if ins:
         allowed = frozenset.intersection(*ins) - excluded  # type: ignore[arg-type]
-        out.append(Test(column, "in", allowed))
+        out.append(CodedTest(column, "in", allowed))
     elif outs:
-        out.append(Test(column, "not in", excluded))
+        out.append(CodedTest(column, "not in", excluded))
     return out
 
 
@@ -264,11 +264,15 @@ class WeightedTree(RegressorMixin, BaseEstimator):
         nullable |= np.isnan(X).any(axis=0)
         keep = w > 0
         grower = _Grower(
-            X[keep], y[keep], w[keep], categorical, nullable,
+            X[keep],
+            y[keep],
+            w[keep],
+            categorical,
+            nullable,
             max_depth=self.max_depth,
             min_weight=self.min_leaf_weight * float(w.sum()),
             min_samples=self.min_samples_leaf,
-        )  # fmt: skip
+        )
         self.nodes_ = grower.grow()
         self.n_features_in_ = X.shape[1]
         self.categorical_ = categorical
@@ -301,9 +305,9 @@ class WeightedTree(RegressorMixin, BaseEstimator):
         values = np.array([node.value for node in self.nodes_])
         return values[self.apply(X)]
 
-    def path(self, node_id: int) -> tuple[Test, ...]:
+    def path(self, node_id: int) -> tuple[CodedTest, ...]:
         """The tests a row passes on its way from the root to ``node_id``."""
-        tests: list[Test] = []
+        tests: list[CodedTest] = []
         node = self.nodes_[node_id]
         while node.parent is not None:
             parent = self.nodes_[node.parent]
@@ -357,7 +361,12 @@ class _Grower:
         return list(self.nodes)  # type: ignore[arg-type]
 
     def _grow(
-        self, rows: np.ndarray, order: np.ndarray, depth: int, parent: int | None, present: frozenset[int]
+        self,
+        rows: np.ndarray,
+        order: np.ndarray,
+        depth: int,
+        parent: int | None,
+        present: frozenset[int],
     ) -> int:
         node_id = len(self.nodes)
         self.nodes.append(None)  # reserve the id so children number after their parent
@@ -377,7 +386,9 @@ class _Grower:
         no_present = present | {split.column} if split.kind == "missing" else present
         yes = self._grow(rows[passes], yes_order, depth + 1, node_id, present)
         no = self._grow(rows[~passes], no_order, depth + 1, node_id, no_present)
-        self.nodes[node_id] = Node(node_id, depth, parent, value, weight, len(rows), impurity, split, yes, no)
+        self.nodes[node_id] = Node(
+            node_id, depth, parent, value, weight, len(rows), impurity, split, yes, no
+        )
         return node_id
 
     def _best_split(
@@ -401,25 +412,24 @@ class _Grower:
         columns = self.numeric[usable]
         weighted = self.w * (self.y - value)  # centred at the node mean, indexed by global row
         candidates = self._threshold_splits(
-            self.X[sorted_rows, columns[None, :]], self.w[sorted_rows], weighted[sorted_rows], columns
+            self.X[sorted_rows, columns[None, :]],
+            self.w[sorted_rows],
+            weighted[sorted_rows],
+            columns,
         )
         for column in np.flatnonzero(self.categorical):
             candidates.append(self._category_split(Xn[:, column], int(column), centred, w))
         look_ahead = depth + 1 < self.max_depth
         for column in np.flatnonzero(has_nan):
-            candidates.append(self._missing_split(Xn[:, column], int(column), centred, w, look_ahead))
+            candidates.append(
+                self._missing_split(Xn[:, column], int(column), centred, w, look_ahead)
+            )
         return _pick(candidates, impurity)
 
     def _allowed(self, n_left: np.ndarray, w_left: np.ndarray, n: int, weight: float) -> np.ndarray:
-        w_right = weight - w_left
-        return (
-            (n_left >= self.min_samples)
-            & (n - n_left >= self.min_samples)
-            & (w_left >= self.min_weight)
-            & (w_right >= self.min_weight)
-            & (w_left > 0)
-            & (w_right > 0)
-        )
+        lightest = max(self.min_weight, np.finfo(float).tiny)  # both children need weight
+        counts_ok = (n_left >= self.min_samples) & (n - n_left >= self.min_samples)
+        return counts_ok & (w_left >= lightest) & (weight - w_left >= lightest)
 
     def _threshold_splits(
         self, xs: np.ndarray, ws: np.ndarray, wcs: np.ndarray, columns: np.ndarray
@@ -435,17 +445,22 @@ class _Grower:
         n_left = np.arange(1, n)[:, None]
         ok = (xs[1:] > xs[:-1]) & self._allowed(n_left, w_left, n, weight)
         gain = _cut_gain(s_left, w_left, weight, ok)
+        best = gain.max(axis=0)
+        # first cut within tie tolerance of each column's best: the lowest threshold wins
+        position = np.argmax(gain >= (best - _TIE_TOLERANCE * np.abs(best))[None, :], axis=0)
         out: list[Split | None] = []
         for k, column in enumerate(columns):
-            position = _first_best(gain[:, k])
-            if position is None:
+            if not np.isfinite(best[k]):
                 out.append(None)
                 continue
-            threshold = _threshold(xs[position, k], xs[position + 1, k])
-            out.append(Split(int(column), "threshold", float(gain[position, k]), threshold=threshold))
+            i = position[k]
+            threshold = _threshold(xs[i, k], xs[i + 1, k])
+            out.append(Split(int(column), "threshold", float(gain[i, k]), threshold=threshold))
         return out
 
-    def _category_split(self, x: np.ndarray, column: int, centred: np.ndarray, w: np.ndarray) -> Split | None:
+    def _category_split(
+        self, x: np.ndarray, column: int, centred: np.ndarray, w: np.ndarray
+    ) -> Split | None:
         codes, inverse = np.unique(x.astype(np.int64), return_inverse=True)
         if len(codes) < 2:
             return None
@@ -482,12 +497,16 @@ class _Grower:
             yp = centred[present] - np.dot(wp, centred[present]) / wp.sum()
             order = np.argsort(x[present], kind="stable")
             xs, ws, wcs = x[present][order], wp[order], (wp * yp)[order]
-            follow = self._threshold_splits(xs[:, None], ws[:, None], wcs[:, None], np.array([column]))[0]
+            follow = self._threshold_splits(
+                xs[:, None], ws[:, None], wcs[:, None], np.array([column])
+            )[0]
             score += follow.gain if follow is not None else 0.0
         return Split(column, "missing", gain, score=score)
 
 
-def _divide_order(order: np.ndarray, yes_rows: np.ndarray, n_total: int) -> tuple[np.ndarray, np.ndarray]:
+def _divide_order(
+    order: np.ndarray, yes_rows: np.ndarray, n_total: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Split a node's per-column sorted row indices between its children, keeping each order."""
     in_yes = np.zeros(n_total, dtype=bool)
     in_yes[yes_rows] = True
@@ -500,9 +519,8 @@ def _divide_order(order: np.ndarray, yes_rows: np.ndarray, n_total: int) -> tupl
 
 def _cut_gain(s_left: np.ndarray, w_left: np.ndarray, weight: float, ok: np.ndarray) -> np.ndarray:
     """Squared-error decrease of each cut (targets centred), -inf where the cut is not allowed."""
-    w_right = np.where(ok, weight - w_left, 1.0)
-    safe_left = np.where(ok, w_left, 1.0)
-    gain = s_left**2 * (1.0 / safe_left + 1.0 / w_right)
+    with np.errstate(divide="ignore", invalid="ignore"):  # disallowed cuts may divide by 0
+        gain = s_left**2 * (weight / (w_left * (weight - w_left)))
     return np.where(ok, gain, -np.inf)
 
 
@@ -548,7 +566,9 @@ def _as_float_matrix(X: Any, argument: str) -> np.ndarray:
     try:
         X = np.array(X, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise ParameterError(f"{argument} must be a 2-D array of numbers and category codes; {exc}.") from exc
+        raise ParameterError(
+            f"{argument} must be a 2-D array of numbers and category codes; {exc}."
+        ) from exc
     if X.ndim != 2:
         raise ParameterError(f"{argument} must be 2-D (rows, columns), got shape {X.shape}.")
     if np.isinf(X).any():
@@ -556,7 +576,9 @@ def _as_float_matrix(X: Any, argument: str) -> np.ndarray:
     return X
 
 
-def check_fit_arrays(X: Any, y: Any, sample_weight: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def check_fit_arrays(
+    X: Any, y: Any, sample_weight: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``X``, ``y`` and weights as float arrays of matching length, weights >= 0 and not all 0."""
     X = _as_float_matrix(X, "X")
     y = np.asarray(y, dtype=np.float64)
@@ -566,9 +588,13 @@ def check_fit_arrays(X: Any, y: Any, sample_weight: Any) -> tuple[np.ndarray, np
         raise ParameterError("y must be finite, got NaN or infinity.")
     w = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     if w.shape != (len(X),):
-        raise ParameterError(f"sample_weight must have shape ({len(X)},) to match X, got {w.shape}.")
+        raise ParameterError(
+            f"sample_weight must have shape ({len(X)},) to match X, got {w.shape}."
+        )
     if not np.isfinite(w).all() or (w < 0).any() or not (w > 0).any():
-        raise ParameterError("sample_weight must be finite and >= 0 with at least one positive weight.")
+        raise ParameterError(
+            "sample_weight must be finite and >= 0 with at least one positive weight."
+        )
     return X, y, w
 
 
@@ -580,12 +606,16 @@ def column_mask(spec: Any, n_columns: int, argument: str) -> np.ndarray:
     values = np.asarray(spec)
     if values.dtype == bool:
         if values.shape != (n_columns,):
-            raise ParameterError(f"{argument} as a mask must have {n_columns} entries, got shape {values.shape}.")
+            raise ParameterError(
+                f"{argument} as a mask must have {n_columns} entries, got shape {values.shape}."
+            )
         return values.copy()
     if values.ndim != 1 or (values.size and not np.issubdtype(values.dtype, np.integer)):
         raise ParameterError(f"{argument} must be a boolean mask or column indices, got {spec!r}.")
     if ((values < 0) | (values >= n_columns)).any():
-        raise ParameterError(f"{argument} holds column indices outside 0..{n_columns - 1}: {spec!r}.")
+        raise ParameterError(
+            f"{argument} holds column indices outside 0..{n_columns - 1}: {spec!r}."
+        )
     mask[values.astype(np.int64)] = True
     return mask
 
@@ -614,8 +644,14 @@ def check_int(value: Any, argument: str, lowest: int) -> None:
 
 
 def check_share(value: Any, argument: str, highest: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.floating) or not 0 <= value <= highest:
-        raise ParameterError(f"{argument} must be a share of the total weight in [0, {highest}], got {value!r}.")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float | np.floating)
+        or not 0 <= value <= highest
+    ):
+        raise ParameterError(
+            f"{argument} must be a share of the total weight in [0, {highest}], got {value!r}."
+        )
 
 
 # ---- from code space to the schema's words (shared with rules.py) ---------------------------
@@ -628,13 +664,19 @@ def check_problems(
 ) -> None:
     """Shapes and category codes of every problem agree with the features and seeds."""
     if len(seeds) != len(problems):
-        raise ParameterError(f"seeds must hold one seed per problem ({len(problems)}), got {len(seeds)}.")
+        raise ParameterError(
+            f"seeds must hold one seed per problem ({len(problems)}), got {len(seeds)}."
+        )
     p = len(features)
     for i, problem in enumerate(problems):
         for part in ("fit", "hold"):
             values = getattr(problem, f"values_{part}")
             n = len(getattr(problem, f"y_{part}"))
-            if values.ndim != 2 or values.shape != (n, p) or getattr(problem, f"w_{part}").shape != (n,):
+            if (
+                values.ndim != 2
+                or values.shape != (n, p)
+                or getattr(problem, f"w_{part}").shape != (n,)
+            ):
                 raise ParameterError(
                     f"Problem {i}: values_{part} must have shape ({n}, {p}) to match y_{part}, w_{part} "
                     f"and the {p} features; got values {values.shape}, weights "
@@ -642,7 +684,9 @@ def check_problems(
                 )
             _check_codes(values, features, f"problem {i} values_{part}")
         if len(problem.y_fit) == 0:
-            raise ParameterError(f"Problem {i} has an empty fitting sample; row 0 must be the query.")
+            raise ParameterError(
+                f"Problem {i} has an empty fitting sample; row 0 must be the query."
+            )
 
 
 def _check_codes(values: np.ndarray, features: Sequence[Feature], where: str) -> None:
@@ -650,7 +694,9 @@ def _check_codes(values: np.ndarray, features: Sequence[Feature], where: str) ->
         if feature.is_numeric:
             continue
         codes = np.where(np.isnan(values[:, j]), MISSING_CODE, values[:, j])
-        bad = (codes != np.round(codes)) | (codes < MISSING_CODE) | (codes >= len(feature.categories))
+        bad = (
+            (codes != np.round(codes)) | (codes < MISSING_CODE) | (codes >= len(feature.categories))
+        )
         if bad.any():
             raise ParameterError(
                 f"Feature {feature.name!r} in {where} must hold category codes -1..{len(feature.categories) - 1}, "
@@ -673,7 +719,7 @@ def category_domain(feature: Feature, column: int, problem: LocalProblem) -> fro
     return frozenset(codes)
 
 
-def to_condition(test: Test, feature: Feature, domain: frozenset[int]) -> Condition | None:
+def to_condition(test: CodedTest, feature: Feature, domain: frozenset[int]) -> Condition | None:
     """A test in the schema's words; a category set is written in its shorter form.
 
     ``in S`` and ``not in (domain - S)`` select the same rows, so the form with fewer
@@ -698,9 +744,11 @@ def _labels(feature: Feature, codes: frozenset[int]) -> tuple[str, ...]:
 
 
 def to_conditions(
-    tests: Sequence[Test], features: Sequence[Feature], domains: dict[int, frozenset[int]]
+    tests: Sequence[CodedTest], features: Sequence[Feature], domains: dict[int, frozenset[int]]
 ) -> tuple[Condition, ...]:
-    conditions = (to_condition(t, features[t.column], domains.get(t.column, frozenset())) for t in tests)
+    conditions = (
+        to_condition(t, features[t.column], domains.get(t.column, frozenset())) for t in tests
+    )
     return tuple(c for c in conditions if c is not None)
 
 
@@ -766,9 +814,13 @@ def bootstrap_stability(
     resampled = np.array(rows).reshape(n_bootstrap, len(names))
     k = min(5, len(ranking))
     return summarise_bootstrap(
-        names=names, top=ranking[:k], resampled_weights=resampled, k=k, reference=None,
+        names=names,
+        top=ranking[:k],
+        resampled_weights=resampled,
+        k=k,
+        reference=None,
         method="bootstrap of the fitting sample, refitted",
-    )  # fmt: skip
+    )
 
 
 # ---- the surrogate family ----------------------------------------------------------------
@@ -795,13 +847,19 @@ class TreeSurrogate:
 
     name = "tree"
 
-    def __init__(self, *, max_depth: int = 3, min_leaf_weight: float = 0.01, n_bootstrap: int = 10) -> None:
+    def __init__(
+        self, *, max_depth: int = 3, min_leaf_weight: float = 0.01, n_bootstrap: int = 10
+    ) -> None:
         self.max_depth = max_depth
         self.min_leaf_weight = min_leaf_weight
         self.n_bootstrap = n_bootstrap
 
     def params(self) -> dict[str, Any]:
-        return {"max_depth": self.max_depth, "min_leaf_weight": self.min_leaf_weight, "n_bootstrap": self.n_bootstrap}
+        return {
+            "max_depth": self.max_depth,
+            "min_leaf_weight": self.min_leaf_weight,
+            "n_bootstrap": self.n_bootstrap,
+        }
 
     def _check(self) -> None:
         check_int(self.max_depth, "max_depth", 1)
@@ -836,7 +894,11 @@ class TreeSurrogate:
         ranking = ranking_of(importances)
 
         def refit(weights: np.ndarray) -> np.ndarray:
-            return self._tree(problem, features).fit(problem.values_fit, problem.y_fit, weights).feature_importances_
+            return (
+                self._tree(problem, features)
+                .fit(problem.values_fit, problem.y_fit, weights)
+                .feature_importances_
+            )
 
         content = tree_content(tree, problem, features, importances)
         return LocalFit(
@@ -849,7 +911,10 @@ class TreeSurrogate:
 
 
 def tree_content(
-    tree: WeightedTree, problem: LocalProblem, features: Sequence[Feature], importances: dict[str, float]
+    tree: WeightedTree,
+    problem: LocalProblem,
+    features: Sequence[Feature],
+    importances: dict[str, float],
 ) -> RuleContent:
     """The fitted tree in the schema's words: its nodes, and one rule per leaf."""
     domains = domains_of(problem, features)
@@ -861,15 +926,27 @@ def tree_content(
         condition = None
         if node.split is not None:
             test = node.split.yes_test()
-            condition = to_condition(test, features[test.column], domains.get(test.column, frozenset()))
-        nodes.append(TreeNode(node.id, node.value, node.weight / total, condition, node.yes, node.no))
+            condition = to_condition(
+                test, features[test.column], domains.get(test.column, frozenset())
+            )
+        nodes.append(
+            TreeNode(node.id, node.value, node.weight / total, condition, node.yes, node.no)
+        )
     rules = []
     for leaf in tree.leaves_:
         value = tree.nodes_[leaf].value
         record = held_out_record(hold_leaf == leaf, value, problem)
         conditions = to_conditions(merge_tests(tree.path(leaf)), features, domains)
         rules.append(
-            Rule(conditions, value, record.coverage, record.n_covered, record.precision, record.error, leaf == query_leaf)
+            Rule(
+                conditions,
+                value,
+                record.coverage,
+                record.n_covered,
+                record.precision,
+                record.error,
+                leaf == query_leaf,
+            )
         )
     return RuleContent(
         family="tree",
