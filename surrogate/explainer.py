@@ -131,13 +131,23 @@ class TabularExplainer:
         allow_training_mode: bool = False,
     ) -> None:
         self.schema = FeatureSchema.infer(
-            X_train, feature_names=feature_names, categorical_features=categorical_features,
-            immutable_features=immutable_features, bounds=bounds,
+            X_train,
+            feature_names=feature_names,
+            categorical_features=categorical_features,
+            immutable_features=immutable_features,
+            bounds=bounds,
         )
-        probe = self.schema.decode(self.schema.encode(_head(X_train, self.schema), what="training data"))
+        probe = self.schema.decode(
+            self.schema.encode(_head(X_train, self.schema), what="training data")
+        )
         self.blackbox: BlackBox = as_blackbox(
-            model, mode=mode, row_budget=row_budget, probe_rows=probe, torch_output=torch_output,
-            to_tensor=to_tensor, allow_training_mode=allow_training_mode,
+            model,
+            mode=mode,
+            row_budget=row_budget,
+            probe_rows=probe,
+            torch_output=torch_output,
+            to_tensor=to_tensor,
+            allow_training_mode=allow_training_mode,
         )
         self.model_fingerprint = self.blackbox.fingerprint(probe)
         self.target = Target.resolve(target, self.blackbox)
@@ -167,7 +177,9 @@ class TabularExplainer:
                 "(4 rows per feature plus intercept, and a held-out share)."
             )
         if n > MAX_SAMPLES:
-            raise ParameterError(f"n_samples={n} exceeds the limit of {MAX_SAMPLES} rows per query.")
+            raise ParameterError(
+                f"n_samples={n} exceeds the limit of {MAX_SAMPLES} rows per query."
+            )
         if self.blackbox.fixed_shape and n > self.blackbox.row_budget:
             raise ParameterError(
                 f"n_samples={n} exceeds row_budget={self.blackbox.row_budget}: this model is scored one "
@@ -181,7 +193,9 @@ class TabularExplainer:
         """Explain one row (a Series, dict, one-row DataFrame or 1-D array)."""
         frame = self.schema.to_frame(query)
         if len(frame) != 1:
-            raise DataError(f"explain() takes one row, got {len(frame)}; use explain_many() for several.")
+            raise DataError(
+                f"explain() takes one row, got {len(frame)}; use explain_many() for several."
+            )
         return self.explain_many(frame, surrogate, **params)[0]
 
     def explain_many(
@@ -216,7 +230,8 @@ class TabularExplainer:
             failures += failed
         explained.sort(key=lambda pair: pair[0])
         return ExplanationSet(
-            [e for _, e in explained], indices=[i for i, _ in explained],
+            [e for _, e in explained],
+            indices=[i for i, _ in explained],
             failures=sorted(failures, key=lambda f: f.index),
         )
 
@@ -245,7 +260,10 @@ class TabularExplainer:
         try:
             scored = self._score([v for _, v in queries])
             fits = self._fit(scored, family)
-            return [(i, self._assemble(s, f, family)) for (i, _), s, f in zip(queries, scored, fits, strict=True)], []
+            return [
+                (i, self._assemble(s, f, family))
+                for (i, _), s, f in zip(queries, scored, fits, strict=True)
+            ], []
         except SurrogateError as exc:
             if on_error == "raise":
                 raise
@@ -261,8 +279,14 @@ class TabularExplainer:
     def _score(self, queries: list[np.ndarray]) -> list[_Scored]:
         """Sample every query's neighbourhoods and score them in as few calls as the budget allows."""
         seeds = [query_seeds(self.root, self.schema.readable(q)) for q in queries]
-        fits = [self.sampler.sample(q, self.n_fit - 1, s.fit) for q, s in zip(queries, seeds, strict=True)]
-        holds = [self.sampler.sample(q, self.n_holdout, s.holdout) for q, s in zip(queries, seeds, strict=True)]
+        fits = [
+            self.sampler.sample(q, self.n_fit - 1, s.fit)
+            for q, s in zip(queries, seeds, strict=True)
+        ]
+        holds = [
+            self.sampler.sample(q, self.n_holdout, s.holdout)
+            for q, s in zip(queries, seeds, strict=True)
+        ]
         blocks = [
             np.concatenate([q[None, :], f.values, h.values, q[None, :]])
             for q, f, h in zip(queries, fits, holds, strict=True)
@@ -274,15 +298,31 @@ class TabularExplainer:
         ]
 
     def _predict_blocks(self, blocks: list[np.ndarray]) -> list[np.ndarray]:
-        """Score per-query blocks; a call never splits a query (float32 models: one query per call)."""
-        per_call = 1 if self.blackbox.fixed_shape else max(1, self.blackbox.row_budget // self.n_samples)
+        """Score per-query blocks in calls of at most ``row_budget`` rows.
+
+        Fixed-shape (float32) models get one whole query per call, so a row's result never
+        depends on its company. Other models get whole queries per call while they fit the
+        budget; a query larger than the budget is split into budget-sized calls rather than
+        sent whole past the limit the user set.
+        """
+        per_call = (
+            1 if self.blackbox.fixed_shape else max(1, self.blackbox.row_budget // self.n_samples)
+        )
         outputs: list[np.ndarray] = []
         for start in range(0, len(blocks), per_call):
             group = blocks[start : start + per_call]
-            out = self.blackbox.predict(self.schema.decode(np.concatenate(group)))
+            out = self._predict_rows(np.concatenate(group))
             bounds = np.cumsum([0] + [len(b) for b in group])
             outputs += [out[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
         return outputs
+
+    def _predict_rows(self, values: np.ndarray) -> np.ndarray:
+        chunk = len(values) if self.blackbox.fixed_shape else self.blackbox.row_budget
+        parts = [
+            self.blackbox.predict(self.schema.decode(values[start : start + chunk]))
+            for start in range(0, len(values), chunk)
+        ]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def _scored(self, query, seeds, fit, hold, out) -> _Scored:
         n_fit = self.n_fit
@@ -301,9 +341,13 @@ class TabularExplainer:
             values_fit=np.concatenate([query[None, :], fit.values]),
             z_fit=np.concatenate([zero, fit.z]),
             d_fit=np.concatenate([[0.0], fit.distance]),
-            values_hold=hold.values, z_hold=hold.z, d_hold=hold.distance,
-            outputs_query=first, target_index=target,
-            y_fit=y[:n_fit], y_hold=y[n_fit:],
+            values_hold=hold.values,
+            z_hold=hold.z,
+            d_hold=hold.distance,
+            outputs_query=first,
+            target_index=target,
+            y_fit=y[:n_fit],
+            y_hold=y[n_fit:],
         )
 
     def _link(self, p: np.ndarray) -> np.ndarray:
@@ -323,23 +367,38 @@ class TabularExplainer:
         threshold = self._threshold()
         problems = [
             LocalProblem(
-                z_fit=s.z_fit, values_fit=s.values_fit, y_fit=s.y_fit,
+                z_fit=s.z_fit,
+                values_fit=s.values_fit,
+                y_fit=s.y_fit,
                 w_fit=kernel_weights(self.kernel, s.d_fit, self.kernel_width),
-                z_hold=s.z_hold, values_hold=s.values_hold, y_hold=s.y_hold,
+                z_hold=s.z_hold,
+                values_hold=s.values_hold,
+                y_hold=s.y_hold,
                 w_hold=kernel_weights(self.kernel, s.d_hold, self.kernel_width),
                 threshold=threshold,
             )
             for s in scored
         ]
-        fits = family.fit_local(problems, self.schema.features, self.sampler.z_names, [s.seeds.bootstrap for s in scored])
+        fits = family.fit_local(
+            problems,
+            self.schema.features,
+            self.sampler.z_names,
+            [s.seeds.bootstrap for s in scored],
+        )
         return list(zip(fits, problems, strict=True))
 
     def _assemble(self, s: _Scored, fitted: tuple[LocalFit, LocalProblem], family) -> Explanation:
         fit, problem = fitted
         fidelity = measure_fidelity(
-            y_fit=problem.y_fit, pred_fit=fit.pred_fit, w_fit=problem.w_fit,
-            y_hold=problem.y_hold, pred_hold=fit.pred_hold, w_hold=problem.w_hold,
-            y_query=float(problem.y_fit[0]), pred_query=float(fit.pred_fit[0]), threshold=problem.threshold,
+            y_fit=problem.y_fit,
+            pred_fit=fit.pred_fit,
+            w_fit=problem.w_fit,
+            y_hold=problem.y_hold,
+            pred_hold=fit.pred_hold,
+            w_hold=problem.w_hold,
+            y_query=float(problem.y_fit[0]),
+            pred_query=float(fit.pred_fit[0]),
+            threshold=problem.threshold,
         )
         names = self.blackbox.output_names
         query_readable = self.schema.readable(s.values_fit[0])
@@ -352,7 +411,9 @@ class TabularExplainer:
             stability=fit.stability,
             neighbourhood=NeighbourhoodSummary(
                 effective_sample_size=effective_sample_size(problem.w_fit),
-                share_outside_training_range=self._share_outside(np.concatenate([s.values_fit[1:], s.values_hold])),
+                share_outside_training_range=self._share_outside(
+                    np.concatenate([s.values_fit[1:], s.values_hold])
+                ),
             ),
             meta=self._provenance(s, family),
             warnings=self._warnings(s.values_fit[0]),
@@ -397,11 +458,14 @@ class TabularExplainer:
         if outside:
             warnings.append(
                 "The query lies outside the training data's range, so the black box is extrapolating "
-                "and the explanation describes behaviour the model never learned from data: " + "; ".join(outside)
+                "and the explanation describes behaviour the model never learned from data: "
+                + "; ".join(outside)
             )
         constant = [f.name for f in self.schema.features if f.is_constant]
         if constant:
-            warnings.append(f"Features constant in the training data are never varied and cannot be explained: {constant}.")
+            warnings.append(
+                f"Features constant in the training data are never varied and cannot be explained: {constant}."
+            )
         return tuple(warnings)
 
 

@@ -64,9 +64,18 @@ def weighted_r2(y: np.ndarray, pred: np.ndarray, w: np.ndarray) -> float | None:
     w = w / w.sum()
     mean = np.dot(w, y)
     total = np.dot(w, (y - mean) ** 2)
-    if total <= CONSTANT_TOLERANCE * max(1.0, mean**2):
+    if total <= constant_variance(mean):
         return None
     return float(1.0 - np.dot(w, (y - pred) ** 2) / total)
+
+
+def constant_variance(mean: float | np.ndarray) -> float | np.ndarray:
+    """Weighted variance at or below which outputs around ``mean`` count as constant.
+
+    Surrogates use the same threshold, so a black box that fidelity calls constant
+    is never explained by features fitted to its rounding noise.
+    """
+    return CONSTANT_TOLERANCE * np.maximum(1.0, np.square(mean))
 
 
 def weighted_mae(y: np.ndarray, pred: np.ndarray, w: np.ndarray) -> float:
@@ -81,9 +90,15 @@ def weighted_agreement(y: np.ndarray, pred: np.ndarray, w: np.ndarray, threshold
 
 def measure_fidelity(
     *,
-    y_fit: np.ndarray, pred_fit: np.ndarray, w_fit: np.ndarray,
-    y_hold: np.ndarray, pred_hold: np.ndarray, w_hold: np.ndarray,
-    y_query: float, pred_query: float, threshold: float | None,
+    y_fit: np.ndarray,
+    pred_fit: np.ndarray,
+    w_fit: np.ndarray,
+    y_hold: np.ndarray,
+    pred_hold: np.ndarray,
+    w_hold: np.ndarray,
+    y_query: float,
+    pred_query: float,
+    threshold: float | None,
 ) -> Fidelity:
     """Every fidelity figure of one local (or global) surrogate."""
     r2 = weighted_r2(y_hold, pred_hold, w_hold)
@@ -99,7 +114,9 @@ def measure_fidelity(
         r2_in_sample=r2_in,
         mae=weighted_mae(y_hold, pred_hold, w_hold),
         mae_in_sample=weighted_mae(y_fit, pred_fit, w_fit),
-        agreement=None if threshold is None else weighted_agreement(y_hold, pred_hold, w_hold, threshold),
+        agreement=None
+        if threshold is None
+        else weighted_agreement(y_hold, pred_hold, w_hold, threshold),
         agreement_in_sample=(
             None if threshold is None else weighted_agreement(y_fit, pred_fit, w_fit, threshold)
         ),

@@ -18,7 +18,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, DataTypeError, ParameterError, SchemaError
+from .errors import DataError, DataTypeError, ParameterError
 
 Kind = Literal["numeric", "integer", "categorical", "boolean"]
 MISSING_CODE = -1
@@ -32,6 +32,8 @@ class Feature:
     ``frequencies`` their training shares, with the share of missing values in
     ``missing_rate``. ``scale`` is the training standard deviation of a number
     (the unit of the standardised offsets surrogates are fitted on).
+    ``ordered`` and ``categories_dtype`` describe a pandas ``category`` column, so
+    decoded rows carry exactly the dtype the model was trained on.
     """
 
     name: str
@@ -46,6 +48,8 @@ class Feature:
     missing_rate: float = 0.0
     allow_missing: bool = False
     immutable: bool = False
+    ordered: bool = False
+    categories_dtype: str | None = None
 
     @property
     def is_numeric(self) -> bool:
@@ -138,7 +142,10 @@ class FeatureSchema:
     def fingerprint(self) -> str:
         """SHA-256 of a canonical encoding of every feature's definition and statistics."""
         payload = json.dumps(
-            {"input_kind": self.input_kind, "features": [_canonical(asdict(f)) for f in self.features]},
+            {
+                "input_kind": self.input_kind,
+                "features": [_canonical(asdict(f)) for f in self.features],
+            },
             sort_keys=True,
         )
         return hashlib.sha256(payload.encode()).hexdigest()
@@ -154,6 +161,8 @@ class FeatureSchema:
             pass
         elif isinstance(X, np.ndarray | list | tuple):
             arr = np.asarray(X, dtype=object)
+            if arr.size == 0 and arr.ndim <= 2:  # an empty list is an empty set of rows
+                arr = np.empty((0, len(self)), dtype=object)
             if arr.ndim == 1:
                 arr = arr[None, :]
             if arr.ndim != 2 or arr.shape[1] != len(self):
@@ -209,7 +218,10 @@ class FeatureSchema:
     def with_immutable(self, names: Iterable[str]) -> FeatureSchema:
         names = set(names)
         return replace(
-            self, features=tuple(replace(f, immutable=f.immutable or f.name in names) for f in self.features)
+            self,
+            features=tuple(
+                replace(f, immutable=f.immutable or f.name in names) for f in self.features
+            ),
         )
 
 
@@ -217,7 +229,9 @@ class FeatureSchema:
 def _as_training_frame(X: Any, feature_names: Sequence[str] | None) -> tuple[pd.DataFrame, str]:
     if isinstance(X, pd.DataFrame):
         if feature_names is not None:
-            raise ParameterError("feature_names is only for arrays; a DataFrame names its own columns.")
+            raise ParameterError(
+                "feature_names is only for arrays; a DataFrame names its own columns."
+            )
         if X.shape[0] == 0 or X.shape[1] == 0:
             raise DataError(f"The training data is empty (shape {X.shape}).")
         if len(set(map(str, X.columns))) != X.shape[1]:
@@ -225,8 +239,14 @@ def _as_training_frame(X: Any, feature_names: Sequence[str] | None) -> tuple[pd.
         return X, "frame"
     if isinstance(X, np.ndarray):
         if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
-            raise DataError(f"The training data must be a non-empty 2-D array, got shape {X.shape}.")
-        names = list(feature_names) if feature_names is not None else [f"x{j}" for j in range(X.shape[1])]
+            raise DataError(
+                f"The training data must be a non-empty 2-D array, got shape {X.shape}."
+            )
+        names = (
+            list(feature_names)
+            if feature_names is not None
+            else [f"x{j}" for j in range(X.shape[1])]
+        )
         if len(names) != X.shape[1]:
             raise ParameterError(
                 f"feature_names has {len(names)} names but the training array has {X.shape[1]} columns."
@@ -254,12 +274,16 @@ def _resolve_names(spec: Iterable[str | int] | None, names: list[str], argument:
         elif str(item) in names:
             resolved.add(str(item))
         else:
-            raise ParameterError(f"{argument} names {item!r}, which is not a column; expected one of {names}.")
+            raise ParameterError(
+                f"{argument} names {item!r}, which is not a column; expected one of {names}."
+            )
     return resolved
 
 
 def _is_numeric_dtype(series: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype)
+    return pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(
+        series.dtype
+    )
 
 
 def _infer_feature(
@@ -287,6 +311,9 @@ def _infer_feature(
         return _categorical_feature(series, "boolean", common, bounds)
     if force_categorical or not _is_numeric_dtype(series):
         if not force_categorical and series.dtype == object:
+            if series.dropna().map(lambda v: isinstance(v, bool | np.bool_)).all():
+                # booleans with missing values live in object columns: still booleans, not 0/1
+                return _categorical_feature(series, "boolean", common, bounds)
             numeric = pd.to_numeric(series.dropna(), errors="coerce")
             if numeric.notna().all() and not series.dropna().map(type).eq(str).any():
                 return _numeric_feature(numeric.astype(float), common, bounds, series)
@@ -298,13 +325,16 @@ def _numeric_feature(values: pd.Series, common: dict, bounds, original: pd.Serie
     name = common["name"]
     data = values.dropna().to_numpy(dtype=np.float64)
     if not np.isfinite(data).all():
-        raise DataError(f"Feature {name!r} holds infinite values in the training data; expected finite numbers.")
+        raise DataError(
+            f"Feature {name!r} holds infinite values in the training data; expected finite numbers."
+        )
     integer = pd.api.types.is_integer_dtype(original.dtype) or (
         original.dtype == object and np.all(data == np.round(data))
     )
     lower, upper = float(data.min()), float(data.max())
     if bounds is not None:
         lower, upper = _check_bounds(name, bounds, lower, upper)
+        _check_dtype_range(name, original.dtype, lower, upper)
     return Feature(
         kind="integer" if integer else "numeric",
         lower=lower,
@@ -315,11 +345,26 @@ def _numeric_feature(values: pd.Series, common: dict, bounds, original: pd.Serie
     )
 
 
+def _check_dtype_range(name: str, dtype: Any, lower: float, upper: float) -> None:
+    """Bounds of an integer column must fit its dtype, or decoded samples would wrap around."""
+    try:
+        info = np.iinfo(getattr(dtype, "numpy_dtype", dtype))
+    except (TypeError, ValueError):  # not an integer dtype
+        return
+    if lower < info.min or upper > info.max:
+        raise ParameterError(
+            f"bounds[{name!r}] = ({lower}, {upper}) exceed what the column's dtype {dtype} holds "
+            f"({info.min} to {info.max}); widen the dtype or narrow the bounds."
+        )
+
+
 def _check_bounds(name: str, bounds, lower: float, upper: float) -> tuple[float, float]:
     try:
         lo, hi = (float(b) for b in bounds)
     except (TypeError, ValueError) as exc:
-        raise ParameterError(f"bounds[{name!r}] must be a pair of numbers (low, high), got {bounds!r}.") from exc
+        raise ParameterError(
+            f"bounds[{name!r}] must be a pair of numbers (low, high), got {bounds!r}."
+        ) from exc
     if not lo <= hi:
         raise ParameterError(f"bounds[{name!r}] must have low <= high, got ({lo}, {hi}).")
     if lo > lower or hi < upper:
@@ -333,9 +378,16 @@ def _check_bounds(name: str, bounds, lower: float, upper: float) -> tuple[float,
 def _categorical_feature(series: pd.Series, kind: Kind, common: dict, bounds) -> Feature:
     name = common["name"]
     if bounds is not None:
-        raise ParameterError(f"bounds[{name!r}] given, but {name!r} is {kind}; bounds apply to numbers only.")
+        raise ParameterError(
+            f"bounds[{name!r}] given, but {name!r} is {kind}; bounds apply to numbers only."
+        )
     if isinstance(series.dtype, pd.CategoricalDtype):
         categories = tuple(_plain(c) for c in series.dtype.categories)
+        common = dict(
+            common,
+            ordered=bool(series.dtype.ordered),
+            categories_dtype=str(series.dtype.categories.dtype),
+        )
     else:
         seen = {_plain(v) for v in series.dropna().unique()}
         categories = tuple(sorted(seen, key=lambda v: (str(type(v)), v)))
@@ -402,24 +454,51 @@ def _encode_numeric(series: pd.Series, feature: Feature, what: str) -> np.ndarra
         )
     if np.isinf(numbers).any():
         i = int(np.flatnonzero(np.isinf(numbers))[0])
-        raise DataError(f"Feature {feature.name!r} is infinite in {what} row {i}; expected a finite number.")
+        raise DataError(
+            f"Feature {feature.name!r} is infinite in {what} row {i}; expected a finite number."
+        )
     return numbers
 
 
 def _decode_column(codes_or_numbers: np.ndarray, feature: Feature) -> Any:
-    dtype = feature.dtype
     if feature.is_numeric:
-        if feature.kind == "integer" and not np.isnan(codes_or_numbers).any():
-            return codes_or_numbers.astype(dtype if dtype.startswith(("int", "uint", "Int")) else np.int64)
-        return codes_or_numbers.astype(np.float64 if dtype in ("object", "str") else dtype)
+        return _decode_numeric(codes_or_numbers, feature)
+    return _decode_categorical(codes_or_numbers, feature)
+
+
+def _decode_numeric(numbers: np.ndarray, feature: Feature) -> Any:
+    dtype = feature.dtype
+    missing = np.isnan(numbers)
+    if dtype == "object":  # numbers the training frame held as Python objects stay objects
+        out = np.empty(len(numbers), dtype=object)
+        out[~missing] = (
+            numbers[~missing].astype(np.int64) if feature.kind == "integer" else numbers[~missing]
+        )
+        out[missing] = None
+        return pd.Series(out, dtype=object, copy=False)
+    if isinstance(pd.api.types.pandas_dtype(dtype), pd.api.extensions.ExtensionDtype):
+        return pd.Series(numbers, copy=False).astype(dtype)  # nullable Int64 / Float64: NaN -> <NA>
+    if missing.any() and np.issubdtype(np.dtype(dtype), np.integer):
+        raise DataError(
+            f"Feature {feature.name!r} has dtype {dtype}, which cannot hold missing values, "
+            "but a row to decode has one."
+        )
+    return numbers.astype(dtype)
+
+
+def _decode_categorical(codes_or_numbers: np.ndarray, feature: Feature) -> Any:
+    dtype = feature.dtype
     codes = codes_or_numbers.astype(np.int64)
     if dtype == "category":
-        return pd.Categorical.from_codes(codes, categories=list(feature.categories))
+        categories = pd.Index(list(feature.categories), dtype=feature.categories_dtype)
+        return pd.Categorical.from_codes(
+            codes, dtype=pd.CategoricalDtype(categories, ordered=feature.ordered)
+        )
     labels = np.empty(len(codes), dtype=object)
     table = np.array(list(feature.categories) + [None], dtype=object)
     labels[:] = table[codes]  # code -1 picks the trailing None: missing
     if dtype == "bool" and not (codes == MISSING_CODE).any():
         return labels.astype(bool)
     if dtype in ("object", "bool"):
-        return labels
+        return pd.Series(labels, dtype=object, copy=False)  # not inferred as str (pandas >= 3)
     return pd.array(labels, dtype=dtype)

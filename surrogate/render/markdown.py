@@ -6,19 +6,28 @@ import re
 from typing import TYPE_CHECKING
 
 from ..surrogates.base import LinearContent
-from .text import fidelity_line, fmt, rule_line, stability_line
+from .text import fidelity_line, fmt, rule_line, stability_line, value_text
 
 if TYPE_CHECKING:
     from ..explanation import Explanation
 
-_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>&~=@\"'])")
+#: Markdown punctuation, backslash-escaped; ``&``, ``<`` and ``>`` become HTML entities instead
+_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~=@\"'])")
 
 
 def escape(text: object) -> str:
-    """Backslash-escape Markdown punctuation, and HTML-escape what Markdown passes through."""
+    """HTML-escape ``& < >`` (Markdown passes HTML through), then backslash-escape Markdown punctuation.
+
+    The entities are made first and their ``&`` and ``;`` are not Markdown
+    punctuation, so ``<script>`` reads ``&lt;script&gt;`` (shown as ``<script>``),
+    never a double-escaped ``&amp;lt;``.
+
+    >>> escape("<script>|*x*")
+    '&lt;script&gt;\\\\|\\\\*x\\\\*'
+    """
     s = str(text).replace("\n", " ").replace("\r", " ")
-    s = _SPECIAL.sub(r"\\\1", s)
-    return s.replace("<", "&lt;").replace(">", "&gt;").replace("\\&", "&amp;")
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _SPECIAL.sub(r"\\\1", s)
 
 
 def explanation_to_markdown(exp: Explanation) -> str:
@@ -33,14 +42,22 @@ def explanation_to_markdown(exp: Explanation) -> str:
     ]
     content = exp.content
     if isinstance(content, LinearContent):
-        out += ["| feature | value at query | weight (per sd) | weight (per unit) |", "|---|---|---|---|"]
+        out += [
+            "| feature | value at query | weight (per sd) | weight (per unit) |",
+            "|---|---|---|---|",
+        ]
         for t in content.terms:
             per_unit = "" if t.weight_per_unit is None else f"{t.weight_per_unit:+.4g}"
-            out.append(f"| {escape(t.feature)} | {escape(t.value)} | {t.weight:+.4f} | {per_unit} |")
+            out.append(
+                f"| {escape(t.feature)} | {escape(value_text(t.value))} | {t.weight:+.4f} | {per_unit} |"
+            )
         out.append(f"\nIntercept: {content.intercept:.4f}")
     else:
         ordered = content.family == "rules"
-        out += [f"{i + 1}. {escape(rule_line(r, i, ordered=ordered))}" for i, r in enumerate(content.rules)]
+        out += [
+            f"{i + 1}. {escape(rule_line(r, i, ordered=ordered))}"
+            for i, r in enumerate(content.rules)
+        ]
     if exp.fidelity.note:
         out.append(f"\n> {escape(exp.fidelity.note)}")
     for warning in exp.warnings:

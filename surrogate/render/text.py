@@ -17,7 +17,11 @@ def fmt(value: float | None, digits: int = 3) -> str:
 
 def fidelity_line(exp: Explanation) -> str:
     f = exp.fidelity
-    parts = [f"held-out R^2 {fmt(f.r2)}", f"in-sample R^2 {fmt(f.r2_in_sample)}", f"MAE {fmt(f.mae)}"]
+    parts = [
+        f"held-out R^2 {fmt(f.r2)}",
+        f"in-sample R^2 {fmt(f.r2_in_sample)}",
+        f"MAE {fmt(f.mae)}",
+    ]
     if f.agreement is not None:
         parts.append(f"agreement {fmt(f.agreement)}")
     parts.append(f"gap at query {fmt(f.query_gap)}")
@@ -58,8 +62,12 @@ def explanation_to_text(exp: Explanation) -> str:
     if isinstance(content, LinearContent):
         lines.append(f"Intercept (surrogate at the query): {content.intercept:.4f}")
         for term in content.terms:
-            per_unit = "" if term.weight_per_unit is None else f" ({term.weight_per_unit:+.4g} per unit)"
-            lines.append(f"  {term.feature} = {_value(term.value)}: {term.weight:+.4f}{per_unit}")
+            per_unit = (
+                "" if term.weight_per_unit is None else f" ({term.weight_per_unit:+.4g} per unit)"
+            )
+            lines.append(
+                f"  {term.feature} = {value_text(term.value)}: {term.weight:+.4f}{per_unit}"
+            )
     else:
         ordered = content.family == "rules"
         for i, rule in enumerate(content.rules):
@@ -69,5 +77,8 @@ def explanation_to_text(exp: Explanation) -> str:
     return "\n".join(lines)
 
 
-def _value(value: float | str | None) -> str:
+def value_text(value: float | str | None) -> str:
+    """A feature's value at the query as shown to readers; a missing value reads 'missing'."""
+    if value is None:
+        return "missing"
     return f"{value:.6g}" if isinstance(value, float) else str(value)

@@ -4,7 +4,11 @@ Everything is computed from weighted Gram matrices ``G = A' W A`` (``A = [1, z]`
 forward selection picks, one at a time, the feature that lowers the weighted
 residual sum of squares most (ties broken by feature name, so column order never
 matters), then the selected features are refitted by weighted least squares with
-an intercept. Because the Gram matrices of all queries — and of every bootstrap
+an intercept. The response is centred on its weighted mean first, so a large
+offset (a regression in big units) cannot drown the differences between
+candidates; selection stops early when no candidate lowers the residual sum of
+squares by more than rounding noise (a constant black box gets no features).
+Because the Gram matrices of all queries — and of every bootstrap
 resample — are stacked, one batched solve serves them all.
 
 Stability: ``n_bootstrap`` multinomial resamples of the fitting sample are refitted
@@ -20,12 +24,15 @@ from typing import Any
 import numpy as np
 
 from ..errors import ParameterError
-from ..fidelity import summarise_bootstrap
+from ..fidelity import constant_variance, summarise_bootstrap
 from ..schema import Feature
 from .base import LinearContent, LinearTerm, LocalFit, LocalProblem
 
 #: ridge added to the Gram diagonal (scaled by its trace) so all-zero columns stay solvable
 _RIDGE = 1e-10
+#: a candidate joins only if it lowers the residual sum of squares by more than this share
+#: of the intercept-only one; smaller gains are rounding noise. Also the tie tolerance.
+_MIN_GAIN = 1e-9
 
 
 class LinearSurrogate:
@@ -49,10 +56,22 @@ class LinearSurrogate:
         return {"max_features": self.max_features, "n_bootstrap": self.n_bootstrap}
 
     def _check(self) -> None:
-        if isinstance(self.max_features, bool) or not isinstance(self.max_features, int) or self.max_features < 1:
-            raise ParameterError(f"max_features must be a positive integer, got {self.max_features!r}.")
-        if isinstance(self.n_bootstrap, bool) or not isinstance(self.n_bootstrap, int) or self.n_bootstrap < 0:
-            raise ParameterError(f"n_bootstrap must be a non-negative integer, got {self.n_bootstrap!r}.")
+        if (
+            isinstance(self.max_features, bool)
+            or not isinstance(self.max_features, int)
+            or self.max_features < 1
+        ):
+            raise ParameterError(
+                f"max_features must be a positive integer, got {self.max_features!r}."
+            )
+        if (
+            isinstance(self.n_bootstrap, bool)
+            or not isinstance(self.n_bootstrap, int)
+            or self.n_bootstrap < 0
+        ):
+            raise ParameterError(
+                f"n_bootstrap must be a non-negative integer, got {self.n_bootstrap!r}."
+            )
 
     def fit_local(
         self,
@@ -66,28 +85,48 @@ class LinearSurrogate:
             return []
         name_rank = _name_rank(z_names)
         design = np.stack([_design(p.z_fit) for p in problems])  # (m, n, d+1)
-        y = np.stack([p.y_fit for p in problems])
         w = np.stack([p.w_fit for p in problems])
+        y_raw = np.stack([p.y_fit for p in problems])
+        offset = np.einsum("mn,mn->m", w, y_raw) / w.sum(axis=1)
+        y = y_raw - offset[:, None]  # centred: see module doc
         movable = np.stack([np.any(p.z_fit != 0, axis=0) for p in problems])  # (m, d)
         k = min(self.max_features, len(z_names))
         gram, cross, total = _gram(design, y, w)
-        selected = forward_select(gram, cross, total, movable, name_rank, k)
+        floor = constant_variance(offset) * w.sum(axis=1)
+        selected = forward_select(gram, cross, total, movable, name_rank, k, floor=floor)
         coef = _solve_selected(gram, cross, selected)
-        boot = self._bootstrap(design, y, w, movable, name_rank, k, seeds)
+        for i in range(len(coef)):
+            coef[i][0] += offset[i]
+        boot = self._bootstrap(design, y, w, movable, name_rank, k, seeds, offset)
         fits = []
         for i, problem in enumerate(problems):
             fits.append(
-                self._local_fit(problem, features, z_names, selected[i], coef[i], boot[i] if boot is not None else None, k)
+                self._local_fit(
+                    problem,
+                    features,
+                    z_names,
+                    selected[i],
+                    coef[i],
+                    boot[i] if boot is not None else None,
+                    k,
+                )
             )
         return fits
 
-    def _bootstrap(self, design, y, w, movable, name_rank, k, seeds) -> np.ndarray | None:
-        """Per-query bootstrap coefficients, shape (m, B, d): zero where not selected."""
+    def _bootstrap(self, design, y, w, movable, name_rank, k, seeds, offset) -> np.ndarray | None:
+        """Per-query bootstrap coefficients, shape (m, B, d): zero where not selected.
+
+        ``y`` is centred on ``offset`` (the full sample's weighted mean), which only
+        moves intercepts, so the slopes are those of the uncentred refits.
+        """
         if self.n_bootstrap == 0:
             return None
         m, n, _ = design.shape
         counts = np.stack(
-            [np.random.default_rng(s).multinomial(n, np.full(n, 1.0 / n), size=self.n_bootstrap) for s in seeds]
+            [
+                np.random.default_rng(s).multinomial(n, np.full(n, 1.0 / n), size=self.n_bootstrap)
+                for s in seeds
+            ]
         )  # (m, B, n)
         wb = w[:, None, :] * counts  # (m, B, n)
         gram = np.einsum("mni,mbn,mnj->mbij", design, wb, design, optimize=True)
@@ -97,7 +136,8 @@ class LinearSurrogate:
         d1 = design.shape[2]
         flat = (gram.reshape(m * B, d1, d1), cross.reshape(m * B, d1), total.reshape(m * B))
         mov = np.repeat(movable, B, axis=0)
-        selected = forward_select(*flat, mov, name_rank, k)
+        floor = (constant_variance(offset)[:, None] * wb.sum(axis=2)).reshape(m * B)
+        selected = forward_select(*flat, mov, name_rank, k, floor=floor)
         coef = _solve_selected(flat[0], flat[1], selected)
         dense = np.zeros((m * B, d1 - 1))
         for r in range(m * B):
@@ -120,7 +160,9 @@ class LinearSurrogate:
                     feature=z_names[j],
                     value=_readable(feature, query[j]),
                     weight=weight,
-                    weight_per_unit=weight / feature.scale if feature.is_numeric and feature.scale else None,
+                    weight_per_unit=weight / feature.scale
+                    if feature.is_numeric and feature.scale
+                    else None,
                 )
             )
         ranking = tuple(term.feature for term in terms)
@@ -176,12 +218,23 @@ def _ridge(gram: np.ndarray) -> np.ndarray:
 
 
 def forward_select(
-    gram: np.ndarray, cross: np.ndarray, total: np.ndarray, movable: np.ndarray, name_rank: np.ndarray, k: int
+    gram: np.ndarray,
+    cross: np.ndarray,
+    total: np.ndarray,
+    movable: np.ndarray,
+    name_rank: np.ndarray,
+    k: int,
+    *,
+    floor: np.ndarray | None = None,
 ) -> list[list[int]]:
     """Greedy forward selection on stacked Gram matrices; returns selected z-column indices.
 
-    A query runs out of candidates when fewer than ``k`` of its columns ever vary;
-    it then simply stops (all queries still active at a step have the same count).
+    A query stops early when fewer than ``k`` of its columns ever vary, or when the
+    best candidate lowers its residual sum of squares by no more than ``_MIN_GAIN``
+    of the intercept-only one. A query whose intercept-only sum of squares is at most
+    ``floor`` (per query, in the same weighted units: the spread of a response that
+    counts as constant) gets no feature. Ties, within ``_MIN_GAIN`` of the
+    intercept-only sum of squares, go to the first name.
     """
     m, d1, _ = gram.shape
     d = d1 - 1
@@ -189,6 +242,11 @@ def forward_select(
     available = movable.copy()
     active = np.arange(m)
     candidates = np.arange(1, d1)
+    base = np.maximum(total - cross[:, 0] ** 2 / gram[:, 0, 0], 0.0)  # intercept-only RSS
+    min_gain = _MIN_GAIN * base
+    if floor is not None:
+        min_gain = np.where(base <= floor, np.inf, min_gain)
+    previous = base.copy()
     for _step in range(min(k, d)):
         active = active[available[active].any(axis=1)]
         if len(active) == 0:
@@ -196,9 +254,11 @@ def forward_select(
         g = len(active)
         # index sets: intercept, the already selected columns, one candidate (shape g, d, t+2)
         idx = np.concatenate(
-            [np.zeros((g, d, 1), dtype=np.int64),
-             np.broadcast_to(selected[active][:, None, :] + 1, (g, d, selected.shape[1])),
-             np.broadcast_to(candidates[None, :, None], (g, d, 1))],
+            [
+                np.zeros((g, d, 1), dtype=np.int64),
+                np.broadcast_to(selected[active][:, None, :] + 1, (g, d, selected.shape[1])),
+                np.broadcast_to(candidates[None, :, None], (g, d, 1)),
+            ],
             axis=2,
         )
         rows = active[:, None, None]
@@ -208,8 +268,11 @@ def forward_select(
         rss = total[active, None] - np.einsum("gdi,gdi->gd", rhs, sol)
         rss = np.where(available[active], rss, np.inf)
         best = rss.min(axis=1, keepdims=True)
-        tied = rss <= best + 1e-9 * np.maximum(np.abs(total[active, None]), 1e-300)
+        tied = rss <= best + _MIN_GAIN * np.maximum(base[active, None], 1e-300)
         choice = np.argmin(np.where(tied, name_rank[None, :], np.iinfo(np.int64).max), axis=1)
+        gains = previous[active] > best[:, 0] + min_gain[active]
+        active, choice = active[gains], choice[gains]
+        previous[active] = best[gains, 0]
         column = np.full(m, -1, dtype=np.int64)
         column[active] = choice
         selected = np.concatenate([selected, column[:, None]], axis=1)
@@ -217,15 +280,17 @@ def forward_select(
     return [[int(j) for j in row if j >= 0] for row in selected]
 
 
-def _solve_selected(gram: np.ndarray, cross: np.ndarray, selected: list[list[int]]) -> list[np.ndarray]:
+def _solve_selected(
+    gram: np.ndarray, cross: np.ndarray, selected: list[list[int]]
+) -> list[np.ndarray]:
     """Weighted least-squares coefficients (intercept first) of each query's selected columns."""
     coefs: list[np.ndarray] = [np.empty(0)] * len(selected)
     by_size: dict[int, list[int]] = {}
     for i, sel in enumerate(selected):
         by_size.setdefault(len(sel), []).append(i)
-    for size, members in by_size.items():
+    for members in by_size.values():
         members_arr = np.array(members)
-        idx = np.array([[0] + [j + 1 for j in selected[i]] for i in members])  # (g, size+1)
+        idx = np.array([[0] + [j + 1 for j in selected[i]] for i in members])  # (g, size + 1)
         sub = _ridge(gram[members_arr[:, None, None], idx[:, :, None], idx[:, None, :]])
         rhs = cross[members_arr[:, None], idx]
         sol = np.linalg.solve(sub, rhs[..., None])[..., 0]

@@ -1,0 +1,292 @@
+"""Bad input raises a surrogate.errors exception naming the feature or argument (invariant 4)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from surrogate import TabularExplainer
+from surrogate.errors import (
+    DataError,
+    DataTypeError,
+    ModelOutputError,
+    ParameterError,
+    SurrogateError,
+    UnknownOptionError,
+)
+
+
+@pytest.fixture(scope="module")
+def world():
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame(rng.normal(size=(200, 3)), columns=["income", "debt", "age"])
+    X["job"] = pd.Series(rng.choice(["clerk", "chef", "pilot"], 200), dtype="str")
+    return X
+
+
+def linear(rows: pd.DataFrame) -> np.ndarray:
+    return rows["income"].to_numpy() - 2.0 * rows["debt"].to_numpy()
+
+
+@pytest.fixture(scope="module")
+def explainer(world):
+    return TabularExplainer(linear, world, n_samples=100)
+
+
+def raises(kind: type[SurrogateError], *fragments: str):
+    """pytest.raises for ``kind`` that also checks the message names every fragment."""
+
+    class _Check:
+        def __enter__(self):
+            self._ctx = pytest.raises(kind)
+            self.info = self._ctx.__enter__()
+            return self.info
+
+        def __exit__(self, *exc):
+            suppressed = self._ctx.__exit__(*exc)
+            message = str(self.info.value)
+            assert isinstance(self.info.value, SurrogateError)
+            for fragment in fragments:
+                assert fragment in message, f"{fragment!r} not in {message!r}"
+            return suppressed
+
+    return _Check()
+
+
+# --------------------------------------------------------------------------- queries
+
+
+def test_query_missing_a_column(explainer, world):
+    with raises(DataError, "missing ['debt']"):
+        explainer.explain(world.iloc[0].drop("debt"))
+
+
+def test_query_with_an_extra_column(explainer, world):
+    query = world.iloc[[0]].assign(bonus=1.0)
+    with raises(DataError, "unexpected ['bonus']"):
+        explainer.explain_many(query)
+
+
+def test_nan_where_the_schema_does_not_allow_it(explainer, world):
+    query = world.iloc[0].copy()
+    query["debt"] = np.nan
+    with raises(DataError, "'debt'", "never missing"):
+        explainer.explain(query)
+
+
+def test_unseen_category(explainer, world):
+    query = world.iloc[0].copy()
+    query["job"] = "astronaut"
+    with raises(DataError, "'job'", "'astronaut'", "'chef'"):
+        explainer.explain(query)
+
+
+def test_text_in_a_numeric_feature(explainer, world):
+    query = world.iloc[0].copy().astype(object)
+    query["age"] = "forty"
+    with raises(DataError, "'age'", "'forty'", "numeric"):
+        explainer.explain(query)
+
+
+def test_infinite_query_value(explainer, world):
+    query = world.iloc[0].copy()
+    query["income"] = np.inf
+    with raises(DataError, "'income'", "infinite"):
+        explainer.explain(query)
+
+
+@pytest.mark.parametrize("empty", ["frame", "array", "list"])
+def test_empty_query_set(explainer, world, empty):
+    queries = {"frame": world.iloc[:0], "array": np.empty((0, 4)), "list": []}[empty]
+    with raises(DataError, "empty"):
+        explainer.explain_many(queries)
+
+
+def test_explain_takes_one_row(explainer, world):
+    with raises(DataError, "one row", "got 2"):
+        explainer.explain(world.iloc[:2])
+
+
+def test_query_of_an_unsupported_type(explainer):
+    with raises(DataTypeError, "query", "str"):
+        explainer.explain("income=3")
+
+
+# ------------------------------------------------------------------------- options
+
+
+@pytest.mark.parametrize(
+    "kwargs, name, valid",
+    [
+        ({"sampler": "lhs"}, "'lhs'", ["'gaussian'", "'qmc'"]),
+        ({"kernel": "gaussian"}, "'gaussian'", ["'exponential'", "'uniform'"]),
+        ({"link": "probit"}, "'probit'", ["'identity'", "'logit'"]),
+        ({"mode": "ranking"}, "'ranking'", ["'classification'", "'regression'"]),
+    ],
+)
+def test_unknown_option_lists_valid_names(world, kwargs, name, valid):
+    with raises(UnknownOptionError, name, *valid):
+        TabularExplainer(linear, world, **kwargs)
+
+
+def test_unknown_surrogate_lists_valid_names(explainer, world):
+    with raises(UnknownOptionError, "'forest'", "'linear'"):
+        explainer.explain(world.iloc[0], surrogate="forest")
+
+
+def test_unknown_surrogate_parameter(explainer, world):
+    with raises(ParameterError, "'linear'", "max_rules"):
+        explainer.explain(world.iloc[0], max_rules=3)
+
+
+def test_on_error_must_be_known(explainer, world):
+    with raises(UnknownOptionError, "on_error", "'skip'"):
+        explainer.explain_many(world.iloc[:2], on_error="skip")
+
+
+def test_logit_link_needs_probabilities(world):
+    with raises(ParameterError, "link='logit'", "probabilities"):
+        TabularExplainer(linear, world, link="logit")
+
+
+def test_n_samples_too_small_for_the_features(world):
+    wide = pd.concat([world.drop(columns="job")] * 1, axis=1)
+    for j in range(20):
+        wide[f"extra{j}"] = wide["income"] * (j + 1)
+    with raises(ParameterError, "n_samples=60", "23 features", "at least 96"):
+        TabularExplainer(lambda rows: rows["income"].to_numpy(), wide, n_samples=60)
+
+
+@pytest.mark.parametrize("value", [1.5, "100", True])
+def test_n_samples_must_be_an_integer(world, value):
+    with raises(ParameterError, "n_samples", repr(value)):
+        TabularExplainer(linear, world, n_samples=value)
+
+
+@pytest.mark.parametrize("width", [0, -1.0, float("nan"), float("inf")])
+def test_kernel_width_must_be_positive(world, width):
+    with raises(ParameterError, "kernel_width", repr(width)):
+        TabularExplainer(linear, world, kernel_width=width)
+
+
+def test_max_features_must_be_positive(explainer, world):
+    with raises(ParameterError, "max_features", "0"):
+        explainer.explain(world.iloc[0], max_features=0)
+
+
+def test_holdout_share_range(world):
+    with raises(ParameterError, "holdout_share", "0.9"):
+        TabularExplainer(linear, world, holdout_share=0.9)
+
+
+def test_target_must_be_an_output(world):
+    with raises(ParameterError, "target", "'default'", "['output']"):
+        TabularExplainer(linear, world, target="default")
+
+
+def test_row_budget_must_be_positive(world):
+    with raises(ParameterError, "row_budget", "0"):
+        TabularExplainer(linear, world, row_budget=0)
+
+
+# --------------------------------------------------------------------- the black box
+
+
+def test_model_returning_the_wrong_shape(world):
+    with raises(ModelOutputError, "shape", "(64, 2, 2)"):
+        TabularExplainer(lambda rows: np.zeros((len(rows), 2, 2)), world)
+    with raises(ModelOutputError, "shape", "for 64 rows"):
+        TabularExplainer(lambda rows: np.zeros(len(rows) + 1), world)
+
+
+def test_model_returning_the_wrong_number_of_rows_later(world):
+    def model(rows):
+        out = linear(rows)
+        return out if len(rows) <= 64 else out[:-1]
+
+    explainer = TabularExplainer(model, world, n_samples=100)
+    with raises(ModelOutputError, "shape", "for 100 rows"):
+        explainer.explain(world.iloc[0])
+
+
+def test_model_returning_nan(world):
+    def model(rows):
+        out = linear(rows)
+        if len(rows) > 64:
+            out[7] = np.nan
+        return out
+
+    explainer = TabularExplainer(model, world, n_samples=100)
+    with raises(ModelOutputError, "NaN"):
+        explainer.explain(world.iloc[0])
+
+
+class UnnormalisedClassifier(ClassifierMixin, BaseEstimator):
+    """A fitted-looking classifier whose 'probabilities' do not sum to 1."""
+
+    def fit(self, X, y):
+        self.classes_ = np.array(["bad", "good"])
+        return self
+
+    def predict_proba(self, X):
+        p = 1 / (1 + np.exp(-np.asarray(X["income"], dtype=float)))
+        return np.column_stack([p, p])
+
+
+def test_probabilities_that_do_not_sum_to_one(world):
+    model = UnnormalisedClassifier().fit(world, None)
+    with raises(ModelOutputError, "probabilities", "sum to 1"):
+        TabularExplainer(model, world)
+
+
+def test_non_deterministic_black_box_is_detected(world):
+    noise = np.random.default_rng(0)  # a model with its own unseeded randomness
+
+    def model(rows):
+        return linear(rows) + noise.normal(size=len(rows))
+
+    explainer = TabularExplainer(model, world, n_samples=100)
+    with raises(ModelOutputError, "not deterministic"):
+        explainer.explain(world.iloc[0])
+
+
+# ------------------------------------------------------------------- training data
+
+
+def test_infinite_training_value(world):
+    bad = world.copy()
+    bad.loc[5, "debt"] = -np.inf
+    with raises(DataError, "'debt'", "infinite"):
+        TabularExplainer(linear, bad)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "str", "category"])
+def test_all_missing_training_column(world, dtype):
+    bad = world.copy()
+    bad["notes"] = pd.Series([None] * len(bad), dtype=dtype)
+    with raises(DataError, "'notes'", "missing in every training row"):
+        TabularExplainer(linear, bad)
+
+
+def test_training_data_of_an_unsupported_type():
+    with raises(DataTypeError, "training data", "dict"):
+        TabularExplainer(linear, {"income": [1.0, 2.0]})
+
+
+def test_duplicated_training_columns(world):
+    bad = pd.concat([world, world[["age"]]], axis=1)
+    with raises(DataError, "duplicated", "age"):
+        TabularExplainer(linear, bad)
+
+
+# ----------------------------------------------------------------- the error classes
+
+
+def test_errors_are_also_builtin_exceptions():
+    assert issubclass(DataError, ValueError)
+    assert issubclass(ParameterError, ValueError)
+    assert issubclass(UnknownOptionError, ParameterError)
+    assert issubclass(DataTypeError, TypeError)
+    assert issubclass(ModelOutputError, ValueError)

@@ -1,0 +1,230 @@
+"""Explanations as data: JSON round trip, schema versions, text and Markdown rendering."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import surrogate.explanation as explanation_module
+from surrogate import Explanation, ExplanationSet, TabularExplainer
+from surrogate.errors import ExplanationFormatError, ParameterError
+
+
+def _world(names: tuple[str, str, str, str] = ("income", "debt", "job", "owner")) -> pd.DataFrame:
+    rng = np.random.default_rng(5)
+    n = 300
+    job = rng.choice(["clerk", "chef", "pilot"], n).astype(object)
+    job[rng.random(n) < 0.1] = None  # missing categories
+    return pd.DataFrame(
+        {
+            names[0]: rng.normal(50, 10, n),
+            names[1]: rng.integers(0, 20, n),
+            names[2]: pd.Series(job, dtype="str"),
+            names[3]: rng.random(n) < 0.4,
+        }
+    )
+
+
+def _classifier(names=("income", "debt", "job", "owner")):
+    """Probabilities from numbers, a category (missing included) and a boolean."""
+
+    def model(rows: pd.DataFrame) -> np.ndarray:
+        job = rows[names[2]].map({"clerk": 0.0, "chef": 0.5, "pilot": 1.5}).fillna(-1.0)
+        score = (
+            0.08 * (rows[names[0]].to_numpy(dtype=float) - 50)
+            - 0.1 * (rows[names[1]].to_numpy(dtype=float) - 10)
+            + job.to_numpy(dtype=float)
+            + 0.7 * rows[names[3]].to_numpy(dtype=float)
+        )
+        p = 1 / (1 + np.exp(-score))
+        return np.column_stack([1 - p, p])
+
+    return model
+
+
+WORLD = _world()
+MODEL = _classifier()
+
+
+@pytest.fixture(scope="module")
+def explanation() -> Explanation:
+    return TabularExplainer(MODEL, WORLD, n_samples=300).explain(WORLD.iloc[0], max_features=3)
+
+
+# ---------------------------------------------------------------------- JSON round trip
+
+
+@given(
+    sampler=st.sampled_from(["gaussian", "qmc"]),
+    kernel=st.sampled_from(["exponential", "uniform"]),
+    kernel_width=st.sampled_from([None, 0.3, 2.0]),
+    link=st.sampled_from(["identity", "logit"]),
+    max_features=st.integers(1, 5),
+    n_bootstrap=st.integers(0, 4),
+    row=st.integers(0, len(WORLD) - 1),
+    random_state=st.integers(0, 2**64),
+)
+def test_json_round_trip(
+    sampler, kernel, kernel_width, link, max_features, n_bootstrap, row, random_state
+):
+    explainer = TabularExplainer(
+        MODEL,
+        WORLD,
+        n_samples=120,
+        sampler=sampler,
+        kernel=kernel,
+        kernel_width=kernel_width,
+        link=link,
+        random_state=random_state,
+    )
+    exp = explainer.explain(WORLD.iloc[row], max_features=max_features, n_bootstrap=n_bootstrap)
+    text = exp.to_json()
+    back = Explanation.from_json(text)
+    assert back == exp
+    assert back.to_json() == text
+    assert Explanation.from_json(exp.to_json(indent=2)) == exp
+    assert Explanation.from_json(text.encode()) == exp
+
+
+def test_json_is_canonical(explanation):
+    text = explanation.to_json()
+    document = json.loads(text)
+    assert document["schema_version"] == explanation_module.SCHEMA_VERSION
+    assert text == json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert "NaN" not in text and "Infinity" not in text
+
+
+def test_round_trip_keeps_types(explanation):
+    back = Explanation.from_json(explanation.to_json())
+    assert isinstance(back.meta.n_samples, int)
+    assert isinstance(back.meta.random_state_entropy, int)
+    assert isinstance(back.query["income"], float) and back.query["job"] in (
+        "clerk",
+        "chef",
+        "pilot",
+        "missing",
+    )
+    assert all(isinstance(v, tuple) for v in back.stability.intervals.values())
+    assert back.top_features() == explanation.top_features()
+
+
+def test_explanation_is_frozen(explanation):
+    with pytest.raises(AttributeError):
+        explanation.prediction = 0.5  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------- schema_version policy
+
+
+def _with_version(exp: Explanation, version: str) -> str:
+    document = json.loads(exp.to_json())
+    document["schema_version"] = version
+    return json.dumps(document)
+
+
+@pytest.mark.parametrize("version", ["1.1", "1.10", "2.0", "0.9", "0.0"])
+def test_other_schema_versions_are_refused(explanation, version):
+    with pytest.raises(ExplanationFormatError) as info:
+        Explanation.from_json(_with_version(explanation, version))
+    assert version in str(info.value) and explanation_module.SCHEMA_VERSION in str(info.value)
+
+
+def test_older_minor_of_the_same_major_is_read(explanation, monkeypatch):
+    monkeypatch.setattr(explanation_module, "SCHEMA_VERSION", "1.3")
+    assert Explanation.from_json(_with_version(explanation, "1.0")) == explanation
+    assert Explanation.from_json(_with_version(explanation, "1.3")) == explanation
+    with pytest.raises(ExplanationFormatError):
+        Explanation.from_json(_with_version(explanation, "1.4"))
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("not json", "Not a JSON explanation"),
+        ('{"explanation": {}}', "schema_version"),
+        ('{"schema_version": "one", "explanation": {}}', "'one'"),
+        ('{"schema_version": "1.0", "explanation": {"prediction": 1}}', "missing field"),
+    ],
+)
+def test_malformed_documents_are_refused(text, fragment):
+    with pytest.raises(ExplanationFormatError, match=fragment):
+        Explanation.from_json(text)
+
+
+def test_unknown_and_mistyped_fields_are_refused(explanation):
+    document = json.loads(explanation.to_json())
+    document["explanation"]["surprise"] = 1
+    with pytest.raises(ExplanationFormatError, match="surprise"):
+        Explanation.from_json(json.dumps(document))
+    document = json.loads(explanation.to_json())
+    document["explanation"]["meta"]["n_samples"] = "300"
+    with pytest.raises(ExplanationFormatError, match="n_samples"):
+        Explanation.from_json(json.dumps(document))
+
+
+# -------------------------------------------------------------------------- reading
+
+
+def test_top_features(explanation):
+    top = explanation.top_features()
+    assert len(top) == 3 and top == [t.feature for t in explanation.content.terms]
+    assert explanation.top_features(1) == top[:1]
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ParameterError, match="k must be"):
+            explanation.top_features(bad)
+
+
+def test_explanation_set_frame_and_jsonl(tmp_path):
+    many = TabularExplainer(MODEL, WORLD, n_samples=120).explain_many(
+        WORLD.iloc[:3], max_features=2
+    )
+    assert isinstance(many, ExplanationSet) and len(many) == 3 and many.failures == []
+    frame = many.to_frame(k=2)
+    assert list(frame["query_index"]) == [0, 1, 2]
+    assert list(frame["feature_1"]) == [e.top_features(1)[0] for e in many]
+    lines = many.to_jsonl().splitlines()
+    assert [Explanation.from_json(line) for line in lines] == list(many)
+    path = tmp_path / "explanations.jsonl"
+    many.to_jsonl(path)
+    assert path.read_text(encoding="utf-8").splitlines() == lines
+
+
+# -------------------------------------------------------------------------- rendering
+
+
+def test_text_contains_top_features_and_fidelity(explanation):
+    text = explanation.to_text()
+    for name in explanation.top_features():
+        assert name in text
+    assert f"held-out R^2 {explanation.fidelity.r2:.3f}" in text
+    assert f"{explanation.prediction:.4f}" in text
+    assert "Stability" in text
+    assert str(explanation) == text
+
+
+def test_markdown_contains_top_features_and_fidelity(explanation):
+    markdown = explanation.to_markdown()
+    for name in explanation.top_features():
+        assert f"| {name} |" in markdown
+    assert f"held\\-out R^2 {explanation.fidelity.r2:.3f}".replace(".", "\\.") in markdown
+    assert "| feature | value at query |" in markdown
+
+
+def test_markdown_escapes_hostile_feature_names():
+    hostile = "<script>|*x*"
+    names = (hostile, "debt", "job", "owner")
+    world = _world(names)
+    exp = TabularExplainer(_classifier(names), world, n_samples=150).explain(world.iloc[0])
+    assert hostile in exp.top_features()
+    markdown = exp.to_markdown()
+    assert "<script>" not in markdown and "*x*" not in markdown
+    assert "&amp;lt;" not in markdown  # escaped once, not twice
+    assert "&lt;script&gt;\\|\\*x\\*" in markdown
+    row = next(line for line in markdown.splitlines() if "script" in line)
+    assert row.count("|") - row.count("\\|") == 5  # the name's pipe cannot add a table cell
+    assert hostile in exp.to_text()  # plain text shows the name as it is

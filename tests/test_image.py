@@ -1,0 +1,321 @@
+"""Image explanations: known answers, segments and baselines, invariance, JSON, pictures, torch plumbing."""
+
+import io
+import random
+import sys
+from xml.etree import ElementTree
+
+import numpy as np
+import pytest
+
+from surrogate.deep import ImageExplainer, ImageExplanation
+from surrogate.errors import (
+    DataError,
+    DataTypeError,
+    DependencyError,
+    ExplanationFormatError,
+    ParameterError,
+    UnknownOptionError,
+)
+from surrogate.explanation import Explanation
+from surrogate.sampling.image import (
+    as_image,
+    baseline_image,
+    compose,
+    grid_segments,
+    relabel,
+    segment,
+    to_layout,
+)
+
+FAMILIES = ["linear", "tree", "rules"]
+IMAGE = np.random.default_rng(0).random((16, 16))
+
+
+def corner_model(images):
+    """Mean brightness of the top-left 4 x 4 pixels of (n, H, W) or (n, H, W, C) images."""
+    return images[:, :4, :4].reshape(len(images), -1).mean(axis=1)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_corner_model_puts_the_corner_segment_first(family):
+    exp = ImageExplainer(corner_model, n_samples=200, baseline="zeros").explain(IMAGE, family)
+    assert exp.top_features(1) == [0]  # grid cell (0, 0): the top-left 4 x 4 pixels
+    assert exp.top_feature_names(1) == ["segment 0"]
+    assert exp.fidelity.r2 == pytest.approx(1.0)
+    assert exp.segments.shape == (16, 16)
+
+
+def test_slic_segment_of_the_corner_comes_first():
+    pytest.importorskip("skimage")
+    image = np.zeros((24, 24, 3))
+    image[:8, :8] = [1.0, 0.2, 0.2]  # a red square in the corner, its own superpixel
+    exp = ImageExplainer(
+        lambda x: x[:, :8, :8, 0].mean(axis=(1, 2)),
+        segmentation="slic",
+        n_samples=150,
+        baseline="zeros",
+        segmentation_options={"n_segments": 9},
+    ).explain(image)
+    top = exp.top_features(1)[0]
+    assert (exp.segments == top)[:8, :8].mean() > 0.9
+
+
+def test_grid_is_numbered_row_major_from_the_top_left():
+    labels = grid_segments(np.zeros((4, 6, 1)), grid_size=(2, 3))
+    np.testing.assert_array_equal(labels, [[0, 0, 1, 1, 2, 2]] * 2 + [[3, 3, 4, 4, 5, 5]] * 2)
+    uneven = grid_segments(np.zeros((5, 5, 1)), grid_size=(2, 2))
+    assert sorted(np.bincount(uneven.ravel())) == [4, 6, 6, 9]
+
+
+def test_relabel_numbers_segments_by_first_pixel():
+    np.testing.assert_array_equal(relabel(np.array([[7, 7, 3], [9, 3, 3]])), [[0, 0, 1], [2, 1, 1]])
+
+
+def test_baselines():
+    pixels = np.arange(16.0).reshape(4, 4, 1)
+    labels = grid_segments(pixels, grid_size=(2, 2))
+    mean = baseline_image(pixels, labels, "mean", None)
+    assert mean[0, 0, 0] == pytest.approx(np.mean([0, 1, 4, 5]))
+    assert np.all(baseline_image(pixels, labels, "zeros", None) == 0)
+    assert np.all(baseline_image(pixels, labels, 0.5, None) == 0.5)
+    blurred = baseline_image(pixels, labels, "blur", 1.0)
+    assert blurred.shape == pixels.shape and blurred.std() < pixels.std()
+    kept = compose(pixels, mean, labels, np.array([[True, False, False, True]]))[0]
+    assert kept[0, 0, 0] == 0.0 and kept[0, 3, 0] == mean[0, 3, 0] and kept[3, 3, 0] == 15.0
+
+
+# ---- layouts and the model's input ------------------------------------------------------------
+def test_callable_gets_batches_in_the_query_layout():
+    shapes = []
+
+    def model(images):
+        shapes.append(images.shape)
+        return corner_model(images)
+
+    rgb = np.random.default_rng(1).random((8, 8, 3)).astype(np.float32)
+    exp = ImageExplainer(model, n_samples=60, grid_size=(2, 2), row_budget=25).explain(rgb)
+    assert {s[1:] for s in shapes} == {(8, 8, 3)}
+    assert [s[0] for s in shapes[-3:]] == [
+        25,
+        25,
+        10,
+    ]  # one query's 60 rows, chunks aligned to its start
+    assert exp.query["layout"] == "hwc" and exp.query["shape"] == "8x8x3"
+
+
+def test_image_readers_and_layouts():
+    q = as_image(np.ones((3, 5), dtype=np.uint8))
+    assert (q.layout, q.pixels.shape, q.dtype) == ("hw", (3, 5, 1), "float64")
+    batch = np.zeros((2, 3, 5, 1))
+    assert to_layout(batch, "hw", "float32").shape == (2, 3, 5)
+    with pytest.raises(DataError, match="NaN"):
+        as_image(np.full((4, 4), np.nan))
+    with pytest.raises(DataTypeError, match="numpy array"):
+        as_image([[1, 2], [3, 4]])
+
+
+# ---- invariance and round trips ---------------------------------------------------------------
+def test_same_explanation_alone_and_in_any_company():
+    explainer = ImageExplainer(corner_model, n_samples=100, baseline="mean")
+    rng = np.random.default_rng(2)
+    images = rng.random((3, 12, 12))
+    alone = [explainer.explain(im).to_json() for im in images]
+    stacked = [e.to_json() for e in explainer.explain_many(images)]
+    reversed_ = [e.to_json() for e in explainer.explain_many(list(images[::-1]))][::-1]
+    assert alone == stacked == reversed_
+
+
+def test_seed_decides():
+    first = ImageExplainer(corner_model, n_samples=100, random_state=3).explain(IMAGE).to_json()
+    again = ImageExplainer(corner_model, n_samples=100, random_state=3).explain(IMAGE).to_json()
+    other = ImageExplainer(corner_model, n_samples=100, random_state=4).explain(IMAGE).to_json()
+    assert first == again != other
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_json_round_trip_keeps_segments(family):
+    exp = ImageExplainer(corner_model, n_samples=100).explain(IMAGE, family)
+    back = ImageExplanation.from_json(exp.to_json())
+    assert back == exp and back.to_json() == exp.to_json()
+    np.testing.assert_array_equal(back.segments, exp.segments)
+    assert Explanation.from_json(exp.to_json()) == exp.explanation
+    with pytest.raises(ExplanationFormatError, match="segments"):
+        ImageExplanation.from_json(exp.explanation.to_json())
+
+
+def test_segments_cannot_be_changed_in_place():
+    exp = ImageExplainer(corner_model, n_samples=100).explain(IMAGE)
+    with pytest.raises(ValueError):
+        exp.segments[0, 0] = 5
+
+
+def test_provenance_records_the_image_set_up():
+    exp = ImageExplainer(corner_model, n_samples=100, baseline="blur", blur_sigma=2.0).explain(
+        IMAGE
+    )
+    assert exp.meta.modality == "image" and exp.meta.n_samples == 100
+    assert exp.meta.sampler["baseline"] == "blur" and exp.meta.sampler["segmentation_options"] == {
+        "grid_size": [4, 4]
+    }
+    assert len(exp.query["image_sha256"]) == 64
+
+
+def test_no_global_random_state_is_touched():
+    py_state, np_state = random.getstate(), np.random.get_state()[1].copy()
+    ImageExplainer(corner_model, n_samples=100).explain(IMAGE)
+    assert random.getstate() == py_state and np.array_equal(np.random.get_state()[1], np_state)
+
+
+# ---- pictures -------------------------------------------------------------------------------
+def test_png_and_svg_pictures():
+    exp = ImageExplainer(corner_model, n_samples=100, baseline="zeros").explain(IMAGE)
+    png = exp.to_png(IMAGE)
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    pil = pytest.importorskip("PIL.Image")
+    picture = pil.open(io.BytesIO(png))
+    assert picture.size == (256, 256) and picture.mode == "RGB"
+    svg = exp._repr_html_()
+    assert svg.startswith("<svg") and svg.count("<g ") == 16 and "segment 0: +" in svg
+    assert "data:image/png;base64," in exp.to_svg(IMAGE)
+    root = ElementTree.fromstring(exp.to_svg(IMAGE))  # well-formed XML
+    assert root.tag.endswith("svg") and len(root.findall("{http://www.w3.org/2000/svg}g")) == 16
+    assert exp.heatmap().shape == (16, 16) and exp.heatmap()[0, 0] > 0
+    with pytest.raises(DataError, match="shape"):
+        exp.to_png(np.zeros((5, 5)))
+
+
+# ---- errors -----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"segmentation": "quickshift"}, UnknownOptionError, "segmentation"),
+        ({"segmentation": "slic", "grid_size": (2, 2)}, ParameterError, "grid_size"),
+        ({"grid_size": (0, 2)}, ParameterError, "grid_size"),
+        ({"baseline": "noise"}, UnknownOptionError, "baseline"),
+        ({"blur_sigma": 1.0}, ParameterError, "blur_sigma"),
+        ({"row_budget": 0}, ParameterError, "row_budget"),
+    ],
+)
+def test_bad_options_are_named(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        ImageExplainer(corner_model, **kwargs)
+
+
+def test_grid_larger_than_the_image_is_refused():
+    with pytest.raises(ParameterError, match="grid_size"):
+        ImageExplainer(corner_model, grid_size=(8, 8), n_samples=100).explain(np.zeros((4, 4)))
+
+
+def test_slic_without_scikit_image_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "skimage.segmentation", None)
+    with pytest.raises(DependencyError, match="scikit-image"):
+        segment(np.zeros((8, 8, 1)), "slic", {})
+
+
+# ---- torch (optional dependency) ---------------------------------------------------------------
+try:
+    import torch
+except ImportError:  # pragma: no cover - torch is an optional extra
+    torch = None  # type: ignore[assignment]
+
+needs_torch = pytest.mark.skipif(torch is None, reason="torch is not installed")
+DEVICES = [
+    "cpu",
+    pytest.param(
+        "cuda",
+        marks=pytest.mark.skipif(
+            torch is None or not torch.cuda.is_available(), reason="no CUDA device"
+        ),
+    ),
+]
+
+
+def corner_cnn(dtype):
+    """A fixed (n, C, H, W) -> 2 logits model reading the top-left 4 x 4 pixels; records its inputs."""
+
+    class CornerCNN(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.tensor(4.0, dtype=dtype))
+            self.seen = []
+
+        def forward(self, x):
+            self.seen.append((x.device.type, x.dtype, tuple(x.shape[1:])))
+            score = self.weight * x[:, :, :4, :4].mean(dim=(1, 2, 3)) - 2.0
+            return torch.stack([torch.zeros_like(score), score], dim=1)
+
+    return CornerCNN()
+
+
+@needs_torch
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_torch_inputs_arrive_on_the_model_device_and_dtype(device, dtype):
+    module = corner_cnn(getattr(torch, dtype)).to(device).eval()
+    before = module.weight.detach().clone()
+    image = torch.rand((3, 16, 16), generator=torch.Generator().manual_seed(0)).to(device)
+    exp = ImageExplainer(module, torch_output="logits", n_samples=100, baseline="zeros").explain(
+        image
+    )
+    assert exp.top_features(1) == [0] and exp.query["layout"] == "chw"
+    assert set(module.seen) == {(torch.device(device).type, getattr(torch, dtype), (3, 16, 16))}
+    assert module.weight.device.type == torch.device(device).type and torch.equal(
+        module.weight.detach(), before
+    )
+
+
+@needs_torch
+def test_torch_channels_last_query_is_fed_channels_first():
+    module = corner_cnn(torch.float32).eval()
+    ImageExplainer(module, torch_output="logits", n_samples=60).explain(
+        np.random.default_rng(0).random((12, 12, 2))
+    )
+    assert {s[2] for s in module.seen} == {(2, 12, 12)}
+
+
+@needs_torch
+def test_torch_float32_model_same_alone_and_together():
+    explainer = ImageExplainer(
+        corner_cnn(torch.float32).eval(), torch_output="logits", n_samples=100, row_budget=30
+    )
+    images = torch.rand((3, 1, 8, 8), generator=torch.Generator().manual_seed(1))
+    assert [explainer.explain(im).to_json() for im in images] == [
+        e.to_json() for e in explainer.explain_many(images)
+    ]
+
+
+@needs_torch
+def test_torch_model_is_checked_when_the_explainer_is_built():
+    from surrogate.errors import ModelError
+
+    with pytest.raises(ModelError, match="training mode"):
+        ImageExplainer(corner_cnn(torch.float32).train(), torch_output="logits")
+    with pytest.raises(ParameterError, match="torch_output"):
+        ImageExplainer(corner_cnn(torch.float32).eval())
+
+
+@needs_torch
+def test_demo_cnn_smoke():
+    from surrogate import demo_models
+
+    state = torch.random.get_rng_state().clone()
+    model, helpers = demo_models.train_digits_cnn(seed=0, epochs=1)
+    assert torch.equal(state, torch.random.get_rng_state()) and not model.training
+    with demo_models.one_thread():
+        exp = ImageExplainer(model, torch_output="logits", n_samples=100, baseline="zeros").explain(
+            helpers.images[0]
+        )
+    assert exp.segments.shape == (8, 8) and exp.meta.target in {str(d) for d in range(10)}
+    assert exp.fidelity.r2 is not None
+
+
+@needs_torch
+def test_digit_demo_and_its_index_check():
+    from surrogate.demo_models import explain_digit_demo
+
+    exp = explain_digit_demo(3, n_bootstrap=5)
+    assert exp.segments.shape == (8, 8) and exp.meta.link == "logit"
+    assert exp.to_text() and exp.to_markdown() and ImageExplanation.from_json(exp.to_json()) == exp
+    with pytest.raises(ParameterError, match="index"):
+        explain_digit_demo(5000)
