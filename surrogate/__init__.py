@@ -6,7 +6,9 @@
 
 from . import datasets, errors
 from ._version import __version__
+from .deep import ImageExplainer, TextExplainer
 from .explainer import TabularExplainer
+from .global_surrogate import GlobalExplanation
 from .explanation import Explanation, ExplanationSet, Failure
 from .schema import Feature, FeatureSchema
 from .surrogates.base import Condition, Rule
@@ -14,6 +16,9 @@ from .surrogates.base import Condition, Rule
 __all__ = [
     "__version__",
     "TabularExplainer",
+    "TextExplainer",
+    "ImageExplainer",
+    "GlobalExplanation",
     "Explanation",
     "ExplanationSet",
     "Failure",

@@ -162,10 +162,13 @@ class SklearnBlackBox(BlackBox):
 def _sklearn_mode(model: Any) -> Mode:
     from sklearn.base import is_classifier, is_regressor
 
-    if is_classifier(model):
-        return "classification"
-    if is_regressor(model):
-        return "regression"
+    try:
+        if is_classifier(model):
+            return "classification"
+        if is_regressor(model):
+            return "regression"
+    except AttributeError:  # duck-typed estimators without scikit-learn's tags
+        pass
     return "classification" if hasattr(model, "predict_proba") else "regression"
 
 
@@ -186,9 +189,13 @@ class CallableBlackBox(BlackBox):
         self.row_budget = row_budget
         probe = self.predict(probe_rows)  # model failures get the same context as later calls
         self.mode = mode or _infer_mode(probe)
-        self.outputs_probabilities = self.mode == "classification" and _looks_like_probabilities(
-            probe
+        # several columns all in [0, 1] from a classifier are read as probabilities, and then
+        # checked as such (rows must sum to 1); anything else is a score
+        self.outputs_probabilities = (
+            self.mode == "classification" and probe.shape[1] >= 2 and probe.min() >= 0 and probe.max() <= 1
         )
+        if self.outputs_probabilities:
+            _check_probabilities(probe)
         if output_names is not None and len(output_names) != probe.shape[1]:
             raise ParameterError(
                 f"output_names has {len(output_names)} names but the model returns {probe.shape[1]} outputs."

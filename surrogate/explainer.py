@@ -18,7 +18,7 @@ detect a non-deterministic black box.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -29,11 +29,11 @@ from .errors import DataError, ModelOutputError, ParameterError, SurrogateError,
 from .explanation import Explanation, ExplanationSet, Failure, NeighbourhoodSummary, Provenance
 from .fidelity import effective_sample_size, measure_fidelity
 from .kernels import check_kernel, kernel_weights
-from .sampling import make_sampler
+from .sampling import make_sampler, needs_training_values
 from .schema import FeatureSchema
 from .seeding import QuerySeeds, entropy_of, query_seeds, root_sequence
 from .surrogates import make_surrogate
-from .surrogates.base import LocalFit, LocalProblem
+from .surrogates.base import LinearContent, LocalFit, LocalProblem
 
 LINKS = ("identity", "logit")
 #: share of ``n_samples`` kept as the held-out neighbourhood
@@ -79,7 +79,7 @@ class TabularExplainer:
     target : class label or output index, optional
         Output explained. Default: the positive class of a binary classifier, the
         single output of a regressor, the predicted class of each query otherwise.
-    sampler : {"gaussian", "qmc"} or sampler object, default "gaussian"
+    sampler : {"gaussian", "qmc", "lime"} or sampler object, default "gaussian"
     n_samples : int, default 5000
         Every row the black box scores for one query, held-out rows included.
     kernel : {"exponential", "uniform"}, default "exponential"
@@ -151,7 +151,14 @@ class TabularExplainer:
         )
         self.model_fingerprint = self.blackbox.fingerprint(probe)
         self.target = Target.resolve(target, self.blackbox)
-        self.sampler = make_sampler(sampler, self.schema, **(sampler_options or {}))
+        self.sampler = make_sampler(
+            sampler,
+            self.schema,
+            training_values=(
+                self.schema.encode(X_train, what="training data") if needs_training_values(sampler) else None
+            ),
+            **(sampler_options or {}),
+        )
         self.kernel, self.kernel_width = check_kernel(kernel, kernel_width)
         self.link = _check_link(link, self.blackbox)
         self.holdout_share = _check_share(holdout_share)
@@ -234,6 +241,12 @@ class TabularExplainer:
             indices=[i for i, _ in explained],
             failures=sorted(failures, key=lambda f: f.index),
         )
+
+    def explain_global(self, X: Any, surrogate: Any = "tree", **params: Any):
+        """One surrogate of the black box over ``X`` with held-out fidelity (see ``global_surrogate``)."""
+        from .global_surrogate import explain_global
+
+        return explain_global(self, X, surrogate, **params)
 
     # ---- steps ------------------------------------------------------------------------------
     def _encode_queries(self, frame, on_error) -> tuple[dict[int, np.ndarray], list[Failure]]:
@@ -406,7 +419,7 @@ class TabularExplainer:
             query=query_readable,
             prediction=float(s.outputs_query[s.target_index]),
             outputs={names[k]: float(v) for k, v in enumerate(s.outputs_query)},
-            content=fit.content,
+            content=self._in_original_units(fit.content),
             fidelity=fidelity,
             stability=fit.stability,
             neighbourhood=NeighbourhoodSummary(
@@ -417,7 +430,18 @@ class TabularExplainer:
             ),
             meta=self._provenance(s, family),
             warnings=self._warnings(s.values_fit[0]),
+            notes=fit.notes,
         )
+
+    def _in_original_units(self, content):
+        """Per-unit weights only exist where the sampler's z is a standardised offset."""
+        if not isinstance(content, LinearContent):
+            return content
+        # a sampler that does not declare its z columns gets no per-unit conversion
+        declared = getattr(self.sampler, "z_offsets", (False,) * len(self.sampler.z_names))
+        offsets = dict(zip(self.sampler.z_names, declared, strict=True))
+        terms = tuple(t if offsets[t.feature] else replace(t, weight_per_unit=None) for t in content.terms)
+        return replace(content, terms=terms)
 
     def _provenance(self, s: _Scored, family) -> Provenance:
         return Provenance(

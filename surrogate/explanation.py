@@ -74,6 +74,7 @@ class Explanation:
     neighbourhood: NeighbourhoodSummary
     meta: Provenance
     warnings: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # facts about how it was made, said in words (e.g. what "auto" chose)
 
     # ---- reading -------------------------------------------------------------------
     @property

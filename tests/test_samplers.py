@@ -108,7 +108,7 @@ def test_lime_same_bin_indicators_match_the_lime_package(both_neighbourhoods):
     train, _, _, ours, binary, _ = both_neighbourhoods
     # lime's binary data is 1 where the row is in the query's bin; our z is its complement
     for j in range(len(train.columns)):
-        within_sampling_error(1 - ours.z[:, j], binary[:, j], [0, 1])
+        within_sampling_error(1 + ours.z[:, j], binary[:, j], [0, 1])
 
 
 def test_lime_values_inside_bins_match_the_lime_package(both_neighbourhoods):
@@ -128,7 +128,7 @@ def test_lime_distance_is_lime_euclidean_over_root_of_movable(both_neighbourhood
     train, _, sampler, ours, binary, _ = both_neighbourhoods
     p = len(train.columns)
     lime_squared = ((binary - 1.0) ** 2).sum(axis=1)  # Euclidean to the query's all-ones row
-    np.testing.assert_allclose(ours.distance**2 * p, ours.z.sum(axis=1))
+    np.testing.assert_allclose(ours.distance**2 * p, (ours.z**2).sum(axis=1))
     se = np.sqrt(np.var(lime_squared) / len(lime_squared) * 2)
     assert abs(np.mean(ours.distance**2 * p) - lime_squared.mean()) <= 4 * se
     params = sampler.params()
@@ -181,8 +181,8 @@ def test_lime_respects_the_schema(seed, row, immutable):
                 assert np.array_equal(col, np.round(col))
         else:
             assert set(np.unique(col)) <= set(range(len(feature.categories)))
-    assert set(np.unique(hood.z)) <= {0.0, 1.0}
-    np.testing.assert_allclose(hood.distance, np.sqrt(hood.z.sum(axis=1) / (len(schema) - 1)))
+    assert set(np.unique(hood.z)) <= {-1.0, 0.0}
+    np.testing.assert_allclose(hood.distance, np.sqrt((hood.z**2).sum(axis=1) / (len(schema) - 1)))
 
 
 def _small_mixed() -> pd.DataFrame:
@@ -255,12 +255,6 @@ def test_lime_sampler_object_through_the_explainer(logistic_world):
     assert again.explain(X.iloc[0], max_features=3).to_json() == exp.to_json()
 
 
-@pytest.mark.xfail(
-    reason="needs TabularExplainer to pass training_values to make_sampler (issue 3); "
-    "remove this marker with that change",
-    raises=ParameterError,
-    strict=True,
-)
 def test_lime_by_name_through_the_explainer(logistic_world):
     model, X = logistic_world
     exp = sg.TabularExplainer(model, X, sampler="lime", n_samples=1000).explain(X.iloc[0])

@@ -77,7 +77,7 @@ def _check_neighbourhood(schema, query, hood, n):
             if feature.allow_missing:
                 allowed.add(MISSING_CODE)
             assert codes <= allowed
-            np.testing.assert_array_equal(z[:, j], (col != query[j]).astype(float))
+            np.testing.assert_array_equal(z[:, j], -(col != query[j]).astype(float))
         # z is 0 exactly where the row equals the query
         assert ((z[:, j] == 0) == (col == query[j])).all()
 
@@ -141,7 +141,7 @@ def test_qmc_has_the_same_marginals_as_gaussian(wide_schema):
         assert abs(q.values[:, j].mean() - query[j]) < 0.1 * sd
         assert q.values[:, j].std() == pytest.approx(g.values[:, j].std(), rel=0.1)
     # categories: changed with probability category_change * P(redraw differs)
-    change_g, change_q = g.z[:, 2].mean(), q.z[:, 2].mean()
+    change_g, change_q = -g.z[:, 2].mean(), -q.z[:, 2].mean()
     expected = 0.3 * (1 - schema["job"].frequencies[0])
     assert change_q == pytest.approx(expected, abs=0.03)
     assert change_g == pytest.approx(expected, abs=0.03)

@@ -82,3 +82,26 @@ def value_text(value: float | str | None) -> str:
     if value is None:
         return "missing"
     return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+def global_to_text(glob) -> str:
+    """Plain text of a global surrogate: held-out fidelity, complexity, rules or terms."""
+    f = glob.fidelity
+    lines = [
+        f"Global {glob.family} surrogate of {glob.meta['target']!r} (link {glob.meta['link']})",
+        f"Held-out fidelity on {f.n_test} rows: R^2 {fmt(f.r2)}, MAE {fmt(f.mae)}"
+        + ("" if f.agreement is None else f", agreement {fmt(f.agreement)}"),
+        f"In-sample R^2 on {f.n_train} rows: {fmt(f.r2_in_sample)}",
+    ]
+    lines += [f"  agreement where the {label}: {fmt(v)}" for label, v in sorted(f.agreement_by_class.items())]
+    lines.append("Complexity: " + ", ".join(f"{k} {v}" for k, v in sorted(glob.complexity.items())))
+    content = glob.content
+    if isinstance(content, LinearContent):
+        lines.append(f"Intercept: {content.intercept:.4f}")
+        lines += [f"  {t.feature}: {t.weight:+.4f}" for t in content.terms]
+    else:
+        lines += ["  " + rule_line(r, i, ordered=content.family == "rules") for i, r in enumerate(content.rules)]
+    lines += [f"Note: {note}" for note in glob.notes]
+    if f.note:
+        lines.append(f"Note: {f.note}")
+    return "\n".join(lines)

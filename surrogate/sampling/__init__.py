@@ -1,7 +1,7 @@
 """Samplers, one file per modality."""
 
 from .base import Neighborhood, Sampler
-from .tabular import SAMPLERS, GaussianSampler, LimeSampler, QMCSampler, make_sampler
+from .tabular import SAMPLERS, GaussianSampler, LimeSampler, QMCSampler, make_sampler, needs_training_values
 
 __all__ = [
     "Neighborhood",
@@ -11,4 +11,5 @@ __all__ = [
     "LimeSampler",
     "QMCSampler",
     "make_sampler",
+    "needs_training_values",
 ]

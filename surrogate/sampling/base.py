@@ -27,6 +27,7 @@ class Neighborhood:
 class Sampler(Protocol):
     name: str
     z_names: tuple[str, ...]
+    z_offsets: tuple[bool, ...]  # True where z is a standardised offset (x - query) / sd
 
     def params(self) -> dict[str, Any]: ...
 

@@ -6,8 +6,12 @@ feature's bounds (integers are rounded and stay integers); each movable category
 is, with probability ``category_change``, redrawn from its training frequencies
 (missing counting as a category where the data has it). Immutable features, and
 features constant in training, never move. ``z`` holds standardised offsets
-``(x - query) / sd`` for numbers and "differs from the query" indicators for
-categories.
+``(x - query) / sd`` for numbers and, for categories, ``-1`` where the row's
+category differs from the query's and ``0`` where it is the same. Every sampler's
+``z`` is 0 at the query and an indicator is -1 where something of the query was
+taken away (as for words and image segments), so a linear weight on it reads "the
+effect of *having* the query's category rather than another drawn from the
+training frequencies".
 
 ``qmc``: the same scheme driven by scrambled Sobol points instead of pseudo-random
 uniforms (lower variance for the same number of rows). Sobol points are balanced
@@ -21,11 +25,11 @@ row draws a bin from the training bin frequencies, then a value inside it from a
 normal with the mean and standard deviation of the training values in that bin,
 truncated to the bin (integers are drawn among the integers of the bin). Missing
 numbers form a bin of their own. Each movable category is drawn from its training
-frequencies, whatever the query's. ``z`` is a "left the query's bin / category"
-indicator: **1 where the row's bin (category) differs from the query's, 0 where it
-is the same** -- the complement of LIME's own binary data, so that ``z`` is 0 at the
-query as every sampler's is; a surrogate weight therefore reads "moving out of the
-query's bin changes the output by this much", the negative of LIME's weight.
+frequencies, whatever the query's. ``z`` is ``-1`` where the row's bin (category)
+differs from the query's and ``0`` where it is the same: LIME's own binary data
+shifted by one, so that ``z`` is 0 at the query as every sampler's is; a surrogate
+weight therefore reads "being in the query's bin rather than another", with the
+same sign as LIME's weight.
 The distance is LIME's Euclidean distance on that binary representation, divided by
 the square root of the number of movable features (the library's root-mean-square
 convention, see :mod:`surrogate.kernels`).
@@ -73,6 +77,8 @@ class GaussianSampler:
         self.scale = float(scale)
         self.category_change = float(category_change)
         self.z_names = schema.names
+        #: which z columns are standardised offsets (weights convert to original units)
+        self.z_offsets = tuple(f.is_numeric for f in schema.features)
         features = schema.features
         self._numeric = [j for j, f in enumerate(features) if f.is_numeric and not f.frozen]
         self._categorical = [j for j, f in enumerate(features) if not f.is_numeric and not f.frozen]
@@ -93,7 +99,7 @@ class GaussianSampler:
             change = u[:, offset + 2 * k] < self.category_change
             drawn = self._category_cdfs[j](u[:, offset + 2 * k + 1])
             values[:, j] = np.where(change, drawn, query[j])
-            z[:, j] = (values[:, j] != query[j]).astype(np.float64)
+            z[:, j] = -(values[:, j] != query[j]).astype(np.float64)
         distance = np.sqrt((z**2).sum(axis=1) / self._n_movable)
         return Neighborhood(values=values, z=z, distance=distance)
 
@@ -276,6 +282,7 @@ class LimeSampler:
     def __init__(self, schema: FeatureSchema, *, training_values: np.ndarray | None = None) -> None:
         self.schema = schema
         self.z_names = schema.names
+        self.z_offsets = tuple(False for _ in schema.features)  # bin indicators only
         features = schema.features
         values = _check_training_values(training_values, schema)
         self._numeric = [j for j, f in enumerate(features) if f.is_numeric and not f.frozen]
@@ -315,12 +322,12 @@ class LimeSampler:
         for k, j in enumerate(self._numeric):
             bins = self._bins[j]
             values[:, j] = bins.draw(u[:, 2 * k], u[:, 2 * k + 1])
-            z[:, j] = (bins.index(values[:, j]) != bins.index(query[j : j + 1])).astype(np.float64)
+            z[:, j] = -(bins.index(values[:, j]) != bins.index(query[j : j + 1])).astype(np.float64)
         offset = 2 * len(self._numeric)
         for k, j in enumerate(self._categorical):
             values[:, j] = self._category_cdfs[j](u[:, offset + k])
-            z[:, j] = (values[:, j] != query[j]).astype(np.float64)
-        distance = np.sqrt(z.sum(axis=1) / self._n_movable)
+            z[:, j] = -(values[:, j] != query[j]).astype(np.float64)
+        distance = np.sqrt((z**2).sum(axis=1) / self._n_movable)
         return Neighborhood(values=values, z=z, distance=distance)
 
 
@@ -346,6 +353,12 @@ def _check_training_values(values: Any, schema: FeatureSchema) -> np.ndarray:
 
 
 SAMPLERS: dict[str, type] = {"gaussian": GaussianSampler, "qmc": QMCSampler, "lime": LimeSampler}
+
+
+def needs_training_values(spec: Any) -> bool:
+    """Whether a sampler (by name or object class) learns from the training values."""
+    cls = SAMPLERS.get(spec) if isinstance(spec, str) else type(spec)
+    return bool(getattr(cls, "needs_training_values", False))
 
 
 def make_sampler(
