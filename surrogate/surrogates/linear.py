@@ -129,11 +129,11 @@ class LinearSurrogate:
             ]
         )  # (m, B, n)
         wb = w[:, None, :] * counts  # (m, B, n)
-        gram = np.einsum("mni,mbn,mnj->mbij", design, wb, design, optimize=True)
-        cross = np.einsum("mni,mbn,mn->mbi", design, wb, y, optimize=True)
-        total = np.einsum("mbn,mn->mb", wb, y**2)
         B = self.n_bootstrap
         d1 = design.shape[2]
+        gram = np.stack([_resampled_gram(design[i], wb[i]) for i in range(m)])  # (m, B, d1, d1)
+        cross = np.matmul(wb * y[:, None, :], design)  # (m, B, d1)
+        total = np.einsum("mbn,mn->mb", wb, y**2)
         flat = (gram.reshape(m * B, d1, d1), cross.reshape(m * B, d1), total.reshape(m * B))
         mov = np.repeat(movable, B, axis=0)
         floor = (constant_variance(offset)[:, None] * wb.sum(axis=2)).reshape(m * B)
@@ -183,6 +183,17 @@ class LinearSurrogate:
             ranking=ranking,
             stability=stability,
         )
+
+
+def _resampled_gram(design: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Weighted Gram matrices of one design under many weightings, as one matrix product.
+
+    ``design`` is (n, d1), ``weights`` (B, n); the row outer products are formed once
+    and every resample's Gram matrix is a weighted sum of them: (B, n) @ (n, d1*d1).
+    """
+    n, d1 = design.shape
+    outer = (design[:, :, None] * design[:, None, :]).reshape(n, d1 * d1)
+    return (weights @ outer).reshape(len(weights), d1, d1)
 
 
 def _readable(feature: Feature, value: float) -> float | str | None:
