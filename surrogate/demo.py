@@ -20,7 +20,9 @@ from .errors import ParameterError
 from .explainer import TabularExplainer
 
 
-def german_credit_model(X_train, y_train, *, random_state: int = 0, trainer: str = "gbm") -> Pipeline:
+def german_credit_model(
+    X_train, y_train, *, random_state: int = 0, trainer: str = "gbm"
+) -> Pipeline:
     """A pipeline that takes the raw frame: categories imputed and one-hot encoded inside.
 
     ``trainer`` is "gbm" (histogram gradient boosting) or "logreg" (standardised
@@ -28,12 +30,16 @@ def german_credit_model(X_train, y_train, *, random_state: int = 0, trainer: str
     """
     categorical = [c for c in X_train.columns if X_train[c].dtype == "category"]
     numeric = [c for c in X_train.columns if c not in categorical]
-    categories = Pipeline([
-        ("impute", SimpleImputer(strategy="constant", fill_value="missing")),
-        ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
-    ])
+    categories = Pipeline(
+        [
+            ("impute", SimpleImputer(strategy="constant", fill_value="missing")),
+            ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+        ]
+    )
     if trainer == "gbm":
-        encode = ColumnTransformer([("categories", categories, categorical)], remainder="passthrough")
+        encode = ColumnTransformer(
+            [("categories", categories, categorical)], remainder="passthrough"
+        )
         learner = HistGradientBoostingClassifier(random_state=random_state)
     elif trainer == "logreg":
         encode = ColumnTransformer(
@@ -54,16 +60,22 @@ def load_demo_problem(data: str, trainer: str, *, seed: int = 0):
 
     X, y = load_german_credit() if data == "german-credit" else load_adult()
     target = "bad" if data == "german-credit" else ">50K"
-    X_train, X_test, y_train, _ = train_test_split(X, y, test_size=0.3, random_state=seed, stratify=y)
+    X_train, X_test, y_train, _ = train_test_split(
+        X, y, test_size=0.3, random_state=seed, stratify=y
+    )
     model = german_credit_model(X_train, y_train, random_state=seed, trainer=trainer)
     return model, X_train, X_test, target
 
 
 def main() -> None:
     X, y = load_german_credit()
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, random_state=0, stratify=y)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.3, random_state=0, stratify=y
+    )
     model = german_credit_model(X_train, y_train)
-    print(f"Gradient-boosted model on German credit: test accuracy {model.score(X_test, y_test):.3f}")
+    print(
+        f"Gradient-boosted model on German credit: test accuracy {model.score(X_test, y_test):.3f}"
+    )
     explainer = TabularExplainer(model, X_train, target="bad", random_state=0)
     start = time.perf_counter()
     explanations = explainer.explain_many(X_test.iloc[:3], max_features=5)
@@ -71,7 +83,9 @@ def main() -> None:
     for index, exp in zip(explanations.indices, explanations, strict=True):
         print(f"\n=== Applicant {X_test.index[index]} (P(bad) = {exp.prediction:.3f}) ===")
         print(exp.to_text())
-    print(f"\nExplained {len(explanations)} applicants in {seconds:.2f} s ({explainer.n_samples} model rows each).")
+    print(
+        f"\nExplained {len(explanations)} applicants in {seconds:.2f} s ({explainer.n_samples} model rows each)."
+    )
 
 
 if __name__ == "__main__":

@@ -45,6 +45,11 @@ DEFAULT_STREAM_PARTITION_ROWS = 1000
 PART_TEMPLATE = "part-{number:05d}.{ext}"
 #: written last, once every part is on disk: rows, parts and failures of the whole run
 MANIFEST_NAME = "manifest.json"
+#: written first: what this run is (explainer, surrogate, input digest, part size), so
+#: ``resume=True`` only ever continues the very same run
+RUN_NAME = "run.json"
+#: beside each part, written after it: its row span, counts and failures
+INFO_TEMPLATE = "part-{number:05d}.info.json"
 FORMATS = ("jsonl", "parquet")
 ON_ERROR = ("raise", "record")
 
@@ -127,6 +132,7 @@ def explain_many_to(
     partition_rows: int | None = None,
     on_error: Literal["raise", "record"] = "raise",
     overwrite: bool = False,
+    resume: bool = False,
     **params: Any,
 ) -> WrittenParts:
     """Explain every row of ``X`` and write the explanations to ``output``, part by part.
@@ -161,6 +167,12 @@ def explain_many_to(
     overwrite : bool, default False
         Replace part files and the manifest left in ``output`` by an earlier run
         (other files are never touched); without it such files are an error.
+    resume : bool, default False
+        Continue a run that was stopped (even killed): parts already on disk are kept
+        and not recomputed, the rest are written. Part boundaries are fixed by row
+        position, and ``run.json`` must describe the same run (explainer, surrogate,
+        input rows, part size, format), otherwise resuming is refused. In-memory
+        inputs only (not a dask DataFrame).
     **params
         Surrogate parameters, as in ``explain_many`` (``max_features=5``...).
 
@@ -185,16 +197,35 @@ def explain_many_to(
         require("distributed", "dask")
         _check_client(client)
     family = make_surrogate(surrogate, **params)
-    folder = _prepare_output(output, overwrite)
+    if resume and (overwrite or _is_dask_frame(X)):
+        raise ParameterError(
+            "resume=True continues an earlier run of in-memory rows; it cannot be combined with "
+            "overwrite=True nor with a dask DataFrame input."
+        )
     pieces, chunk_rows = _pieces(explainer, X, partition_rows)
-    results: Iterator[list[_PartResult]]
+    record = (
+        None
+        if _is_dask_frame(X)
+        else _run_record(explainer, X, family, format, partition_rows, on_error)
+    )
+    if resume:
+        folder, done = _resumable(output, record)
+    else:
+        folder, done = _prepare_output(output, overwrite), {}
+        if record is not None:
+            _atomic_text(folder / RUN_NAME, json.dumps(record, indent=1, sort_keys=True))
+    pieces = (None if i in done else p for i, p in enumerate(pieces))
+    results: Iterator[list[_PartResult] | None]
     if client is None:
         results = (
-            _explain_piece(explainer, _materialise(p), family, on_error, chunk_rows) for p in pieces
+            None
+            if p is None
+            else _explain_piece(explainer, _materialise(p), family, on_error, chunk_rows)
+            for p in pieces
         )
     else:
         results = _run_remote(client, explainer, pieces, family, on_error, chunk_rows)
-    written = _write_parts(folder, format, (part for parts in results for part in parts))
+    written = _write_parts(folder, format, results, done)
     if written.n_rows == 0:
         raise DataError("The query set is empty: there is nothing to explain.")
     _write_manifest(folder, written)
@@ -304,26 +335,34 @@ def _materialise(piece: Any) -> Any:
 
 def _run_remote(
     client, explainer, pieces, family, on_error, chunk_rows
-) -> Iterator[list[_PartResult]]:
+) -> Iterator[list[_PartResult] | None]:
     """Results in piece order, with a bounded number of pieces in flight."""
     remote = _send_explainer(client, explainer)
     window = 2 * _worker_threads(client)
     pending: deque = deque()
     try:
         for piece in pieces:
-            data = client.compute(piece) if hasattr(piece, "compute") else piece
-            pending.append(
-                client.submit(
-                    _explain_piece, remote, data, family, on_error, chunk_rows, pure=False
+            if piece is None:  # finished by an earlier, resumed run
+                pending.append(None)
+            else:
+                data = client.compute(piece) if hasattr(piece, "compute") else piece
+                pending.append(
+                    client.submit(
+                        _explain_piece, remote, data, family, on_error, chunk_rows, pure=False
+                    )
                 )
-            )
             if len(pending) >= window:
-                yield pending.popleft().result()
+                yield _result(pending.popleft())
         while pending:
-            yield pending.popleft().result()
+            yield _result(pending.popleft())
     finally:
-        if pending:
-            client.cancel(list(pending))
+        futures = [f for f in pending if f is not None]
+        if futures:
+            client.cancel(futures)
+
+
+def _result(future: Any) -> list[_PartResult] | None:
+    return None if future is None else future.result()
 
 
 # ---- writing ---------------------------------------------------------------------------------------
@@ -346,24 +385,46 @@ def _prepare_output(output: Any, overwrite: bool) -> Path:
 
 def _is_ours(name: str) -> bool:
     stem, _, ext = name.partition(".")
-    return name == MANIFEST_NAME or (
-        stem.startswith("part-") and stem[5:].isdigit() and ext in FORMATS
+    return name in (MANIFEST_NAME, RUN_NAME) or (
+        stem.startswith("part-") and stem[5:].isdigit() and ext in (*FORMATS, "info.json")
     )
 
 
-def _write_parts(folder: Path, format: str, parts: Iterable[_PartResult]) -> WrittenParts:
+def _write_parts(
+    folder: Path, format: str, results: Iterable[list[_PartResult] | None], done: dict[int, dict]
+) -> WrittenParts:
+    """Write each piece's parts in row order; a piece given as None was finished earlier."""
     infos: list[PartInfo] = []
     failures: list[Failure] = []
     n_rows = 0
-    for part, rows in parts:
-        if rows == 0:
+    for parts in results:
+        if parts is None:  # resumed: this part is already on disk, with its info
+            info = done[len(infos)]
+            infos.append(PartInfo(**info["part"]))
+            failures += [Failure(**f) for f in info["failures"]]
+            n_rows += infos[-1].n_rows
             continue
-        placed = merge_parts([(n_rows, part)])
-        name = PART_TEMPLATE.format(number=len(infos), ext=format)
-        _atomic_write(folder / name, placed, format)
-        infos.append(PartInfo(file=name, first_row=n_rows, n_rows=rows, n_explained=len(placed)))
-        failures += placed.failures
-        n_rows += rows
+        for part, rows in parts:
+            if rows == 0:
+                continue
+            placed = merge_parts([(n_rows, part)])
+            number = len(infos)
+            name = PART_TEMPLATE.format(number=number, ext=format)
+            _atomic_write(folder / name, placed, format)
+            info = PartInfo(file=name, first_row=n_rows, n_rows=rows, n_explained=len(placed))
+            _atomic_text(
+                folder / INFO_TEMPLATE.format(number=number),
+                json.dumps(
+                    {
+                        "part": dataclasses.asdict(info),
+                        "failures": [dataclasses.asdict(f) for f in placed.failures],
+                    },
+                    sort_keys=True,
+                ),
+            )
+            infos.append(info)
+            failures += placed.failures
+            n_rows += rows
     return WrittenParts(
         output=str(folder),
         format=format,
@@ -372,6 +433,77 @@ def _write_parts(folder: Path, format: str, parts: Iterable[_PartResult]) -> Wri
         n_explained=sum(p.n_explained for p in infos),
         failures=tuple(failures),
     )
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def _run_record(explainer, X, family, format: str, partition_rows, on_error: str) -> dict[str, Any]:
+    """What identifies a streamed run: resuming is allowed only into the same one."""
+    import hashlib
+
+    values = explainer.schema.encode(X)
+    return {
+        "library_version": _version.__version__,
+        "format": format,
+        "partition_rows": partition_rows or DEFAULT_STREAM_PARTITION_ROWS,
+        "on_error": on_error,
+        "n_rows": int(len(values)),
+        "input_sha256": hashlib.sha256(values.tobytes()).hexdigest(),
+        "schema_fingerprint": explainer.schema_fingerprint,
+        "model_fingerprint": explainer.model_fingerprint,
+        "sampler": explainer.sampler.params(),
+        "kernel": [explainer.kernel, explainer.kernel_width],
+        "link": explainer.link,
+        "n_samples": explainer.n_samples,
+        "random_state_entropy": str(explainer.root.entropy),
+        "surrogate": {"family": family.name, **family.params()},
+    }
+
+
+def _resumable(output: Any, record: dict[str, Any] | None) -> tuple[Path, dict[int, dict]]:
+    """The folder of a stopped run, checked to be this run, and its finished parts."""
+    folder = Path(output)
+    run_path = folder / RUN_NAME
+    if not run_path.is_file():
+        raise ParameterError(
+            f"Cannot resume: {str(folder)!r} holds no {RUN_NAME} from an earlier run."
+        )
+    earlier = json.loads(run_path.read_text(encoding="utf-8"))
+    differing = sorted(
+        k for k in set(earlier) | set(record or {}) if earlier.get(k) != (record or {}).get(k)
+    )
+    if differing:
+        raise ParameterError(
+            f"Cannot resume into {str(folder)!r}: the earlier run differs in {differing}; "
+            "resume with exactly the same explainer, surrogate, rows and part size, or start afresh."
+        )
+    done: dict[int, dict] = {}
+    number = 0
+    while (folder / INFO_TEMPLATE.format(number=number)).is_file():
+        info = json.loads(
+            (folder / INFO_TEMPLATE.format(number=number)).read_text(encoding="utf-8")
+        )
+        if not (folder / info["part"]["file"]).is_file():
+            break
+        done[number] = info
+        number += 1
+    for leftover in folder.iterdir():  # parts past the last finished one are recomputed
+        if (
+            _is_ours(leftover.name)
+            and leftover.name != RUN_NAME
+            and _part_number(leftover.name) >= number
+        ):
+            leftover.unlink()
+    return folder, done
+
+
+def _part_number(name: str) -> int:
+    digits = name[5:10]
+    return int(digits) if name.startswith("part-") and digits.isdigit() else -1
 
 
 def _atomic_write(path: Path, part: ExplanationSet, format: str) -> None:
@@ -395,10 +527,7 @@ def _write_manifest(folder: Path, written: WrittenParts) -> None:
         "parts": [dataclasses.asdict(p) for p in written.parts],
         "failures": [dataclasses.asdict(f) for f in written.failures],
     }
-    path = folder / MANIFEST_NAME
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    temporary.write_text(json.dumps(document, indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(temporary, path)
+    _atomic_text(folder / MANIFEST_NAME, json.dumps(document, indent=1, sort_keys=True))
 
 
 # ---- checks and Dask helpers ------------------------------------------------------------------------

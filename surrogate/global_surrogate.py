@@ -67,7 +67,9 @@ class GlobalExplanation:
 
     def to_json(self) -> str:
         document = {"schema_version": SCHEMA_VERSION, "global_explanation": _to_data(self)}
-        return json.dumps(document, sort_keys=True, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+        return json.dumps(
+            document, sort_keys=True, separators=(",", ":"), allow_nan=False, ensure_ascii=False
+        )
 
     @classmethod
     def from_json(cls, text: str) -> GlobalExplanation:
@@ -83,7 +85,9 @@ class GlobalExplanation:
     def to_dot(self) -> str:
         from .render.dot import to_dot
 
-        return to_dot(self.content, title=f"global {self.family} surrogate of {self.meta['target']}")
+        return to_dot(
+            self.content, title=f"global {self.family} surrogate of {self.meta['target']}"
+        )
 
 
 def explain_global(
@@ -99,7 +103,9 @@ def explain_global(
     if not (isinstance(test_share, float | int) and 0.05 <= test_share <= 0.5):
         raise ParameterError(f"test_share must be between 0.05 and 0.5, got {test_share!r}.")
     if isinstance(augment, bool) or not isinstance(augment, int) or augment < 0:
-        raise ParameterError(f"augment must be a non-negative integer (rows per training row), got {augment!r}.")
+        raise ParameterError(
+            f"augment must be a non-negative integer (rows per training row), got {augment!r}."
+        )
     if explainer.target.index is None:
         raise ParameterError(
             "A global surrogate explains one output: build the explainer with target= one of "
@@ -109,7 +115,9 @@ def explain_global(
     schema = explainer.schema
     values = schema.encode(X, what="global data")
     if len(values) < 20:
-        raise DataError(f"explain_global needs at least 20 rows to split for held-out fidelity, got {len(values)}.")
+        raise DataError(
+            f"explain_global needs at least 20 rows to split for held-out fidelity, got {len(values)}."
+        )
     seed = np.random.SeedSequence([*_entropy(explainer.root), _digest(values)])
     split_seed, augment_seed, fit_seed = seed.spawn(3)
     train, test = _split(len(values), test_share, split_seed)
@@ -118,8 +126,14 @@ def explain_global(
     z_fit, z_test = _global_z(schema, fit_values), _global_z(schema, values[test])
     threshold = explainer._threshold()
     problem = LocalProblem(
-        z_fit=z_fit, values_fit=fit_values, y_fit=y_fit, w_fit=np.ones(len(y_fit)),
-        z_hold=z_test, values_hold=values[test], y_hold=y_test, w_hold=np.ones(len(y_test)),
+        z_fit=z_fit,
+        values_fit=fit_values,
+        y_fit=y_fit,
+        w_fit=np.ones(len(y_fit)),
+        z_hold=z_test,
+        values_hold=values[test],
+        y_hold=y_test,
+        w_hold=np.ones(len(y_test)),
         threshold=threshold,
     )
     fit = family.fit_local([problem], schema.features, explainer.sampler.z_names, [fit_seed])[0]
@@ -147,27 +161,39 @@ def _entropy(root: np.random.SeedSequence) -> list[int]:
 
 
 def _digest(values: np.ndarray) -> int:
-    return int.from_bytes(hashlib.sha256(np.ascontiguousarray(values).tobytes()).digest()[:16], "big")
+    return int.from_bytes(
+        hashlib.sha256(np.ascontiguousarray(values).tobytes()).digest()[:16], "big"
+    )
 
 
-def _split(n: int, test_share: float, seed: np.random.SeedSequence) -> tuple[np.ndarray, np.ndarray]:
+def _split(
+    n: int, test_share: float, seed: np.random.SeedSequence
+) -> tuple[np.ndarray, np.ndarray]:
     order = np.random.default_rng(seed).permutation(n)
     n_test = int(round(test_share * n))
     return np.sort(order[n_test:]), np.sort(order[:n_test])
 
 
-def _augmented(explainer, values: np.ndarray, augment: int, seed: np.random.SeedSequence) -> np.ndarray:
+def _augmented(
+    explainer, values: np.ndarray, augment: int, seed: np.random.SeedSequence
+) -> np.ndarray:
     if augment == 0:
         return values
     seeds = seed.spawn(len(values))
-    extra = [explainer.sampler.sample(row, augment, s).values for row, s in zip(values, seeds, strict=True)]
+    extra = [
+        explainer.sampler.sample(row, augment, s).values
+        for row, s in zip(values, seeds, strict=True)
+    ]
     return np.concatenate([values, *extra])
 
 
 def _score(explainer, values: np.ndarray) -> np.ndarray:
     budget = explainer.blackbox.row_budget
     out = np.concatenate(
-        [explainer.blackbox.predict(explainer.schema.decode(values[s : s + budget])) for s in range(0, len(values), budget)]
+        [
+            explainer.blackbox.predict(explainer.schema.decode(values[s : s + budget]))
+            for s in range(0, len(values), budget)
+        ]
     )
     return explainer._link(out[:, explainer.target.index])
 
@@ -195,7 +221,10 @@ def _fidelity(problem: LocalProblem, pred_fit, pred_hold, threshold) -> GlobalFi
     r2 = weighted_r2(y, pred_hold, w)
     by_class = {}
     if threshold is not None:
-        for label, mask in (("black box positive", y >= threshold), ("black box negative", y < threshold)):
+        for label, mask in (
+            ("black box positive", y >= threshold),
+            ("black box negative", y < threshold),
+        ):
             if mask.any():
                 by_class[label] = weighted_agreement(y[mask], pred_hold[mask], w[mask], threshold)
     return GlobalFidelity(
@@ -206,7 +235,9 @@ def _fidelity(problem: LocalProblem, pred_fit, pred_hold, threshold) -> GlobalFi
         agreement_by_class=by_class,
         n_train=len(problem.y_fit),
         n_test=len(y),
-        note=None if r2 is not None else "The black box is constant on the test rows; R^2 is undefined.",
+        note=None
+        if r2 is not None
+        else "The black box is constant on the test rows; R^2 is undefined.",
     )
 
 

@@ -19,7 +19,17 @@ from surrogate import TabularExplainer
 from surrogate.errors import SurrogateError
 
 KINDS = ("float", "int", "category", "str", "bool")
-BEHAVIOURS = ("linear", "step", "constant", "nan", "wrong_shape", "raises", "proba", "bad_proba", "noisy")
+BEHAVIOURS = (
+    "linear",
+    "step",
+    "constant",
+    "nan",
+    "wrong_shape",
+    "raises",
+    "proba",
+    "bad_proba",
+    "noisy",
+)
 
 
 @st.composite
@@ -41,7 +51,9 @@ def frames(draw):
 
 def _values(kind: str):
     if kind == "float":
-        return st.one_of(st.floats(-1e6, 1e6, allow_nan=False), st.just(float("nan")), st.just(float("inf")))
+        return st.one_of(
+            st.floats(-1e6, 1e6, allow_nan=False), st.just(float("nan")), st.just(float("inf"))
+        )
     if kind == "int":
         return st.integers(-1000, 1000)
     if kind == "bool":
@@ -58,7 +70,9 @@ def make_model(behaviour: str, n_features: int, seed: int):
         out = np.zeros((len(frame), n_features))
         for j, col in enumerate(frame.columns):
             series = frame[col]
-            if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+            if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(
+                series.dtype
+            ):
                 out[:, j] = np.nan_to_num(series.to_numpy(dtype=float))
             else:
                 out[:, j] = series.astype(str).map(len).to_numpy(dtype=float)

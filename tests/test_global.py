@@ -39,7 +39,11 @@ def test_global_tree_recovers_a_tree_black_box(tree_world):
     model, X = tree_world
     explainer = sg.TabularExplainer(model, X, n_samples=500)
     plain = explainer.explain_global(X, "tree", max_depth=3)
-    assert plain.fidelity.r2 >= 0.95 and plain.fidelity.n_test == 450 and plain.fidelity.n_train == 1050
+    assert (
+        plain.fidelity.r2 >= 0.95
+        and plain.fidelity.n_test == 450
+        and plain.fidelity.n_train == 1050
+    )
     # sampled rows around the training rows pin the thresholds down: the tree is recovered
     glob = explainer.explain_global(X, "tree", max_depth=3, augment=2)
     assert glob.fidelity.r2 >= 0.999
@@ -67,10 +71,14 @@ def test_global_is_reproducible_and_round_trips(tree_world):
     model, X = tree_world
     explainer = sg.TabularExplainer(model, X, n_samples=500, random_state=5)
     first = explainer.explain_global(X, "tree", max_depth=2)
-    again = sg.TabularExplainer(model, X, n_samples=500, random_state=5).explain_global(X, "tree", max_depth=2)
+    again = sg.TabularExplainer(model, X, n_samples=500, random_state=5).explain_global(
+        X, "tree", max_depth=2
+    )
     assert first.to_json() == again.to_json()
     assert sg.GlobalExplanation.from_json(first.to_json()) == first
-    other_seed = sg.TabularExplainer(model, X, n_samples=500, random_state=6).explain_global(X, "tree", max_depth=2)
+    other_seed = sg.TabularExplainer(model, X, n_samples=500, random_state=6).explain_global(
+        X, "tree", max_depth=2
+    )
     assert other_seed.meta["split_seed_entropy"] != first.meta["split_seed_entropy"]
 
 

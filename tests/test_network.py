@@ -54,13 +54,18 @@ SCRIPT = textwrap.dedent(
 
 def run_workflow(extra: str = "") -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-c", SCRIPT.replace("{extra}", extra)], capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", SCRIPT.replace("{extra}", extra)],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
 def test_hook_catches_a_real_attempt():
     """The audit hook is live: a deliberate outside connection is caught."""
-    result = run_workflow("import socket\ntry:\n    socket.create_connection(('192.0.2.1', 80), timeout=0.1)\nexcept OSError:\n    pass")
+    result = run_workflow(
+        "import socket\ntry:\n    socket.create_connection(('192.0.2.1', 80), timeout=0.1)\nexcept OSError:\n    pass"
+    )
     assert result.returncode == 0, result.stderr
     assert "192.0.2.1" in result.stdout
 

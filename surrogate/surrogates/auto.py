@@ -48,7 +48,9 @@ class AutoSurrogate:
 
     name = "auto"
 
-    def __init__(self, *, target_fidelity: float = DEFAULT_TARGET, ladder: Sequence = LADDER) -> None:
+    def __init__(
+        self, *, target_fidelity: float = DEFAULT_TARGET, ladder: Sequence = LADDER
+    ) -> None:
         self.target_fidelity = target_fidelity
         self.ladder = ladder
 
@@ -67,7 +69,9 @@ class AutoSurrogate:
         seeds: Sequence[np.random.SeedSequence],
     ) -> list[LocalFit]:
         if not (isinstance(self.target_fidelity, int | float) and 0 < self.target_fidelity <= 1):
-            raise ParameterError(f"target_fidelity must be in (0, 1], got {self.target_fidelity!r}.")
+            raise ParameterError(
+                f"target_fidelity must be in (0, 1], got {self.target_fidelity!r}."
+            )
         if not self.ladder:
             raise ParameterError("ladder must name at least one (family, parameters) candidate.")
         fits = []
@@ -90,7 +94,9 @@ class AutoSurrogate:
         inner = _inner_split(problem, seed)
         scores: list[float | None] = []
         for index in range(len(self.ladder)):
-            fit = self._family(index, n_bootstrap=0).fit_local([inner], features, z_names, [seed])[0]
+            fit = self._family(index, n_bootstrap=0).fit_local([inner], features, z_names, [seed])[
+                0
+            ]
             r2 = weighted_r2(inner.y_hold, fit.pred_hold, inner.w_hold)
             scores.append(r2)
             if r2 is not None and r2 >= self.target_fidelity:
@@ -118,7 +124,13 @@ def _inner_split(problem: LocalProblem, seed: np.random.SeedSequence) -> LocalPr
     n_val = max(1, int(round(VALIDATION_SHARE * (n - 1))))
     val, fit = order[:n_val], np.concatenate([[0], np.sort(order[n_val:])])
     return LocalProblem(
-        z_fit=problem.z_fit[fit], values_fit=problem.values_fit[fit], y_fit=problem.y_fit[fit],
-        w_fit=problem.w_fit[fit], z_hold=problem.z_fit[val], values_hold=problem.values_fit[val],
-        y_hold=problem.y_fit[val], w_hold=problem.w_fit[val], threshold=problem.threshold,
+        z_fit=problem.z_fit[fit],
+        values_fit=problem.values_fit[fit],
+        y_fit=problem.y_fit[fit],
+        w_fit=problem.w_fit[fit],
+        z_hold=problem.z_fit[val],
+        values_hold=problem.values_fit[val],
+        y_hold=problem.y_fit[val],
+        w_hold=problem.w_fit[val],
+        threshold=problem.threshold,
     )
