@@ -244,10 +244,10 @@ def _fidelity(problem: LocalProblem, pred_fit, pred_hold, threshold) -> GlobalFi
 def _complexity(content: Content) -> dict[str, int]:
     if isinstance(content, LinearContent):
         return {"terms": len(content.terms)}
-    leaves = len(content.rules)
-    return {
-        "rules": leaves,
+    shape = {
+        "rules": len(content.rules),
         "conditions": sum(len(r.conditions) for r in content.rules),
-        "depth": content.depth,
-        "leaves": leaves if content.family == "tree" else 0,
     }
+    if content.family == "tree":
+        shape |= {"depth": content.depth, "leaves": len(content.rules)}
+    return shape
