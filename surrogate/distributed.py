@@ -458,7 +458,7 @@ def _run_record(explainer, X, family, format: str, partition_rows, on_error: str
         "sampler": explainer.sampler.params(),
         "kernel": [explainer.kernel, explainer.kernel_width],
         "link": explainer.link,
-        "n_samples": explainer.n_samples,
+        "sampling": explainer.sampling_plan(),
         "random_state_entropy": str(explainer.root.entropy),
         "surrogate": {"family": family.name, **family.params()},
     }

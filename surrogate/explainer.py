@@ -13,27 +13,55 @@ Row layout of one query's scored block (``n_samples`` rows in all)::
 The fitting sample starts with the query itself; the held-out rows come from an
 independent seed stream; the query is scored a second time, in the same call, to
 detect a non-deterministic black box.
+
+Trees, rule lists and ``auto`` are fitted for the queries of a block in a process
+pool when that pays (``n_jobs``; see :mod:`surrogate.parallel`); linear surrogates
+are fitted for the whole block at once, in this process. Both give exactly the
+fits of one query alone.
+
+``n_samples="auto"`` (see :class:`AdaptiveSampling`): each query is explained at
+``start_samples`` rows, then at twice as many, and so on, until the bootstrap
+top-k Jaccard of its explanation reaches ``stability_target`` or the size reaches
+``max_samples``. Every round draws a fresh sample: round 0 uses the query's own
+seed streams (so it equals a fixed-size run at that size), round ``r`` the streams
+of ``SeedSequence(entropy=<the query's entropy>, spawn_key=(*root key, ROUND_KEY, r))``.
+A round depends only on the query and its number, so a row stops at the same size,
+with the same explanation, alone or in any batch. The queries of a block that are
+not yet stable go on together to the next round.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from . import _version
 from .blackbox import DEFAULT_ROW_BUDGET, BlackBox, Target, as_blackbox
-from .errors import DataError, ModelOutputError, ParameterError, SurrogateError, UnknownOptionError
+from .errors import (
+    DataError,
+    ModelOutputError,
+    ParameterError,
+    SurrogateError,
+    UnknownOptionError,
+    require,
+)
 from .explanation import Explanation, ExplanationSet, Failure, NeighbourhoodSummary, Provenance
-from .fidelity import effective_sample_size, measure_fidelity
+from .fidelity import Stability, effective_sample_size, measure_fidelity
 from .kernels import check_kernel, kernel_weights
+from .parallel import check_n_jobs, fit_problems
 from .sampling import make_sampler, needs_training_values
 from .schema import FeatureSchema
 from .seeding import QuerySeeds, entropy_of, query_seeds, root_sequence
 from .surrogates import make_surrogate
 from .surrogates.base import LinearContent, LocalFit, LocalProblem
+
+if TYPE_CHECKING:
+    from .distributed import WrittenParts
 
 LINKS = ("identity", "logit")
 #: share of ``n_samples`` kept as the held-out neighbourhood
@@ -43,12 +71,70 @@ LOGIT_EPS = 1e-6
 #: a black box whose two scores of the same query differ by more than this is refused
 DETERMINISM_TOLERANCE = 1e-6
 MAX_SAMPLES = 10_000_000
+#: ``n_samples="auto"``: first size tried (raised to ``min_samples()`` for wide tables)
+DEFAULT_START_SAMPLES = 500
+#: ``n_samples="auto"``: a query stops once its bootstrap top-k Jaccard reaches this
+DEFAULT_STABILITY_TARGET = 0.95
+#: ``n_samples="auto"``: largest size tried (a fixed-shape model's row budget if smaller)
+DEFAULT_MAX_SAMPLES = 16_000
+#: spawn-key element marking the seed streams of the later rounds of ``n_samples="auto"``
+#: (the bytes of "auto"); a query's own streams use the keys 0, 1, 2 at that position
+ROUND_KEY = 0x6175746F
+#: what ``explain_many(output_options=...)`` may pass on to ``explain_many_to``
+OUTPUT_OPTIONS = ("partition_rows", "overwrite", "resume")
+
+
+@dataclass(frozen=True)
+class AdaptiveSampling:
+    """``n_samples="auto"``: the sizes each query may be explained at, and when it stops.
+
+    Sizes double from ``start`` and end at ``max_samples``; a query stops at the first
+    size whose explanation has a bootstrap top-k Jaccard of at least ``stability_target``.
+    """
+
+    start: int
+    stability_target: float
+    max_samples: int
+
+    def sizes(self) -> tuple[int, ...]:
+        """Every size a query may be explained at, smallest first."""
+        sizes = [self.start]
+        while sizes[-1] < self.max_samples:
+            sizes.append(min(2 * sizes[-1], self.max_samples))
+        return tuple(sizes)
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "n_samples": "auto",
+            "start_samples": self.start,
+            "stability_target": self.stability_target,
+            "max_samples": self.max_samples,
+        }
+
+
+@dataclass(frozen=True)
+class _Size:
+    """Rows the black box scores for one query, and how they split."""
+
+    n_samples: int
+    n_fit: int
+    n_holdout: int
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What one ``explain_many`` call fixes for all its blocks."""
+
+    family: Any
+    on_error: str
+    n_jobs: int | None
 
 
 @dataclass(frozen=True)
 class _Scored:
     """One query's neighbourhood and black-box outputs (explained column, link scale)."""
 
+    size: _Size
     seeds: QuerySeeds
     values_fit: np.ndarray
     z_fit: np.ndarray
@@ -80,8 +166,13 @@ class TabularExplainer:
         Output explained. Default: the positive class of a binary classifier, the
         single output of a regressor, the predicted class of each query otherwise.
     sampler : {"gaussian", "qmc", "lime"} or sampler object, default "gaussian"
-    n_samples : int, default 5000
-        Every row the black box scores for one query, held-out rows included.
+    n_samples : int or "auto", default 5000
+        Every row the black box scores for one query, held-out rows included. "auto"
+        chooses it per query: ``start_samples`` rows, doubled until the explanation's
+        bootstrap top-k Jaccard reaches ``stability_target`` or the size reaches
+        ``max_samples``. Each explanation's ``meta.n_samples`` (and ``n_fit``,
+        ``n_holdout``) hold the size it stopped at, and a note in ``notes`` lists every
+        round tried (the black box scored all of them).
     kernel : {"exponential", "uniform"}, default "exponential"
     kernel_width : float, optional
         Default 1.0 (in root-mean-square standardised distance; see ``surrogate.kernels``).
@@ -89,6 +180,15 @@ class TabularExplainer:
         Scale the surrogate is fitted in; "logit" explains a classifier in log-odds.
     holdout_share : float, default 0.2
         Share of ``n_samples`` drawn, from an independent stream, for held-out fidelity.
+    stability_target : float, optional
+        ``n_samples="auto"`` only: top-k Jaccard over the bootstrap at which a query
+        stops, in (0, 1]. Default 0.95.
+    max_samples : int, optional
+        ``n_samples="auto"`` only: largest size tried. Default 16,000 (at most the row
+        budget for a fixed-shape model, whose queries are scored one per call).
+    start_samples : int, optional
+        ``n_samples="auto"`` only: first size tried, at least ``min_samples()``.
+        Default 500, or ``min_samples()`` when that is larger.
     random_state : int, numpy.random.SeedSequence or None, default 0
         Root of every seed. None draws fresh entropy and records it.
 
@@ -102,6 +202,19 @@ class TabularExplainer:
     >>> exp = TabularExplainer(model, X, n_samples=500).explain(X.iloc[0], max_features=2)
     >>> exp.top_features(1)
     ['a']
+
+    Let each query's stability decide its sample size:
+
+    >>> auto = TabularExplainer(model, X, n_samples="auto", start_samples=200, max_samples=800)
+    >>> auto.explain(X.iloc[0], max_features=2).meta.n_samples in (200, 400, 800)
+    True
+
+    Attributes
+    ----------
+    n_samples, n_fit, n_holdout : int
+        Rows per query and their split; with ``n_samples="auto"``, those of the first round.
+    adaptive : AdaptiveSampling or None
+        The plan of ``n_samples="auto"``; None for a fixed size.
     """
 
     modality = "tabular"
@@ -114,11 +227,14 @@ class TabularExplainer:
         mode: Literal["classification", "regression"] | None = None,
         target: Any = None,
         sampler: Any = "gaussian",
-        n_samples: int = 5000,
+        n_samples: int | Literal["auto"] = 5000,
         kernel: str = "exponential",
         kernel_width: float | None = None,
         link: str = "identity",
         holdout_share: float = DEFAULT_HOLDOUT_SHARE,
+        stability_target: float | None = None,
+        max_samples: int | None = None,
+        start_samples: int | None = None,
         feature_names: Sequence[str] | None = None,
         categorical_features: Any = None,
         immutable_features: Any = None,
@@ -126,7 +242,7 @@ class TabularExplainer:
         sampler_options: dict[str, Any] | None = None,
         row_budget: int = DEFAULT_ROW_BUDGET,
         random_state: Any = 0,
-        torch_output: str | None = None,
+        torch_output: Literal["probabilities", "logits", "regression"] | None = None,
         to_tensor: Any = None,
         allow_training_mode: bool = False,
     ) -> None:
@@ -155,16 +271,23 @@ class TabularExplainer:
             sampler,
             self.schema,
             training_values=(
-                self.schema.encode(X_train, what="training data") if needs_training_values(sampler) else None
+                self.schema.encode(X_train, what="training data")
+                if needs_training_values(sampler)
+                else None
             ),
             **(sampler_options or {}),
         )
         self.kernel, self.kernel_width = check_kernel(kernel, kernel_width)
         self.link = _check_link(link, self.blackbox)
         self.holdout_share = _check_share(holdout_share)
-        self.n_samples = self._check_n_samples(n_samples)
-        self.n_holdout = max(1, int(round(self.holdout_share * self.n_samples)))
-        self.n_fit = self.n_samples - self.n_holdout - 1
+        self.adaptive = self._check_adaptive(
+            n_samples, start_samples, stability_target, max_samples
+        )
+        self.n_samples = (
+            self.adaptive.start if self.adaptive is not None else self._check_n_samples(n_samples)
+        )
+        first = self._size(self.n_samples)
+        self.n_fit, self.n_holdout = first.n_fit, first.n_holdout
         self.root = root_sequence(random_state)
         self.schema_fingerprint = self.schema.fingerprint()
 
@@ -173,27 +296,80 @@ class TabularExplainer:
         """Fewest rows per query: enough for a surrogate on every feature and a held-out check."""
         return max(50, 4 * (len(self.schema) + 1))
 
-    def _check_n_samples(self, n: Any) -> int:
+    def _check_n_samples(self, n: Any, argument: str = "n_samples") -> int:
         if isinstance(n, bool) or not isinstance(n, int | np.integer):
-            raise ParameterError(f"n_samples must be an integer, got {n!r} ({type(n).__name__}).")
+            expected = "an integer or 'auto'" if argument == "n_samples" else "an integer"
+            raise ParameterError(f"{argument} must be {expected}, got {n!r} ({type(n).__name__}).")
         n = int(n)
         low = self.min_samples()
         if n < low:
             raise ParameterError(
-                f"n_samples={n} is too small for {len(self.schema)} features; expected at least {low} "
+                f"{argument}={n} is too small for {len(self.schema)} features; expected at least {low} "
                 "(4 rows per feature plus intercept, and a held-out share)."
             )
         if n > MAX_SAMPLES:
             raise ParameterError(
-                f"n_samples={n} exceeds the limit of {MAX_SAMPLES} rows per query."
+                f"{argument}={n} exceeds the limit of {MAX_SAMPLES} rows per query."
             )
         if self.blackbox.fixed_shape and n > self.blackbox.row_budget:
             raise ParameterError(
-                f"n_samples={n} exceeds row_budget={self.blackbox.row_budget}: this model is scored one "
+                f"{argument}={n} exceeds row_budget={self.blackbox.row_budget}: this model is scored one "
                 "query per fixed-shape call, so one query's rows must fit the budget. Raise row_budget "
-                "or lower n_samples."
+                f"or lower {argument}."
             )
         return n
+
+    def _check_adaptive(
+        self, n_samples: Any, start: Any, target: Any, cap: Any
+    ) -> AdaptiveSampling | None:
+        """The ``n_samples="auto"`` plan, or None for a fixed size (then its options must be unset)."""
+        given = [
+            name
+            for name, value in (
+                ("start_samples", start),
+                ("stability_target", target),
+                ("max_samples", cap),
+            )
+            if value is not None
+        ]
+        if not isinstance(n_samples, str):
+            if given:
+                raise ParameterError(
+                    f"{given} apply only with n_samples='auto'; got n_samples={n_samples!r}."
+                )
+            return None
+        if n_samples != "auto":
+            raise ParameterError(f"n_samples must be an integer or 'auto', got {n_samples!r}.")
+        first = self._check_n_samples(
+            max(DEFAULT_START_SAMPLES, self.min_samples()) if start is None else start,
+            "start_samples",
+        )
+        return AdaptiveSampling(
+            start=first,
+            stability_target=_check_target(target),
+            max_samples=self._check_cap(cap, first),
+        )
+
+    def _check_cap(self, cap: Any, start: int) -> int:
+        if cap is None:
+            budget = self.blackbox.row_budget if self.blackbox.fixed_shape else MAX_SAMPLES
+            return max(start, min(DEFAULT_MAX_SAMPLES, budget))
+        cap = self._check_n_samples(cap, "max_samples")
+        if cap < start:
+            raise ParameterError(
+                f"max_samples={cap} is below start_samples={start}; expected max_samples >= start_samples."
+            )
+        return cap
+
+    def _size(self, n: int) -> _Size:
+        n_holdout = max(1, int(round(self.holdout_share * n)))
+        return _Size(n_samples=n, n_fit=n - n_holdout - 1, n_holdout=n_holdout)
+
+    def sampling_plan(self) -> dict[str, Any]:
+        """How many rows each query gets: ``{"n_samples": 5000}`` or the "auto" plan's settings."""
+        if self.adaptive is not None:
+            return self.adaptive.params()
+        return {"n_samples": self.n_samples}
 
     # ---- public API -----------------------------------------------------------------------
     def explain(self, query: Any, surrogate: Any = "linear", **params: Any) -> Explanation:
@@ -203,7 +379,14 @@ class TabularExplainer:
             raise DataError(
                 f"explain() takes one row, got {len(frame)}; use explain_many() for several."
             )
-        return self.explain_many(frame, surrogate, **params)[0]
+        if "output" in params:
+            raise ParameterError(
+                "explain() returns one explanation; output= streams many to files: use explain_many()."
+            )
+        many = self.explain_many(frame, surrogate, **params)
+        if not isinstance(many, ExplanationSet):  # pragma: no cover - output= is refused above
+            raise TypeError("explain_many() returned no ExplanationSet")
+        return many[0]
 
     def explain_many(
         self,
@@ -212,16 +395,81 @@ class TabularExplainer:
         *,
         client: Any = None,
         on_error: Literal["raise", "record"] = "raise",
+        n_jobs: int | None = None,
+        progress: bool | None = None,
+        output: Any = None,
+        output_format: Literal["jsonl", "parquet"] | None = None,
+        output_options: Mapping[str, Any] | None = None,
         **params: Any,
-    ) -> ExplanationSet:
+    ) -> ExplanationSet | WrittenParts:
         """Explain every row of ``X``; each row's explanation is the one it would get alone.
 
-        ``on_error="record"`` goes on past a row that cannot be explained and lists it
-        in ``.failures`` with the reason; the default raises.
+        Parameters
+        ----------
+        X : DataFrame, 2-D array, or (with ``output``) a dask DataFrame
+            The queries, one per row.
+        surrogate : {"linear", "tree", "rules", "auto"} or surrogate family object
+        client : distributed.Client, optional
+            Explain on a Dask cluster (see :mod:`surrogate.distributed`); the
+            explanations equal the local ones.
+        on_error : {"raise", "record"}, default "raise"
+            "record" goes on past a row that cannot be explained and lists it in
+            ``.failures`` with the reason.
+        n_jobs : int, optional
+            Processes fitting tree, rule-list and "auto" surrogates (linear ones are
+            fitted for a whole block at once, in this process). None: as many as the
+            cores and the block's queries allow, once the block's fitting work is large
+            enough to repay the pool; 1: in this process; -1: every core. Results
+            never depend on it. Local runs only: with ``client`` Dask spreads the work.
+        progress : bool, optional
+            Progress bar (tqdm, on stderr) over the queries. None: shown when stderr is
+            a terminal and the queries fill more than one block; True: always; False:
+            never. Local runs only.
+        output : path, optional
+            Stream the explanations to part files in this folder instead of returning
+            them (:func:`surrogate.distributed.explain_many_to`), holding only a few
+            parts in memory: for more queries than their explanations would fill.
+        output_format : {"jsonl", "parquet"}, optional
+            With ``output``: the part files' format. Default "jsonl".
+        output_options : mapping, optional
+            With ``output``: ``partition_rows``, ``overwrite`` and ``resume``, passed on
+            to ``explain_many_to``.
+        **params
+            Surrogate parameters (``max_features=5``, ``max_depth=3``, ``max_rules=5``...).
+
+        Returns
+        -------
+        ExplanationSet
+            In input order; or, with ``output``, the
+            :class:`~surrogate.distributed.WrittenParts` record of the files written.
+
+        Examples
+        --------
+        >>> many = explainer.explain_many(X_queries, surrogate="tree", n_jobs=2)  # doctest: +SKIP
+        >>> written = explainer.explain_many(
+        ...     X_queries, output="explanations/", output_format="parquet"
+        ... )  # doctest: +SKIP
+        >>> written.n_explained == len(X_queries)  # doctest: +SKIP
+        True
         """
-        if on_error not in ("raise", "record"):
-            raise UnknownOptionError(f"on_error must be 'raise' or 'record', got {on_error!r}.")
-        family = make_surrogate(surrogate, **params)
+        _check_on_error(on_error)
+        n_jobs = check_n_jobs(n_jobs)
+        _check_progress(progress)
+        _check_local_options(client, n_jobs, progress)
+        if output is not None:
+            return self._explain_to(
+                X,
+                surrogate,
+                output=output,
+                output_format="jsonl" if output_format is None else output_format,
+                output_options=_check_output_options(output_options),
+                client=client,
+                run=_Run(None, on_error, n_jobs),
+                progress=progress,
+                params=params,
+            )
+        _check_no_output_options(output_format, output_options)
+        family = self._family(surrogate, params)
         frame = self.schema.to_frame(X)
         if len(frame) == 0:
             raise DataError("The query set is empty: there is nothing to explain.")
@@ -229,18 +477,8 @@ class TabularExplainer:
             from .distributed import explain_many_dask
 
             return explain_many_dask(self, frame, family, client=client, on_error=on_error)
-        values, failures = self._encode_queries(frame, on_error)
-        explained: list[tuple[int, Explanation]] = []
-        for block in self._blocks(sorted(values)):
-            done, failed = self._explain_block([(i, values[i]) for i in block], family, on_error)
-            explained += done
-            failures += failed
-        explained.sort(key=lambda pair: pair[0])
-        return ExplanationSet(
-            [e for _, e in explained],
-            indices=[i for i, _ in explained],
-            failures=sorted(failures, key=lambda f: f.index),
-        )
+        with self._progress_bar(progress, len(frame)) as bar:
+            return self._explain_frame(frame, _Run(family, on_error, n_jobs), bar)
 
     def explain_global(self, X: Any, surrogate: Any = "tree", **params: Any):
         """One surrogate of the black box over ``X`` with held-out fidelity (see ``global_surrogate``)."""
@@ -249,6 +487,86 @@ class TabularExplainer:
         return explain_global(self, X, surrogate, **params)
 
     # ---- steps ------------------------------------------------------------------------------
+    def _family(self, surrogate: Any, params: dict[str, Any]) -> Any:
+        family = make_surrogate(surrogate, **params)
+        if self.adaptive is not None and getattr(family, "n_bootstrap", None) == 0:
+            raise ParameterError(
+                "n_samples='auto' stops on the bootstrap stability of each explanation, but the "
+                f"{family.name!r} surrogate was given n_bootstrap=0; give it n_bootstrap >= 2 "
+                "or choose a fixed n_samples."
+            )
+        return family
+
+    def _explain_to(
+        self,
+        X: Any,
+        surrogate: Any,
+        *,
+        output: Any,
+        output_format: str,
+        output_options: dict[str, Any],
+        client: Any,
+        run: _Run,
+        progress: bool | None,
+        params: dict[str, Any],
+    ) -> WrittenParts:
+        """Stream to part files; locally, with this call's ``n_jobs`` and one progress bar."""
+        from .distributed import explain_many_to
+
+        clash = sorted(set(params) & set(OUTPUT_OPTIONS))
+        if clash:
+            raise ParameterError(
+                f"{clash} are options of the streamed output: pass them as "
+                f"output_options={{{', '.join(f'{k!r}: ...' for k in clash)}}}."
+            )
+        self._family(surrogate, dict(params))  # refuse a bad family before any file is written
+        common = {"output": output, "format": output_format, "on_error": run.on_error}
+        if client is not None:
+            return explain_many_to(
+                self, X, surrogate, client=client, **common, **output_options, **params
+            )
+        with self._progress_bar(progress, _row_count(X)) as bar:
+            parts = _PartExplainer(self, run.n_jobs, bar)
+            return explain_many_to(parts, X, surrogate, **common, **output_options, **params)
+
+    def _explain_frame(self, frame: Any, run: _Run, bar: Any) -> ExplanationSet:
+        """Explain every row of a non-empty frame in blocks, advancing ``bar`` per block."""
+        values, failures = self._encode_queries(frame, run.on_error)
+        bar.update(len(frame) - len(values))
+        explained: list[tuple[int, Explanation]] = []
+        for block in self._blocks(sorted(values)):
+            done, failed = self._explain_block([(i, values[i]) for i in block], run)
+            explained += done
+            failures += failed
+            bar.update(len(block))
+        explained.sort(key=lambda pair: pair[0])
+        return ExplanationSet(
+            [e for _, e in explained],
+            indices=[i for i, _ in explained],
+            failures=sorted(failures, key=lambda f: f.index),
+        )
+
+    @contextmanager
+    def _progress_bar(self, progress: bool | None, n_rows: int | None) -> Iterator[Any]:
+        """A tqdm bar over ``n_rows`` queries, or an object that ignores updates (see ``progress``)."""
+        if not self._shows_progress(progress, n_rows):
+            yield _NoBar()
+            return
+        tqdm = require("tqdm", "report").tqdm
+        with tqdm(total=n_rows, unit="query", desc="explaining", file=sys.stderr) as bar:
+            yield bar
+
+    def _shows_progress(self, progress: bool | None, n_rows: int | None) -> bool:
+        if progress is not None:
+            return progress
+        if n_rows is not None and n_rows <= self._queries_per_block():
+            return False
+        if not _stderr_is_terminal():
+            return False
+        import importlib.util
+
+        return importlib.util.find_spec("tqdm") is not None  # automatic: quiet without tqdm
+
     def _encode_queries(self, frame, on_error) -> tuple[dict[int, np.ndarray], list[Failure]]:
         try:
             encoded = self.schema.encode(frame)
@@ -264,53 +582,101 @@ class TabularExplainer:
                 failures.append(Failure.from_exception(i, exc))
         return values, failures
 
+    def _queries_per_block(self) -> int:
+        return max(1, self.blackbox.row_budget // self.n_samples)
+
     def _blocks(self, indices: list[int]) -> Iterator[list[int]]:
-        per_block = max(1, self.blackbox.row_budget // self.n_samples)
+        per_block = self._queries_per_block()
         for start in range(0, len(indices), per_block):
             yield indices[start : start + per_block]
 
-    def _explain_block(self, queries, family, on_error) -> tuple[list, list]:
+    def _explain_block(self, queries, run: _Run) -> tuple[list, list]:
+        if self.adaptive is None:
+            return self._explain_at(queries, self._size(self.n_samples), 0, run)
+        return self._explain_adaptive(queries, run, self.adaptive)
+
+    def _explain_adaptive(self, queries, run: _Run, plan: AdaptiveSampling) -> tuple[list, list]:
+        """Rounds of doubling size; a query leaves once stable (see the module docstring)."""
+        values = dict(queries)
+        pending = [i for i, _ in queries]
+        history: dict[int, list[tuple[int, Stability]]] = {i: [] for i in pending}
+        sizes = plan.sizes()
+        done: list = []
+        failed: list = []
+        for round_, n in enumerate(sizes):
+            explained, lost = self._explain_at(
+                [(i, values[i]) for i in pending], self._size(n), round_, run
+            )
+            failed += lost
+            pending = []
+            for i, exp in explained:
+                history[i].append((n, exp.stability))
+                if round_ == len(sizes) - 1 or _is_stable(exp, run.family, plan):
+                    note = _rounds_note(plan, history[i])
+                    done.append((i, replace(exp, notes=exp.notes + (note,))))
+                else:
+                    pending.append(i)
+            if not pending:
+                break
+        return done, failed
+
+    def _explain_at(self, queries, size: _Size, round_: int, run: _Run) -> tuple[list, list]:
+        """Explain ``queries`` at one size, in chunks whose rows fit the row budget."""
+        per_chunk = max(1, self.blackbox.row_budget // size.n_samples)
+        done: list = []
+        failed: list = []
+        for start in range(0, len(queries), per_chunk):
+            d, f = self._explain_chunk(queries[start : start + per_chunk], size, round_, run)
+            done += d
+            failed += f
+        return done, failed
+
+    def _explain_chunk(self, queries, size: _Size, round_: int, run: _Run) -> tuple[list, list]:
         try:
-            scored = self._score([v for _, v in queries])
-            fits = self._fit(scored, family)
+            scored = self._score([v for _, v in queries], size, round_)
+            fits = self._fit(scored, run)
             return [
-                (i, self._assemble(s, f, family))
+                (i, self._assemble(s, f, run.family))
                 for (i, _), s, f in zip(queries, scored, fits, strict=True)
             ], []
         except SurrogateError as exc:
-            if on_error == "raise":
+            if run.on_error == "raise":
                 raise
             if len(queries) == 1:
                 return [], [Failure.from_exception(queries[0][0], exc)]
         done, failed = [], []
         for query in queries:  # isolate the failing rows
-            d, f = self._explain_block([query], family, on_error)
+            d, f = self._explain_chunk([query], size, round_, run)
             done += d
             failed += f
         return done, failed
 
-    def _score(self, queries: list[np.ndarray]) -> list[_Scored]:
+    def _score(self, queries: list[np.ndarray], size: _Size, round_: int) -> list[_Scored]:
         """Sample every query's neighbourhoods and score them in as few calls as the budget allows."""
-        seeds = [query_seeds(self.root, self.schema.readable(q)) for q in queries]
+        seeds = [self._query_seeds(q, round_) for q in queries]
         fits = [
-            self.sampler.sample(q, self.n_fit - 1, s.fit)
+            self.sampler.sample(q, size.n_fit - 1, s.fit)
             for q, s in zip(queries, seeds, strict=True)
         ]
         holds = [
-            self.sampler.sample(q, self.n_holdout, s.holdout)
+            self.sampler.sample(q, size.n_holdout, s.holdout)
             for q, s in zip(queries, seeds, strict=True)
         ]
         blocks = [
             np.concatenate([q[None, :], f.values, h.values, q[None, :]])
             for q, f, h in zip(queries, fits, holds, strict=True)
         ]
-        outputs = self._predict_blocks(blocks)
+        outputs = self._predict_blocks(blocks, size.n_samples)
         return [
-            self._scored(q, s, f, h, out)
+            self._scored(q, s, f, h, out, size)
             for q, s, f, h, out in zip(queries, seeds, fits, holds, outputs, strict=True)
         ]
 
-    def _predict_blocks(self, blocks: list[np.ndarray]) -> list[np.ndarray]:
+    def _query_seeds(self, query: np.ndarray, round_: int) -> QuerySeeds:
+        seeds = query_seeds(self.root, self.schema.readable(query))
+        return seeds if round_ == 0 else _round_seeds(seeds, self.root, round_)
+
+    def _predict_blocks(self, blocks: list[np.ndarray], n_samples: int) -> list[np.ndarray]:
         """Score per-query blocks in calls of at most ``row_budget`` rows.
 
         Fixed-shape (float32) models get one whole query per call, so a row's result never
@@ -318,9 +684,7 @@ class TabularExplainer:
         budget; a query larger than the budget is split into budget-sized calls rather than
         sent whole past the limit the user set.
         """
-        per_call = (
-            1 if self.blackbox.fixed_shape else max(1, self.blackbox.row_budget // self.n_samples)
-        )
+        per_call = 1 if self.blackbox.fixed_shape else max(1, self.blackbox.row_budget // n_samples)
         outputs: list[np.ndarray] = []
         for start in range(0, len(blocks), per_call):
             group = blocks[start : start + per_call]
@@ -337,8 +701,7 @@ class TabularExplainer:
         ]
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
-    def _scored(self, query, seeds, fit, hold, out) -> _Scored:
-        n_fit = self.n_fit
+    def _scored(self, query, seeds, fit, hold, out, size: _Size) -> _Scored:
         first, again = out[0], out[-1]
         if np.max(np.abs(first - again)) > DETERMINISM_TOLERANCE * max(1.0, np.max(np.abs(first))):
             raise ModelOutputError(
@@ -350,6 +713,7 @@ class TabularExplainer:
         y = self._link(out[:-1, target])
         zero = np.zeros((1, fit.z.shape[1]))
         return _Scored(
+            size=size,
             seeds=seeds,
             values_fit=np.concatenate([query[None, :], fit.values]),
             z_fit=np.concatenate([zero, fit.z]),
@@ -359,8 +723,8 @@ class TabularExplainer:
             d_hold=hold.distance,
             outputs_query=first,
             target_index=target,
-            y_fit=y[:n_fit],
-            y_hold=y[n_fit:],
+            y_fit=y[: size.n_fit],
+            y_hold=y[size.n_fit :],
         )
 
     def _link(self, p: np.ndarray) -> np.ndarray:
@@ -376,7 +740,7 @@ class TabularExplainer:
             return 0.0
         return 0.5
 
-    def _fit(self, scored: list[_Scored], family) -> list[tuple[LocalFit, LocalProblem]]:
+    def _fit(self, scored: list[_Scored], run: _Run) -> list[tuple[LocalFit, LocalProblem]]:
         threshold = self._threshold()
         problems = [
             LocalProblem(
@@ -392,11 +756,13 @@ class TabularExplainer:
             )
             for s in scored
         ]
-        fits = family.fit_local(
+        fits = fit_problems(
+            run.family,
             problems,
             self.schema.features,
             self.sampler.z_names,
             [s.seeds.bootstrap for s in scored],
+            n_jobs=run.n_jobs,
         )
         return list(zip(fits, problems, strict=True))
 
@@ -440,7 +806,9 @@ class TabularExplainer:
         # a sampler that does not declare its z columns gets no per-unit conversion
         declared = getattr(self.sampler, "z_offsets", (False,) * len(self.sampler.z_names))
         offsets = dict(zip(self.sampler.z_names, declared, strict=True))
-        terms = tuple(t if offsets[t.feature] else replace(t, weight_per_unit=None) for t in content.terms)
+        terms = tuple(
+            t if offsets[t.feature] else replace(t, weight_per_unit=None) for t in content.terms
+        )
         return replace(content, terms=terms)
 
     def _provenance(self, s: _Scored, family) -> Provenance:
@@ -456,9 +824,9 @@ class TabularExplainer:
             random_state_entropy=entropy_of(self.root),
             random_state_spawn_key=[int(k) for k in self.root.spawn_key],
             query_digest=f"{s.seeds.digest:032x}",
-            n_samples=self.n_samples,
-            n_fit=self.n_fit,
-            n_holdout=self.n_holdout,
+            n_samples=s.size.n_samples,
+            n_fit=s.size.n_fit,
+            n_holdout=s.size.n_holdout,
             schema_fingerprint=self.schema_fingerprint,
             model_fingerprint=self.model_fingerprint,
             model=self.blackbox.description(),
@@ -517,3 +885,163 @@ def _check_share(share: Any) -> float:
     if isinstance(share, bool) or not isinstance(share, int | float) or not 0.05 <= share <= 0.5:
         raise ParameterError(f"holdout_share must be a number between 0.05 and 0.5, got {share!r}.")
     return float(share)
+
+
+def _check_target(target: Any) -> float:
+    if target is None:
+        return DEFAULT_STABILITY_TARGET
+    if isinstance(target, bool) or not isinstance(target, int | float) or not 0 < target <= 1:
+        raise ParameterError(
+            f"stability_target must be a number in (0, 1] (a top-k Jaccard), got {target!r}."
+        )
+    return float(target)
+
+
+def _check_on_error(on_error: Any) -> None:
+    if on_error not in ("raise", "record"):
+        raise UnknownOptionError(f"on_error must be 'raise' or 'record', got {on_error!r}.")
+
+
+def _check_progress(progress: Any) -> None:
+    if progress is not None and not isinstance(progress, bool):
+        raise ParameterError(
+            f"progress must be None (automatic), True or False, got {progress!r} "
+            f"({type(progress).__name__})."
+        )
+
+
+def _check_local_options(client: Any, n_jobs: int | None, progress: bool | None) -> None:
+    """``n_jobs`` and a forced progress bar belong to local runs; Dask has its own workers."""
+    if client is None:
+        return
+    if n_jobs is not None:
+        raise ParameterError(
+            f"n_jobs={n_jobs} applies to local runs; with client= the Dask workers spread the "
+            "work (each fits in its own process). Leave n_jobs unset."
+        )
+    if progress:
+        raise ParameterError(
+            "progress=True applies to local runs; with client= follow the Dask dashboard. "
+            "Leave progress unset."
+        )
+
+
+def _check_output_options(options: Any) -> dict[str, Any]:
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping):
+        raise ParameterError(
+            f"output_options must be a mapping of {list(OUTPUT_OPTIONS)}, got {type(options).__name__}."
+        )
+    unknown = sorted(set(options) - set(OUTPUT_OPTIONS))
+    if unknown:
+        raise ParameterError(
+            f"output_options got unknown keys {unknown}; expected some of {list(OUTPUT_OPTIONS)}."
+        )
+    return dict(options)
+
+
+def _check_no_output_options(output_format: Any, output_options: Any) -> None:
+    given = [
+        name
+        for name, value in (("output_format", output_format), ("output_options", output_options))
+        if value is not None
+    ]
+    if given:
+        raise ParameterError(
+            f"{given} apply only with output= (explanations streamed to files); output is None."
+        )
+
+
+def _round_seeds(seeds: QuerySeeds, root: np.random.SeedSequence, round_: int) -> QuerySeeds:
+    """The query's streams for a later round of ``n_samples="auto"``, independent of round 0's."""
+    base = np.random.SeedSequence(
+        entropy=seeds.fit.entropy, spawn_key=(*root.spawn_key, ROUND_KEY, round_)
+    )
+    fit, holdout, bootstrap = base.spawn(3)
+    return QuerySeeds(fit=fit, holdout=holdout, bootstrap=bootstrap, digest=seeds.digest)
+
+
+def _is_stable(exp: Explanation, family: Any, plan: AdaptiveSampling) -> bool:
+    jaccard = exp.stability.top_k_jaccard
+    if jaccard is None:
+        raise ParameterError(
+            "n_samples='auto' stops on the bootstrap top-k Jaccard of each explanation, but the "
+            f"{family.name!r} surrogate reported none (no bootstrap refits); give it "
+            "n_bootstrap >= 2 or choose a fixed n_samples."
+        )
+    return jaccard >= plan.stability_target
+
+
+def _rounds_note(plan: AdaptiveSampling, history: list[tuple[int, Stability]]) -> str:
+    """The rounds one query went through, in words, for ``Explanation.notes``."""
+    sizes = " -> ".join(str(n) for n, _ in history)
+    ks = [st.k for _, st in history]
+    label = f"top-{ks[0]}" if len(set(ks)) == 1 else f"top-k (k = {', '.join(map(str, ks))})"
+    scores = ", ".join(f"{st.top_k_jaccard:.3f}" for _, st in history)
+    note = (
+        f"n_samples='auto': {sizes} rows; {label} bootstrap Jaccard {scores} "
+        f"(target {plan.stability_target:g}, cap {plan.max_samples})"
+    )
+    last = history[-1][1].top_k_jaccard
+    if last is not None and last < plan.stability_target:
+        note += "; the cap was reached before the target, so it is less stable than asked"
+    return note + "."
+
+
+def _row_count(X: Any) -> int | None:
+    """Rows in a query input, for a progress total; None when counting would compute (dask)."""
+    if type(X).__module__.startswith("dask"):
+        return None
+    shape = getattr(X, "shape", None)
+    if shape is not None:
+        return int(shape[0]) if len(shape) == 2 else 1
+    if isinstance(X, Mapping):
+        return 1
+    try:
+        return len(X)
+    except TypeError:
+        return None
+
+
+def _stderr_is_terminal() -> bool:
+    isatty = getattr(sys.stderr, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # a closed stream
+        return False
+
+
+class _NoBar:
+    """Stands in for a progress bar that is not shown."""
+
+    def update(self, n: int = 1) -> None:
+        return None
+
+
+class _PartExplainer:
+    """The explainer as ``explain_many_to`` sees it in a local streamed run.
+
+    Its ``explain_many`` keeps the run's ``n_jobs`` and advances the run's one progress
+    bar; every other attribute is the explainer's own.
+    """
+
+    def __init__(self, explainer: TabularExplainer, n_jobs: int | None, bar: Any) -> None:
+        self._explainer = explainer
+        self._n_jobs = n_jobs
+        self._bar = bar
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name in ("_explainer", "_n_jobs", "_bar"):
+            raise AttributeError(name)
+        return getattr(self._explainer, name)
+
+    def explain_many(
+        self, X: Any, surrogate: Any = "linear", *, on_error: str = "raise", **params: Any
+    ) -> ExplanationSet:
+        explainer = self._explainer
+        family = explainer._family(surrogate, params)
+        frame = explainer.schema.to_frame(X)
+        if len(frame) == 0:
+            raise DataError("The query set is empty: there is nothing to explain.")
+        return explainer._explain_frame(frame, _Run(family, on_error, self._n_jobs), self._bar)

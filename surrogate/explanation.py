@@ -171,7 +171,12 @@ class ExplanationSet(Sequence):
         return len(self._explanations)
 
     def to_frame(self, k: int = 5):
-        """One row per explained query: prediction, fidelity, stability and top-k features."""
+        """One row per explained query: prediction, fidelity, stability, rows used and top-k features.
+
+        ``n_samples`` is the size of the sample the explanation was fitted and checked on
+        (with ``n_samples="auto"``, the size it stopped at; its note lists the earlier,
+        smaller rounds the black box also scored).
+        """
         import pandas as pd
 
         rows = []
@@ -188,6 +193,7 @@ class ExplanationSet(Sequence):
                 "agreement": exp.fidelity.agreement,
                 "query_gap": exp.fidelity.query_gap,
                 "top_k_jaccard": exp.stability.top_k_jaccard,
+                "n_samples": exp.meta.n_samples,
                 "warnings": len(exp.warnings),
             }
             row.update({f"feature_{r + 1}": top[r] if r < len(top) else None for r in range(k)})

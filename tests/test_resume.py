@@ -104,4 +104,4 @@ def test_resume_refuses_a_different_run(tmp_path):
         timeout=300,
     )
     assert other.returncode == 2
-    assert "differs in ['n_samples']" in other.stderr
+    assert "differs in ['sampling']" in other.stderr
