@@ -26,7 +26,7 @@ test: system $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider
 
 demo: system $(STAMP)
-	$(PY) -m surrogate.demo
+	$(PY) -m surrogate report --data german-credit --out reports/german-credit
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check surrogate tests bench

@@ -1,6 +1,7 @@
 """The ``surrogate`` command (also ``python -m surrogate``).
 
 Subcommands:
+  report         the model-risk review: report.html, report.json, explanations, reason codes
   explain        explain a few rows of a bundled data set with a bundled demo model
   explain-text   explain a sentence with the demo GRU sentiment model
   explain-digit  explain one of scikit-learn's digits with the demo CNN
@@ -24,6 +25,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="surrogate", description="Explain black-box models with surrogates."
     )
     sub = parser.add_subparsers(dest="command", required=True)
+
+    from .report_cli import add_report_parser
+
+    add_report_parser(sub)
 
     explain = sub.add_parser("explain", help="explain rows of a bundled data set with a demo model")
     explain.add_argument("--data", choices=DATASETS, default="german-credit")
@@ -128,11 +133,18 @@ def _run_digit(args) -> str:
     return _render(explain_digit_demo(args.index), args.format)
 
 
-COMMANDS = {"explain": _run_explain, "explain-text": _run_text, "explain-digit": _run_digit}
+def _run_report(args) -> str:
+    from .report_cli import run_report
+
+    return run_report(args, argv=args.argv)
+
+
+COMMANDS = {"report": _run_report, "explain": _run_explain, "explain-text": _run_text, "explain-digit": _run_digit}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(argv) if argv is not None else sys.argv[1:]
     try:
         print(COMMANDS[args.command](args))
     except SurrogateError as exc:

@@ -139,6 +139,11 @@ class Explanation:
     def __str__(self) -> str:
         return self.to_text()
 
+    def _repr_html_(self) -> str:
+        from .render.html import explanation_repr_html
+
+        return explanation_repr_html(self)
+
 
 @dataclass(frozen=True)
 class Failure:
@@ -214,6 +219,11 @@ class ExplanationSet(Sequence):
         frame = self.to_frame()
         frame["explanation_json"] = [exp.to_json() for exp in self._explanations]
         frame.to_parquet(path, index=False)
+
+    def _repr_html_(self) -> str:
+        from .render.html import explanation_set_repr_html
+
+        return explanation_set_repr_html(self)
 
     def __repr__(self) -> str:
         return f"ExplanationSet({len(self)} explanations, {len(self.failures)} failures)"

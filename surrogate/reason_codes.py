@@ -1,0 +1,589 @@
+"""Adverse-action reasons ("reason codes") from local linear explanations.
+
+For each declined case the principal reasons are the **reason families** that push
+the model's output furthest towards the adverse outcome, measured against a stated
+reference population (default: all training applicants).
+
+How a contribution is computed, per feature of the local linear surrogate that the
+model uses at the query (non-zero weight):
+
+* a number: ``weight * (query - reference mean) / sd`` -- ``weight`` is per training
+  standard deviation ``sd``, so this is the surrogate's change in output between an
+  applicant at the reference mean and this applicant;
+* a category: ``weight`` itself -- the effect of *having* the query's category instead
+  of a category drawn from the training frequencies (the reference for categories is
+  always the training population).
+
+Contributions are signed towards the adverse outcome: when the explanation explains
+the adverse class they are taken as they are; when it explains the other class of a
+binary classifier they are negated. Features are grouped into families (e.g.
+"Loan duration and amount" = duration + credit amount + instalment rate) whose
+contributions add up; a family is a reason when its total is positive, and at most
+``max_reasons`` (default 4) families are given, largest first.
+
+Never given as reasons: **prohibited bases** (defaults for German credit:
+``personal_status_sex``, ``foreign_worker``, ``age``; for Adult: ``race``, ``sex``,
+``native_country``, and also ``marital_status`` and ``relationship`` -- marital status
+is a prohibited basis under the US Equal Credit Opportunity Act and ``relationship``
+encodes husband/wife -- and ``age``, as for German credit) and *excluded* features
+that describe data collection rather than the applicant (Adult's ``fnlwgt``). When
+the local surrogate gives them weight, the case is flagged: the model uses them.
+
+A case whose local held-out fidelity (weighted R^2 on the fresh neighbourhood) is
+below ``min_fidelity`` (default 0.5: the surrogate explains less than half of the
+model's local variation, so its largest terms may not be the model's real reasons)
+gets no automatic reasons, only a flag for manual review.
+
+Examples
+--------
+>>> policy = default_policy("german-credit", adverse_class="bad")
+>>> policy.max_reasons
+4
+>>> neutralise_cell("=HYPERLINK()")
+"'=HYPERLINK()"
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from .errors import DataError, ParameterError
+from .surrogates.base import LinearContent, LinearTerm
+
+#: default lowest held-out R^2 at which automatic reasons are given
+DEFAULT_MIN_FIDELITY = 0.5
+#: default most reasons given per case (the usual adverse-action notice practice)
+DEFAULT_MAX_REASONS = 4
+#: first characters that make a spreadsheet read a cell as a formula
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+Status = Literal["reasons", "manual_review", "not_adverse"]
+
+
+# ---- helpers -------------------------------------------------------------------------------------
+def _check_fraction(value: Any, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not -np.inf < value <= 1:
+        raise ParameterError(f"{name} must be a number at most 1 (an R^2), got {value!r}.")
+
+
+def _check_unique_membership(families: Sequence[ReasonFamily]) -> None:
+    seen: dict[str, str] = {}
+    for family in families:
+        for feature in family.features:
+            if feature in seen and seen[feature] != family.name:
+                raise ParameterError(
+                    f"Feature {feature!r} is in two reason families ({seen[feature]!r} and {family.name!r}); "
+                    "each feature must belong to one family so contributions add up."
+                )
+            seen[feature] = family.name
+    names = [f.name for f in families]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise ParameterError(f"Reason family names must be unique; repeated: {duplicated}.")
+
+
+@dataclass(frozen=True)
+class ReasonFamily:
+    """Features whose contributions add up to one stated reason."""
+
+    name: str
+    features: tuple[str, ...]
+    text: str
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The population contributions are measured against.
+
+    ``means`` holds the reference mean of every numeric feature; ``scales`` the
+    *training* standard deviations (the unit of the linear weights).
+    """
+
+    name: str
+    means: dict[str, float]
+    scales: dict[str, float]
+
+    @classmethod
+    def from_schema(cls, schema: Any, name: str = "all training applicants") -> Reference:
+        """The training population, from an explainer's schema statistics."""
+        numeric = [f for f in schema.features if f.is_numeric]
+        return cls(
+            name=name,
+            means={f.name: float(f.mean) for f in numeric if f.mean is not None},
+            scales={f.name: float(f.scale or 0.0) for f in numeric},
+        )
+
+    @classmethod
+    def from_frame(cls, frame: Any, schema: Any, name: str) -> Reference:
+        """A sub-population (e.g. approved applicants): its means, the training scales."""
+        base = cls.from_schema(schema)
+        if len(frame) == 0:
+            raise DataError(f"The reference population {name!r} is empty.")
+        means = {f: float(np.nanmean(frame[f].to_numpy(dtype=float))) for f in base.means}
+        return cls(name=name, means=means, scales=base.scales)
+
+
+@dataclass(frozen=True)
+class ReasonPolicy:
+    """Families, prohibited and excluded bases, thresholds: everything reasons depend on."""
+
+    adverse_class: str
+    families: tuple[ReasonFamily, ...] = ()
+    prohibited: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
+    min_fidelity: float = DEFAULT_MIN_FIDELITY
+    max_reasons: int = DEFAULT_MAX_REASONS
+
+    def __post_init__(self) -> None:
+        _check_fraction(self.min_fidelity, "min_fidelity")
+        if (
+            isinstance(self.max_reasons, bool)
+            or not isinstance(self.max_reasons, int)
+            or self.max_reasons < 1
+        ):
+            raise ParameterError(
+                f"max_reasons must be a positive integer, got {self.max_reasons!r}."
+            )
+        _check_unique_membership(self.families)
+
+    def family_of(self, feature: str) -> ReasonFamily:
+        """The family a feature belongs to; a feature in none is a family of its own."""
+        for family in self.families:
+            if feature in family.features:
+                return family
+        return ReasonFamily(name=feature, features=(feature,), text=f"Value of {feature}")
+
+    def never_a_reason(self, feature: str) -> bool:
+        return feature in self.prohibited or feature in self.excluded
+
+    def check_features(self, names: Iterable[str]) -> ReasonPolicy:
+        """Check that every feature the policy names is in the data; returns the policy."""
+        names = set(names)
+        listed = (
+            {f for fam in self.families for f in fam.features}
+            | set(self.prohibited)
+            | set(self.excluded)
+        )
+        unknown = sorted(listed - names)
+        if unknown:
+            raise ParameterError(
+                f"The reason-code policy names features that are not in the data: {unknown}; "
+                f"the data has {sorted(names)}."
+            )
+        return self
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One feature's signed contribution towards the adverse outcome."""
+
+    feature: str
+    family: str
+    value: float | str | None
+    weight: float
+    contribution: float
+    basis: Literal["numeric vs reference mean", "category vs training frequencies"]
+    eligible: bool
+
+
+@dataclass(frozen=True)
+class Reason:
+    rank: int
+    family: str
+    text: str
+    contribution: float
+    features: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CaseReasons:
+    """The reasons (or the manual-review flag) of one case."""
+
+    case_id: str
+    adverse_score: float
+    declined: bool
+    status: Status
+    reasons: tuple[Reason, ...]
+    fidelity_r2: float | None
+    flags: tuple[str, ...] = ()
+    contributions: tuple[Contribution, ...] = ()
+    prohibited_used: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+# ---- default policies --------------------------------------------------------------------
+_GERMAN_FAMILIES = (
+    ReasonFamily(
+        "Checking account status", ("checking_account",), "Status of existing checking account"
+    ),
+    ReasonFamily(
+        "Credit history", ("credit_history",), "Credit history: delays or critical accounts"
+    ),
+    ReasonFamily(
+        "Loan duration and amount",
+        ("duration", "credit_amount", "installment_rate"),
+        "Loan duration, amount or instalment burden relative to income",
+    ),
+    ReasonFamily("Savings", ("savings",), "Insufficient savings or investments"),
+    ReasonFamily("Employment", ("employment_since", "job"), "Length of employment or type of job"),
+    ReasonFamily("Loan purpose", ("purpose",), "Purpose of the loan"),
+    ReasonFamily(
+        "Collateral and guarantors",
+        ("property", "other_debtors"),
+        "Insufficient collateral or no guarantor",
+    ),
+    ReasonFamily(
+        "Housing", ("housing", "residence_since"), "Housing situation or length of residence"
+    ),
+    ReasonFamily(
+        "Existing obligations",
+        ("existing_credits", "other_installment_plans", "people_liable"),
+        "Existing credit obligations or number of dependants",
+    ),
+    ReasonFamily("Telephone", ("telephone",), "No telephone registered in the applicant's name"),
+)
+_ADULT_FAMILIES = (
+    ReasonFamily("Education", ("education", "education_num"), "Level of education"),
+    ReasonFamily("Occupation", ("occupation", "workclass"), "Occupation or class of work"),
+    ReasonFamily("Working hours", ("hours_per_week",), "Hours worked per week"),
+    ReasonFamily("Capital income", ("capital_gain", "capital_loss"), "Capital gains or losses"),
+)
+
+DEFAULT_POLICIES: dict[str, ReasonPolicy] = {
+    "german-credit": ReasonPolicy(
+        adverse_class="bad",
+        families=_GERMAN_FAMILIES,
+        prohibited=("personal_status_sex", "foreign_worker", "age"),
+    ),
+    "adult": ReasonPolicy(
+        adverse_class="<=50K",
+        families=_ADULT_FAMILIES,
+        prohibited=("race", "sex", "native_country", "marital_status", "relationship", "age"),
+        excluded=("fnlwgt",),
+    ),
+}
+
+
+def default_policy(data: str, *, adverse_class: str, **overrides: Any) -> ReasonPolicy:
+    """The bundled data set's policy (or an empty one for other data), with overrides applied."""
+    base = DEFAULT_POLICIES.get(data, ReasonPolicy(adverse_class=adverse_class))
+    return replace(base, adverse_class=str(adverse_class), **overrides)
+
+
+# ---- family mappings from files ---------------------------------------------------------
+def load_families(path: str | Path) -> tuple[ReasonFamily, ...]:
+    """Read a family mapping from CSV (columns family, features, text; features split by ';')
+    or TOML (``[[family]]`` tables with ``name``, ``features`` (a list) and ``text``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError(f"reason families file {str(path)!r} does not exist.")
+    if path.suffix.lower() == ".toml":
+        return _families_from_toml(path)
+    if path.suffix.lower() == ".csv":
+        return _families_from_csv(path)
+    raise ParameterError(f"reason families file must be .csv or .toml, got {path.name!r}.")
+
+
+def _families_from_csv(path: Path) -> tuple[ReasonFamily, ...]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        missing = {"family", "features", "text"} - set(reader.fieldnames or ())
+        if missing:
+            raise ParameterError(
+                f"reason families CSV {path.name!r} needs columns family, features, text; "
+                f"missing {sorted(missing)} (has {reader.fieldnames})."
+            )
+        rows = list(reader)
+    return tuple(
+        _family(
+            row["family"],
+            [f for f in (row["features"] or "").split(";")],
+            row["text"],
+            f"{path.name} row {i + 2}",
+        )
+        for i, row in enumerate(rows)
+    )
+
+
+def _families_from_toml(path: Path) -> tuple[ReasonFamily, ...]:
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ParameterError(
+            f"reason families file {path.name!r} is not valid TOML: {exc}"
+        ) from exc
+    tables = document.get("family")
+    if not isinstance(tables, list):
+        raise ParameterError(
+            f"reason families TOML {path.name!r} needs [[family]] tables, got {sorted(document)}."
+        )
+    return tuple(families_from_tables(tables, path.name))
+
+
+def families_from_tables(tables: Sequence[Mapping[str, Any]], where: str) -> list[ReasonFamily]:
+    """Families from TOML-style tables ``{name, features, text}``."""
+    out = []
+    for i, table in enumerate(tables):
+        if not isinstance(table, Mapping):
+            raise ParameterError(f"{where}: family {i + 1} must be a table, got {table!r}.")
+        features = table.get("features")
+        if not isinstance(features, list):
+            raise ParameterError(
+                f"{where}: family {i + 1} needs 'features' as a list of names, got {features!r}."
+            )
+        out.append(
+            _family(table.get("name"), features, table.get("text"), f"{where} family {i + 1}")
+        )
+    return out
+
+
+def _family(name: Any, features: Sequence[Any], text: Any, where: str) -> ReasonFamily:
+    if not isinstance(name, str) or not name.strip():
+        raise ParameterError(f"{where}: the family name must be a non-empty string, got {name!r}.")
+    names = tuple(str(f).strip() for f in features if str(f).strip())
+    if not names:
+        raise ParameterError(f"{where}: family {name!r} lists no features.")
+    text = text if isinstance(text, str) and text.strip() else name
+    return ReasonFamily(name=name.strip(), features=names, text=text.strip())
+
+
+# ---- computing reasons ---------------------------------------------------------------------
+def adverse_direction(exp: Any, adverse_class: str) -> float:
+    """+1 when the explanation explains the adverse class, -1 when it explains the other
+    class of a binary classifier; anything else cannot be read as adverse reasons."""
+    target = str(exp.meta.target)
+    if target == str(adverse_class):
+        return 1.0
+    outputs = [str(k) for k in exp.outputs]
+    if len(outputs) == 2 and str(adverse_class) in outputs:
+        return -1.0
+    raise ParameterError(
+        f"adverse_class {adverse_class!r} is neither the explained output {target!r} nor the other "
+        f"class of a binary classifier (outputs {outputs})."
+    )
+
+
+def adverse_score(exp: Any, adverse_class: str) -> float:
+    """The black box's output for the adverse class (its probability for a classifier)."""
+    outputs = {str(k): v for k, v in exp.outputs.items()}
+    if str(adverse_class) in outputs:
+        return float(outputs[str(adverse_class)])
+    return float(exp.prediction)
+
+
+def contributions(exp: Any, policy: ReasonPolicy, reference: Reference) -> tuple[Contribution, ...]:
+    """Every used feature's contribution towards the adverse outcome (module doc)."""
+    content = exp.content
+    if not isinstance(content, LinearContent):
+        raise ParameterError(
+            f"Reason codes need a linear explanation; got a {content.family!r} surrogate. "
+            "Explain the case with surrogate='linear'."
+        )
+    sign = adverse_direction(exp, policy.adverse_class)
+    return tuple(
+        _contribution(term, policy, reference, sign) for term in content.terms if term.weight != 0.0
+    )
+
+
+def _contribution(
+    term: LinearTerm, policy: ReasonPolicy, reference: Reference, sign: float
+) -> Contribution:
+    if term.feature in reference.means:
+        basis = "numeric vs reference mean"
+        scale = reference.scales.get(term.feature, 0.0)
+        value = term.value
+        offset = (
+            0.0
+            if not scale or value is None
+            else (float(value) - reference.means[term.feature]) / scale
+        )
+        raw = term.weight * offset
+    else:
+        basis = "category vs training frequencies"
+        raw = term.weight
+    return Contribution(
+        feature=term.feature,
+        family=policy.family_of(term.feature).name,
+        value=term.value,
+        weight=float(term.weight),
+        contribution=float(sign * raw) + 0.0,
+        basis=basis,  # type: ignore[arg-type]
+        eligible=not policy.never_a_reason(term.feature),
+    )
+
+
+def case_reasons(
+    exp: Any,
+    policy: ReasonPolicy,
+    reference: Reference,
+    *,
+    case_id: str,
+    threshold: float,
+) -> CaseReasons:
+    """Reasons for one case: ranked families, or a manual-review flag (see module doc).
+
+    ``threshold`` is the decision cut-off: the case is declined when the black box's
+    adverse score is at or above it. Cases not declined get no reasons.
+    """
+    score = adverse_score(exp, policy.adverse_class)
+    declined = bool(score >= threshold)
+    parts = contributions(exp, policy, reference)
+    used_prohibited = tuple(sorted({c.feature for c in parts if c.feature in policy.prohibited}))
+    flags = _flags(parts, policy, used_prohibited)
+    r2 = exp.fidelity.r2
+    common = dict(
+        case_id=str(case_id),
+        adverse_score=score,
+        declined=declined,
+        fidelity_r2=r2,
+        contributions=parts,
+        prohibited_used=used_prohibited,
+    )
+    if not declined:
+        return CaseReasons(status="not_adverse", reasons=(), flags=flags, **common)
+    if r2 is None or r2 < policy.min_fidelity:
+        shown = "undefined" if r2 is None else f"{r2:.3f}"
+        flag = f"low fidelity: local held-out R^2 {shown} < {policy.min_fidelity:g}; manual review"
+        return CaseReasons(status="manual_review", reasons=(), flags=(flag, *flags), **common)
+    reasons = rank_families(parts, policy)
+    if not reasons:
+        flag = "no eligible factor pushes towards the adverse outcome; manual review"
+        return CaseReasons(status="manual_review", reasons=(), flags=(flag, *flags), **common)
+    return CaseReasons(status="reasons", reasons=reasons, flags=flags, **common)
+
+
+def _flags(
+    parts: Sequence[Contribution], policy: ReasonPolicy, used_prohibited: Sequence[str]
+) -> tuple[str, ...]:
+    flags = []
+    if used_prohibited:
+        flags.append(f"model uses prohibited basis: {', '.join(used_prohibited)}")
+    excluded = sorted({c.feature for c in parts if c.feature in policy.excluded})
+    if excluded:
+        flags.append(f"model uses excluded feature: {', '.join(excluded)}")
+    return tuple(flags)
+
+
+def rank_families(parts: Sequence[Contribution], policy: ReasonPolicy) -> tuple[Reason, ...]:
+    """Eligible contributions summed per family; positive totals, largest first, at most max_reasons."""
+    totals: dict[str, float] = {}
+    members: dict[str, list[str]] = {}
+    for c in parts:
+        if not c.eligible:
+            continue
+        totals[c.family] = totals.get(c.family, 0.0) + c.contribution
+        members.setdefault(c.family, []).append(c.feature)
+    positive = sorted((f for f in totals if totals[f] > 0), key=lambda f: (-totals[f], f))
+    return tuple(
+        Reason(
+            rank=i + 1,
+            family=f,
+            text=_family_text(policy, f, members[f]),
+            contribution=float(totals[f]),
+            features=tuple(sorted(members[f])),
+        )
+        for i, f in enumerate(positive[: policy.max_reasons])
+    )
+
+
+def _family_text(policy: ReasonPolicy, family: str, features: Sequence[str]) -> str:
+    return policy.family_of(features[0]).text
+
+
+# ---- CSV output ------------------------------------------------------------------------------
+CSV_COLUMNS = (
+    "case_id",
+    "adverse_score",
+    "declined",
+    "status",
+    "rank",
+    "family",
+    "reason",
+    "contribution",
+    "features",
+    "fidelity_r2",
+    "flags",
+)
+
+
+def neutralise_cell(value: Any) -> str:
+    """A cell as text that no spreadsheet runs as a formula (leading ``'`` where needed)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def reason_rows(cases: Sequence[CaseReasons]) -> list[dict[str, Any]]:
+    """One row per reason; a case without reasons gets one row stating its status."""
+    rows: list[dict[str, Any]] = []
+    for case in cases:
+        base = {
+            "case_id": case.case_id,
+            "adverse_score": case.adverse_score,
+            "declined": case.declined,
+            "status": case.status,
+            "fidelity_r2": case.fidelity_r2,
+            "flags": " | ".join(case.flags),
+        }
+        if not case.reasons:
+            rows.append(
+                {**base, "rank": "", "family": "", "reason": "", "contribution": "", "features": ""}
+            )
+        for r in case.reasons:
+            rows.append(
+                {
+                    **base,
+                    "rank": r.rank,
+                    "family": r.family,
+                    "reason": r.text,
+                    "contribution": r.contribution,
+                    "features": ";".join(r.features),
+                }
+            )
+    return rows
+
+
+def reason_codes_csv(cases: Sequence[CaseReasons]) -> str:
+    """The reasons as CSV text, every cell neutralised against formula injection."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in reason_rows(cases):
+        writer.writerow([neutralise_cell(_csv_value(row[c])) for c in CSV_COLUMNS])
+    return buffer.getvalue()
+
+
+def _csv_value(value: Any) -> Any:
+    return repr(value) if isinstance(value, float) else value
+
+
+__all__ = [
+    "CaseReasons",
+    "Contribution",
+    "DEFAULT_MAX_REASONS",
+    "DEFAULT_MIN_FIDELITY",
+    "DEFAULT_POLICIES",
+    "Reason",
+    "ReasonFamily",
+    "ReasonPolicy",
+    "Reference",
+    "case_reasons",
+    "contributions",
+    "default_policy",
+    "load_families",
+    "neutralise_cell",
+    "rank_families",
+    "reason_codes_csv",
+    "reason_rows",
+]

@@ -1,0 +1,243 @@
+"""HTML rendering: explanation fragments for notebooks, and safe inline SVG for reports.
+
+Everything that comes from data is escaped with :func:`html.escape`; nothing here
+emits script. :func:`sanitize_svg` is the only way a drawing (matplotlib or
+Graphviz output) enters an HTML page: it drops scripts, event handlers, foreign
+content and external references, and gives each drawing its own id prefix so that
+several inline SVGs on one page cannot collide.
+
+The lead attaches :func:`explanation_repr_html` as ``Explanation._repr_html_`` and
+:func:`explanation_set_repr_html` as ``ExplanationSet._repr_html_``.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ParameterError
+from ..surrogates.base import LinearContent
+from .text import fidelity_line, rule_line, stability_line
+
+if TYPE_CHECKING:
+    from ..explanation import Explanation, ExplanationSet
+
+SVG_NS = "http://www.w3.org/2000/svg"
+XLINK_NS = "http://www.w3.org/1999/xlink"
+#: elements that can run code, embed other documents or fetch resources
+_DROPPED_ELEMENTS = frozenset(
+    {
+        "script",
+        "foreignObject",
+        "iframe",
+        "object",
+        "embed",
+        "image",
+        "audio",
+        "video",
+        "a",
+        "animate",
+        "set",
+        "animateMotion",
+        "animateTransform",
+        "handler",
+        "listener",
+    }
+)
+_XML_PREAMBLE = re.compile(r"<\?xml[^>]*\?>|<!DOCTYPE[^>\[]*(\[[^\]]*\])?\s*>", re.IGNORECASE)
+_URL_REF = re.compile(r"url\(\s*#([^)\s]+)\s*\)")
+_UNSAFE_CSS = re.compile(r"@import|expression\s*\(|url\(\s*(?!#)|javascript:", re.IGNORECASE)
+
+
+# ---- SVG ----------------------------------------------------------------------------------------
+def sanitize_svg(svg: str | bytes, *, id_prefix: str) -> str:
+    """An SVG document made safe to inline in HTML, as one ``<svg>`` element.
+
+    The result is meant for an HTML page, where inline ``<svg>`` needs no ``xmlns``
+    (none is written, so the page references no URL at all).
+
+    Drops scripts, foreign objects, links, images and animations; event-handler
+    attributes; references to anything outside the drawing; CSS that imports or
+    fetches. Ids are prefixed with ``id_prefix`` (references follow). A document
+    that declares entities is refused.
+
+    Examples
+    --------
+    >>> sanitize_svg('<svg xmlns="http://www.w3.org/2000/svg"><script>x()</script><g id="a"/></svg>',
+    ...              id_prefix="p-")
+    '<svg><g id="p-a" /></svg>'
+    """
+    text = svg.decode("utf-8") if isinstance(svg, bytes) else svg
+    if "<!ENTITY" in text.upper():
+        raise ParameterError("sanitize_svg refuses an SVG that declares entities.")
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", id_prefix):
+        raise ParameterError(f"id_prefix must be letters, digits, '-' or '_', got {id_prefix!r}.")
+    try:
+        root = ET.fromstring(_XML_PREAMBLE.sub("", text).strip())
+    except ET.ParseError as exc:
+        raise ParameterError(f"sanitize_svg could not parse the drawing: {exc}") from exc
+    if _local(root.tag) != "svg":
+        raise ParameterError(f"sanitize_svg expects an <svg> document, got <{_local(root.tag)}>.")
+    _clean(root, id_prefix)
+    return _serialise(root)
+
+
+def _serialise(element: ET.Element) -> str:
+    """XML text of a cleaned tree: local names only (the namespace is on the root), all escaped."""
+    name = _local(element.tag)
+    attributes = "".join(
+        f' {_local(k)}="{escape(v, quote=True)}"' for k, v in element.attrib.items()
+    )
+    inner = escape(element.text or "", quote=False) + "".join(
+        _serialise(child) for child in element
+    )
+    tail = escape(element.tail or "", quote=False)
+    if not inner:
+        return f"<{name}{attributes} />{tail}"
+    return f"<{name}{attributes}>{inner}</{name}>{tail}"
+
+
+def _local(tag: Any) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _clean(element: ET.Element, prefix: str) -> None:
+    for child in list(element):
+        name = _local(child.tag)
+        if (
+            not isinstance(child.tag, str)
+            or name in _DROPPED_ELEMENTS
+            or not child.tag.startswith("{" + SVG_NS)
+        ):
+            element.remove(child)
+        elif name == "style" and _UNSAFE_CSS.search(child.text or ""):
+            element.remove(child)
+        else:
+            _clean(child, prefix)
+    _clean_attributes(element, prefix)
+
+
+def _clean_attributes(element: ET.Element, prefix: str) -> None:
+    for key in list(element.attrib):
+        value = element.attrib.pop(key)
+        name = _local(key)
+        if name.lower().startswith("on") or "javascript:" in value.lower():
+            continue
+        if key.startswith("{") and not key.startswith("{" + XLINK_NS):
+            continue  # foreign-namespace attributes (xml:space and the like: not needed inline)
+        if name == "href":
+            if value.startswith("#"):
+                # SVG 2 plain href: no xlink namespace needed inline
+                element.set("href", "#" + prefix + value[1:])
+            continue
+        if name == "id":
+            element.set("id", prefix + value)
+            continue
+        if name == "style" and _UNSAFE_CSS.search(value):
+            continue
+        element.set(key, _URL_REF.sub(lambda m: f"url(#{prefix}{m.group(1)})", value))
+
+
+# ---- explanations --------------------------------------------------------------------------------
+def _number(value: float | None, digits: int = 4) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "missing"
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+def _linear_table(content: LinearContent) -> str:
+    rows = "".join(
+        "<tr>"
+        f"<td>{escape(t.feature)}</td><td>{escape(_value(t.value))}</td>"
+        f'<td style="text-align:right">{t.weight:+.4f}</td>'
+        f'<td style="text-align:right">{"" if t.weight_per_unit is None else f"{t.weight_per_unit:+.4g}"}</td>'
+        "</tr>"
+        for t in content.terms
+    )
+    return (
+        "<table><thead><tr><th>feature</th><th>value at query</th><th>weight (per sd)</th>"
+        f"<th>weight (per unit)</th></tr></thead><tbody>{rows}</tbody></table>"
+        f"<p>Intercept: {content.intercept:.4f}</p>"
+    )
+
+
+def _rule_list(content: Any) -> str:
+    ordered = content.family == "rules"
+    bold = ' style="font-weight:bold"'
+    items = "".join(
+        f"<li{bold if rule.fires else ''}>{escape(rule_line(rule, i, ordered=ordered))}</li>"
+        for i, rule in enumerate(content.rules)
+    )
+    return f"<ol>{items}</ol>"
+
+
+def explanation_to_html(exp: Explanation) -> str:
+    """One explanation as a self-contained HTML fragment (no script, no external resource)."""
+    m = exp.meta
+    body = (
+        _linear_table(exp.content)
+        if isinstance(exp.content, LinearContent)
+        else _rule_list(exp.content)
+    )
+    notes = "".join(f"<p><em>{escape(w)}</em></p>" for w in exp.warnings)
+    if exp.fidelity.note:
+        notes = f"<p><em>{escape(exp.fidelity.note)}</em></p>" + notes
+    return (
+        '<div class="surrogate-explanation">'
+        f"<h4>Explanation of {escape(str(m.target))} ({escape(exp.family)} surrogate, link {escape(m.link)})</h4>"
+        f"<p>Black-box output at the query: <strong>{exp.prediction:.4f}</strong></p>"
+        f"<p>Fidelity: {escape(fidelity_line(exp))}</p>"
+        f"<p>Stability: {escape(stability_line(exp))}</p>"
+        f"{body}{notes}</div>"
+    )
+
+
+def explanation_set_to_html(explanations: ExplanationSet, k: int = 5) -> str:
+    """A summary table of many explanations (one row per query) plus their failures."""
+    head = "".join(
+        f"<th>{escape(c)}</th>"
+        for c in ("query", "prediction", "held-out R\u00b2", f"top-{k} Jaccard", "top features")
+    )
+    rows = "".join(
+        "<tr>"
+        f"<td>{index}</td><td>{exp.prediction:.4f}</td><td>{_number(exp.fidelity.r2, 3)}</td>"
+        f"<td>{_number(exp.stability.top_k_jaccard, 3)}</td>"
+        f"<td>{escape(', '.join(exp.top_features(k)))}</td>"
+        "</tr>"
+        for index, exp in zip(explanations.indices, explanations, strict=True)
+    )
+    failures = "".join(
+        f"<li>query {f.index}: {escape(f.error)}: {escape(f.message)}</li>"
+        for f in explanations.failures
+    )
+    failed = f"<p>Not explained:</p><ul>{failures}</ul>" if failures else ""
+    return (
+        '<div class="surrogate-explanation-set">'
+        f"<p>{len(explanations)} explanations, {len(explanations.failures)} failures</p>"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>{failed}</div>"
+    )
+
+
+def explanation_repr_html(exp: Explanation) -> str:
+    """``Explanation._repr_html_``: the notebook display."""
+    return explanation_to_html(exp)
+
+
+def explanation_set_repr_html(explanations: ExplanationSet) -> str:
+    """``ExplanationSet._repr_html_``: the notebook display."""
+    return explanation_set_to_html(explanations)
+
+
+__all__ = [
+    "explanation_repr_html",
+    "explanation_set_repr_html",
+    "explanation_set_to_html",
+    "explanation_to_html",
+    "sanitize_svg",
+]

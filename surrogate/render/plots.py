@@ -1,0 +1,130 @@
+"""Small SVG plots for reports, drawn with matplotlib (no pyplot, no GUI backend).
+
+Every function takes plain numbers (never an explanation object) and returns SVG
+text. Output is deterministic: figures are built without pyplot (no global figure
+state), ``svg.hashsalt`` is fixed so element ids do not change between runs, and the
+date metadata is removed. Text is drawn as glyph paths (``svg.fonttype = "path"``),
+so no label from data ever reaches the SVG as markup.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+from ..errors import require
+
+#: fixed salt for matplotlib's SVG ids, so the same plot gives byte-identical SVG
+HASH_SALT = "surrogate-report"
+_RC = {
+    "svg.hashsalt": HASH_SALT,
+    "svg.fonttype": "path",
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+_BLUE = "#2f5d8a"
+_ORANGE = "#d0743c"
+
+
+def _figure(width: float = 4.6, height: float = 3.2):
+    figure_module = require("matplotlib.figure", "report")
+    return figure_module.Figure(figsize=(width, height), dpi=100)
+
+
+def _to_svg(fig) -> str:
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def _draw(draw, *args, width: float = 4.6, height: float = 3.2) -> str:
+    """Run ``draw(ax, *args)`` on a fresh figure under the fixed rc settings; return SVG."""
+    matplotlib = require("matplotlib", "report")
+    with matplotlib.rc_context(_RC):
+        fig = _figure(width, height)
+        ax = fig.add_subplot(1, 1, 1)
+        draw(ax, *args)
+        fig.tight_layout()
+        return _to_svg(fig)
+
+
+def calibration_svg(
+    mean_predicted: Sequence[float], observed: Sequence[float], counts: Sequence[int]
+) -> str:
+    """Reliability diagram: observed rate against mean predicted probability, per bin."""
+
+    def draw(ax):
+        ax.plot(
+            [0, 1],
+            [0, 1],
+            color="#999999",
+            linestyle="--",
+            linewidth=1,
+            label="perfect calibration",
+        )
+        sizes = [12 + 60 * c / max(max(counts, default=1), 1) for c in counts]
+        ax.plot(mean_predicted, observed, color=_BLUE, linewidth=1.2)
+        ax.scatter(
+            mean_predicted, observed, s=sizes, color=_BLUE, zorder=3, label="bins (area ~ rows)"
+        )
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("mean predicted probability of the adverse class")
+        ax.set_ylabel("observed share of the adverse class")
+        ax.legend(loc="upper left", frameon=False)
+
+    return _draw(draw)
+
+
+def histogram_svg(
+    values: Sequence[float],
+    *,
+    threshold: float | None,
+    xlabel: str,
+    threshold_label: str = "threshold",
+    bins: int = 20,
+) -> str:
+    """Histogram of values with an optional vertical threshold line."""
+
+    def draw(ax):
+        if values:
+            low = min(min(values), threshold if threshold is not None else min(values), 0.0)
+            ax.hist(values, bins=bins, range=(low, 1.0), color=_BLUE, edgecolor="white")
+        if threshold is not None:
+            ax.axvline(threshold, color=_ORANGE, linewidth=1.5, label=threshold_label)
+            ax.legend(loc="upper left", frameon=False)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("cases")
+
+    return _draw(draw)
+
+
+def sensitivity_svg(
+    labels: Sequence[str], mean_r2: Sequence[float | None], mean_jaccard: Sequence[float]
+) -> str:
+    """Grouped bars: mean held-out R^2 and mean top-k Jaccard against the default, per setting."""
+
+    def draw(ax):
+        positions = list(range(len(labels)))
+        r2 = [0.0 if v is None else v for v in mean_r2]
+        ax.bar(
+            [p - 0.2 for p in positions], r2, width=0.4, color=_BLUE, label="mean held-out R\u00b2"
+        )
+        ax.bar(
+            [p + 0.2 for p in positions],
+            mean_jaccard,
+            width=0.4,
+            color=_ORANGE,
+            label="mean top-5 Jaccard vs default",
+        )
+        ax.set_xticks(positions)
+        ax.set_xticklabels(labels, rotation=20, ha="right")
+        ax.set_ylim(min(0.0, *r2) if r2 else 0.0, 1.05)
+        ax.axhline(0, color="#555555", linewidth=0.6)
+        ax.legend(loc="lower left", frameon=False, fontsize=8)
+
+    return _draw(draw, width=5.4, height=3.2)
+
+
+__all__ = ["HASH_SALT", "calibration_svg", "histogram_svg", "sensitivity_svg"]

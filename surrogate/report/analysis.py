@@ -1,0 +1,288 @@
+"""The measurements a review reports, each a small function returning JSON-able data.
+
+Nothing here renders: every function returns plain dicts and lists of numbers and
+strings, which become ``report.json``; the HTML is rendered from that document.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import SurrogateError
+from ..fidelity import jaccard
+
+#: equal-width bins of the calibration plot
+CALIBRATION_BINS = 10
+#: quantiles reported for the distribution of local fidelity
+FIDELITY_QUANTILES = (0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0)
+#: worst-explained cases listed
+N_WORST = 5
+#: top-k used to compare explanations in the sensitivity analysis
+SENSITIVITY_TOP_K = 5
+#: the rerun check's tolerance on every compared number
+RERUN_TOLERANCE = 1e-9
+
+
+# ---- black-box performance -----------------------------------------------------------------------
+def performance(
+    scores: np.ndarray, y: pd.Series, *, mode: str, adverse: str, threshold: float
+) -> dict[str, Any]:
+    """Held-out performance: classification (AUC, Brier, calibration) or regression (R^2, MAE)."""
+    if mode == "regression":
+        return regression_performance(scores, y.to_numpy(dtype=float))
+    return classification_performance(scores, (y.astype(str) == str(adverse)).to_numpy(), threshold)
+
+
+def classification_performance(
+    p: np.ndarray, is_adverse: np.ndarray, threshold: float
+) -> dict[str, Any]:
+    from sklearn.metrics import log_loss, roc_auc_score
+
+    both = 0 < is_adverse.sum() < len(is_adverse)
+    declined = p >= threshold
+    clipped = np.clip(p, 1e-15, 1 - 1e-15)
+    return {
+        "task": "classification",
+        "n": int(len(p)),
+        "base_rate": float(is_adverse.mean()),
+        "auc": float(roc_auc_score(is_adverse, p)) if both else None,
+        "brier": float(np.mean((p - is_adverse) ** 2)),
+        "log_loss": float(log_loss(is_adverse, clipped, labels=[False, True])),
+        "decline_rate": float(declined.mean()),
+        "confusion": {
+            "declined_adverse": int((declined & is_adverse).sum()),
+            "declined_not_adverse": int((declined & ~is_adverse).sum()),
+            "approved_adverse": int((~declined & is_adverse).sum()),
+            "approved_not_adverse": int((~declined & ~is_adverse).sum()),
+        },
+        "calibration": calibration_bins(p, is_adverse),
+    }
+
+
+def calibration_bins(
+    p: np.ndarray, is_adverse: np.ndarray, n_bins: int = CALIBRATION_BINS
+) -> list[dict[str, Any]]:
+    """Equal-width bins of the predicted probability; empty bins are left out."""
+    index = np.minimum((p * n_bins).astype(int), n_bins - 1)
+    bins = []
+    for b in range(n_bins):
+        rows = index == b
+        if rows.any():
+            bins.append(
+                {
+                    "lower": b / n_bins,
+                    "upper": (b + 1) / n_bins,
+                    "count": int(rows.sum()),
+                    "mean_predicted": float(p[rows].mean()),
+                    "observed": float(is_adverse[rows].mean()),
+                }
+            )
+    return bins
+
+
+def regression_performance(pred: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    total = float(np.sum((y - y.mean()) ** 2))
+    return {
+        "task": "regression",
+        "n": int(len(y)),
+        "r2": None if total == 0 else float(1 - np.sum((y - pred) ** 2) / total),
+        "mae": float(np.mean(np.abs(y - pred))),
+    }
+
+
+# ---- explanations summarised -------------------------------------------------------------------------
+def explanation_summary(
+    exp: Any, *, case_id: str, position: int, k: int = SENSITIVITY_TOP_K
+) -> dict[str, Any]:
+    """What the report shows of one local explanation (the full record is in explanations.jsonl)."""
+    f, s = exp.fidelity, exp.stability
+    content = exp.content
+    terms = [
+        {
+            "feature": t.feature,
+            "value": t.value,
+            "weight": t.weight,
+            "weight_per_unit": t.weight_per_unit,
+            "selection_frequency": s.selection_frequency.get(t.feature),
+            "interval": list(s.intervals[t.feature]) if t.feature in s.intervals else None,
+        }
+        for t in getattr(content, "terms", ())
+    ]
+    return {
+        "case_id": case_id,
+        "position": position,
+        "prediction": exp.prediction,
+        "intercept": getattr(content, "intercept", None),
+        "terms": terms,
+        "top_features": exp.top_features(k),
+        "fidelity": {
+            "r2": f.r2,
+            "r2_in_sample": f.r2_in_sample,
+            "mae": f.mae,
+            "agreement": f.agreement,
+            "query_gap": f.query_gap,
+            "n_holdout": f.n_holdout,
+            "n_fit": f.n_fit,
+            "note": f.note,
+        },
+        "stability": {
+            "k": s.k,
+            "n_resamples": s.n_resamples,
+            "top_k_jaccard": s.top_k_jaccard,
+            "sign_agreement": s.sign_agreement,
+            "method": s.method,
+        },
+        "neighbourhood": {
+            "effective_sample_size": exp.neighbourhood.effective_sample_size,
+            "share_outside_training_range": exp.neighbourhood.share_outside_training_range,
+        },
+        "warnings": list(exp.warnings),
+    }
+
+
+def fidelity_distribution(rows: Sequence[dict[str, Any]], min_fidelity: float) -> dict[str, Any]:
+    """Quantiles of local held-out R^2 over surveyed rows, and the worst-explained ones."""
+    defined = [r for r in rows if r["r2"] is not None]
+    values = np.array([r["r2"] for r in defined], dtype=float)
+    worst = sorted(defined, key=lambda r: (r["r2"], r["case_id"]))[:N_WORST]
+    return {
+        "n": len(rows),
+        "n_undefined": len(rows) - len(defined),
+        "mean": float(values.mean()) if len(values) else None,
+        "quantiles": [
+            {"q": q, "r2": float(np.quantile(values, q)) if len(values) else None}
+            for q in FIDELITY_QUANTILES
+        ],
+        "share_below_min": float(np.mean(values < min_fidelity)) if len(values) else None,
+        "min_fidelity": min_fidelity,
+        "rows": list(rows),
+        "worst": worst,
+    }
+
+
+def survey_row(exp: Any, *, case_id: str, position: int, declined: bool) -> dict[str, Any]:
+    return {
+        "case_id": case_id,
+        "position": position,
+        "prediction": exp.prediction,
+        "declined": declined,
+        "r2": exp.fidelity.r2,
+        "top_k_jaccard": exp.stability.top_k_jaccard,
+        "top_features": exp.top_features(3),
+    }
+
+
+# ---- sensitivity --------------------------------------------------------------------------------------
+def sensitivity_setting(
+    label: str,
+    kernel_width: float,
+    n_samples: int,
+    explained: Sequence[Any],
+    defaults: Sequence[Any],
+    case_ids: Sequence[str],
+) -> dict[str, Any]:
+    """Fidelity and top-k Jaccard against the default explanation, for one setting."""
+    cases = [
+        {
+            "case_id": cid,
+            "r2": e.fidelity.r2,
+            "jaccard_vs_default": jaccard(
+                e.top_features(SENSITIVITY_TOP_K), d.top_features(SENSITIVITY_TOP_K)
+            ),
+        }
+        for cid, e, d in zip(case_ids, explained, defaults, strict=True)
+    ]
+    r2 = [c["r2"] for c in cases if c["r2"] is not None]
+    return {
+        "label": label,
+        "kernel_width": kernel_width,
+        "n_samples": n_samples,
+        "mean_r2": float(np.mean(r2)) if r2 else None,
+        "mean_jaccard_vs_default": float(np.mean([c["jaccard_vs_default"] for c in cases])),
+        "cases": cases,
+    }
+
+
+# ---- global surrogates -----------------------------------------------------------------------------------
+def global_surrogate(
+    explainer: Any, X: pd.DataFrame, family: str, *, augment: int, **params: Any
+) -> dict[str, Any]:
+    """A global surrogate's held-out fidelity, complexity and rules; the error when it cannot be fitted."""
+    from ..global_surrogate import explain_global
+
+    try:
+        g = explain_global(explainer, X, surrogate=family, augment=augment, **params)
+    except (SurrogateError, ImportError) as exc:
+        return {"family": family, "available": False, "error": f"{type(exc).__name__}: {exc}"}
+    f = g.fidelity
+    ordered = g.family == "rules"
+    return {
+        "family": family,
+        "available": True,
+        "error": None,
+        "params": dict(params, augment=augment),
+        "fidelity": {
+            "r2": f.r2,
+            "r2_in_sample": f.r2_in_sample,
+            "mae": f.mae,
+            "agreement": f.agreement,
+            "agreement_by_class": [
+                {"label": k, "agreement": v} for k, v in sorted(f.agreement_by_class.items())
+            ],
+            "n_train": f.n_train,
+            "n_test": f.n_test,
+            "note": f.note,
+        },
+        "complexity": [{"measure": k, "value": v} for k, v in g.complexity.items()],
+        "rules": [
+            {
+                "text": rule_conditions(r, i, ordered=ordered),
+                "prediction": r.prediction,
+                "coverage": r.coverage,
+                "precision": r.precision,
+                "error": r.error,
+            }
+            for i, r in enumerate(getattr(g.content, "rules", ()))
+        ],
+        "top_features": g.top_features(5),
+        "explanation": json.loads(g.to_json()),
+    }
+
+
+def rule_conditions(rule: Any, position: int, *, ordered: bool) -> str:
+    """A rule's conditions in words (its numbers are reported separately): ``IF a AND b``."""
+    if not rule.conditions:
+        return "ELSE"
+    keyword = "ELSE IF" if ordered and position > 0 else "IF"
+    return f"{keyword} " + " AND ".join(str(c) for c in rule.conditions)
+
+
+# ---- rerun check ---------------------------------------------------------------------------------------------
+def rerun_difference(first: Any, again: Any) -> tuple[float, bool]:
+    """Largest absolute difference between two explanations' numbers; whether features match."""
+    a, b = _numbers(first), _numbers(again)
+    same = set(a) == set(b)
+    diffs = [abs(a[k] - b[k]) for k in a if k in b]
+    return (max(diffs) if diffs else 0.0), same
+
+
+def _numbers(exp: Any) -> dict[str, float]:
+    out = {
+        "prediction": exp.prediction,
+        "mae": exp.fidelity.mae,
+        "query_gap": exp.fidelity.query_gap,
+    }
+    for name in ("r2", "r2_in_sample"):
+        value = getattr(exp.fidelity, name)
+        if value is not None:
+            out[name] = value
+    content = exp.content
+    if hasattr(content, "terms"):
+        out["intercept"] = content.intercept
+        out.update({f"weight:{t.feature}": t.weight for t in content.terms})
+    return out

@@ -1,0 +1,568 @@
+"""Build a model-risk review: measure everything into one JSON-able document, then write it.
+
+:func:`build_report` returns a :class:`ReportBundle` whose ``report`` dict is
+exactly what ``report.json`` holds; :func:`surrogate.report.html.render_report_html`
+renders the HTML *from that dict*, so every number a reader sees is one of the
+document's. :func:`write_report` writes the output folder:
+
+* ``report.html`` -- self-contained (no script, no external request);
+* ``report.json`` -- every number;
+* ``explanations.jsonl`` -- the local explanations of the chosen cases, lossless;
+* ``reason_codes.csv`` -- reasons per declined case, neutralised against formula injection;
+* ``review.toml`` -- the effective configuration, to rerun the review exactly;
+* ``report.pdf`` -- when asked for and Chromium is installed.
+
+Examples
+--------
+>>> from surrogate.report import ReviewConfig, build_report, write_report  # doctest: +SKIP
+>>> bundle = build_report(ReviewConfig(max_cases=5, n_samples=500))       # doctest: +SKIP
+>>> write_report(bundle)                                                   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import math
+import platform
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import _version
+from ..errors import ParameterError
+from ..explainer import TabularExplainer
+from ..explanation import Explanation
+from ..reason_codes import (
+    CaseReasons,
+    ReasonPolicy,
+    Reference,
+    case_reasons,
+    default_policy,
+    load_families,
+    reason_codes_csv,
+)
+from . import analysis
+from .config import ReviewConfig
+from .problem import Problem, load_problem
+
+REPORT_SCHEMA_VERSION = "1.0"
+#: seed-sequence purposes derived from the review seed, besides split/model/explainer
+_SAMPLE_PURPOSE, _SURVEY_PURPOSE = 1, 2
+_VERSIONED = (
+    "numpy",
+    "scipy",
+    "pandas",
+    "scikit-learn",
+    "jinja2",
+    "matplotlib",
+    "graphviz",
+    "skops",
+)
+
+LIMITATIONS = (
+    "Surrogates approximate the model: a local or global surrogate is a simpler model fitted to the "
+    "black box's outputs, and its fidelity figures say how closely it follows them. Where fidelity is "
+    "low, the surrogate's terms or rules may not be what drives the model.",
+    "Association, not cause: the weights and rules describe how the model's output moves with its "
+    "inputs; they do not say that changing an applicant's circumstances would change the real-world "
+    "outcome, nor why the data look the way they do.",
+    "Unreliable outside the data's range: sampled neighbourhoods stay inside the training data's "
+    "bounds, and a model extrapolating beyond them is explained on rows it never learned from.",
+    "Reason codes need compliance review before use in adverse-action notices: families, wording, "
+    "the reference population and the list of prohibited bases are policy choices, and cases flagged "
+    "for manual review have no automatic reasons at all.",
+    "Results depend on the sample: the split, the sampling seed, the kernel width and the number of "
+    "samples all change the explanations somewhat; the stability and sensitivity sections show how much.",
+    "Held-out performance is honest only if the model never saw the held-out rows; for a model loaded "
+    "from a file this cannot be checked here.",
+)
+
+
+@dataclass(frozen=True)
+class ReportBundle:
+    """A built review: the JSON-able document and the artefacts written next to it."""
+
+    report: dict[str, Any]
+    explanations: list[Explanation]
+    reasons: list[CaseReasons]
+    config: ReviewConfig
+
+
+# ---- orchestration ----------------------------------------------------------------------------------
+def build_report(config: ReviewConfig, *, command_line: str | None = None) -> ReportBundle:
+    """Run the whole review (module doc) and return it, without writing anything."""
+    config = config.resolved()
+    problem = load_problem(config)
+    explainer = make_explainer(problem, config)
+    adverse = _adverse_output(explainer, config)
+    scores_test = explainer.blackbox.predict(problem.X_test)[:, adverse]
+    scores_train = explainer.blackbox.predict(problem.X_train)[:, adverse]
+    positions = select_cases(scores_test, config)
+    policy = make_policy(config, explainer.schema.names)
+    reference = make_reference(config, explainer, problem, scores_train)
+
+    survey = survey_positions(len(problem.X_test), config)
+    explained = explain_positions(explainer, problem, sorted(set(positions) | set(survey)), config)
+    case_exps = [explained[p] for p in positions]
+    ids = _case_ids(problem)
+    reasons = [
+        case_reasons(explained[p], policy, reference, case_id=ids[p], threshold=config.cutoff)
+        for p in positions
+    ]
+    report = {
+        "report_schema_version": REPORT_SCHEMA_VERSION,
+        "scope": scope_section(config, problem, explainer),
+        "data": data_section(problem, explainer, policy),
+        "performance": performance_section(problem, explainer, config, scores_test, scores_train),
+        "global": global_section(explainer, problem, config),
+        "local": local_section(case_exps, positions, ids, config),
+        "fidelity": fidelity_section(explained, survey, ids, scores_test, config),
+        "sensitivity": sensitivity_section(problem, case_exps, positions, ids, config),
+        "reason_codes": reasons_section(reasons, positions, policy, reference, config),
+        "limitations": list(LIMITATIONS),
+        "reproducibility": reproducibility_section(
+            problem, config, case_exps, positions, command_line
+        ),
+    }
+    return ReportBundle(
+        report=to_jsonable(report), explanations=case_exps, reasons=reasons, config=config
+    )
+
+
+def make_explainer(problem: Problem, config: ReviewConfig, **changes: Any) -> TabularExplainer:
+    """The review's explainer (``changes`` override kernel_width / n_samples for sensitivity)."""
+    options = {"n_samples": config.n_samples, "kernel_width": config.kernel_width, **changes}
+    target = config.adverse
+    return TabularExplainer(
+        problem.model,
+        problem.X_train,
+        target=target,
+        link=config.link,
+        random_state=config.seed,
+        **options,
+    )
+
+
+def _adverse_output(explainer: TabularExplainer, config: ReviewConfig) -> int:
+    names = list(explainer.blackbox.output_names)
+    if config.adverse in names:
+        return names.index(config.adverse)
+    raise ParameterError(
+        f"--adverse-class {config.adverse!r} is not one of the model's outputs {names}."
+    )
+
+
+def select_cases(scores: np.ndarray, config: ReviewConfig) -> list[int]:
+    """Positions in the held-out split of the cases explained in detail."""
+    n = len(scores)
+    if config.select == "declined":
+        return [int(i) for i in np.flatnonzero(scores >= config.cutoff)[: config.max_cases]]
+    if config.select == "rows":
+        bad = [r for r in config.rows if not 0 <= r < n]
+        if bad:
+            raise ParameterError(
+                f"--rows {bad} are outside the held-out split (positions 0 to {n - 1})."
+            )
+        return list(dict.fromkeys(config.rows))
+    rng = np.random.default_rng(np.random.SeedSequence([config.seed, _SAMPLE_PURPOSE]))
+    return sorted(int(i) for i in rng.choice(n, size=min(int(config.sample or 0), n), replace=False))
+
+
+def survey_positions(n_test: int, config: ReviewConfig) -> list[int]:
+    """A seeded sample of held-out rows whose local fidelity is surveyed (all when fewer)."""
+    if config.fidelity_survey >= n_test:
+        return list(range(n_test))
+    rng = np.random.default_rng(np.random.SeedSequence([config.seed, _SURVEY_PURPOSE]))
+    return sorted(int(i) for i in rng.choice(n_test, size=config.fidelity_survey, replace=False))
+
+
+def explain_positions(
+    explainer, problem: Problem, positions: list[int], config: ReviewConfig
+) -> dict[int, Explanation]:
+    if not positions:
+        return {}
+    explained = explainer.explain_many(
+        problem.X_test.iloc[positions], "linear", max_features=config.max_features
+    )
+    return {positions[i]: exp for i, exp in zip(explained.indices, explained, strict=True)}
+
+
+def make_policy(config: ReviewConfig, names: tuple[str, ...]) -> ReasonPolicy:
+    overrides: dict[str, Any] = {
+        "min_fidelity": config.min_fidelity,
+        "max_reasons": config.max_reasons,
+    }
+    if config.families is not None:
+        overrides["families"] = load_families(config.families)
+    if config.prohibited is not None:
+        overrides["prohibited"] = tuple(config.prohibited)
+    if config.excluded is not None:
+        overrides["excluded"] = tuple(config.excluded)
+    return default_policy(
+        config.data, adverse_class=config.adverse, **overrides
+    ).check_features(names)
+
+
+def make_reference(
+    config: ReviewConfig, explainer, problem: Problem, scores_train: np.ndarray
+) -> Reference:
+    if config.reference == "training":
+        return Reference.from_schema(explainer.schema)
+    approved = problem.X_train[scores_train < config.cutoff]
+    return Reference.from_frame(
+        approved, explainer.schema, "training applicants the model approves"
+    )
+
+
+def _case_ids(problem: Problem) -> list[str]:
+    return [str(label) for label in problem.X_test.index]
+
+
+# ---- sections ----------------------------------------------------------------------------------------------
+def scope_section(config: ReviewConfig, problem: Problem, explainer) -> dict[str, Any]:
+    return {
+        "title": config.title,
+        "model_id": config.model_id,
+        "intended_use": config.intended_use,
+        "model_source": problem.model_source,
+        "model_description": explainer.blackbox.description(),
+        "mode": explainer.blackbox.mode,
+        "data_source": problem.data_source,
+        "adverse_class": config.adverse,
+        "threshold": config.cutoff,
+        "threshold_rationale": config.threshold_rationale,
+        "generated_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "library_version": _version.__version__,
+        "sign_off": [
+            {"role": "Model owner"},
+            {"role": "Independent validator"},
+            {"role": "Compliance"},
+        ],
+    }
+
+
+def data_section(problem: Problem, explainer, policy: ReasonPolicy) -> dict[str, Any]:
+    y = pd.concat([problem.y_train, problem.y_test])
+    counts = y.value_counts().sort_index()
+    features = [_feature_summary(f, problem, policy) for f in explainer.schema.features]
+    return {
+        "n_rows": len(problem.X_train) + len(problem.X_test),
+        "n_features": len(features),
+        "labels": [
+            {"label": str(k), "count": int(v), "share": float(v) / len(y)}
+            for k, v in counts.items()
+        ]
+        if len(counts) <= 20
+        else [],
+        "split": problem.split,
+        "features": features,
+        "statistics_from": "the training split",
+    }
+
+
+def _feature_summary(f, problem: Problem, policy: ReasonPolicy) -> dict[str, Any]:
+    column = problem.X_train[f.name]
+    return {
+        "name": f.name,
+        "kind": f.kind,
+        "missing_share": float(column.isna().mean()),
+        "mean": f.mean if f.is_numeric else None,
+        "sd": f.scale if f.is_numeric else None,
+        "min": f.lower if f.is_numeric else None,
+        "max": f.upper if f.is_numeric else None,
+        "n_categories": None if f.is_numeric else len(f.categories),
+        "family": policy.family_of(f.name).name,
+        "prohibited": f.name in policy.prohibited,
+        "excluded": f.name in policy.excluded,
+    }
+
+
+def performance_section(
+    problem: Problem, explainer, config: ReviewConfig, scores_test, scores_train
+) -> dict[str, Any]:
+    mode = explainer.blackbox.mode
+    test = analysis.performance(
+        scores_test,
+        problem.y_test,
+        mode=mode,
+        adverse=config.adverse,
+        threshold=config.cutoff,
+    )
+    train = analysis.performance(
+        scores_train,
+        problem.y_train,
+        mode=mode,
+        adverse=config.adverse,
+        threshold=config.cutoff,
+    )
+    train.pop("calibration", None)
+    return {"held_out": test, "training": train}
+
+
+def global_section(explainer, problem: Problem, config: ReviewConfig) -> dict[str, Any]:
+    scale = "log-odds" if config.link == "logit" else "output"
+    return {
+        "data": "the training split, split again into fitting and held-out parts by explain_global",
+        "scale": f"{scale} of {config.adverse!r} (the explainer's link: {config.link})",
+        "tree": analysis.global_surrogate(
+            explainer,
+            problem.X_train,
+            "tree",
+            augment=config.global_augment,
+            max_depth=config.global_max_depth,
+        ),
+        "rules": analysis.global_surrogate(
+            explainer,
+            problem.X_train,
+            "rules",
+            augment=config.global_augment,
+            max_rules=config.global_max_rules,
+        ),
+    }
+
+
+def local_section(case_exps, positions, ids, config: ReviewConfig) -> dict[str, Any]:
+    return {
+        "selection": config.select,
+        "settings": {
+            "surrogate": "linear",
+            "max_features": config.max_features,
+            "n_samples": config.n_samples,
+            "kernel_width": config.kernel_width,
+            "link": config.link,
+            "random_state": config.seed,
+        },
+        "cases": [
+            analysis.explanation_summary(e, case_id=ids[p], position=p)
+            for e, p in zip(case_exps, positions, strict=True)
+        ],
+    }
+
+
+def fidelity_section(explained, survey, ids, scores_test, config: ReviewConfig) -> dict[str, Any]:
+    rows = [
+        analysis.survey_row(
+            explained[p],
+            case_id=ids[p],
+            position=p,
+            declined=bool(scores_test[p] >= config.cutoff),
+        )
+        for p in survey
+    ]
+    return analysis.fidelity_distribution(rows, config.min_fidelity)
+
+
+def sensitivity_section(
+    problem: Problem, case_exps, positions, ids, config: ReviewConfig
+) -> dict[str, Any]:
+    chosen = positions[: config.sensitivity_cases]
+    defaults = case_exps[: len(chosen)]
+    case_ids = [ids[p] for p in chosen]
+    settings = [
+        analysis.sensitivity_setting(
+            f"default: width {config.kernel_width:g}, n {config.n_samples}",
+            config.kernel_width,
+            config.n_samples,
+            defaults,
+            defaults,
+            case_ids,
+        )
+    ]
+    variants = [("kernel_width", w) for w in config.sensitivity_widths] + [
+        ("n_samples", n) for n in config.sensitivity_n_samples
+    ]
+    for name, value in variants:
+        explainer = make_explainer(problem, config, **{name: value})
+        explained = explain_positions(explainer, problem, chosen, config) if chosen else {}
+        label = f"width {value:g}" if name == "kernel_width" else f"n {value}"
+        settings.append(
+            analysis.sensitivity_setting(
+                label,
+                explainer.kernel_width,
+                explainer.n_samples,
+                [explained[p] for p in chosen],
+                defaults,
+                case_ids,
+            )
+        )
+    return {"n_cases": len(chosen), "top_k": analysis.SENSITIVITY_TOP_K, "settings": settings}
+
+
+def reasons_section(
+    reasons: list[CaseReasons], positions, policy: ReasonPolicy, reference: Reference, config
+) -> dict[str, Any]:
+    declined = [r for r in reasons if r.declined]
+    used: dict[str, int] = {}
+    for r in reasons:
+        for feature in r.prohibited_used:
+            used[feature] = used.get(feature, 0) + 1
+    frequency: dict[str, int] = {}
+    for r in reasons:
+        for reason in r.reasons:
+            frequency[reason.family] = frequency.get(reason.family, 0) + 1
+    return {
+        "method": (
+            "Contributions of the local linear surrogate towards the adverse outcome: numbers as "
+            "weight x (query - reference mean) / training sd, categories as the weight of having the "
+            "query's category instead of one drawn from the training frequencies; summed per family; "
+            "positive families ranked, largest first."
+        ),
+        "reference": reference.name,
+        "policy": {
+            "adverse_class": policy.adverse_class,
+            "min_fidelity": policy.min_fidelity,
+            "max_reasons": policy.max_reasons,
+            "families": [
+                {"name": f.name, "features": list(f.features), "text": f.text}
+                for f in policy.families
+            ],
+            "prohibited": list(policy.prohibited),
+            "excluded": list(policy.excluded),
+        },
+        "n_cases": len(reasons),
+        "n_declined": len(declined),
+        "n_with_reasons": sum(r.status == "reasons" for r in declined),
+        "n_manual_review": sum(r.status == "manual_review" for r in declined),
+        "prohibited_used": [{"feature": f, "n_cases": n} for f, n in sorted(used.items())],
+        "family_frequency": [
+            {"family": f, "n_cases": n}
+            for f, n in sorted(frequency.items(), key=lambda kv: (-kv[1], kv[0]))
+        ],
+        "cases": [dict(r.to_dict(), position=p) for r, p in zip(reasons, positions, strict=True)],
+    }
+
+
+def reproducibility_section(
+    problem: Problem, config: ReviewConfig, case_exps, positions, command_line
+) -> dict[str, Any]:
+    config_text = config.to_toml()
+    return {
+        "versions": [
+            {"name": "python", "version": platform.python_version()},
+            {"name": "surrogate", "version": _version.__version__},
+            *[{"name": n, "version": _package_version(n)} for n in _VERSIONED],
+        ],
+        "platform": platform.platform(),
+        "seed": config.seed,
+        "seed_used_for": "the train/test split, the demo model's training and every explanation's random_state",
+        "sha256": {
+            "data": problem.data_sha256,
+            "data_file": problem.data_file_sha256,
+            "model": problem.model_sha256,
+            "config": hashlib.sha256(config_text.encode("utf-8")).hexdigest(),
+        },
+        "model_source": problem.model_source,
+        "command_line": command_line
+        if command_line is not None
+        else shlex.join(["surrogate", *sys.argv[1:]]),
+        "rerun_command": shlex.join(
+            ["surrogate", "report", "--config", str(config.out_path / "review.toml")]
+        ),
+        "git_commit": git_commit(),
+        "rerun_check": rerun_check(problem, config, case_exps, positions),
+    }
+
+
+def rerun_check(problem: Problem, config: ReviewConfig, case_exps, positions) -> dict[str, Any]:
+    """Re-explain the first case with a freshly built explainer and compare every number."""
+    if not positions:
+        return {
+            "performed": False,
+            "tolerance": analysis.RERUN_TOLERANCE,
+            "passed": None,
+            "max_abs_difference": None,
+            "case_id": None,
+        }
+    fresh = make_explainer(problem, config)
+    again = explain_positions(fresh, problem, [positions[0]], config)[positions[0]]
+    diff, same = analysis.rerun_difference(case_exps[0], again)
+    return {
+        "performed": True,
+        "case_id": str(problem.X_test.index[positions[0]]),
+        "tolerance": analysis.RERUN_TOLERANCE,
+        "max_abs_difference": diff,
+        "same_features": same,
+        "passed": bool(same and diff <= analysis.RERUN_TOLERANCE),
+    }
+
+
+def git_commit() -> str:
+    """The commit of the checkout this library runs from, or "not available"."""
+    here = Path(__file__).resolve().parent
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "not available"
+    commit = done.stdout.strip()
+    return commit if done.returncode == 0 and len(commit) == 40 else "not available"
+
+
+def _package_version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+# ---- JSON ---------------------------------------------------------------------------------------------------
+def to_jsonable(obj: Any, where: str = "report") -> Any:
+    """Plain JSON types only (numpy scalars converted); a non-finite number is an error."""
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v, f"{where}.{k}") for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [to_jsonable(v, f"{where}.{i}") for i, v in enumerate(obj)]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        raise ParameterError(f"The report value {where} is not a finite number ({obj!r}).")
+    if obj is None or isinstance(obj, bool | int | float | str):
+        return obj
+    raise ParameterError(f"The report value {where} has the non-JSON type {type(obj).__name__}.")
+
+
+def report_json(report: dict[str, Any]) -> str:
+    return json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+# ---- writing ------------------------------------------------------------------------------------------------
+def write_report(bundle: ReportBundle, *, pdf: bool | None = None) -> Path:
+    """Write the output folder ``bundle.config.out`` (module doc); returns the path of ``report.html``.
+
+    ``pdf`` overrides the configuration's ``pdf`` setting.
+    """
+    from .html import render_report_html
+
+    folder = bundle.config.out_path
+    folder.mkdir(parents=True, exist_ok=True)
+    config = bundle.config
+    _write(folder / "report.json", report_json(bundle.report))
+    _write(folder / "explanations.jsonl", "".join(e.to_json() + "\n" for e in bundle.explanations))
+    _write(folder / "reason_codes.csv", reason_codes_csv(bundle.reasons))
+    _write(folder / "review.toml", config.to_toml())
+    html_path = folder / "report.html"
+    _write(html_path, render_report_html(bundle.report))
+    if bundle.config.pdf if pdf is None else pdf:
+        from .pdf import html_to_pdf
+
+        html_to_pdf(html_path, folder / "report.pdf")
+    return html_path
+
+
+def _write(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)

@@ -1,0 +1,357 @@
+"""The review configuration: every choice a model-risk report depends on, in one record.
+
+A review is configured by a TOML file (``--config review.toml``) whose sections
+mirror :data:`SECTIONS`; command-line flags override it; the *effective*
+configuration -- defaults for the data set filled in, paths made absolute -- is
+saved next to the report (``review.toml``) so that
+``surrogate report --config reports/<name>/review.toml`` reruns the review exactly.
+
+Example ``review.toml``::
+
+    [data]
+    name = "german-credit"
+    seed = 0
+
+    [decision]
+    adverse_class = "bad"
+    threshold = 0.16666666666666666
+
+    [cases]
+    select = "declined"
+    max_cases = 20
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from ..errors import ParameterError, UnknownOptionError
+
+BUNDLED = ("german-credit", "adult")
+TRAINERS = ("gbm", "logreg")
+CASE_SELECTIONS = ("declined", "rows", "sample")
+REFERENCES = ("training", "approved")
+LINKS = ("identity", "logit")
+
+#: German credit's cost matrix: accepting a bad applicant costs 5, declining a good one 1,
+#: so declining minimises the expected cost when P(bad) >= 1 / (1 + 5).
+GERMAN_THRESHOLD = 1.0 / 6.0
+THRESHOLD_RATIONALES = {
+    "german-credit": (
+        "Cost-matrix cut-off of the German credit data's documentation: accepting a bad applicant "
+        "costs 5, declining a good one costs 1, so declining minimises expected cost when "
+        "P(bad) >= 1/(1+5) = 1/6."
+    ),
+    "adult": "Illustrative cut-off of 0.5: the Adult data set carries no cost matrix.",
+}
+DEFAULT_ADVERSE = {"german-credit": "bad", "adult": "<=50K"}
+
+#: TOML section of every configuration field (the order in which review.toml is written)
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "data": ("data", "target", "test_share", "seed"),
+    "model": ("train", "model", "trust_model_file", "model_id", "intended_use"),
+    "decision": ("adverse_class", "threshold", "threshold_rationale"),
+    "cases": ("select", "rows", "sample", "max_cases"),
+    "explanation": ("n_samples", "max_features", "link", "kernel_width"),
+    "reasons": ("min_fidelity", "max_reasons", "families", "prohibited", "excluded", "reference"),
+    "analysis": (
+        "fidelity_survey",
+        "sensitivity_cases",
+        "sensitivity_widths",
+        "sensitivity_n_samples",
+        "global_max_depth",
+        "global_max_rules",
+        "global_augment",
+    ),
+    "report": ("title", "out", "pdf"),
+}
+#: TOML key of a field inside its section where it differs from the field name
+_KEY_IN_SECTION = {"data": "name", "model": "path"}
+#: fields holding file paths: resolved against the config file's folder when read from one
+_PATH_FIELDS = ("model", "families", "out")
+
+
+@dataclass(frozen=True)
+class ReviewConfig:
+    """Everything a review depends on (see module doc; ``None`` means "the data set's default")."""
+
+    data: str = "german-credit"
+    target: str | None = None
+    test_share: float = 0.3
+    seed: int = 0
+    train: str = "gbm"
+    model: str | None = None
+    trust_model_file: bool = False
+    model_id: str | None = None
+    intended_use: str = (
+        "Illustration: consumer credit decisions (decline when the adverse-class probability "
+        "reaches the threshold)."
+    )
+    adverse_class: str | None = None
+    threshold: float | None = None
+    threshold_rationale: str | None = None
+    select: str = "declined"
+    rows: list[int] = field(default_factory=list)
+    sample: int | None = None
+    max_cases: int = 20
+    n_samples: int = 2000
+    max_features: int = 8
+    link: str = "logit"
+    kernel_width: float = 1.0
+    min_fidelity: float = 0.5
+    max_reasons: int = 4
+    families: str | None = None
+    prohibited: list[str] | None = None
+    excluded: list[str] | None = None
+    reference: str = "training"
+    fidelity_survey: int = 200
+    sensitivity_cases: int = 5
+    sensitivity_widths: list[float] = field(default_factory=lambda: [0.5, 2.0])
+    sensitivity_n_samples: list[int] = field(default_factory=lambda: [1000, 4000])
+    global_max_depth: int = 3
+    global_max_rules: int = 6
+    global_augment: int = 4
+    title: str | None = None
+    out: str | None = None
+    pdf: bool = False
+
+    # ---- reading and writing -----------------------------------------------------------
+    @classmethod
+    def from_toml(cls, path: str | Path) -> ReviewConfig:
+        """Read a review file; relative paths in it are taken from the file's folder."""
+        path = Path(path)
+        try:
+            document = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ParameterError(f"--config file {str(path)!r} does not exist.") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ParameterError(f"--config file {str(path)!r} is not valid TOML: {exc}") from exc
+        values = _flatten(document, str(path))
+        for name in _PATH_FIELDS:
+            if isinstance(values.get(name), str):
+                values[name] = str((path.parent / values[name]).resolve())
+        if isinstance(values.get("data"), str) and values["data"] not in BUNDLED:
+            values["data"] = str((path.parent / values["data"]).resolve())
+        return cls().with_overrides(**values)
+
+    def to_toml(self) -> str:
+        """The configuration as TOML text that :meth:`from_toml` reads back identically."""
+        out = [
+            "# Effective configuration of this review: rerun it with",
+            "#   surrogate report --config <this file>",
+            "",
+        ]
+        for section, names in SECTIONS.items():
+            out.append(f"[{section}]")
+            for name in names:
+                value = getattr(self, name)
+                if value is not None:
+                    out.append(
+                        f"{_KEY_IN_SECTION.get(name, name) if _owns_key(section, name) else name} = {_toml_value(value)}"
+                    )
+            out.append("")
+        return "\n".join(out)
+
+    def with_overrides(self, **values: Any) -> ReviewConfig:
+        """A copy with the given fields replaced (each checked for its type)."""
+        known = {f.name: f for f in fields(self)}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ParameterError(
+                f"Unknown review settings {unknown}; expected some of {sorted(known)}."
+            )
+        checked = {name: _check_type(name, value, self) for name, value in values.items()}
+        return replace(self, **checked)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    # ---- defaults that depend on the data set ------------------------------------------
+    @property
+    def is_bundled(self) -> bool:
+        return self.data in BUNDLED
+
+    @property
+    def data_name(self) -> str:
+        return self.data if self.is_bundled else Path(self.data).stem
+
+    @property
+    def adverse(self) -> str:
+        """The adverse class of a resolved configuration."""
+        return _required(self.adverse_class, "adverse_class")
+
+    @property
+    def cutoff(self) -> float:
+        """The decision threshold of a resolved configuration."""
+        return _required(self.threshold, "threshold")
+
+    @property
+    def out_path(self) -> Path:
+        """The output folder of a resolved configuration."""
+        return Path(_required(self.out, "out"))
+
+    def resolved(self) -> ReviewConfig:
+        """Defaults for the data set filled in, paths absolute, values validated."""
+        adverse = self.adverse_class or DEFAULT_ADVERSE.get(self.data)
+        if adverse is None:
+            raise ParameterError(
+                f"--adverse-class is required for the data file {self.data!r}: name the target value "
+                "that is the adverse outcome (e.g. 'bad' or '1')."
+            )
+        threshold = self.threshold
+        rationale = self.threshold_rationale
+        if threshold is None:
+            threshold = GERMAN_THRESHOLD if self.data == "german-credit" else 0.5
+            rationale = rationale or THRESHOLD_RATIONALES.get(
+                self.data, "Default cut-off of 0.5: no cost matrix was given."
+            )
+        elif rationale is None:
+            rationale = "Cut-off set by the reviewer (--threshold or the review file)."
+        name = self.data_name + "-" + (Path(self.model).stem if self.model else self.train)
+        resolved = replace(
+            self,
+            adverse_class=str(adverse),
+            threshold=float(threshold),
+            threshold_rationale=rationale,
+            model_id=self.model_id or name,
+            title=self.title or f"Model-risk review: {name}",
+            out=str(Path(self.out or Path("reports") / name).resolve()),
+            data=self.data if self.is_bundled else str(Path(self.data).resolve()),
+            model=None if self.model is None else str(Path(self.model).resolve()),
+            families=None if self.families is None else str(Path(self.families).resolve()),
+        )
+        resolved.validate()
+        return resolved
+
+    def validate(self) -> None:
+        """Check the values that the explainer does not check itself."""
+        _choice("train", self.train, TRAINERS)
+        _choice("select", self.select, CASE_SELECTIONS)
+        _choice("reference", self.reference, REFERENCES)
+        _choice("link", self.link, LINKS)
+        if not self.is_bundled and Path(self.data).suffix.lower() not in (".csv", ".parquet"):
+            raise ParameterError(
+                f"--data must be one of {list(BUNDLED)} or a .csv / .parquet file, got {self.data!r}."
+            )
+        if not self.is_bundled and not self.target:
+            raise ParameterError(
+                f"--target is required with a data file ({self.data!r}): name the label column."
+            )
+        if not 0.05 <= self.test_share <= 0.5:
+            raise ParameterError(
+                f"test_share must be between 0.05 and 0.5, got {self.test_share!r}."
+            )
+        if self.select == "rows" and not self.rows:
+            raise ParameterError(
+                "--rows needs at least one row position of the held-out split, e.g. --rows 0,3."
+            )
+        if self.select == "sample" and (self.sample is None or self.sample < 1):
+            raise ParameterError(f"--sample needs a positive number of cases, got {self.sample!r}.")
+        for name in ("max_cases", "n_samples", "max_features", "max_reasons", "sensitivity_cases"):
+            if getattr(self, name) < 1:
+                raise ParameterError(
+                    f"{name} must be a positive integer, got {getattr(self, name)!r}."
+                )
+        if self.fidelity_survey < 0:
+            raise ParameterError(
+                f"fidelity_survey must be zero or more rows, got {self.fidelity_survey!r}."
+            )
+        if self.threshold is not None and not math.isfinite(self.threshold):
+            raise ParameterError(f"threshold must be a finite number, got {self.threshold!r}.")
+        if self.model is not None and Path(self.model).suffix.lower() not in (".skops", ".joblib"):
+            raise ParameterError(f"--model must be a .skops or .joblib file, got {self.model!r}.")
+
+
+# ---- helpers ----------------------------------------------------------------------------------
+def _required(value: Any, name: str) -> Any:
+    if value is None:
+        raise ParameterError(f"Review setting {name!r} is not set; call ReviewConfig.resolved() first.")
+    return value
+
+
+def _owns_key(section: str, name: str) -> bool:
+    return name in _KEY_IN_SECTION and section == name
+
+
+def _flatten(document: dict[str, Any], where: str) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    unknown_sections = sorted(set(document) - set(SECTIONS))
+    if unknown_sections:
+        raise ParameterError(
+            f"{where}: unknown sections {unknown_sections}; expected some of {list(SECTIONS)}."
+        )
+    for section, table in document.items():
+        if not isinstance(table, dict):
+            raise ParameterError(f"{where}: [{section}] must be a table, got {table!r}.")
+        keys = {(_KEY_IN_SECTION[n] if _owns_key(section, n) else n): n for n in SECTIONS[section]}
+        unknown = sorted(set(table) - set(keys))
+        if unknown:
+            raise ParameterError(
+                f"{where}: unknown keys {unknown} in [{section}]; expected some of {sorted(keys)}."
+            )
+        for key, value in table.items():
+            values[keys[key]] = value
+    return values
+
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "int": (int,),
+    "float": (int, float),
+    "bool": (bool,),
+}
+
+
+def _check_type(name: str, value: Any, config: ReviewConfig) -> Any:
+    hint = str(ReviewConfig.__dataclass_fields__[name].type)
+    optional = "None" in hint
+    if value is None:
+        if not optional:
+            raise ParameterError(f"Review setting {name!r} cannot be empty.")
+        return None
+    base = hint.replace(" | None", "")
+    if base.startswith("list["):
+        item = base[5:-1]
+        if not isinstance(value, list | tuple) or not all(_is(item, v) for v in value):
+            raise ParameterError(
+                f"Review setting {name!r} must be a list of {item} values, got {value!r}."
+            )
+        return [float(v) if item == "float" else v for v in value]
+    if not _is(base, value):
+        raise ParameterError(
+            f"Review setting {name!r} must be {base}, got {value!r} ({type(value).__name__})."
+        )
+    return float(value) if base == "float" else value
+
+
+def _is(kind: str, value: Any) -> bool:
+    if kind != "bool" and isinstance(value, bool):
+        return False
+    return isinstance(value, _TYPES[kind])
+
+
+def _choice(name: str, value: str, options: tuple[str, ...]) -> None:
+    if value not in options:
+        raise UnknownOptionError(f"{name} must be one of {list(options)}, got {value!r}.")
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ParameterError(f"Cannot write the non-finite number {value!r} to a review file.")
+        return repr(value)
+    if isinstance(value, str):
+        # JSON string escapes are TOML basic-string escapes, except DEL, which TOML wants escaped
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise ParameterError(f"Cannot write {value!r} ({type(value).__name__}) to a review file.")

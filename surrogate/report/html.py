@@ -1,0 +1,156 @@
+"""Render ``report.html`` from the report document (the dict written to ``report.json``).
+
+The template is rendered with ``autoescape=True`` and ``StrictUndefined``. Every
+number is written through :meth:`Numbers.num`, which looks the value up in the
+document by its dotted key and emits
+``<span class="num" data-key="local.cases.0.fidelity.r2" data-digits="3">0.412</span>``:
+the page can only show numbers the JSON holds, rounded for display, and a test can
+check each one. Drawings are derived from the same document (plots from its
+numbers, Graphviz drawings from the global surrogates' stored content) and enter the
+page only through :func:`surrogate.render.html.sanitize_svg`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from ..errors import ParameterError, SurrogateError, require
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+
+def lookup(document: Any, key: str) -> Any:
+    """The value at a dotted key (list positions as integers): ``"local.cases.0.prediction"``."""
+    node = document
+    for part in key.split("."):
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise ParameterError(
+                    f"Report key {key!r}: {part!r} is not a position in a list of {len(node)}."
+                )
+            node = node[int(part)]
+        elif isinstance(node, dict):
+            if part not in node:
+                raise ParameterError(f"Report key {key!r}: no {part!r} among {sorted(node)}.")
+            node = node[part]
+        else:
+            raise ParameterError(f"Report key {key!r}: cannot look up {part!r} in {node!r}.")
+    return node
+
+
+#: display formats: fixed decimals, scientific, or "value" (fixed, but whole numbers without decimals)
+FORMATS = ("f", "e", "v")
+
+
+def display(value: Any, digits: int, fmt: str = "f") -> str:
+    """A number as the page shows it: integers as they are, floats rounded, None as n/a."""
+    if fmt not in FORMATS:
+        raise ParameterError(f"fmt must be one of {list(FORMATS)}, got {fmt!r}.")
+    if value is None:
+        return "n/a"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ParameterError(f"display() takes a number, got {value!r}.")
+    if isinstance(value, int) or (fmt == "v" and float(value).is_integer() and abs(value) < 1e15):
+        return str(int(value))
+    return f"{value:.{digits}{'e' if fmt == 'e' else 'f'}}"
+
+
+class Numbers:
+    """Template helpers bound to one report document."""
+
+    def __init__(self, report: dict[str, Any]) -> None:
+        self.report = report
+
+    def num(self, key: str, digits: int = 3, fmt: str = "f") -> Markup:
+        """A number of the document, rounded, in a tagged span."""
+        text = display(lookup(self.report, key), digits, fmt)
+        return Markup(
+            '<span class="num" data-key="{}" data-digits="{}" data-format="{}">{}</span>'
+        ).format(key, digits, fmt, text)
+
+    def val(self, key: str, digits: int = 3) -> Markup:
+        """A value that may be a number (tagged) or text (escaped)."""
+        value = lookup(self.report, key)
+        if isinstance(value, bool) or isinstance(value, str):
+            return escape(str(value))
+        if value is None:
+            return Markup("missing")
+        return self.num(key, digits, "v")
+
+
+# ---- drawings -------------------------------------------------------------------------------------
+def drawings(report: dict[str, Any]) -> dict[str, Any]:
+    """Every drawing of the page, as sanitised inline SVG (or None with the reason in ``notes``)."""
+    from ..render import plots
+    from ..render.html import sanitize_svg
+
+    out: dict[str, Any] = {"notes": {}}
+    held_out = report["performance"]["held_out"]
+    if held_out.get("calibration"):
+        bins = held_out["calibration"]
+        svg = plots.calibration_svg(
+            [b["mean_predicted"] for b in bins],
+            [b["observed"] for b in bins],
+            [b["count"] for b in bins],
+        )
+        out["calibration"] = Markup(sanitize_svg(svg, id_prefix="cal-"))
+    values = [r["r2"] for r in report["fidelity"]["rows"] if r["r2"] is not None]
+    svg = plots.histogram_svg(
+        values,
+        threshold=report["fidelity"]["min_fidelity"],
+        xlabel="local held-out R\u00b2",
+        threshold_label="minimum fidelity for automatic reasons",
+    )
+    out["fidelity"] = Markup(sanitize_svg(svg, id_prefix="fid-"))
+    settings = report["sensitivity"]["settings"]
+    if report["sensitivity"]["n_cases"]:
+        svg = plots.sensitivity_svg(
+            [s["label"] for s in settings],
+            [s["mean_r2"] for s in settings],
+            [s["mean_jaccard_vs_default"] for s in settings],
+        )
+        out["sensitivity"] = Markup(sanitize_svg(svg, id_prefix="sens-"))
+    for family in ("tree", "rules"):
+        out[family], out["notes"][family] = _global_drawing(
+            report["global"][family], prefix=f"g{family}-"
+        )
+    return out
+
+
+def _global_drawing(section: dict[str, Any], *, prefix: str) -> tuple[Markup | None, str | None]:
+    if not section.get("available"):
+        return None, "not fitted"
+    from ..global_surrogate import GlobalExplanation
+    from ..render.dot import render
+    from ..render.html import sanitize_svg
+
+    try:
+        glob = GlobalExplanation.from_json(json.dumps(section["explanation"]))
+        svg = render(glob.to_dot(), "svg")
+        return Markup(sanitize_svg(svg, id_prefix=prefix)), None
+    except (SurrogateError, ImportError) as exc:
+        return None, f"drawing not available: {exc}"
+
+
+# ---- page -------------------------------------------------------------------------------------------
+def render_report_html(report: dict[str, Any]) -> str:
+    """The self-contained HTML page of a report document."""
+    jinja2 = require("jinja2", "report")
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    numbers = Numbers(report)
+    template = env.get_template("report.html.j2")
+    return template.render(
+        report=report, num=numbers.num, val=numbers.val, drawings=drawings(report), csp=CSP
+    )

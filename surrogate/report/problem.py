@@ -1,0 +1,189 @@
+"""The reviewed problem: data, the train/test split, and the model (trained, or loaded safely).
+
+Loading a model file runs code from it, so it is guarded:
+
+* ``.joblib`` files are pickles; unpickling executes arbitrary code, so they are
+  refused unless the reviewer passes ``--trust-model-file``;
+* ``.skops`` files are read with :func:`skops.io.load`, which only builds types it
+  is told to trust; the file's untrusted types (:func:`skops.io.get_untrusted_types`)
+  are listed and refused unless ``--trust-model-file`` is given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..errors import DataError, ModelError, ParameterError, require
+from .config import ReviewConfig
+
+#: labels with more distinct values than this are not stratified on when splitting
+_MAX_STRATA = 50
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Data split for the review, the model, and where both came from."""
+
+    X_train: pd.DataFrame
+    X_test: pd.DataFrame
+    y_train: pd.Series
+    y_test: pd.Series
+    model: Any
+    data_source: str
+    data_sha256: str
+    data_file_sha256: str | None
+    model_source: str
+    model_sha256: str
+    split: dict[str, Any]
+
+
+def load_problem(config: ReviewConfig) -> Problem:
+    """Load the data, split it as configured, and train or load the model."""
+    X, y, source, file_sha = load_data(config)
+    X_train, X_test, y_train, y_test, split = split_data(X, y, config)
+    if config.model is None:
+        model = train_model(X_train, y_train, config)
+        model_source = f"trained here: demo pipeline '{config.train}' on the training split"
+        model_sha = hashlib.sha256(pickle.dumps(model, protocol=5)).hexdigest()
+    else:
+        model = load_model(config.model, trust=config.trust_model_file)
+        model_source = f"loaded from {config.model}"
+        model_sha = file_sha256(config.model)
+    return Problem(
+        X_train=X_train,
+        X_test=X_test,
+        y_train=y_train,
+        y_test=y_test,
+        model=model,
+        data_source=source,
+        data_sha256=frame_sha256(X, y),
+        data_file_sha256=file_sha,
+        model_source=model_source,
+        model_sha256=model_sha,
+        split=split,
+    )
+
+
+# ---- data ------------------------------------------------------------------------------------
+def load_data(config: ReviewConfig) -> tuple[pd.DataFrame, pd.Series, str, str | None]:
+    """Features, labels, a description of the source and the file's SHA-256 (None when bundled)."""
+    from .. import datasets
+
+    if config.data == "german-credit":
+        X, y = datasets.load_german_credit()
+        return X, y.astype(str), "Statlog (German Credit Data), UCI, CC BY 4.0 (bundled)", None
+    if config.data == "adult":
+        X, y = datasets.load_adult()
+        return X, y.astype(str), "Adult (Census Income), UCI, CC BY 4.0 (bundled)", None
+    path = Path(config.data)
+    if not path.is_file():
+        raise ParameterError(f"--data file {str(path)!r} does not exist.")
+    frame = read_table(path)
+    return (*split_target(frame, config.target), f"file {path}", file_sha256(path))
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """A CSV or Parquet file as a frame; text columns become categories."""
+    if path.suffix.lower() == ".parquet":
+        frame = pd.read_parquet(path)
+    else:
+        frame = pd.read_csv(path)
+    for column in frame.columns:
+        if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
+            frame[column] = frame[column].astype("category")
+    return frame
+
+
+def split_target(frame: pd.DataFrame, target: str | None) -> tuple[pd.DataFrame, pd.Series]:
+    if target not in frame.columns:
+        raise DataError(
+            f"--target {target!r} is not a column of the data; columns are {list(map(str, frame.columns))}."
+        )
+    y = frame[target]
+    if y.isna().any():
+        raise DataError(
+            f"The target column {target!r} has {int(y.isna().sum())} missing values; drop or fill them first."
+        )
+    return frame.drop(columns=[target]), y.astype(str)
+
+
+def split_data(X: pd.DataFrame, y: pd.Series, config: ReviewConfig):
+    """A seeded random split, stratified on the label when it is a class label."""
+    from sklearn.model_selection import train_test_split
+
+    counts = y.value_counts()
+    stratify = y if len(counts) <= _MAX_STRATA and counts.min() >= 2 else None
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=config.test_share, random_state=config.seed, stratify=stratify
+    )
+    split = {
+        "method": "sklearn.model_selection.train_test_split, "
+        + ("stratified on the label" if stratify is not None else "not stratified"),
+        "test_share": config.test_share,
+        "seed": config.seed,
+        "n_train": len(X_train),
+        "n_test": len(X_test),
+    }
+    return X_train, X_test, y_train, y_test, split
+
+
+def frame_sha256(X: pd.DataFrame, y: pd.Series) -> str:
+    """SHA-256 of the data as loaded (features and label written as CSV)."""
+    text = X.assign(__label__=y.to_numpy()).to_csv(index=True, lineterminator="\n")
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# ---- model -----------------------------------------------------------------------------------
+def train_model(X_train: pd.DataFrame, y_train: pd.Series, config: ReviewConfig) -> Any:
+    from ..demo import german_credit_model
+
+    return german_credit_model(X_train, y_train, random_state=config.seed, trainer=config.train)
+
+
+def load_model(path: str | Path, *, trust: bool) -> Any:
+    """Load a ``.skops`` or ``.joblib`` model file, refusing what is not trusted (module doc)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError(f"--model file {str(path)!r} does not exist.")
+    suffix = path.suffix.lower()
+    if suffix == ".joblib":
+        return _load_joblib(path, trust)
+    if suffix == ".skops":
+        return _load_skops(path, trust)
+    raise ParameterError(f"--model must be a .skops or .joblib file, got {path.name!r}.")
+
+
+def _load_joblib(path: Path, trust: bool) -> Any:
+    if not trust:
+        raise ModelError(
+            f"Refusing to load {path.name!r}: a .joblib file is a pickle, and unpickling runs any code "
+            "it contains. Load it only if you trust its origin, with --trust-model-file, or save the "
+            "model with skops (skops.io.dump) and pass the .skops file."
+        )
+    joblib = require("joblib", "report")
+    return joblib.load(path)
+
+
+def _load_skops(path: Path, trust: bool) -> Any:
+    sio = require("skops.io", "report")
+    untrusted = sorted(sio.get_untrusted_types(file=path))
+    if untrusted and not trust:
+        raise ModelError(
+            f"Refusing to load {path.name!r}: it contains types that skops does not trust by default: "
+            f"{untrusted}. Inspect them and pass --trust-model-file to load it anyway."
+        )
+    return sio.load(path, trusted=untrusted)

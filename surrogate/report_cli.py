@@ -1,0 +1,171 @@
+"""The ``surrogate report`` subcommand: a model-risk review of a model on a data set.
+
+Wiring (in ``cli.py``)::
+
+    from .report_cli import add_report_parser, run_report
+    add_report_parser(sub)                 # sub = parser.add_subparsers(...)
+    COMMANDS["report"] = run_report
+
+Every flag defaults to "not given" (None), so a ``--config review.toml`` supplies
+the values and only the flags typed on the command line override it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from typing import Any
+
+from .errors import ParameterError
+
+#: command-line destination -> review setting, for flags that map one to one
+_DIRECT = (
+    "data",
+    "target",
+    "train",
+    "model",
+    "trust_model_file",
+    "adverse_class",
+    "threshold",
+    "out",
+    "pdf",
+    "n_samples",
+    "seed",
+    "max_cases",
+    "model_id",
+    "intended_use",
+    "families",
+    "min_fidelity",
+)
+
+
+def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``report`` subcommand to ``subparsers``; returns its parser."""
+    p = subparsers.add_parser(
+        "report",
+        help="write a model-risk review (HTML, JSON, reason codes) of a model",
+        description=(
+            "Write a model-risk review: held-out performance, global and local surrogates with their "
+            "fidelity and stability, sensitivity, reason codes for declined cases, reproducibility record."
+        ),
+    )
+    p.add_argument("--config", help="review.toml holding any of these settings (flags override it)")
+    p.add_argument("--data", help="german-credit, adult, or a .csv / .parquet file")
+    p.add_argument("--target", help="label column of a data file")
+    p.add_argument("--train", choices=("gbm", "logreg"), help="demo model to train (default gbm)")
+    p.add_argument(
+        "--model", help="a fitted model file (.skops, or .joblib with --trust-model-file)"
+    )
+    p.add_argument(
+        "--trust-model-file",
+        action="store_true",
+        default=None,
+        help="load a model file even though loading it may run code from it",
+    )
+    p.add_argument("--adverse-class", help="the label of the adverse outcome (German credit: bad)")
+    p.add_argument(
+        "--threshold",
+        type=float,
+        help="decline when P(adverse) >= this (German credit: 1/6, the cost-matrix cut-off)",
+    )
+    cases = p.add_mutually_exclusive_group()
+    cases.add_argument(
+        "--declined",
+        action="store_true",
+        default=None,
+        help="explain the first declined held-out applicants (default)",
+    )
+    cases.add_argument(
+        "--rows", help="explain these comma-separated positions of the held-out split"
+    )
+    cases.add_argument(
+        "--sample", type=int, help="explain a seeded random sample of N held-out rows"
+    )
+    p.add_argument("--max-cases", type=int, help="most declined cases explained (default 20)")
+    p.add_argument("--n-samples", type=int, help="model calls per explanation (default 2000)")
+    p.add_argument(
+        "--seed", type=int, help="seed of the split, the demo model and the explanations"
+    )
+    p.add_argument(
+        "--families", help="reason families mapping (.csv or .toml: family, features, text)"
+    )
+    p.add_argument(
+        "--min-fidelity", type=float, help="lowest local R^2 for automatic reasons (default 0.5)"
+    )
+    p.add_argument("--model-id", help="model identifier shown in the report")
+    p.add_argument("--intended-use", help="intended use shown in the report")
+    p.add_argument("--out", help="output folder (default reports/<data>-<model>/)")
+    p.add_argument(
+        "--pdf",
+        action="store_true",
+        default=None,
+        help="also print report.pdf with headless Chromium",
+    )
+    return p
+
+
+def config_from_args(args: argparse.Namespace):
+    """The review configuration: the --config file (if any), then the flags given."""
+    from .report import ReviewConfig
+
+    config = ReviewConfig.from_toml(args.config) if args.config else ReviewConfig()
+    overrides = {
+        name: getattr(args, name) for name in _DIRECT if getattr(args, name, None) is not None
+    }
+    overrides.update(_case_overrides(args))
+    return config.with_overrides(**overrides)
+
+
+def _case_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    if args.rows is not None:
+        return {"select": "rows", "rows": parse_rows(args.rows)}
+    if args.sample is not None:
+        return {"select": "sample", "sample": args.sample}
+    if args.declined:
+        return {"select": "declined"}
+    return {}
+
+
+def parse_rows(spec: str) -> list[int]:
+    try:
+        rows = [int(r) for r in spec.split(",") if r.strip()]
+    except ValueError as exc:
+        raise ParameterError(f"--rows must be comma-separated integers, got {spec!r}.") from exc
+    if not rows:
+        raise ParameterError(f"--rows must list at least one position, got {spec!r}.")
+    return rows
+
+
+def run_report(args: argparse.Namespace, argv: list[str] | None = None) -> str:
+    """Build and write the review; returns a short summary naming the files written."""
+    from .report import build_report, write_report
+
+    config = config_from_args(args)
+    command = shlex.join(["surrogate", *(argv if argv is not None else sys.argv[1:])])
+    bundle = build_report(config, command_line=command)
+    html = write_report(bundle)
+    return summary(bundle, html)
+
+
+def summary(bundle: Any, html: Any) -> str:
+    rc = bundle.report["reason_codes"]
+    rerun = bundle.report["reproducibility"]["rerun_check"]
+    folder = html.parent
+    written = [
+        "report.html",
+        "report.json",
+        "explanations.jsonl",
+        "reason_codes.csv",
+        "review.toml",
+    ]
+    if (folder / "report.pdf").is_file() and bundle.config.pdf:
+        written.append("report.pdf")
+    return "\n".join(
+        [
+            f"Review written to {folder}/ ({', '.join(written)})",
+            f"  declined cases explained: {rc['n_declined']}; with reasons: {rc['n_with_reasons']}; "
+            f"manual review: {rc['n_manual_review']}",
+            f"  rerun check: {'passed' if rerun['passed'] else 'not passed' if rerun['performed'] else 'not performed'}",
+        ]
+    )

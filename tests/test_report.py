@@ -1,0 +1,545 @@
+"""The `surrogate report` command end to end, and the report's promises.
+
+Every number the HTML shows is report.json's; no script and no URL in the page; reason
+codes are few and never name a prohibited basis; hostile names stay inert in HTML, DOT,
+Markdown and CSV; the saved configuration reruns the review exactly; untrusted model
+files are refused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import math
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from surrogate.errors import DependencyError, ModelError, ParameterError
+from surrogate.reason_codes import FORMULA_PREFIXES
+from surrogate.report import ReviewConfig, build_report, render_report_html
+from surrogate.report.html import CSP, lookup
+from surrogate.report.problem import load_model
+
+#: review settings that keep an end-to-end run to seconds
+SMALL_REVIEW = """
+[cases]
+max_cases = 4
+
+[explanation]
+n_samples = 300
+
+[analysis]
+fidelity_survey = 24
+sensitivity_cases = 2
+sensitivity_widths = [2.0]
+sensitivity_n_samples = [200]
+global_augment = 1
+"""
+
+
+def run_cli(argv: list[str]) -> str:
+    """Run `surrogate report ...` through cli.main when it is wired, else through report_cli."""
+    from surrogate import cli
+
+    if "report" in getattr(cli, "COMMANDS", {}):
+        assert cli.main(argv) == 0
+        return ""
+    from surrogate.report_cli import add_report_parser, run_report
+
+    parser = argparse.ArgumentParser(prog="surrogate")
+    add_report_parser(parser.add_subparsers(dest="command", required=True))
+    return run_report(parser.parse_args(argv), argv)
+
+
+@pytest.fixture(scope="module")
+def german_report(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("review")
+    config = folder / "small.toml"
+    config.write_text(SMALL_REVIEW, encoding="utf-8")
+    out = folder / "german"
+    run_cli(
+        [
+            "report",
+            "--data",
+            "german-credit",
+            "--train",
+            "gbm",
+            "--adverse-class",
+            "bad",
+            "--threshold",
+            "0.1667",
+            "--declined",
+            "--config",
+            str(config),
+            "--out",
+            str(out),
+        ]
+    )
+    return out
+
+
+def _json(folder: Path) -> dict:
+    return json.loads((folder / "report.json").read_text(encoding="utf-8"))
+
+
+class _Spans(HTMLParser):
+    """Collects <span class="num"> elements (key, digits, format, text) and all tag names."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.spans: list[dict] = []
+        self.tags: set[str] = set()
+        self._open: dict | None = None
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        attrs = dict(attrs)
+        if tag == "span" and attrs.get("class") == "num":
+            self._open = {
+                "key": attrs["data-key"],
+                "digits": int(attrs["data-digits"]),
+                "format": attrs["data-format"],
+                "text": "",
+            }
+
+    def handle_data(self, data):
+        if self._open is not None:
+            self._open["text"] += data
+
+    def handle_endtag(self, tag):
+        if tag == "span" and self._open is not None:
+            self.spans.append(self._open)
+            self._open = None
+
+
+def _spans(html: str) -> _Spans:
+    parser = _Spans()
+    parser.feed(html)
+    return parser
+
+
+def _matches(span: dict, value) -> bool:
+    """The shown text is the JSON value rounded as the span says (checked numerically)."""
+    if value is None:
+        return span["text"] == "n/a"
+    assert isinstance(value, int | float) and not isinstance(value, bool), (span, value)
+    shown = float(span["text"])
+    if span["format"] == "e":
+        return math.isclose(shown, value, rel_tol=10 ** -span["digits"], abs_tol=1e-300)
+    if isinstance(value, int) or (span["format"] == "v" and float(value).is_integer()):
+        return shown == value
+    return abs(shown - round(value, span["digits"])) <= 0.5 * 10 ** -span["digits"] + 1e-12 * abs(
+        value
+    )
+
+
+# ---- end to end --------------------------------------------------------------------------------------------
+def test_cli_writes_every_artefact(german_report):
+    for name in (
+        "report.html",
+        "report.json",
+        "explanations.jsonl",
+        "reason_codes.csv",
+        "review.toml",
+    ):
+        assert (german_report / name).is_file(), name
+    report = _json(german_report)
+    assert report["scope"]["adverse_class"] == "bad"
+    assert report["scope"]["threshold"] == pytest.approx(0.1667)
+    assert report["performance"]["held_out"]["task"] == "classification"
+    assert 0.5 < report["performance"]["held_out"]["auc"] <= 1
+    assert len(report["local"]["cases"]) == 4
+    assert all(case["prediction"] >= 0.1667 for case in report["local"]["cases"])
+    lines = (german_report / "explanations.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 4
+    from surrogate.explanation import Explanation
+
+    assert Explanation.from_json(lines[0]).prediction == report["local"]["cases"][0]["prediction"]
+
+
+def test_every_number_shown_is_the_json_value(german_report):
+    report = _json(german_report)
+    parsed = _spans((german_report / "report.html").read_text(encoding="utf-8"))
+    assert len(parsed.spans) > 150
+    wrong = [
+        (s["key"], s["text"], lookup(report, s["key"]))
+        for s in parsed.spans
+        if not _matches(s, lookup(report, s["key"]))
+    ]
+    assert not wrong, wrong[:5]
+    keys = {s["key"] for s in parsed.spans}
+    for key in (
+        "performance.held_out.auc",
+        "performance.held_out.brier",
+        "global.tree.fidelity.r2",
+        "local.cases.0.fidelity.r2",
+        "local.cases.0.stability.top_k_jaccard",
+        "fidelity.share_below_min",
+        "sensitivity.settings.1.mean_jaccard_vs_default",
+        "reproducibility.rerun_check.tolerance",
+    ):
+        assert key in keys, key
+
+
+def test_html_is_self_contained_without_script(german_report):
+    html = (german_report / "report.html").read_text(encoding="utf-8")
+    assert f'<meta http-equiv="Content-Security-Policy" content="{CSP}">' in html.replace(
+        "&#39;", "'"
+    )
+    parsed = _spans(html)
+    assert "script" not in parsed.tags and "<script" not in html.lower()
+    assert not re.search(r"(https?:)?//[a-z0-9]", html, re.IGNORECASE), "the page references a URL"
+    assert not re.search(r"\son[a-z]+\s*=", html, re.IGNORECASE), "event handler attribute"
+    assert "svg" in parsed.tags  # plots and drawings are inline
+
+
+def test_report_sections_and_reproducibility_record(german_report):
+    report = _json(german_report)
+    for section in (
+        "scope",
+        "data",
+        "performance",
+        "global",
+        "local",
+        "fidelity",
+        "sensitivity",
+        "reason_codes",
+        "limitations",
+        "reproducibility",
+    ):
+        assert section in report
+    repro = report["reproducibility"]
+    assert repro["rerun_check"]["passed"] is True and repro["rerun_check"]["tolerance"] == 1e-9
+    assert re.fullmatch(r"[0-9a-f]{64}", repro["sha256"]["data"])
+    assert re.fullmatch(r"[0-9a-f]{64}", repro["sha256"]["model"])
+    assert re.fullmatch(r"[0-9a-f]{64}", repro["sha256"]["config"])
+    assert repro["git_commit"] == "not available" or re.fullmatch(
+        r"[0-9a-f]{40}", repro["git_commit"]
+    )
+    assert "--threshold 0.1667" in repro["command_line"] or repro["command_line"].startswith(
+        "surrogate"
+    )
+    assert [s["label"] for s in report["sensitivity"]["settings"]][1:] == ["width 2", "n 200"]
+    assert report["fidelity"]["n"] == 24
+    limitations = " ".join(report["limitations"]).lower()
+    for phrase in ("approximate", "association", "outside the data", "compliance review"):
+        assert phrase in limitations
+
+
+def test_reason_codes_are_few_and_never_prohibited(german_report):
+    report = _json(german_report)
+    rc = report["reason_codes"]
+    prohibited = set(rc["policy"]["prohibited"])
+    assert {"personal_status_sex", "foreign_worker", "age"} <= prohibited
+    for case in rc["cases"]:
+        assert len(case["reasons"]) <= 4
+        assert [r["rank"] for r in case["reasons"]] == list(range(1, len(case["reasons"]) + 1))
+        for reason in case["reasons"]:
+            assert reason["contribution"] > 0
+            assert not prohibited & set(reason["features"]) and reason["family"] not in prohibited
+        if case["fidelity_r2"] is None or case["fidelity_r2"] < 0.5:
+            assert case["status"] == "manual_review" and case["reasons"] == []
+    with open(german_report / "reason_codes.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {r["case_id"] for r in rows} == {c["case_id"] for c in rc["cases"]}
+    assert all(int(r["rank"]) <= 4 for r in rows if r["rank"])
+
+
+def test_saved_configuration_reruns_the_review_exactly(german_report, tmp_path):
+    saved = ReviewConfig.from_toml(german_report / "review.toml")
+    assert saved.threshold == 0.1667 and saved.n_samples == 300 and saved.max_cases == 4
+    rerun = tmp_path / "rerun"
+    run_cli(["report", "--config", str(german_report / "review.toml"), "--out", str(rerun)])
+    first, second = _json(german_report), _json(rerun)
+    for report in (first, second):
+        report["scope"].pop("generated_at")
+        report["reproducibility"].pop("command_line")
+        report["reproducibility"].pop("rerun_command")
+        report["reproducibility"]["sha256"].pop("config")  # the output folder differs
+    assert first == second
+    assert (german_report / "explanations.jsonl").read_bytes() == (
+        rerun / "explanations.jsonl"
+    ).read_bytes()
+    assert (german_report / "reason_codes.csv").read_bytes() == (
+        rerun / "reason_codes.csv"
+    ).read_bytes()
+
+
+def test_html_is_rendered_from_the_json_alone(german_report):
+    report = _json(german_report)
+    again = render_report_html(report)
+    strip = re.compile(r"Generated [^<]*")
+    html = (german_report / "report.html").read_text(encoding="utf-8")
+    assert strip.sub("", again) == strip.sub("", html)
+
+
+# ---- configuration --------------------------------------------------------------------------------------------
+def test_config_round_trips_through_toml(tmp_path):
+    config = ReviewConfig(
+        data="german-credit",
+        threshold=0.2,
+        rows=[1, 2],
+        select="rows",
+        intended_use='quotes " and \\ and \x7f',
+        sensitivity_widths=[0.25],
+    )
+    path = tmp_path / "review.toml"
+    path.write_text(config.to_toml(), encoding="utf-8")
+    assert ReviewConfig.from_toml(path) == config
+
+
+def test_config_errors_name_the_setting(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("[explanation]\nn_samples = 'many'\n")
+    with pytest.raises(ParameterError, match="n_samples"):
+        ReviewConfig.from_toml(path)
+    path.write_text("[explanation]\nsamples = 3\n")
+    with pytest.raises(ParameterError, match="samples"):
+        ReviewConfig.from_toml(path)
+    with pytest.raises(ParameterError, match="--adverse-class"):
+        ReviewConfig(data=str(tmp_path / "x.csv"), target="y").resolved()
+    with pytest.raises(ParameterError, match="--target"):
+        ReviewConfig(data=str(tmp_path / "x.csv"), adverse_class="1").resolved()
+
+
+def test_rows_outside_the_split_are_refused(tmp_path):
+    config = ReviewConfig(select="rows", rows=[10_000], n_samples=100, out=str(tmp_path / "r"))
+    with pytest.raises(ParameterError, match="outside the held-out split"):
+        build_report(config)
+
+
+# ---- model files ------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tiny_model():
+    from sklearn.linear_model import LogisticRegression
+
+    X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    return LogisticRegression().fit(X, [0, 0, 1, 1])
+
+
+def test_joblib_needs_trust(tiny_model, tmp_path):
+    import joblib
+
+    path = tmp_path / "model.joblib"
+    joblib.dump(tiny_model, path)
+    with pytest.raises(ModelError, match="--trust-model-file"):
+        load_model(path, trust=False)
+    assert load_model(path, trust=True).predict([[3.0]])[0] == 1
+
+
+def test_skops_refuses_untrusted_types(tiny_model, tmp_path):
+    import skops.io as sio
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    plain = tmp_path / "plain.skops"
+    sio.dump(tiny_model, plain)
+    assert load_model(plain, trust=False).predict([[3.0]])[0] == 1
+    risky = tmp_path / "risky.skops"
+    sio.dump(
+        Pipeline([("f", FunctionTransformer(np.log1p)), ("m", tiny_model)]).fit(
+            [[0.0], [3.0]], [0, 1]
+        ),
+        risky,
+    )
+    if sio.get_untrusted_types(file=risky):
+        with pytest.raises(ModelError, match="--trust-model-file"):
+            load_model(risky, trust=False)
+    assert load_model(risky, trust=True).predict([[3.0]])[0] == 1
+
+
+def test_other_model_files_are_refused(tmp_path):
+    path = tmp_path / "model.pkl"
+    path.write_bytes(b"x")
+    with pytest.raises(ParameterError, match=".skops or .joblib"):
+        load_model(path, trust=True)
+
+
+def test_pdf_without_chromium_says_so(monkeypatch, tmp_path):
+    from surrogate.report import pdf
+
+    monkeypatch.setattr(pdf, "find_browser", lambda: None)
+    html = tmp_path / "report.html"
+    html.write_text("<p>x</p>")
+    with pytest.raises(DependencyError, match="Chromium"):
+        pdf.html_to_pdf(html, tmp_path / "report.pdf")
+
+
+# ---- hostile data --------------------------------------------------------------------------------------------------
+HOSTILE_NUMBER = "<script>alert(1)</script>"
+HOSTILE_FORMULA = '=HYPERLINK("http://x")'
+HOSTILE_TEMPLATE = "{{ 7*7 }} {% raw %}"
+HOSTILE_CATEGORY_COLUMN = "quote\"s 'and' @at"
+HOSTILE_VALUES = ("+cat", "-dog", "@bird", "<b onmouseover=x>b</b>", "=1+1", "{{ 6*7 }}")
+
+
+@pytest.fixture(scope="module")
+def hostile_report(tmp_path_factory):
+    rng = np.random.default_rng(1)
+    n = 500
+    frame = pd.DataFrame(
+        {
+            HOSTILE_NUMBER: rng.normal(size=n),
+            HOSTILE_FORMULA: rng.normal(size=n),
+            HOSTILE_TEMPLATE: rng.normal(size=n),
+            HOSTILE_CATEGORY_COLUMN: rng.choice(HOSTILE_VALUES, n),
+        }
+    )
+    logit = (
+        2.5 * frame[HOSTILE_NUMBER]
+        - 2.0 * frame[HOSTILE_FORMULA]
+        + 1.5 * (frame[HOSTILE_CATEGORY_COLUMN] == "=1+1")
+    )
+    frame["label"] = np.where(rng.random(n) < 1 / (1 + np.exp(-logit)), "<bad>", "good")
+    folder = tmp_path_factory.mktemp("hostile")
+    data = folder / "hostile.csv"
+    frame.to_csv(data, index=False)
+    families = folder / "families.csv"
+    families.write_text(
+        "family,features,text\n"
+        f'"@Risky <i>family</i>","{HOSTILE_NUMBER};{HOSTILE_FORMULA.replace(chr(34), chr(34) * 2)}","-Score {{{{ x }}}}"\n',
+        encoding="utf-8",
+    )
+    config = ReviewConfig(
+        data=str(data),
+        target="label",
+        train="logreg",
+        adverse_class="<bad>",
+        threshold=0.5,
+        families=str(families),
+        prohibited=[HOSTILE_TEMPLATE],
+        max_cases=5,
+        n_samples=300,
+        fidelity_survey=10,
+        sensitivity_cases=1,
+        sensitivity_widths=[2.0],
+        sensitivity_n_samples=[200],
+        global_augment=0,
+        out=str(folder / "out"),
+        model_id="<script>id</script>",
+        intended_use="{{ '%s' % 1 }} & <img src=x>",
+    )
+    from surrogate.report import write_report
+
+    bundle = build_report(config)
+    write_report(bundle)
+    return folder / "out", bundle
+
+
+def test_hostile_names_are_escaped_in_html(hostile_report):
+    folder, _ = hostile_report
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    assert (
+        "<script" not in html.lower() and "<img" not in html.lower() and "<b " not in html.lower()
+    )
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert (
+        "&lt;b onmouseover=x&gt;" in html
+        or "&lt;b onmouseover=x&gt;b&lt;/b&gt;" in html.replace("&#34;", '"')
+    )
+    assert "{{ 7*7 }}" in html and "{% raw %}" in html  # shown literally, never evaluated
+    assert "&lt;script&gt;id&lt;/script&gt;" in html
+    parsed = _spans(html)
+    assert "script" not in parsed.tags and "img" not in parsed.tags and "i" not in parsed.tags
+    report = _json(folder)
+    assert all(_matches(s, lookup(report, s["key"])) for s in parsed.spans)
+
+
+def test_hostile_names_reach_reasons_and_csv_is_neutralised(hostile_report):
+    folder, bundle = hostile_report
+    with_reasons = [c for c in bundle.reasons if c.reasons]
+    assert with_reasons, (
+        "the hostile logistic model should be explained well enough to give reasons"
+    )
+    assert any(r.family == "@Risky <i>family</i>" for c in with_reasons for r in c.reasons)
+    for case in bundle.reasons:
+        assert all(HOSTILE_TEMPLATE not in r.features for r in case.reasons)
+    text = (folder / "reason_codes.csv").read_text(encoding="utf-8")
+    cells = [cell for row in csv.reader(io.StringIO(text)) for cell in row]
+    assert not any(cell.startswith(FORMULA_PREFIXES) for cell in cells)
+    assert "'@Risky <i>family</i>" in cells and "'-Score {{ x }}" in cells
+
+
+def test_hostile_names_are_escaped_in_dot_and_svg(hostile_report):
+    from surrogate.global_surrogate import GlobalExplanation
+    from surrogate.render.dot import render
+    from surrogate.render.html import sanitize_svg
+
+    folder, _ = hostile_report
+    report = _json(folder)
+    tree = report["global"]["tree"]
+    assert tree["available"], tree.get("error")
+    dot = GlobalExplanation.from_json(json.dumps(tree["explanation"])).to_dot()
+    assert "<script>" not in dot and "\\<script\\>" in dot
+    svg = sanitize_svg(render(dot, "svg"), id_prefix="t-")
+    assert "<script" not in svg.lower()
+    assert "&lt;script&gt;" in svg
+
+
+def test_hostile_names_are_escaped_in_markdown(hostile_report):
+    _, bundle = hostile_report
+    text = bundle.explanations[0].to_markdown()
+    assert "<script>" not in text and "<b " not in text
+    assert "{{" not in text  # Markdown-escaped braces
+
+
+def test_sanitize_svg_drops_active_content():
+    from surrogate.render.html import sanitize_svg
+
+    svg = (
+        '<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+        'onload="x()"><script>alert(1)</script><foreignObject><p>x</p></foreignObject>'
+        '<a xlink:href="javascript:x()"><text>t</text></a><image href="http://evil/x.png"/>'
+        '<style>@import url(http://evil/x.css);</style><g id="g1" style="fill:url(#p)"><use xlink:href="#g1"/>'
+        '<use href="http://evil/#x"/></g></svg>'
+    )
+    out = sanitize_svg(svg, id_prefix="d0-")
+    for bad in (
+        "script",
+        "foreignObject",
+        "javascript",
+        "onload",
+        "http",
+        "@import",
+        "<a",
+        "<image",
+    ):
+        assert bad not in out, bad
+    assert 'id="d0-g1"' in out and 'href="#d0-g1"' in out and "url(#d0-p)" in out
+    with pytest.raises(ParameterError):
+        sanitize_svg(
+            '<!DOCTYPE svg [<!ENTITY a "b">]><svg xmlns="http://www.w3.org/2000/svg"/>',
+            id_prefix="x",
+        )
+
+
+def test_plots_are_deterministic():
+    from surrogate.render.plots import calibration_svg, histogram_svg
+
+    assert calibration_svg([0.1, 0.6], [0.2, 0.5], [3, 4]) == calibration_svg(
+        [0.1, 0.6], [0.2, 0.5], [3, 4]
+    )
+    first = histogram_svg([0.1, 0.5, 0.9], threshold=0.5, xlabel="R2")
+    assert first == histogram_svg([0.1, 0.5, 0.9], threshold=0.5, xlabel="R2")
+    assert "<dc:date>" not in first
+
+
+def test_explanation_html_fragment_escapes(hostile_report):
+    from surrogate.explanation import ExplanationSet
+    from surrogate.render.html import explanation_repr_html, explanation_set_repr_html
+
+    _, bundle = hostile_report
+    fragment = explanation_repr_html(bundle.explanations[0])
+    assert "<script" not in fragment.lower() and fragment.startswith("<div")
+    many = ExplanationSet(
+        bundle.explanations, indices=list(range(len(bundle.explanations))), failures=[]
+    )
+    table = explanation_set_repr_html(many)
+    assert "<script" not in table.lower() and "<table>" in table
