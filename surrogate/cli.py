@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from .errors import ParameterError, SurrogateError
 
 DATASETS = ("german-credit", "adult")
-TRAINERS = ("gbm", "logreg")
+TRAINERS = ("gbm", "mlp", "logreg")
 FORMATS = ("text", "markdown", "json")
 
 
@@ -139,7 +139,12 @@ def _run_report(args) -> str:
     return run_report(args, argv=args.argv)
 
 
-COMMANDS = {"report": _run_report, "explain": _run_explain, "explain-text": _run_text, "explain-digit": _run_digit}
+COMMANDS = {
+    "report": _run_report,
+    "explain": _run_explain,
+    "explain-text": _run_text,
+    "explain-digit": _run_digit,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

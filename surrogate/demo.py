@@ -12,6 +12,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
@@ -25,8 +26,8 @@ def german_credit_model(
 ) -> Pipeline:
     """A pipeline that takes the raw frame: categories imputed and one-hot encoded inside.
 
-    ``trainer`` is "gbm" (histogram gradient boosting) or "logreg" (standardised
-    logistic regression).
+    ``trainer`` is "gbm" (histogram gradient boosting), "mlp" (a small multi-layer
+    perceptron on standardised inputs) or "logreg" (standardised logistic regression).
     """
     categorical = [c for c in X_train.columns if X_train[c].dtype == "category"]
     numeric = [c for c in X_train.columns if c not in categorical]
@@ -41,13 +42,19 @@ def german_credit_model(
             [("categories", categories, categorical)], remainder="passthrough"
         )
         learner = HistGradientBoostingClassifier(random_state=random_state)
-    elif trainer == "logreg":
+    elif trainer in ("logreg", "mlp"):
         encode = ColumnTransformer(
             [("categories", categories, categorical), ("numbers", StandardScaler(), numeric)]
         )
-        learner = LogisticRegression(max_iter=2000)
+        learner = (
+            LogisticRegression(max_iter=2000)
+            if trainer == "logreg"
+            else MLPClassifier(
+                hidden_layer_sizes=(32, 16), alpha=1e-2, max_iter=500, random_state=random_state
+            )
+        )
     else:
-        raise ParameterError(f"trainer must be 'gbm' or 'logreg', got {trainer!r}.")
+        raise ParameterError(f"trainer must be 'gbm', 'mlp' or 'logreg', got {trainer!r}.")
     return Pipeline([("encode", encode), ("model", learner)]).fit(X_train, y_train)
 
 

@@ -74,7 +74,9 @@ class Explanation:
     neighbourhood: NeighbourhoodSummary
     meta: Provenance
     warnings: tuple[str, ...] = ()
-    notes: tuple[str, ...] = ()  # facts about how it was made, said in words (e.g. what "auto" chose)
+    notes: tuple[
+        str, ...
+    ] = ()  # facts about how it was made, said in words (e.g. what "auto" chose)
 
     # ---- reading -------------------------------------------------------------------
     @property
@@ -101,8 +103,12 @@ class Explanation:
     def to_json(self, *, indent: int | None = None) -> str:
         """Canonical JSON: sorted keys, exact floats; byte-identical for identical inputs."""
         return json.dumps(
-            self.to_dict(), sort_keys=True, indent=indent, allow_nan=False,
-            separators=(",", ":") if indent is None else (",", ": "), ensure_ascii=False,
+            self.to_dict(),
+            sort_keys=True,
+            indent=indent,
+            allow_nan=False,
+            separators=(",", ":") if indent is None else (",", ": "),
+            ensure_ascii=False,
         )
 
     @classmethod
@@ -115,8 +121,14 @@ class Explanation:
 
     @classmethod
     def from_dict(cls, document: dict[str, Any]) -> Explanation:
-        if not isinstance(document, dict) or "schema_version" not in document or "explanation" not in document:
-            raise ExplanationFormatError("An explanation document needs 'schema_version' and 'explanation' keys.")
+        if (
+            not isinstance(document, dict)
+            or "schema_version" not in document
+            or "explanation" not in document
+        ):
+            raise ExplanationFormatError(
+                "An explanation document needs 'schema_version' and 'explanation' keys."
+            )
         check_schema_version(str(document["schema_version"]))
         return _from_data(cls, document["explanation"], "explanation")
 
@@ -134,7 +146,9 @@ class Explanation:
     def to_dot(self) -> str:
         from .render.dot import to_dot
 
-        return to_dot(self.content, title=f"{self.meta.target}: {self.prediction:.4g}", query=self.query)
+        return to_dot(
+            self.content, title=f"{self.meta.target}: {self.prediction:.4g}", query=self.query
+        )
 
     def __str__(self) -> str:
         return self.to_text()
@@ -164,7 +178,9 @@ class ExplanationSet(Sequence):
     ``indices[i]`` is the position, in the input, of the query ``self[i]`` explains.
     """
 
-    def __init__(self, explanations: list[Explanation], *, indices: list[int], failures: list[Failure]) -> None:
+    def __init__(
+        self, explanations: list[Explanation], *, indices: list[int], failures: list[Failure]
+    ) -> None:
         self._explanations = list(explanations)
         self.indices = list(indices)
         self.failures = list(failures)
@@ -233,7 +249,9 @@ def check_schema_version(version: str) -> None:
     try:
         major, minor = (int(p) for p in version.split("."))
     except ValueError as exc:
-        raise ExplanationFormatError(f"schema_version must look like '1.0', got {version!r}.") from exc
+        raise ExplanationFormatError(
+            f"schema_version must look like '1.0', got {version!r}."
+        ) from exc
     cur_major, cur_minor = (int(p) for p in SCHEMA_VERSION.split("."))
     if major != cur_major or minor > cur_minor:
         raise ExplanationFormatError(
@@ -275,15 +293,22 @@ def _from_data(hint: Any, data: Any, where: str) -> Any:
         if len(args) == 2 and args[1] is Ellipsis:
             return tuple(_from_data(args[0], v, f"{where}[{i}]") for i, v in enumerate(data))
         _expect(len(data) == len(args), where, f"{len(args)} items", data)
-        return tuple(_from_data(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, data, strict=True)))
+        return tuple(
+            _from_data(a, v, f"{where}[{i}]")
+            for i, (a, v) in enumerate(zip(args, data, strict=True))
+        )
     if origin is list:
         _expect(isinstance(data, list), where, "a list", data)
-        return [_from_data(args[0] if args else Any, v, f"{where}[{i}]") for i, v in enumerate(data)]
+        return [
+            _from_data(args[0] if args else Any, v, f"{where}[{i}]") for i, v in enumerate(data)
+        ]
     if origin is dict:
         _expect(isinstance(data, dict), where, "an object", data)
         return {k: _from_data(args[1] if args else Any, v, f"{where}.{k}") for k, v in data.items()}
     if hint is float:
-        _expect(isinstance(data, int | float) and not isinstance(data, bool), where, "a number", data)
+        _expect(
+            isinstance(data, int | float) and not isinstance(data, bool), where, "a number", data
+        )
         return float(data)
     if hint is int:
         _expect(isinstance(data, int) and not isinstance(data, bool), where, "an integer", data)
@@ -307,7 +332,9 @@ def _union_from(args: tuple, data: Any, where: str) -> Any:
             return _from_data(arg, data, where)
         except ExplanationFormatError as exc:
             errors.append(str(exc))
-    raise ExplanationFormatError(f"{where}: {data!r} matches none of the accepted types ({'; '.join(errors)}).")
+    raise ExplanationFormatError(
+        f"{where}: {data!r} matches none of the accepted types ({'; '.join(errors)})."
+    )
 
 
 def _union_priority(arg: Any) -> int:
@@ -336,4 +363,13 @@ def _expect(ok: bool, where: str, expected: str, data: Any) -> None:
         raise ExplanationFormatError(f"{where}: expected {expected}, got {data!r}.")
 
 
-__all__ = ["Explanation", "ExplanationSet", "Failure", "Provenance", "NeighbourhoodSummary", "LinearContent", "RuleContent", "SCHEMA_VERSION"]
+__all__ = [
+    "Explanation",
+    "ExplanationSet",
+    "Failure",
+    "Provenance",
+    "NeighbourhoodSummary",
+    "LinearContent",
+    "RuleContent",
+    "SCHEMA_VERSION",
+]

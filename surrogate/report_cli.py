@@ -26,6 +26,8 @@ _DIRECT = (
     "train",
     "model",
     "trust_model_file",
+    "model_factory",
+    "torch_output",
     "adverse_class",
     "threshold",
     "out",
@@ -53,9 +55,23 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--config", help="review.toml holding any of these settings (flags override it)")
     p.add_argument("--data", help="german-credit, adult, or a .csv / .parquet file")
     p.add_argument("--target", help="label column of a data file")
-    p.add_argument("--train", choices=("gbm", "logreg"), help="demo model to train (default gbm)")
     p.add_argument(
-        "--model", help="a fitted model file (.skops, or .joblib with --trust-model-file)"
+        "--train", choices=("gbm", "mlp", "logreg"), help="demo model to train (default gbm)"
+    )
+    p.add_argument(
+        "--model",
+        help="a fitted model file: .skops; .joblib or a torch.export .pt2 (both unpickle: "
+        "--trust-model-file); a torch state dict .pt with --model-factory",
+    )
+    p.add_argument(
+        "--model-factory",
+        help="module:function building the torch module whose state dict --model holds "
+        "(loaded with weights_only=True)",
+    )
+    p.add_argument(
+        "--torch-output",
+        choices=("logits", "probabilities"),
+        help="what a torch model's forward returns",
     )
     p.add_argument(
         "--trust-model-file",

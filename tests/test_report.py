@@ -358,7 +358,7 @@ def test_skops_refuses_untrusted_types(tiny_model, tmp_path):
 def test_other_model_files_are_refused(tmp_path):
     path = tmp_path / "model.pkl"
     path.write_bytes(b"x")
-    with pytest.raises(ParameterError, match=".skops or .joblib"):
+    with pytest.raises(ParameterError, match=r"\.skops, \.joblib, \.pt2"):
         load_model(path, trust=True)
 
 

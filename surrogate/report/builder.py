@@ -148,6 +148,7 @@ def make_explainer(problem: Problem, config: ReviewConfig, **changes: Any) -> Ta
         target=target,
         link=config.link,
         random_state=config.seed,
+        torch_output=config.torch_output,
         **options,
     )
 
@@ -174,7 +175,9 @@ def select_cases(scores: np.ndarray, config: ReviewConfig) -> list[int]:
             )
         return list(dict.fromkeys(config.rows))
     rng = np.random.default_rng(np.random.SeedSequence([config.seed, _SAMPLE_PURPOSE]))
-    return sorted(int(i) for i in rng.choice(n, size=min(int(config.sample or 0), n), replace=False))
+    return sorted(
+        int(i) for i in rng.choice(n, size=min(int(config.sample or 0), n), replace=False)
+    )
 
 
 def survey_positions(n_test: int, config: ReviewConfig) -> list[int]:
@@ -207,9 +210,9 @@ def make_policy(config: ReviewConfig, names: tuple[str, ...]) -> ReasonPolicy:
         overrides["prohibited"] = tuple(config.prohibited)
     if config.excluded is not None:
         overrides["excluded"] = tuple(config.excluded)
-    return default_policy(
-        config.data, adverse_class=config.adverse, **overrides
-    ).check_features(names)
+    return default_policy(config.data, adverse_class=config.adverse, **overrides).check_features(
+        names
+    )
 
 
 def make_reference(

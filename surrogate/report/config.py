@@ -33,7 +33,10 @@ from typing import Any
 from ..errors import ParameterError, UnknownOptionError
 
 BUNDLED = ("german-credit", "adult")
-TRAINERS = ("gbm", "logreg")
+TRAINERS = ("gbm", "mlp", "logreg")
+TORCH_OUTPUTS = ("logits", "probabilities")
+#: model files a review can load (see ``report.problem`` for how each is guarded)
+MODEL_SUFFIXES = (".skops", ".joblib", ".pt2", ".pt", ".pth")
 CASE_SELECTIONS = ("declined", "rows", "sample")
 REFERENCES = ("training", "approved")
 LINKS = ("identity", "logit")
@@ -54,7 +57,15 @@ DEFAULT_ADVERSE = {"german-credit": "bad", "adult": "<=50K"}
 #: TOML section of every configuration field (the order in which review.toml is written)
 SECTIONS: dict[str, tuple[str, ...]] = {
     "data": ("data", "target", "test_share", "seed"),
-    "model": ("train", "model", "trust_model_file", "model_id", "intended_use"),
+    "model": (
+        "train",
+        "model",
+        "trust_model_file",
+        "model_factory",
+        "torch_output",
+        "model_id",
+        "intended_use",
+    ),
     "decision": ("adverse_class", "threshold", "threshold_rationale"),
     "cases": ("select", "rows", "sample", "max_cases"),
     "explanation": ("n_samples", "max_features", "link", "kernel_width"),
@@ -87,6 +98,8 @@ class ReviewConfig:
     train: str = "gbm"
     model: str | None = None
     trust_model_file: bool = False
+    model_factory: str | None = None
+    torch_output: str | None = None
     model_id: str | None = None
     intended_use: str = (
         "Illustration: consumer credit decisions (decline when the adverse-class probability "
@@ -231,6 +244,8 @@ class ReviewConfig:
     def validate(self) -> None:
         """Check the values that the explainer does not check itself."""
         _choice("train", self.train, TRAINERS)
+        if self.torch_output is not None:
+            _choice("torch_output", self.torch_output, TORCH_OUTPUTS)
         _choice("select", self.select, CASE_SELECTIONS)
         _choice("reference", self.reference, REFERENCES)
         _choice("link", self.link, LINKS)
@@ -263,14 +278,18 @@ class ReviewConfig:
             )
         if self.threshold is not None and not math.isfinite(self.threshold):
             raise ParameterError(f"threshold must be a finite number, got {self.threshold!r}.")
-        if self.model is not None and Path(self.model).suffix.lower() not in (".skops", ".joblib"):
-            raise ParameterError(f"--model must be a .skops or .joblib file, got {self.model!r}.")
+        if self.model is not None and Path(self.model).suffix.lower() not in MODEL_SUFFIXES:
+            raise ParameterError(
+                f"--model must be a {', '.join(MODEL_SUFFIXES)} file, got {self.model!r}."
+            )
 
 
 # ---- helpers ----------------------------------------------------------------------------------
 def _required(value: Any, name: str) -> Any:
     if value is None:
-        raise ParameterError(f"Review setting {name!r} is not set; call ReviewConfig.resolved() first.")
+        raise ParameterError(
+            f"Review setting {name!r} is not set; call ReviewConfig.resolved() first."
+        )
     return value
 
 

@@ -6,7 +6,12 @@ Loading a model file runs code from it, so it is guarded:
   refused unless the reviewer passes ``--trust-model-file``;
 * ``.skops`` files are read with :func:`skops.io.load`, which only builds types it
   is told to trust; the file's untrusted types (:func:`skops.io.get_untrusted_types`)
-  are listed and refused unless ``--trust-model-file`` is given.
+  are listed and refused unless ``--trust-model-file`` is given;
+* a ``torch.export`` program (``.pt2``) is unpickled by ``torch.export.load``, so it
+  needs ``--trust-model-file`` too;
+* a torch state dict (``.pt`` / ``.pth``) is read with ``torch.load(weights_only=True)``,
+  which builds tensors only, into the module that ``--model-factory module:function``
+  returns (code the reviewer names explicitly, imported like any module).
 """
 
 from __future__ import annotations
@@ -52,7 +57,9 @@ def load_problem(config: ReviewConfig) -> Problem:
         model_source = f"trained here: demo pipeline '{config.train}' on the training split"
         model_sha = hashlib.sha256(pickle.dumps(model, protocol=5)).hexdigest()
     else:
-        model = load_model(config.model, trust=config.trust_model_file)
+        model = load_model(
+            config.model, trust=config.trust_model_file, factory=config.model_factory
+        )
         model_source = f"loaded from {config.model}"
         model_sha = file_sha256(config.model)
     return Problem(
@@ -154,8 +161,8 @@ def train_model(X_train: pd.DataFrame, y_train: pd.Series, config: ReviewConfig)
     return german_credit_model(X_train, y_train, random_state=config.seed, trainer=config.train)
 
 
-def load_model(path: str | Path, *, trust: bool) -> Any:
-    """Load a ``.skops`` or ``.joblib`` model file, refusing what is not trusted (module doc)."""
+def load_model(path: str | Path, *, trust: bool, factory: str | None = None) -> Any:
+    """Load a model file, refusing what is not trusted (module doc)."""
     path = Path(path)
     if not path.is_file():
         raise ParameterError(f"--model file {str(path)!r} does not exist.")
@@ -164,7 +171,44 @@ def load_model(path: str | Path, *, trust: bool) -> Any:
         return _load_joblib(path, trust)
     if suffix == ".skops":
         return _load_skops(path, trust)
-    raise ParameterError(f"--model must be a .skops or .joblib file, got {path.name!r}.")
+    if suffix == ".pt2":
+        return _load_exported(path, trust)
+    if suffix in (".pt", ".pth"):
+        return _load_state_dict(path, factory)
+    raise ParameterError(
+        f"--model must be a .skops, .joblib, .pt2 (torch.export) or .pt/.pth (state dict) file, "
+        f"got {path.name!r}."
+    )
+
+
+def _load_exported(path: Path, trust: bool) -> Any:
+    if not trust:
+        raise ModelError(
+            f"Refusing to load {path.name!r}: torch.export.load unpickles parts of the file, which can "
+            "run code. Pass --trust-model-file if you trust its origin, or save a state dict and give "
+            "--model-factory."
+        )
+    torch = require("torch", "torch")
+    return torch.export.load(str(path)).module()
+
+
+def _load_state_dict(path: Path, factory: str | None) -> Any:
+    if not factory or ":" not in factory:
+        raise ParameterError(
+            f"A torch state dict ({path.name!r}) needs --model-factory module:function naming the "
+            f"function that builds the module, got {factory!r}."
+        )
+    import importlib
+
+    torch = require("torch", "torch")
+    module_name, _, function = factory.partition(":")
+    try:
+        build = getattr(importlib.import_module(module_name), function)
+    except (ImportError, AttributeError) as exc:
+        raise ParameterError(f"--model-factory {factory!r} cannot be imported: {exc}") from exc
+    module = build()
+    module.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return module.eval()
 
 
 def _load_joblib(path: Path, trust: bool) -> Any:

@@ -1,7 +1,14 @@
 """Samplers, one file per modality."""
 
 from .base import Neighborhood, Sampler
-from .tabular import SAMPLERS, GaussianSampler, LimeSampler, QMCSampler, make_sampler, needs_training_values
+from .tabular import (
+    SAMPLERS,
+    GaussianSampler,
+    LimeSampler,
+    QMCSampler,
+    make_sampler,
+    needs_training_values,
+)
 
 __all__ = [
     "Neighborhood",

@@ -6,7 +6,16 @@ import importlib
 from typing import Any
 
 from ..errors import ParameterError, UnknownOptionError
-from .base import Condition, LinearContent, LinearTerm, LocalFit, LocalProblem, Rule, RuleContent, TreeNode
+from .base import (
+    Condition,
+    LinearContent,
+    LinearTerm,
+    LocalFit,
+    LocalProblem,
+    Rule,
+    RuleContent,
+    TreeNode,
+)
 
 #: name -> (module, class); imported on first use so each family stays in its own room
 SURROGATES: dict[str, tuple[str, str]] = {
