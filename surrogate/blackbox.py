@@ -121,6 +121,11 @@ class SklearnBlackBox(BlackBox):
         self.row_budget = row_budget
         self.mode = mode or _sklearn_mode(model)
         classes = getattr(model, "classes_", None)
+        if self.mode == "classification" and classes is not None and len(classes) < 2:
+            raise ModelError(
+                f"The classifier was trained on a single class ({list(classes)}): its output is constant, "
+                "so there is nothing to explain. Train it on data holding at least two classes."
+            )
         if self.mode == "classification":
             if hasattr(model, "predict_proba"):
                 self._method = "predict_proba"
@@ -192,7 +197,10 @@ class CallableBlackBox(BlackBox):
         # several columns all in [0, 1] from a classifier are read as probabilities, and then
         # checked as such (rows must sum to 1); anything else is a score
         self.outputs_probabilities = (
-            self.mode == "classification" and probe.shape[1] >= 2 and probe.min() >= 0 and probe.max() <= 1
+            self.mode == "classification"
+            and probe.shape[1] >= 2
+            and probe.min() >= 0
+            and probe.max() <= 1
         )
         if self.outputs_probabilities:
             _check_probabilities(probe)

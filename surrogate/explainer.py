@@ -71,6 +71,8 @@ LOGIT_EPS = 1e-6
 #: a black box whose two scores of the same query differ by more than this is refused
 DETERMINISM_TOLERANCE = 1e-6
 MAX_SAMPLES = 10_000_000
+#: fewer effective held-out rows (Kish) than this get a warning on the explanation
+MIN_HOLDOUT_ESS = 10
 #: ``n_samples="auto"``: first size tried (raised to ``min_samples()`` for wide tables)
 DEFAULT_START_SAMPLES = 500
 #: ``n_samples="auto"``: a query stops once its bootstrap top-k Jaccard reaches this
@@ -756,6 +758,8 @@ class TabularExplainer:
             )
             for s in scored
         ]
+        for problem in problems:
+            self._check_weights(problem)
         fits = fit_problems(
             run.family,
             problems,
@@ -765,6 +769,31 @@ class TabularExplainer:
             n_jobs=run.n_jobs,
         )
         return list(zip(fits, problems, strict=True))
+
+    def _weight_sizes(self, problem: LocalProblem) -> tuple[float, float, int]:
+        """Kish sizes of the fitting and held-out weights, and the fewest fitting rows needed."""
+        ess_fit = effective_sample_size(problem.w_fit) if problem.w_fit.sum() > 0 else 0.0
+        ess_hold = effective_sample_size(problem.w_hold) if problem.w_hold.sum() > 0 else 0.0
+        return ess_fit, ess_hold, len(self.sampler.z_names) + 1
+
+    def _check_weights(self, problem: LocalProblem) -> None:
+        """Refuse a kernel so narrow that the surrogate or its fidelity is undetermined."""
+        ess_fit, ess_hold, need = self._weight_sizes(problem)
+        if ess_fit < need or ess_hold < 2:
+            raise ParameterError(
+                f"kernel_width={self.kernel_width} leaves effective sample sizes of {ess_fit:.1f} fitting "
+                f"rows and {ess_hold:.1f} held-out rows; expected at least {need} and 2. "
+                "Widen the kernel (or sample closer to the query with a smaller sampler scale)."
+            )
+
+    def _weight_warnings(self, problem: LocalProblem) -> tuple[str, ...]:
+        ess_fit, ess_hold, need = self._weight_sizes(problem)
+        if ess_fit >= 2 * need and ess_hold >= MIN_HOLDOUT_ESS:
+            return ()
+        return (
+            f"The kernel leaves few effective rows ({ess_fit:.1f} fitting, {ess_hold:.1f} held-out): "
+            "the surrogate and its held-out fidelity rest on little data. Widen the kernel or raise n_samples.",
+        )
 
     def _assemble(self, s: _Scored, fitted: tuple[LocalFit, LocalProblem], family) -> Explanation:
         fit, problem = fitted
@@ -795,7 +824,7 @@ class TabularExplainer:
                 ),
             ),
             meta=self._provenance(s, family),
-            warnings=self._warnings(s.values_fit[0]),
+            warnings=self._warnings(s.values_fit[0]) + self._weight_warnings(problem),
             notes=fit.notes,
         )
 

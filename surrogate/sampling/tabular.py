@@ -4,7 +4,9 @@
 with standard deviation ``scale`` training standard deviations, truncated to the
 feature's bounds (integers are rounded and stay integers); each movable category
 is, with probability ``category_change``, redrawn from its training frequencies
-(missing counting as a category where the data has it). Immutable features, and
+(missing counting as a category where the data has it); a query value outside
+the training range widens that range to include it, so rows are drawn around the
+query itself (and counted as extrapolation). Immutable features, and
 features constant in training, never move. ``z`` holds standardised offsets
 ``(x - query) / sd`` for numbers and, for categories, ``-1`` where the row's
 category differs from the query's and ``0`` where it is the same. Every sampler's
@@ -116,6 +118,10 @@ class GaussianSampler:
             float(feature.lower or 0.0),
             float(feature.upper or 0.0),
         )
+        # a query outside the training range is sampled around itself, on the side of the
+        # range it lies on: the neighbourhood is the model's behaviour *there* (extrapolation,
+        # which the explanation reports), not a distant slice of the training range
+        lo, hi = min(lo, q), max(hi, q)
         sd = unit * self.scale
         t = truncated_normal_ppf(u, (lo - q) / sd, (hi - q) / sd)
         x = np.clip(q + sd * t, lo, hi)
