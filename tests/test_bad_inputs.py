@@ -28,9 +28,9 @@ def world():
             "flat": np.full(300, 7.0),
         }
     )
-    model = lambda rows: (
-        2 * rows["a"].to_numpy() + 0.5 * rows["b"].to_numpy() + (rows["kind"] == "y").to_numpy()
-    )
+    def model(rows):
+        return 2 * rows["a"].to_numpy() + 0.5 * rows["b"].to_numpy() + (rows["kind"] == "y").to_numpy()
+
     return model, X
 
 
