@@ -62,15 +62,16 @@ from .explanation import (
     Failure,
     NeighbourhoodSummary,
     Provenance,
+    canonical_json,
 )
-from .fidelity import effective_sample_size, measure_fidelity
+from .fidelity import effective_sample_size
 from .kernels import check_kernel, kernel_weights
 from .sampling import image as img
 from .sampling import text as txt
 from .schema import Feature, FeatureSchema
 from .seeding import QuerySeeds, entropy_of, query_seeds, root_sequence
 from .surrogates import make_surrogate
-from .surrogates.base import LocalFit, LocalProblem
+from .surrogates.base import LocalFit, LocalProblem, local_fidelity
 
 #: fewest rows per query: a surrogate and a held-out check need some room
 MIN_SAMPLES = 50
@@ -99,14 +100,7 @@ class _Wrapped:
 
     def to_json(self, *, indent: int | None = None) -> str:
         """Canonical JSON (sorted keys, exact floats): the explanation plus the query's layout."""
-        return json.dumps(
-            self.to_dict(),
-            sort_keys=True,
-            indent=indent,
-            allow_nan=False,
-            separators=(",", ":") if indent is None else (",", ": "),
-            ensure_ascii=False,
-        )
+        return canonical_json(self.to_dict(), indent=indent)
 
     @classmethod
     def _document(cls, text: str | bytes) -> tuple[Explanation, Any]:
@@ -445,17 +439,7 @@ class _MaskingExplainer:
         outputs_query: np.ndarray,
         target: int,
     ) -> Explanation:
-        fidelity = measure_fidelity(
-            y_fit=problem.y_fit,
-            pred_fit=fit.pred_fit,
-            w_fit=problem.w_fit,
-            y_hold=problem.y_hold,
-            pred_hold=fit.pred_hold,
-            w_hold=problem.w_hold,
-            y_query=float(problem.y_fit[0]),
-            pred_query=float(fit.pred_fit[0]),
-            threshold=problem.threshold,
-        )
+        fidelity = local_fidelity(problem, fit)
         names = adapter.blackbox.output_names
         return Explanation(
             query=prepared.readable,

@@ -51,14 +51,14 @@ from .errors import (
     require,
 )
 from .explanation import Explanation, ExplanationSet, Failure, NeighbourhoodSummary, Provenance
-from .fidelity import Stability, effective_sample_size, measure_fidelity
+from .fidelity import Stability, effective_sample_size
 from .kernels import check_kernel, kernel_weights
 from .parallel import check_n_jobs, fit_problems
 from .sampling import make_sampler, needs_training_values
 from .schema import FeatureSchema
 from .seeding import QuerySeeds, entropy_of, query_seeds, root_sequence
 from .surrogates import make_surrogate
-from .surrogates.base import LinearContent, LocalFit, LocalProblem
+from .surrogates.base import LinearContent, LocalFit, LocalProblem, local_fidelity
 
 if TYPE_CHECKING:
     from .distributed import WrittenParts
@@ -797,17 +797,7 @@ class TabularExplainer:
 
     def _assemble(self, s: _Scored, fitted: tuple[LocalFit, LocalProblem], family) -> Explanation:
         fit, problem = fitted
-        fidelity = measure_fidelity(
-            y_fit=problem.y_fit,
-            pred_fit=fit.pred_fit,
-            w_fit=problem.w_fit,
-            y_hold=problem.y_hold,
-            pred_hold=fit.pred_hold,
-            w_hold=problem.w_hold,
-            y_query=float(problem.y_fit[0]),
-            pred_query=float(fit.pred_fit[0]),
-            threshold=problem.threshold,
-        )
+        fidelity = local_fidelity(problem, fit)
         names = self.blackbox.output_names
         query_readable = self.schema.readable(s.values_fit[0])
         return Explanation(

@@ -85,16 +85,7 @@ class Explanation:
 
     def top_features(self, k: int | None = None) -> list[str]:
         """Feature names, most important first (linear: |weight|; tree, rules: importance)."""
-        if isinstance(self.content, LinearContent):
-            ranking = [t.feature for t in self.content.terms]
-        else:
-            imp = self.content.importances
-            ranking = sorted((f for f in imp if imp[f] > 0), key=lambda f: (-imp[f], f))
-        if k is not None:
-            if isinstance(k, bool) or not isinstance(k, int) or k < 0:
-                raise ParameterError(f"k must be a non-negative integer, got {k!r}.")
-            ranking = ranking[:k]
-        return ranking
+        return top_features(self.content, k)
 
     # ---- serialisation ---------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -102,14 +93,7 @@ class Explanation:
 
     def to_json(self, *, indent: int | None = None) -> str:
         """Canonical JSON: sorted keys, exact floats; byte-identical for identical inputs."""
-        return json.dumps(
-            self.to_dict(),
-            sort_keys=True,
-            indent=indent,
-            allow_nan=False,
-            separators=(",", ":") if indent is None else (",", ": "),
-            ensure_ascii=False,
-        )
+        return canonical_json(self.to_dict(), indent=indent)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Explanation:
@@ -243,6 +227,32 @@ class ExplanationSet(Sequence):
 
     def __repr__(self) -> str:
         return f"ExplanationSet({len(self)} explanations, {len(self.failures)} failures)"
+
+
+def top_features(content: Content, k: int | None = None) -> list[str]:
+    """Features of a surrogate, most important first (linear: |weight|; tree, rules: importance)."""
+    if isinstance(content, LinearContent):
+        ranking = [t.feature for t in content.terms]
+    else:
+        imp = content.importances
+        ranking = sorted((f for f in imp if imp[f] > 0), key=lambda f: (-imp[f], f))
+    if k is None:
+        return ranking
+    if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+        raise ParameterError(f"k must be a non-negative integer, got {k!r}.")
+    return ranking[:k]
+
+
+def canonical_json(document: Any, *, indent: int | None = None) -> str:
+    """Sorted keys, exact floats, no NaN: identical inputs give identical bytes."""
+    return json.dumps(
+        document,
+        sort_keys=True,
+        indent=indent,
+        allow_nan=False,
+        separators=(",", ":") if indent is None else (",", ": "),
+        ensure_ascii=False,
+    )
 
 
 def check_schema_version(version: str) -> None:

@@ -23,7 +23,14 @@ import numpy as np
 
 from . import _version
 from .errors import DataError, ParameterError
-from .explanation import SCHEMA_VERSION, _from_data, _to_data, check_schema_version
+from .explanation import (
+    SCHEMA_VERSION,
+    _from_data,
+    _to_data,
+    canonical_json,
+    check_schema_version,
+    top_features,
+)
 from .fidelity import weighted_agreement, weighted_mae, weighted_r2
 from .surrogates import make_surrogate
 from .surrogates.base import Content, LinearContent, LocalProblem
@@ -58,17 +65,11 @@ class GlobalExplanation:
         return self.content.family
 
     def top_features(self, k: int | None = None) -> list[str]:
-        if isinstance(self.content, LinearContent):
-            ranking = [t.feature for t in self.content.terms]
-        else:
-            imp = self.content.importances
-            ranking = sorted((f for f in imp if imp[f] > 0), key=lambda f: (-imp[f], f))
-        return ranking if k is None else ranking[:k]
+        return top_features(self.content, k)
 
     def to_json(self) -> str:
-        document = {"schema_version": SCHEMA_VERSION, "global_explanation": _to_data(self)}
-        return json.dumps(
-            document, sort_keys=True, separators=(",", ":"), allow_nan=False, ensure_ascii=False
+        return canonical_json(
+            {"schema_version": SCHEMA_VERSION, "global_explanation": _to_data(self)}
         )
 
     @classmethod

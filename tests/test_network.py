@@ -46,15 +46,36 @@ SCRIPT = textwrap.dedent(
     explainer.explain(X.iloc[0])
     explainer.explain_many(X.iloc[:4], "tree", max_depth=2)
     explainer.explain_many(X.iloc[:2], "rules", max_rules=3)
+    explainer.explain_global(X, "tree", max_depth=2)
+    if REPORT_DIR:
+        from surrogate.cli import main
+        config = REPORT_DIR + "/small.toml"
+        open(config, "w").write(SMALL)
+        assert main(["report", "--config", config, "--out", REPORT_DIR + "/review"]) == 0
     {extra}
     print("contacted:", contacted)
     """
 )
 
 
-def run_workflow(extra: str = "") -> subprocess.CompletedProcess:
+SMALL_REVIEW = """
+[cases]
+max_cases = 2
+[explanation]
+n_samples = 300
+[analysis]
+fidelity_survey = 10
+sensitivity_cases = 1
+sensitivity_widths = [2.0]
+sensitivity_n_samples = [200]
+global_augment = 0
+"""
+
+
+def run_workflow(extra: str = "", report_dir: str = "") -> subprocess.CompletedProcess:
+    prelude = f"REPORT_DIR = {report_dir!r}\nSMALL = {SMALL_REVIEW!r}\n"
     return subprocess.run(
-        [sys.executable, "-c", SCRIPT.replace("{extra}", extra)],
+        [sys.executable, "-c", prelude + SCRIPT.replace("{extra}", extra)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -70,7 +91,8 @@ def test_hook_catches_a_real_attempt():
     assert "192.0.2.1" in result.stdout
 
 
-def test_workflow_contacts_nothing_beyond_loopback():
-    result = run_workflow()
+def test_workflow_contacts_nothing_beyond_loopback(tmp_path):
+    result = run_workflow(report_dir=str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert "contacted: []" in result.stdout
+    assert (tmp_path / "review" / "report.html").is_file()

@@ -16,7 +16,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from ..fidelity import Stability
+from ..fidelity import Fidelity, Stability, measure_fidelity
 from ..schema import Feature
 
 Op = Literal["<=", ">", "in", "not in", "is missing", "is not missing"]
@@ -144,6 +144,21 @@ class LocalFit:
     ranking: tuple[str, ...]  # features, most important first
     stability: Stability
     notes: tuple[str, ...] = ()  # said in words on the explanation (e.g. what "auto" chose)
+
+
+def local_fidelity(problem: LocalProblem, fit: LocalFit) -> Fidelity:
+    """Every fidelity figure of a fitted surrogate; row 0 of the fitting sample is the query."""
+    return measure_fidelity(
+        y_fit=problem.y_fit,
+        pred_fit=fit.pred_fit,
+        w_fit=problem.w_fit,
+        y_hold=problem.y_hold,
+        pred_hold=fit.pred_hold,
+        w_hold=problem.w_hold,
+        y_query=float(problem.y_fit[0]),
+        pred_query=float(fit.pred_fit[0]),
+        threshold=problem.threshold,
+    )
 
 
 class SurrogateFamily(Protocol):
