@@ -43,8 +43,11 @@ def german_credit_model(
         )
         learner = HistGradientBoostingClassifier(random_state=random_state)
     elif trainer in ("logreg", "mlp"):
+        numbers = Pipeline(
+            [("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]
+        )
         encode = ColumnTransformer(
-            [("categories", categories, categorical), ("numbers", StandardScaler(), numeric)]
+            [("categories", categories, categorical), ("numbers", numbers, numeric)]
         )
         learner = (
             LogisticRegression(max_iter=2000)

@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from surrogate import TabularExplainer
@@ -33,8 +33,8 @@ BEHAVIOURS = (
 
 
 @st.composite
-def frames(draw):
-    n_rows = draw(st.integers(min_value=1, max_value=40))
+def frames(draw, min_rows: int = 1):
+    n_rows = draw(st.integers(min_value=min_rows, max_value=40))
     n_cols = draw(st.integers(min_value=1, max_value=5))
     columns = {}
     for j in range(n_cols):
@@ -150,3 +150,65 @@ def test_fuzz_smoke_explains_something(behaviour):
     assert len(explanations) == 4
     for exp in explanations:
         check_explanation(exp)
+
+
+# ---- the report ----------------------------------------------------------------------------------
+REPORT_SETTINGS = {
+    "max_cases": 2,
+    "n_samples": 200,
+    "fidelity_survey": 5,
+    "sensitivity_cases": 1,
+    "sensitivity_widths": [2.0],
+    "sensitivity_n_samples": [200],
+    "global_augment": 0,
+}
+
+
+@st.composite
+def labelled_frames(draw):
+    frame = draw(frames(min_rows=20))
+    n = len(frame)
+    frame["label"] = draw(
+        st.lists(st.sampled_from(["yes", "no", "=cmd|' /C calc'!A0"]), min_size=n, max_size=n)
+    )
+    return frame
+
+
+def _finite_numbers(obj) -> bool:
+    if isinstance(obj, float):
+        return math.isfinite(obj)
+    if isinstance(obj, dict):
+        return all(_finite_numbers(v) for v in obj.values())
+    if isinstance(obj, list):
+        return all(_finite_numbers(v) for v in obj)
+    return True
+
+
+@settings(max_examples=max(3, settings().max_examples // 3))
+@given(frame=labelled_frames(), train=st.sampled_from(["logreg", "gbm"]))
+def test_report_only_raises_surrogate_errors(frame, train, tmp_path_factory):
+    import json
+
+    from surrogate.report import ReviewConfig, build_report, write_report
+
+    folder = tmp_path_factory.mktemp("fuzz")
+    data = folder / "data.csv"
+    frame.to_csv(data, index=False)
+    config = ReviewConfig(
+        data=str(data),
+        target="label",
+        train=train,
+        adverse_class="yes",
+        threshold=0.5,
+        out=str(folder / "review"),
+        **REPORT_SETTINGS,
+    )
+    try:
+        write_report(build_report(config))
+    except SurrogateError:
+        return
+    report = json.loads((folder / "review" / "report.json").read_text())
+    assert _finite_numbers(report)
+    assert "<script>" not in (folder / "review" / "report.html").read_text().replace(
+        "&lt;script&gt;", ""
+    )

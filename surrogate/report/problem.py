@@ -17,6 +17,7 @@ Loading a model file runs code from it, so it is guarded:
 from __future__ import annotations
 
 import hashlib
+import math
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,8 @@ from .config import ReviewConfig
 
 #: labels with more distinct values than this are not stratified on when splitting
 _MAX_STRATA = 50
+#: fewest labelled rows a review will split
+_MIN_ROWS = 20
 
 
 @dataclass(frozen=True)
@@ -124,8 +127,16 @@ def split_data(X: pd.DataFrame, y: pd.Series, config: ReviewConfig):
     """A seeded random split, stratified on the label when it is a class label."""
     from sklearn.model_selection import train_test_split
 
+    if len(X) < _MIN_ROWS:
+        raise DataError(
+            f"A review needs at least {_MIN_ROWS} labelled rows to split into training and held-out "
+            f"data; the data has {len(X)}."
+        )
     counts = y.value_counts()
-    stratify = y if len(counts) <= _MAX_STRATA and counts.min() >= 2 else None
+    n_test = int(math.ceil(config.test_share * len(X)))
+    # stratify only when every class can appear on both sides of the split
+    fits_both = counts.min() >= 2 and len(counts) <= min(n_test, len(X) - n_test)
+    stratify = y if len(counts) <= _MAX_STRATA and fits_both else None
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=config.test_share, random_state=config.seed, stratify=stratify
     )
@@ -156,9 +167,22 @@ def file_sha256(path: str | Path) -> str:
 
 # ---- model -----------------------------------------------------------------------------------
 def train_model(X_train: pd.DataFrame, y_train: pd.Series, config: ReviewConfig) -> Any:
+    """The demo pipeline trained on the training split; its failures are said as ModelError."""
     from ..demo import german_credit_model
 
-    return german_credit_model(X_train, y_train, random_state=config.seed, trainer=config.train)
+    classes = sorted(map(str, y_train.dropna().unique()))
+    if len(classes) < 2:
+        raise DataError(
+            f"The label {y_train.name!r} has a single class in the training split ({classes}); "
+            "a classifier needs at least two. Use more data or another split."
+        )
+    try:
+        return german_credit_model(X_train, y_train, random_state=config.seed, trainer=config.train)
+    except (ValueError, TypeError) as exc:
+        raise ModelError(
+            f"Training the demo '{config.train}' model on the training split "
+            f"({len(X_train)} rows) failed: {exc}"
+        ) from exc
 
 
 def load_model(path: str | Path, *, trust: bool, factory: str | None = None) -> Any:
