@@ -32,6 +32,7 @@ attribute of the inner explanation is readable on the wrapper (``exp.fidelity``,
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -81,7 +82,7 @@ DEFAULT_IMAGE_ROW_BUDGET = 256
 
 
 # ---- results -------------------------------------------------------------------------------
-class _Wrapped:
+class _Wrapped(ABC):
     """Attribute passthrough to the inner :class:`Explanation` and a JSON document with one extra key."""
 
     explanation: Explanation
@@ -92,8 +93,9 @@ class _Wrapped:
             raise AttributeError(name)
         return getattr(self.explanation, name)
 
-    def _layout_data(self) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _layout_data(self) -> Any:
+        """Modality hook (text, image)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.explanation.to_dict(), self._layout_key: self._layout_data()}
@@ -283,7 +285,7 @@ class _Sample:
     d_hold: np.ndarray
 
 
-class _MaskingExplainer:
+class _MaskingExplainer(ABC):
     """What text and image explainers share: validation, sampling, scoring, fitting, records."""
 
     modality = "masking"
@@ -323,20 +325,24 @@ class _MaskingExplainer:
         self.allow_training_mode = allow_training_mode
 
     # ---- modality hooks ----------------------------------------------------------------------
-    def _prepare(self, query: Any) -> _Prepared:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _prepare(self, query: Any) -> _Prepared:
+        """Modality hook (text, image)."""
 
-    def _adapter(self, prepared: _Prepared) -> _Adapter:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _adapter(self, prepared: _Prepared) -> _Adapter:
+        """Modality hook (text, image)."""
 
     def _sampler_params(self) -> dict[str, Any]:
         return self.sampler.params()
 
-    def _wrap(self, explanation: Explanation, prepared: _Prepared) -> Any:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def _wrap(self, explanation: Explanation, prepared: _Prepared) -> Any:
+        """Modality hook (text, image)."""
 
-    def _queries(self, queries: Any) -> list[Any]:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _queries(self, queries: Any) -> list[Any]:
+        """Modality hook (text, image)."""
 
     # ---- public API ------------------------------------------------------------------------
     def explain_many(

@@ -106,7 +106,7 @@ def test_lime_bin_frequencies_match_the_lime_package(both_neighbourhoods):
 
 def test_lime_same_bin_indicators_match_the_lime_package(both_neighbourhoods):
     train, _, _, ours, binary, _ = both_neighbourhoods
-    # lime's binary data is 1 where the row is in the query's bin; our z is its complement
+    # lime's binary data is 1 where the row is in the query's bin; our z is that minus one
     for j in range(len(train.columns)):
         within_sampling_error(1 + ours.z[:, j], binary[:, j], [0, 1])
 
