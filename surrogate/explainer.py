@@ -19,15 +19,7 @@ pool when that pays (``n_jobs``; see :mod:`surrogate.parallel`); linear surrogat
 are fitted for the whole block at once, in this process. Both give exactly the
 fits of one query alone.
 
-``n_samples="auto"`` (see :class:`AdaptiveSampling`): each query is explained at
-``start_samples`` rows, then at twice as many, and so on, until the bootstrap
-top-k Jaccard of its explanation reaches ``stability_target`` or the size reaches
-``max_samples``. Every round draws a fresh sample: round 0 uses the query's own
-seed streams (so it equals a fixed-size run at that size), round ``r`` the streams
-of ``SeedSequence(entropy=<the query's entropy>, spawn_key=(*root key, ROUND_KEY, r))``.
-A round depends only on the query and its number, so a row stops at the same size,
-with the same explanation, alone or in any batch. The queries of a block that are
-not yet stable go on together to the next round.
+``n_samples="auto"``: see :mod:`surrogate.adaptive`.
 """
 
 from __future__ import annotations
@@ -41,6 +33,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from . import _version
+from .adaptive import (
+    DEFAULT_MAX_SAMPLES,
+    DEFAULT_STABILITY_TARGET,
+    AdaptiveSampling,
+    is_stable,
+    round_seeds,
+    rounds_note,
+)
 from .blackbox import DEFAULT_ROW_BUDGET, BlackBox, Target, as_blackbox
 from .errors import (
     DataError,
@@ -75,43 +75,8 @@ MAX_SAMPLES = 10_000_000
 MIN_HOLDOUT_ESS = 10
 #: ``n_samples="auto"``: first size tried (raised to ``min_samples()`` for wide tables)
 DEFAULT_START_SAMPLES = 500
-#: ``n_samples="auto"``: a query stops once its bootstrap top-k Jaccard reaches this
-DEFAULT_STABILITY_TARGET = 0.95
-#: ``n_samples="auto"``: largest size tried (a fixed-shape model's row budget if smaller)
-DEFAULT_MAX_SAMPLES = 16_000
-#: spawn-key element marking the seed streams of the later rounds of ``n_samples="auto"``
-#: (the bytes of "auto"); a query's own streams use the keys 0, 1, 2 at that position
-ROUND_KEY = 0x6175746F
 #: what ``explain_many(output_options=...)`` may pass on to ``explain_many_to``
 OUTPUT_OPTIONS = ("partition_rows", "overwrite", "resume")
-
-
-@dataclass(frozen=True)
-class AdaptiveSampling:
-    """``n_samples="auto"``: the sizes each query may be explained at, and when it stops.
-
-    Sizes double from ``start`` and end at ``max_samples``; a query stops at the first
-    size whose explanation has a bootstrap top-k Jaccard of at least ``stability_target``.
-    """
-
-    start: int
-    stability_target: float
-    max_samples: int
-
-    def sizes(self) -> tuple[int, ...]:
-        """Every size a query may be explained at, smallest first."""
-        sizes = [self.start]
-        while sizes[-1] < self.max_samples:
-            sizes.append(min(2 * sizes[-1], self.max_samples))
-        return tuple(sizes)
-
-    def params(self) -> dict[str, Any]:
-        return {
-            "n_samples": "auto",
-            "start_samples": self.start,
-            "stability_target": self.stability_target,
-            "max_samples": self.max_samples,
-        }
 
 
 @dataclass(frozen=True)
@@ -613,8 +578,8 @@ class TabularExplainer:
             pending = []
             for i, exp in explained:
                 history[i].append((n, exp.stability))
-                if round_ == len(sizes) - 1 or _is_stable(exp, run.family, plan):
-                    note = _rounds_note(plan, history[i])
+                if round_ == len(sizes) - 1 or is_stable(exp, run.family, plan):
+                    note = rounds_note(plan, history[i])
                     done.append((i, replace(exp, notes=exp.notes + (note,))))
                 else:
                     pending.append(i)
@@ -676,7 +641,7 @@ class TabularExplainer:
 
     def _query_seeds(self, query: np.ndarray, round_: int) -> QuerySeeds:
         seeds = query_seeds(self.root, self.schema.readable(query))
-        return seeds if round_ == 0 else _round_seeds(seeds, self.root, round_)
+        return seeds if round_ == 0 else round_seeds(seeds, self.root, round_)
 
     def _predict_blocks(self, blocks: list[np.ndarray], n_samples: int) -> list[np.ndarray]:
         """Score per-query blocks in calls of at most ``row_budget`` rows.
@@ -970,42 +935,6 @@ def _check_no_output_options(output_format: Any, output_options: Any) -> None:
         raise ParameterError(
             f"{given} apply only with output= (explanations streamed to files); output is None."
         )
-
-
-def _round_seeds(seeds: QuerySeeds, root: np.random.SeedSequence, round_: int) -> QuerySeeds:
-    """The query's streams for a later round of ``n_samples="auto"``, independent of round 0's."""
-    base = np.random.SeedSequence(
-        entropy=seeds.fit.entropy, spawn_key=(*root.spawn_key, ROUND_KEY, round_)
-    )
-    fit, holdout, bootstrap = base.spawn(3)
-    return QuerySeeds(fit=fit, holdout=holdout, bootstrap=bootstrap, digest=seeds.digest)
-
-
-def _is_stable(exp: Explanation, family: Any, plan: AdaptiveSampling) -> bool:
-    jaccard = exp.stability.top_k_jaccard
-    if jaccard is None:
-        raise ParameterError(
-            "n_samples='auto' stops on the bootstrap top-k Jaccard of each explanation, but the "
-            f"{family.name!r} surrogate reported none (no bootstrap refits); give it "
-            "n_bootstrap >= 2 or choose a fixed n_samples."
-        )
-    return jaccard >= plan.stability_target
-
-
-def _rounds_note(plan: AdaptiveSampling, history: list[tuple[int, Stability]]) -> str:
-    """The rounds one query went through, in words, for ``Explanation.notes``."""
-    sizes = " -> ".join(str(n) for n, _ in history)
-    ks = [st.k for _, st in history]
-    label = f"top-{ks[0]}" if len(set(ks)) == 1 else f"top-k (k = {', '.join(map(str, ks))})"
-    scores = ", ".join(f"{st.top_k_jaccard:.3f}" for _, st in history)
-    note = (
-        f"n_samples='auto': {sizes} rows; {label} bootstrap Jaccard {scores} "
-        f"(target {plan.stability_target:g}, cap {plan.max_samples})"
-    )
-    last = history[-1][1].top_k_jaccard
-    if last is not None and last < plan.stability_target:
-        note += "; the cap was reached before the target, so it is less stable than asked"
-    return note + "."
 
 
 def _row_count(X: Any) -> int | None:
