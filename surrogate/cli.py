@@ -12,8 +12,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import cast
 
 from .errors import ParameterError, SurrogateError
+from .explanation import ExplanationSet
 
 DATASETS = ("german-credit", "adult")
 TRAINERS = ("gbm", "mlp", "logreg")
@@ -117,7 +119,7 @@ def _run_explain(args) -> str:
         )
     if args.resume:
         raise ParameterError("--resume needs --out (the folder of the run to continue).")
-    explanations = explainer.explain_many(X_test.iloc[rows], args.surrogate)
+    explanations = cast(ExplanationSet, explainer.explain_many(X_test.iloc[rows], args.surrogate))
     return "\n\n".join(_render(e, args.format) for e in explanations)
 
 

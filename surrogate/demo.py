@@ -6,6 +6,7 @@ Run with ``python -m surrogate.demo``.
 from __future__ import annotations
 
 import time
+from typing import cast
 
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -19,6 +20,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from .datasets import load_german_credit
 from .errors import ParameterError
 from .explainer import TabularExplainer
+from .explanation import ExplanationSet
 
 
 def german_credit_model(
@@ -88,7 +90,7 @@ def main() -> None:
     )
     explainer = TabularExplainer(model, X_train, target="bad", random_state=0)
     start = time.perf_counter()
-    explanations = explainer.explain_many(X_test.iloc[:3], max_features=5)
+    explanations = cast(ExplanationSet, explainer.explain_many(X_test.iloc[:3], max_features=5))
     seconds = time.perf_counter() - start
     for index, exp in zip(explanations.indices, explanations, strict=True):
         print(f"\n=== Applicant {X_test.index[index]} (P(bad) = {exp.prediction:.3f}) ===")

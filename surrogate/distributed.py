@@ -399,9 +399,9 @@ def _write_parts(
     n_rows = 0
     for parts in results:
         if parts is None:  # resumed: this part is already on disk, with its info
-            info = done[len(infos)]
-            infos.append(PartInfo(**info["part"]))
-            failures += [Failure(**f) for f in info["failures"]]
+            record = done[len(infos)]
+            infos.append(PartInfo(**record["part"]))
+            failures += [Failure(**f) for f in record["failures"]]
             n_rows += infos[-1].n_rows
             continue
         for part, rows in parts:

@@ -1,4 +1,4 @@
-"""The rest of the bad-input matrix (issue 8): handled cases and what they get.
+"""The rest of the bad-input matrix: handled cases and what they get.
 
 Refused cases raise a ``SurrogateError`` naming the thing (most are in
 ``test_errors.py``); the cases here are *handled*, and the handling is recorded in

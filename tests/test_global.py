@@ -1,4 +1,4 @@
-"""Global surrogates and the "auto" family (issue 4)."""
+"""Global surrogates and the "auto" family."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A long CLI run killed with SIGKILL resumes without recomputing or duplicating rows (issue 8)."""
+"""A long CLI run killed with SIGKILL resumes without recomputing or duplicating rows."""
 
 from __future__ import annotations
 

@@ -6,8 +6,8 @@ Graphviz output) enters an HTML page: it drops scripts, event handlers, foreign
 content and external references, and gives each drawing its own id prefix so that
 several inline SVGs on one page cannot collide.
 
-The lead attaches :func:`explanation_repr_html` as ``Explanation._repr_html_`` and
-:func:`explanation_set_repr_html` as ``ExplanationSet._repr_html_``.
+:func:`explanation_repr_html` and :func:`explanation_set_repr_html` are what
+``Explanation._repr_html_`` and ``ExplanationSet._repr_html_`` show in notebooks.
 """
 
 from __future__ import annotations
