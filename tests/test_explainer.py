@@ -115,12 +115,19 @@ def _assert_top3(exp: sg.Explanation) -> None:
 
 def test_logistic_world_top3_and_signs_identity_link(logistic_world):
     model, X = logistic_world
-    explainer = TabularExplainer(model, X, n_samples=1000)
+    explainer = TabularExplainer(model, X, n_samples=1000, link="identity")
     many = explainer.explain_many(X.iloc[:10], max_features=5)
     assert len(many) == 10 and not many.failures
     for exp in many:
         _assert_top3(exp)
         assert exp.meta.link == "identity"
+
+
+def test_default_link_is_log_odds_for_probabilities_only(logistic_world):
+    model, X = logistic_world
+    assert TabularExplainer(model, X, n_samples=300).link == "logit"
+    regressor = TabularExplainer(lambda rows: rows["f1"].to_numpy(), X, n_samples=300)
+    assert regressor.link == "identity"
 
 
 def test_logistic_world_top3_signs_and_fidelity_logit_link(logistic_world):

@@ -49,7 +49,9 @@ def test_one_word_model_puts_that_word_first(family):
 
 
 def test_linear_weight_is_the_effect_of_presence():
-    exp = TextExplainer(one_word_model("not"), n_samples=300).explain(SENTENCE, max_features=3)
+    exp = TextExplainer(one_word_model("not"), n_samples=300, link="identity").explain(
+        SENTENCE, max_features=3
+    )
     term = exp.content.terms[0]
     assert (term.feature, term.value) == ("not", "present")
     assert term.weight == pytest.approx(0.75)
