@@ -70,7 +70,7 @@ def quartile_bin(train_column: np.ndarray, x: np.ndarray) -> np.ndarray:
     return np.searchsorted(np.percentile(train_column, [25, 50, 75]), x, side="left")
 
 
-def within_sampling_error(a: np.ndarray, b: np.ndarray, levels) -> None:
+def assert_within_sampling_error(a: np.ndarray, b: np.ndarray, levels) -> None:
     """Frequencies of each level in two samples agree within 4 standard errors."""
     for level in levels:
         pa, pb = np.mean(a == level), np.mean(b == level)
@@ -101,14 +101,14 @@ def test_lime_bin_frequencies_match_the_lime_package(both_neighbourhoods):
                 quartile_bin(column, theirs[:, j]),
                 range(4),
             )
-        within_sampling_error(a, b, levels)
+        assert_within_sampling_error(a, b, levels)
 
 
 def test_lime_same_bin_indicators_match_the_lime_package(both_neighbourhoods):
     train, _, _, ours, binary, _ = both_neighbourhoods
     # lime's binary data is 1 where the row is in the query's bin; our z is that minus one
     for j in range(len(train.columns)):
-        within_sampling_error(1 + ours.z[:, j], binary[:, j], [0, 1])
+        assert_within_sampling_error(1 + ours.z[:, j], binary[:, j], [0, 1])
 
 
 def test_lime_values_inside_bins_match_the_lime_package(both_neighbourhoods):
@@ -143,7 +143,7 @@ def test_lime_integers_stay_integers_in_their_bin(both_neighbourhoods):
     x = ours.values[:, j]
     assert np.array_equal(x, np.round(x))
     column = train["count"].to_numpy(np.float64)
-    within_sampling_error(quartile_bin(column, x), quartile_bin(column, theirs[:, j]), range(4))
+    assert_within_sampling_error(quartile_bin(column, x), quartile_bin(column, theirs[:, j]), range(4))
 
 
 # ---- lime: determinism, constraints, errors -------------------------------------------------------
