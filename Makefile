@@ -4,12 +4,14 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SYSTEM_PROGRAMS := dot chromium chromedriver
-SYSTEM_PACKAGES := graphviz chromium chromium-driver
+SYSTEM_PACKAGES := graphviz chromium chromium-driver fonts-dejavu-core
+SYSTEM_FONT     := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 
 .PHONY: test demo system lint clean
 
 system:
 	@missing=0; for p in $(SYSTEM_PROGRAMS); do command -v $$p >/dev/null || missing=1; done; \
+	[ -f $(SYSTEM_FONT) ] || missing=1; \
 	if [ $$missing = 1 ]; then \
 	  echo "Installing system packages: $(SYSTEM_PACKAGES)"; \
 	  $(SUDO) apt-get update -qq && \
