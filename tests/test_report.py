@@ -335,6 +335,8 @@ def test_joblib_needs_trust(tiny_model, tmp_path):
 
 
 def test_skops_refuses_untrusted_types(tiny_model, tmp_path):
+    import operator
+
     import skops.io as sio
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import FunctionTransformer
@@ -343,16 +345,14 @@ def test_skops_refuses_untrusted_types(tiny_model, tmp_path):
     sio.dump(tiny_model, plain)
     assert load_model(plain, trust=False).predict([[3.0]])[0] == 1
     risky = tmp_path / "risky.skops"
-    sio.dump(
-        Pipeline([("f", FunctionTransformer(np.log1p)), ("m", tiny_model)]).fit(
-            [[0.0], [3.0]], [0, 1]
-        ),
-        risky,
-    )
-    if sio.get_untrusted_types(file=risky):
-        with pytest.raises(ModelError, match="--trust-model-file"):
-            load_model(risky, trust=False)
-    assert load_model(risky, trust=True).predict([[3.0]])[0] == 1
+    # operator.pos is outside skops' default trusted set: the file must be refused untrusted
+    identity = FunctionTransformer(operator.pos)
+    fitted = Pipeline([("f", identity), ("m", tiny_model)]).fit(np.array([[0.0], [3.0]]), [0, 1])
+    sio.dump(fitted, risky)
+    assert sio.get_untrusted_types(file=risky) == ["_operator.pos"]
+    with pytest.raises(ModelError, match="_operator.pos.*--trust-model-file"):
+        load_model(risky, trust=False)
+    assert load_model(risky, trust=True).predict(np.array([[3.0]]))[0] == 1
 
 
 def test_other_model_files_are_refused(tmp_path):
