@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from surrogate.report.pdf import QUIET_CHROMIUM_FLAGS
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 
@@ -59,14 +61,7 @@ def driver():
     options.binary_location = str(CHROMIUM)
     for argument in (
         "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-default-apps",
-        "--disable-extensions",
+        *QUIET_CHROMIUM_FLAGS,
         f"--user-data-dir={profile}",
         "--window-size=1200,1600",
     ):

@@ -23,19 +23,25 @@ def find_browser() -> str | None:
     return None
 
 
+#: flags for a quiet headless Chromium: no GPU, no first-run, no background or component traffic
+QUIET_CHROMIUM_FLAGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+)
+
+
 def chromium_command(browser: str, html: Path, pdf: Path, profile: str) -> list[str]:
-    """The headless print command: no GPU, no first-run, no background or component traffic."""
+    """The headless print command."""
     return [
         browser,
         "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-default-apps",
-        "--disable-extensions",
+        *QUIET_CHROMIUM_FLAGS,
         "--no-pdf-header-footer",
         f"--user-data-dir={profile}",
         f"--print-to-pdf={pdf}",
