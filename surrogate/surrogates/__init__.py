@@ -31,11 +31,17 @@ def make_surrogate(spec: Any, **params: Any):
     if not isinstance(spec, str):
         if hasattr(spec, "fit_local"):
             if params:
-                raise ParameterError(f"Parameters {sorted(params)} given with a ready surrogate object.")
+                raise ParameterError(
+                    f"Parameters {sorted(params)} given with a ready surrogate object."
+                )
             return spec
-        raise UnknownOptionError(f"surrogate must be one of {sorted(SURROGATES)}, got {type(spec).__name__}.")
+        raise UnknownOptionError(
+            f"surrogate must be one of {sorted(SURROGATES)}, got {type(spec).__name__}."
+        )
     if spec not in SURROGATES:
-        raise UnknownOptionError(f"Unknown surrogate {spec!r}; expected one of {sorted(SURROGATES)}.")
+        raise UnknownOptionError(
+            f"Unknown surrogate {spec!r}; expected one of {sorted(SURROGATES)}."
+        )
     module, cls_name = SURROGATES[spec]
     cls = getattr(importlib.import_module(module), cls_name)
     try:
@@ -45,6 +51,14 @@ def make_surrogate(spec: Any, **params: Any):
 
 
 __all__ = [
-    "SURROGATES", "make_surrogate", "Condition", "Rule", "TreeNode", "LinearContent", "LinearTerm",
-    "RuleContent", "LocalProblem", "LocalFit",
+    "SURROGATES",
+    "make_surrogate",
+    "Condition",
+    "Rule",
+    "TreeNode",
+    "LinearContent",
+    "LinearTerm",
+    "RuleContent",
+    "LocalProblem",
+    "LocalFit",
 ]

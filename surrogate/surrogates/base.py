@@ -16,6 +16,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from ..errors import ParameterError
 from ..fidelity import Fidelity, Stability, measure_fidelity
 from ..schema import Feature
 
@@ -159,6 +160,12 @@ def local_fidelity(problem: LocalProblem, fit: LocalFit) -> Fidelity:
         pred_query=float(fit.pred_fit[0]),
         threshold=problem.threshold,
     )
+
+
+def check_int(value: Any, argument: str, lowest: int) -> None:
+    """Refuse a surrogate parameter that is not an integer of at least ``lowest``."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < lowest:
+        raise ParameterError(f"{argument} must be an integer >= {lowest}, got {value!r}.")
 
 
 class SurrogateFamily(Protocol):

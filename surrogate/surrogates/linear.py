@@ -23,10 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ParameterError
 from ..fidelity import constant_variance, summarise_bootstrap
 from ..schema import Feature
-from .base import LinearContent, LinearTerm, LocalFit, LocalProblem
+from .base import LinearContent, LinearTerm, LocalFit, LocalProblem, check_int
 
 #: ridge added to the Gram diagonal (scaled by its trace) so all-zero columns stay solvable
 _RIDGE = 1e-10
@@ -56,22 +55,8 @@ class LinearSurrogate:
         return {"max_features": self.max_features, "n_bootstrap": self.n_bootstrap}
 
     def _check(self) -> None:
-        if (
-            isinstance(self.max_features, bool)
-            or not isinstance(self.max_features, int)
-            or self.max_features < 1
-        ):
-            raise ParameterError(
-                f"max_features must be a positive integer, got {self.max_features!r}."
-            )
-        if (
-            isinstance(self.n_bootstrap, bool)
-            or not isinstance(self.n_bootstrap, int)
-            or self.n_bootstrap < 0
-        ):
-            raise ParameterError(
-                f"n_bootstrap must be a non-negative integer, got {self.n_bootstrap!r}."
-            )
+        check_int(self.max_features, "max_features", 1)
+        check_int(self.n_bootstrap, "n_bootstrap", 0)
 
     def fit_local(
         self,

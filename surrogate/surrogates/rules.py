@@ -45,13 +45,12 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from ..errors import ParameterError
 from ..schema import Feature
-from .base import LocalFit, LocalProblem, Rule, RuleContent
+from .base import LocalFit, LocalProblem, Rule, RuleContent, check_int
 from .tree import (
     CodedTest,
     WeightedTree,
     bootstrap_stability,
     categorical_mask,
-    check_int,
     check_problems,
     check_share,
     column_mask,

@@ -46,7 +46,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from ..errors import DataError, ParameterError
 from ..fidelity import Stability, summarise_bootstrap
 from ..schema import MISSING_CODE, Feature
-from .base import Condition, LocalFit, LocalProblem, Rule, RuleContent, TreeNode
+from .base import Condition, LocalFit, LocalProblem, Rule, RuleContent, TreeNode, check_int
 
 TestOp = Literal["<=", ">", "in", "not in", "is missing", "is not missing"]
 
@@ -636,11 +636,6 @@ def normalise_codes(X: np.ndarray, categorical: np.ndarray, argument: str) -> np
         )
     X[:, categorical] = block
     return X
-
-
-def check_int(value: Any, argument: str, lowest: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < lowest:
-        raise ParameterError(f"{argument} must be an integer >= {lowest}, got {value!r}.")
 
 
 def check_share(value: Any, argument: str, highest: float) -> None:
