@@ -132,7 +132,10 @@ class TabularExplainer:
     target : class label or output index, optional
         Output explained. Default: the positive class of a binary classifier, the
         single output of a regressor, the predicted class of each query otherwise.
-    sampler : {"gaussian", "qmc", "lime"} or sampler object, default "gaussian"
+    sampler : {"qmc", "gaussian", "lime"} or sampler object, default "qmc"
+        "qmc" is the "gaussian" neighbourhood drawn on scrambled Sobol points: the same
+        distribution with less sampling noise, so the same top features across seeds
+        more often (bench/stability_by_sampler.py).
     n_samples : int or "auto", default 5000
         Every row the black box scores for one query, held-out rows included. "auto"
         chooses it per query: ``start_samples`` rows, doubled until the explanation's
@@ -198,7 +201,7 @@ class TabularExplainer:
         *,
         mode: Literal["classification", "regression"] | None = None,
         target: Any = None,
-        sampler: Any = "gaussian",
+        sampler: Any = "qmc",
         n_samples: int | Literal["auto"] = 5000,
         kernel: str = "exponential",
         kernel_width: float | None = None,

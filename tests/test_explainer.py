@@ -286,7 +286,7 @@ def test_provenance_is_recorded(logistic_explainer, logistic_world):
     exp = logistic_explainer.explain(X.iloc[0], max_features=4)
     meta = exp.meta
     assert meta.library_version == sg.__version__
-    assert meta.sampler["name"] == "gaussian" and "scale" in meta.sampler
+    assert meta.sampler == {"name": "qmc", "scale": 0.5, "category_change": 0.3}
     assert meta.kernel == {"name": "exponential", "width": 1.0}
     assert meta.surrogate == {"family": "linear", "max_features": 4, "n_bootstrap": 20}
     assert meta.random_state_entropy == 0 and meta.random_state_spawn_key == []

@@ -140,11 +140,40 @@ def test_qmc_has_the_same_marginals_as_gaussian(wide_schema):
         sd = schema.features[j].scale * 0.5
         assert abs(q.values[:, j].mean() - query[j]) < 0.1 * sd
         assert q.values[:, j].std() == pytest.approx(g.values[:, j].std(), rel=0.1)
-    # categories: changed with probability category_change * P(redraw differs)
-    change_g, change_q = -g.z[:, 2].mean(), -q.z[:, 2].mean()
-    expected = 0.3 * (1 - schema["job"].frequencies[0])
-    assert change_q == pytest.approx(expected, abs=0.03)
-    assert change_g == pytest.approx(expected, abs=0.03)
+    # categories: replaced in a share category_change of rows, whatever the query holds
+    assert -q.z[:, 2].mean() == pytest.approx(0.3, abs=0.01)
+    assert -g.z[:, 2].mean() == pytest.approx(0.3, abs=0.03)
+
+
+@pytest.mark.parametrize("name", LOCAL_SAMPLERS)
+@pytest.mark.parametrize("held", ["a", "c"])
+def test_a_replaced_category_is_another_drawn_by_training_frequency(wide_schema, name, held):
+    frame, schema = wide_schema
+    query = schema.encode(
+        pd.DataFrame({"x": [10.0], "k": [25], "job": [held]}).astype(frame.dtypes)
+    )[0]
+    hood = make_sampler(name, schema).sample(query, 4096, np.random.SeedSequence(5))
+    job = schema["job"]
+    replaced = hood.values[hood.z[:, 2] == -1, 2]
+    kept = hood.values[hood.z[:, 2] == 0, 2]
+    assert (kept == query[2]).all() and (replaced != query[2]).all()
+    assert len(replaced) == pytest.approx(0.3 * 4096, rel=0.1)
+    others = [c for c in range(len(job.categories)) if c != query[2]]
+    counts = [(replaced == c).sum() for c in others]
+    expected = np.array([job.frequencies[c] for c in others])
+    assert stats.chisquare(counts, expected / expected.sum() * len(replaced)).pvalue > 1e-3
+
+
+@pytest.mark.parametrize("name", LOCAL_SAMPLERS)
+def test_a_query_holding_the_only_seen_category_keeps_it(name):
+    # "b" is declared (pandas keeps unused categories) but never seen in training
+    frame = pd.DataFrame(
+        {"x": np.arange(20.0), "job": pd.Categorical(["a"] * 20, categories=["a", "b"])}
+    )
+    schema = FeatureSchema.infer(frame)
+    query = schema.encode(frame.iloc[:1])[0]
+    hood = make_sampler(name, schema).sample(query, 64, np.random.SeedSequence(0))
+    assert (hood.values[:, 1] == query[1]).all() and (hood.z[:, 1] == 0).all()
 
 
 def test_unknown_sampler_lists_valid_names(wide_schema):

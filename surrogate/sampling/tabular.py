@@ -3,8 +3,13 @@
 ``gaussian``: each movable number is drawn from a normal around the query's value
 with standard deviation ``scale`` training standard deviations, truncated to the
 feature's bounds (integers are rounded and stay integers); each movable category
-is, with probability ``category_change``, redrawn from its training frequencies
-(missing counting as a category where the data has it); a query value outside
+is, with probability ``category_change``, replaced by another category drawn from
+the training frequencies of the categories other than the query's (missing
+counting as a category where the data has it). Every category is thus moved in
+the same share of rows whatever the query holds: were the redraw allowed to land
+on the query's own category, a query holding a frequent category (96% of German
+credit applicants are foreign workers) would see that feature move in about 1% of
+rows, and its weight would rest on a few dozen rows. A query value outside
 the training range widens that range to include it, so rows are drawn around the
 query itself (and counted as extrapolation). Immutable features, and
 features constant in training, never move. ``z`` holds standardised offsets
@@ -12,7 +17,7 @@ features constant in training, never move. ``z`` holds standardised offsets
 category differs from the query's and ``0`` where it is the same. Every sampler's
 ``z`` is 0 at the query and an indicator is -1 where something of the query was
 taken away (as for words and image segments), so a linear weight on it reads "the
-effect of *having* the query's category rather than another drawn from the
+effect of *having* the query's category rather than another one, drawn from the
 training frequencies".
 
 ``qmc``: the same scheme driven by scrambled Sobol points instead of pseudo-random
@@ -85,7 +90,9 @@ class GaussianSampler:
         self._numeric = [j for j, f in enumerate(features) if f.is_numeric and not f.frozen]
         self._categorical = [j for j, f in enumerate(features) if not f.is_numeric and not f.frozen]
         self._n_movable = max(1, len(self._numeric) + len(self._categorical))
-        self._category_cdfs = {j: _category_cdf(features[j]) for j in self._categorical}
+        self._category_frequencies = {
+            j: _category_frequencies(features[j]) for j in self._categorical
+        }
 
     def params(self) -> dict[str, Any]:
         return {"name": self.name, "scale": self.scale, "category_change": self.category_change}
@@ -98,10 +105,9 @@ class GaussianSampler:
             values[:, j], z[:, j] = self._draw_number(j, query[j], u[:, col])
         offset = len(self._numeric)
         for k, j in enumerate(self._categorical):
-            change = u[:, offset + 2 * k] < self.category_change
-            drawn = self._category_cdfs[j](u[:, offset + 2 * k + 1])
-            values[:, j] = np.where(change, drawn, query[j])
-            z[:, j] = -(values[:, j] != query[j]).astype(np.float64)
+            values[:, j], z[:, j] = self._draw_category(
+                j, query[j], u[:, offset + 2 * k], u[:, offset + 2 * k + 1]
+            )
         distance = np.sqrt((z**2).sum(axis=1) / self._n_movable)
         return Neighborhood(values=values, z=z, distance=distance)
 
@@ -130,6 +136,18 @@ class GaussianSampler:
         return x, (x - q) / unit
 
 
+    def _draw_category(
+        self, j: int, q: float, u_change: np.ndarray, u_category: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        codes, frequencies = self._category_frequencies[j]
+        other = codes != q
+        if not other.any():  # the query holds the only category seen in training
+            return np.full(len(u_change), q), np.zeros(len(u_change))
+        change = u_change < self.category_change
+        drawn = _inverse_cdf(codes[other], frequencies[other], u_category)
+        return np.where(change, drawn, q), -change.astype(np.float64)
+
+
 class QMCSampler(GaussianSampler):
     """The gaussian scheme on scrambled Sobol points."""
 
@@ -154,20 +172,18 @@ def truncated_normal_ppf(u: np.ndarray, a: float, b: float) -> np.ndarray:
     return np.clip(special.ndtri(p), a, b)
 
 
-def _category_cdf(feature):
-    """Inverse-CDF draw of category codes from training frequencies (missing as code -1)."""
-    codes = list(range(len(feature.categories)))
-    probs = list(feature.frequencies)
-    if feature.missing_rate > 0:
-        codes.append(MISSING_CODE)
-        probs.append(feature.missing_rate)
-    cdf = np.cumsum(probs) / np.sum(probs)
-    table = np.array(codes, dtype=np.float64)
+def _category_frequencies(feature: Feature) -> tuple[np.ndarray, np.ndarray]:
+    """Category codes seen in training (missing as ``MISSING_CODE``) and their frequencies."""
+    codes = np.append(np.arange(len(feature.categories)), MISSING_CODE).astype(np.float64)
+    frequencies = np.append(np.asarray(feature.frequencies, dtype=np.float64), feature.missing_rate)
+    seen = frequencies > 0
+    return codes[seen], frequencies[seen]
 
-    def draw(u: np.ndarray) -> np.ndarray:
-        return table[np.minimum(np.searchsorted(cdf, u, side="right"), len(table) - 1)]
 
-    return draw
+def _inverse_cdf(codes: np.ndarray, frequencies: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Codes drawn with the given (unnormalised) frequencies by inverting their CDF at ``u``."""
+    cdf = np.cumsum(frequencies) / frequencies.sum()
+    return codes[np.minimum(np.searchsorted(cdf, u, side="right"), len(codes) - 1)]
 
 
 # ---- lime ----------------------------------------------------------------------------------
@@ -295,7 +311,9 @@ class LimeSampler:
         self._categorical = [j for j, f in enumerate(features) if not f.is_numeric and not f.frozen]
         self._n_movable = max(1, len(self._numeric) + len(self._categorical))
         self._bins = {j: QuartileBins.learn(values[:, j], features[j]) for j in self._numeric}
-        self._category_cdfs = {j: _category_cdf(features[j]) for j in self._categorical}
+        self._category_frequencies = {
+            j: _category_frequencies(features[j]) for j in self._categorical
+        }
 
     def params(self) -> dict[str, Any]:
         """Name, LIME's kernel width and its equivalent for this library's distances.
@@ -331,7 +349,7 @@ class LimeSampler:
             z[:, j] = -(bins.index(values[:, j]) != bins.index(query[j : j + 1])).astype(np.float64)
         offset = 2 * len(self._numeric)
         for k, j in enumerate(self._categorical):
-            values[:, j] = self._category_cdfs[j](u[:, offset + k])
+            values[:, j] = _inverse_cdf(*self._category_frequencies[j], u[:, offset + k])
             z[:, j] = -(values[:, j] != query[j]).astype(np.float64)
         distance = np.sqrt((z**2).sum(axis=1) / self._n_movable)
         return Neighborhood(values=values, z=z, distance=distance)
