@@ -288,7 +288,12 @@ def test_provenance_is_recorded(logistic_explainer, logistic_world):
     assert meta.library_version == sg.__version__
     assert meta.sampler == {"name": "qmc", "scale": 0.5, "category_change": 0.3}
     assert meta.kernel == {"name": "exponential", "width": 1.0}
-    assert meta.surrogate == {"family": "linear", "max_features": 4, "n_bootstrap": 20}
+    assert meta.surrogate == {
+        "family": "linear",
+        "max_features": 4,
+        "n_bootstrap": 20,
+        "control_variates": True,
+    }
     assert meta.random_state_entropy == 0 and meta.random_state_spawn_key == []
     assert len(meta.query_digest) == 32
     assert meta.n_samples == 600 and meta.n_fit + meta.n_holdout + 1 == 600

@@ -135,7 +135,6 @@ class GaussianSampler:
             x = np.clip(np.round(x), np.ceil(lo), np.floor(hi))
         return x, (x - q) / unit
 
-
     def _draw_category(
         self, j: int, q: float, u_change: np.ndarray, u_category: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:

@@ -80,7 +80,7 @@ class AutoSurrogate:
             index, scores = self._choose(problem, features, z_names, choose_seed)
             family = self._family(index, n_bootstrap=None)
             fit = family.fit_local([problem], features, z_names, [refit_seed])[0]
-            fits.append(replace(fit, notes=fit.notes + (self._note(index, scores),)))
+            fits.append(replace(fit, notes=(self._note(index, scores),) + fit.notes))
         return fits
 
     def _family(self, index: int, *, n_bootstrap: int | None):

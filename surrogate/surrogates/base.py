@@ -162,6 +162,17 @@ def local_fidelity(problem: LocalProblem, fit: LocalFit) -> Fidelity:
     )
 
 
+def bootstrap_counts(seed: np.random.SeedSequence, n: int, n_resamples: int) -> np.ndarray:
+    """How often each of ``n`` rows is drawn in each of ``n_resamples`` bootstrap resamples.
+
+    Multinomial(n, uniform) counts, drawn as ``n`` row indices with replacement and
+    counted (the same distribution as ``Generator.multinomial``, several times faster).
+    """
+    draws = np.random.default_rng(seed).integers(0, n, size=(n_resamples, n))
+    flat = (draws + n * np.arange(n_resamples)[:, None]).ravel()
+    return np.bincount(flat, minlength=n_resamples * n).reshape(n_resamples, n)
+
+
 def check_int(value: Any, argument: str, lowest: int) -> None:
     """Refuse a surrogate parameter that is not an integer of at least ``lowest``."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < lowest:

@@ -46,7 +46,16 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from ..errors import DataError, ParameterError
 from ..fidelity import Stability, summarise_bootstrap
 from ..schema import MISSING_CODE, Feature
-from .base import Condition, LocalFit, LocalProblem, Rule, RuleContent, TreeNode, check_int
+from .base import (
+    Condition,
+    LocalFit,
+    LocalProblem,
+    Rule,
+    RuleContent,
+    TreeNode,
+    bootstrap_counts,
+    check_int,
+)
 
 TestOp = Literal["<=", ">", "in", "not in", "is missing", "is not missing"]
 
@@ -801,7 +810,7 @@ def bootstrap_stability(
     The counts come from ``np.random.default_rng(seed)`` only.
     """
     n = len(problem.y_fit)
-    counts = np.random.default_rng(seed).multinomial(n, np.full(n, 1.0 / n), size=n_bootstrap)
+    counts = bootstrap_counts(seed, n, n_bootstrap)
     rows = []
     for c in counts:
         weights = problem.w_fit * c
