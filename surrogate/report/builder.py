@@ -416,7 +416,7 @@ def reasons_section(
         "method": (
             "Contributions of the local linear surrogate towards the adverse outcome: numbers as "
             "weight x (query - reference mean) / training sd, categories as the weight of having the "
-            "query's category instead of another drawn from the training frequencies; summed per family; "
+            "query's category instead of one drawn from the training frequencies; summed per family; "
             "positive families ranked, largest first."
         ),
         "reference": reference.name,

@@ -3,13 +3,8 @@
 ``gaussian``: each movable number is drawn from a normal around the query's value
 with standard deviation ``scale`` training standard deviations, truncated to the
 feature's bounds (integers are rounded and stay integers); each movable category
-is, with probability ``category_change``, replaced by another category drawn from
-the training frequencies of the categories other than the query's (missing
-counting as a category where the data has it). Every category is thus moved in
-the same share of rows whatever the query holds: were the redraw allowed to land
-on the query's own category, a query holding a frequent category (96% of German
-credit applicants are foreign workers) would see that feature move in about 1% of
-rows, and its weight would rest on a few dozen rows. A query value outside
+is, with probability ``category_change``, redrawn from its training frequencies
+(missing counting as a category where the data has it); a query value outside
 the training range widens that range to include it, so rows are drawn around the
 query itself (and counted as extrapolation). Immutable features, and
 features constant in training, never move. ``z`` holds standardised offsets
@@ -17,7 +12,7 @@ features constant in training, never move. ``z`` holds standardised offsets
 category differs from the query's and ``0`` where it is the same. Every sampler's
 ``z`` is 0 at the query and an indicator is -1 where something of the query was
 taken away (as for words and image segments), so a linear weight on it reads "the
-effect of *having* the query's category rather than another one, drawn from the
+effect of *having* the query's category rather than another drawn from the
 training frequencies".
 
 ``qmc``: the same scheme driven by scrambled Sobol points instead of pseudo-random
@@ -138,13 +133,9 @@ class GaussianSampler:
     def _draw_category(
         self, j: int, q: float, u_change: np.ndarray, u_category: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        codes, frequencies = self._category_frequencies[j]
-        other = codes != q
-        if not other.any():  # the query holds the only category seen in training
-            return np.full(len(u_change), q), np.zeros(len(u_change))
-        change = u_change < self.category_change
-        drawn = _inverse_cdf(codes[other], frequencies[other], u_category)
-        return np.where(change, drawn, q), -change.astype(np.float64)
+        drawn = _inverse_cdf(*self._category_frequencies[j], u_category)
+        x = np.where(u_change < self.category_change, drawn, q)
+        return x, -(x != q).astype(np.float64)
 
 
 class QMCSampler(GaussianSampler):
