@@ -17,7 +17,9 @@ estimate the same thing with less sampling noise.
 
 Stability: ``n_bootstrap`` multinomial resamples of the fitting sample are refitted
 *including* the selection step (so it measures whether the same features would
-be chosen, as S-LIME asks), with no extra model calls.
+be chosen, as S-LIME asks), with no extra model calls. They refit the response
+with the main effects removed once, on the whole sample (re-estimating them per
+resample would move the weights only at second order).
 """
 
 from __future__ import annotations
