@@ -9,7 +9,7 @@ import pytest
 import surrogate as sg
 from surrogate.errors import ParameterError
 from surrogate.interop import reseeded
-from surrogate.surrogates.control_variates import main_effects
+from surrogate.surrogates.control_variates import main_effects, without_main_effects
 
 N_SEEDS = 20
 LINEAR = {"x0": 1.0, "x1": -0.6, "x4": 0.0}  # the black box's own slopes on these features
@@ -122,19 +122,25 @@ def test_a_straight_line_has_no_main_effect():
 
 
 def test_too_few_rows_keeps_the_response_and_says_so():
+    # 40 categories, each replaced in about half the rows by one of three codes: 1 + 40 + 40 x 2 columns
     rng = np.random.default_rng(1)
-    X = pd.DataFrame(
-        {f"c{j}": pd.Series(rng.choice(list("abcdefghij"), 300), dtype="str") for j in range(5)}
+    n, d = 600, 40
+    replaced = rng.random((n, d)) < 0.5
+    z = -replaced.astype(float)
+    values = np.where(replaced, rng.integers(1, 4, (n, d)), 0).astype(float)
+    y = rng.normal(size=n) + (values == 2).sum(axis=1)
+    adjusted, note = without_main_effects(z, values, y, np.ones(n), np.ones(d, dtype=bool))
+    assert (
+        note
+        == "Main effects not removed: 600 fitting rows are fewer than 20 per column (121 columns)."
     )
-    X["x"] = rng.normal(size=300)
-
-    def model(rows: pd.DataFrame) -> np.ndarray:
-        return rows["x"].to_numpy() + (rows["c0"] == "a").to_numpy()
-
-    exp = sg.TabularExplainer(model, X, n_samples=200).explain(X.iloc[0])
-    assert any("Main effects not removed" in note for note in exp.notes)
-    plain = sg.TabularExplainer(model, X, n_samples=200).explain(X.iloc[0], control_variates=False)
-    assert exp.content == plain.content  # the same fit, as nothing was removed
+    assert np.array_equal(adjusted, y)
+    # with five times the rows the same columns are fitted and removed
+    big = np.repeat(np.arange(n), 5)
+    adjusted, note = without_main_effects(
+        z[big], values[big], y[big], np.ones(5 * n), np.ones(d, dtype=bool)
+    )
+    assert note is None and not np.allclose(adjusted, y[big])
 
 
 def test_control_variates_must_be_a_bool(logistic_world):

@@ -17,7 +17,9 @@ Indicator columns, per movable feature ``j``:
   quantiles of ``z_j``: ``MAX_BINS`` bins, fewer in a small sample (about
   ``ROWS_PER_COLUMN`` rows per column over all features), none below two;
 - categories (``z`` is a replacement indicator): which category replaced the
-  query's, the most frequent replacement left out.
+  query's, for categories that did so in at least ``ROWS_PER_COLUMN`` rows; the
+  most frequent replacement and the rarer ones are left out (they share the
+  reference: a column resting on a handful of rows would add noise, not remove it).
 
 One weighted least-squares fit of ``y`` on ``[1, z, indicators]`` gives each
 feature's step function ``m_j``; its main effect is ``m_j`` less its weighted
@@ -117,16 +119,17 @@ def _bin_indicators(z: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray]
 
 
 def _replacement_indicators(z: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Indicators of the category that replaced the query's in each column, the most frequent
-    replacement left out, and the column each belongs to."""
+    """Indicators of the category that replaced the query's in each column, for those that did
+    in at least ``ROWS_PER_COLUMN`` rows, the most frequent left out; and the column each
+    belongs to."""
     codes = values.astype(np.int64) - MISSING_CODE  # 0: missing
     n_codes = int(codes.max()) + 1
     flat = (codes + n_codes * np.arange(z.shape[1])).ravel()
     counts = np.bincount(flat, weights=(z != 0).ravel(), minlength=n_codes * z.shape[1])
     counts = counts.reshape(-1, n_codes)  # (d, n_codes): rows where each code replaced
-    seen = counts > 0
-    seen[np.arange(len(counts)), np.argmax(counts, axis=1)] = False
-    owner, code = np.nonzero(seen)
+    frequent = counts >= ROWS_PER_COLUMN
+    frequent[np.arange(len(counts)), np.argmax(counts, axis=1)] = False
+    owner, code = np.nonzero(frequent)
     block = (codes[:, owner] == code) & (z[:, owner] != 0)
     return block.astype(np.float64), owner
 
