@@ -58,7 +58,7 @@ def test_same_slopes_with_less_spread_across_seeds(additive_world, sampler):
     # the same quantity: each mean within 4 standard errors of the black box's own slope
     se = with_cv.std(axis=0, ddof=1) / np.sqrt(N_SEEDS)
     assert np.all(np.abs(with_cv.mean(axis=0) - truth) <= 4 * se + 1e-3)
-    # less noise: pooled variance across seeds at most 0.6 of the plain fit's (about 0.3 measured)
+    # less noise: pooled variance across seeds at most 0.6 of the plain fit's (0.38 gaussian, 0.28 qmc)
     ratio = with_cv.var(axis=0, ddof=1).sum() / without.var(axis=0, ddof=1).sum()
     assert ratio < 0.6
 
