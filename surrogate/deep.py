@@ -300,7 +300,7 @@ class _MaskingExplainer(ABC):
         keep_probability: float,
         kernel: str,
         kernel_width: float | None,
-        link: str,
+        link: str | None,
         holdout_share: float,
         row_budget: int,
         random_state: Any,

@@ -290,7 +290,7 @@ def _from_data(hint: Any, data: Any, where: str) -> Any:
     args = typing.get_args(hint)
     if hint is Any:
         return data
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _dataclass_from(hint, data, where)
     if origin in (typing.Union, types.UnionType):
         return _union_from(args, data, where)

@@ -170,7 +170,7 @@ def summarise_bootstrap(
         for name in chosen:
             selected_counts[name] += 1
         jaccards.append(jaccard(chosen, top))
-        if signed and top_idx:
+        if reference is not None and top_idx:
             signs.append(np.mean([np.sign(weights[j]) == np.sign(reference[j]) for j in top_idx]))
     n = len(resampled_weights)
     intervals = {}

@@ -32,6 +32,7 @@ from .explanation import (
     top_features,
 )
 from .fidelity import weighted_agreement, weighted_mae, weighted_r2
+from .seeding import entropy_of
 from .surrogates import make_surrogate
 from .surrogates.base import Content, LinearContent, LocalProblem
 
@@ -149,7 +150,7 @@ def explain_global(
             "surrogate": {"family": family.name, **family.params()},
             "test_share": float(test_share),
             "augment": augment,
-            "split_seed_entropy": [int(e) for e in np.atleast_1d(seed.entropy)],
+            "split_seed_entropy": _entropy(seed),
             "schema_fingerprint": explainer.schema_fingerprint,
             "model_fingerprint": explainer.model_fingerprint,
         },
@@ -158,7 +159,8 @@ def explain_global(
 
 
 def _entropy(root: np.random.SeedSequence) -> list[int]:
-    return [int(e) for e in np.atleast_1d(root.entropy)]
+    entropy = entropy_of(root)
+    return entropy if isinstance(entropy, list) else [entropy]
 
 
 def _digest(values: np.ndarray) -> int:

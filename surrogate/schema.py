@@ -226,7 +226,9 @@ class FeatureSchema:
 
 
 # ---- inference helpers -------------------------------------------------------------------
-def _as_training_frame(X: Any, feature_names: Sequence[str] | None) -> tuple[pd.DataFrame, str]:
+def _as_training_frame(
+    X: Any, feature_names: Sequence[str] | None
+) -> tuple[pd.DataFrame, Literal["frame", "array"]]:
     if isinstance(X, pd.DataFrame):
         if feature_names is not None:
             raise ParameterError(

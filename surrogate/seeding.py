@@ -26,7 +26,11 @@ def root_sequence(random_state: Any) -> np.random.SeedSequence:
         return random_state
     if random_state is None:
         return np.random.SeedSequence()
-    if isinstance(random_state, int | np.integer) and not isinstance(random_state, bool) and random_state >= 0:
+    if (
+        isinstance(random_state, int | np.integer)
+        and not isinstance(random_state, bool)
+        and random_state >= 0
+    ):
         return np.random.SeedSequence(int(random_state))
     raise ParameterError(
         "random_state must be a non-negative int, a numpy.random.SeedSequence or None, "
@@ -38,7 +42,11 @@ def root_sequence(random_state: Any) -> np.random.SeedSequence:
 def entropy_of(seq: np.random.SeedSequence) -> int | list[int]:
     """The recorded entropy that recreates ``seq``."""
     entropy = seq.entropy
-    return [int(e) for e in entropy] if isinstance(entropy, list | tuple | np.ndarray) else int(entropy)
+    if isinstance(entropy, int | np.integer):
+        return int(entropy)
+    if entropy is None:  # numpy fills it in on construction; None would be a numpy change
+        raise TypeError("SeedSequence without entropy")
+    return [int(e) for e in entropy]
 
 
 def query_digest(readable_row: dict[str, Any]) -> int:

@@ -148,7 +148,7 @@ def make_explainer(problem: Problem, config: ReviewConfig, **changes: Any) -> Ta
         target=target,
         link=config.link,
         random_state=config.seed,
-        torch_output=config.torch_output,
+        torch_output=config.torch_output,  # type: ignore[arg-type]  # validated: TORCH_OUTPUTS
         **options,
     )
 

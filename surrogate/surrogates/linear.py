@@ -159,7 +159,7 @@ class LinearSurrogate:
         total = np.einsum("mbn,mn->mb", wb, y**2)
         flat = (gram.reshape(m * B, d1, d1), cross.reshape(m * B, d1), total.reshape(m * B))
         mov = np.repeat(movable, B, axis=0)
-        floor = (constant_variance(offset)[:, None] * wb.sum(axis=2)).reshape(m * B)
+        floor = (np.asarray(constant_variance(offset))[:, None] * wb.sum(axis=2)).reshape(m * B)
         selected = forward_select(*flat, mov, name_rank, k, floor=floor)
         coef = _solve_selected(flat[0], flat[1], selected)
         dense = np.zeros((m * B, d1 - 1))
