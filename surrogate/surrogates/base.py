@@ -162,6 +162,19 @@ def local_fidelity(problem: LocalProblem, fit: LocalFit) -> Fidelity:
     )
 
 
+#: ridge added to the Gram diagonal (scaled by its mean) so all-zero columns stay solvable
+RIDGE = 1e-10
+
+
+def ridged(gram: np.ndarray) -> np.ndarray:
+    """Gram matrices (stacked on leading axes; column 0 the intercept) with a tiny ridge
+    on every diagonal entry but the intercept's."""
+    scale = np.trace(gram, axis1=-2, axis2=-1)[..., None, None] / gram.shape[-1]
+    eye = np.eye(gram.shape[-1])
+    eye[0, 0] = 0.0  # never shrink the intercept
+    return gram + RIDGE * np.maximum(scale, 1e-300) * eye
+
+
 def bootstrap_counts(seed: np.random.SeedSequence, n: int, n_resamples: int) -> np.ndarray:
     """How often each of ``n`` rows is drawn in each of ``n_resamples`` bootstrap resamples.
 

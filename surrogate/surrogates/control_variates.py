@@ -35,13 +35,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..schema import MISSING_CODE
+from .base import ridged
 
 #: at most this many quantile bins of a number's offsets
 MAX_BINS = 8
 #: rows needed per fitted column before the main effects are removed
 ROWS_PER_COLUMN = 20
-#: ridge on the Gram diagonal (scaled by its mean), as in the linear surrogate
-_RIDGE = 1e-10
 
 
 def without_main_effects(
@@ -71,9 +70,7 @@ def main_effects(
             f"{ROWS_PER_COLUMN} per column ({design.shape[1]} columns)."
         )
     weighted = design * w[:, None]
-    gram = weighted.T @ design
-    gram[np.diag_indices_from(gram)] += _RIDGE * max(np.trace(gram) / len(gram), 1e-300)
-    coef = np.linalg.solve(gram, weighted.T @ y)[1 + z.shape[1] :]
+    coef = np.linalg.solve(ridged(weighted.T @ design), weighted.T @ y)[1 + z.shape[1] :]
     features = np.unique(owner)
     steps = indicators @ (coef[:, None] * (owner[:, None] == features[None, :]))  # (n, f)
     effects[:, features] = _less_own_line(steps, z[:, features], w / w.sum())

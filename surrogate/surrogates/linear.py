@@ -39,11 +39,10 @@ from .base import (
     LocalProblem,
     bootstrap_counts,
     check_int,
+    ridged,
 )
 from .control_variates import without_main_effects
 
-#: ridge added to the Gram diagonal (scaled by its trace) so all-zero columns stay solvable
-_RIDGE = 1e-10
 #: a candidate joins only if it lowers the residual sum of squares by more than this share
 #: of the intercept-only one; smaller gains are rounding noise. Also the tie tolerance.
 _MIN_GAIN = 1e-9
@@ -250,13 +249,6 @@ def _gram(design: np.ndarray, y: np.ndarray, w: np.ndarray):
     return gram, cross, total
 
 
-def _ridge(gram: np.ndarray) -> np.ndarray:
-    scale = np.trace(gram, axis1=-2, axis2=-1)[..., None, None] / gram.shape[-1]
-    eye = np.eye(gram.shape[-1])
-    eye[0, 0] = 0.0  # never shrink the intercept
-    return gram + _RIDGE * np.maximum(scale, 1e-300) * eye
-
-
 def forward_select(
     gram: np.ndarray,
     cross: np.ndarray,
@@ -302,7 +294,7 @@ def forward_select(
             axis=2,
         )
         rows = active[:, None, None]
-        sub = _ridge(gram[rows[..., None], idx[:, :, :, None], idx[:, :, None, :]])
+        sub = ridged(gram[rows[..., None], idx[:, :, :, None], idx[:, :, None, :]])
         rhs = cross[rows, idx]
         sol = np.linalg.solve(sub, rhs[..., None])[..., 0]
         rss = total[active, None] - np.einsum("gdi,gdi->gd", rhs, sol)
@@ -331,7 +323,7 @@ def _solve_selected(
     for members in by_size.values():
         members_arr = np.array(members)
         idx = np.array([[0] + [j + 1 for j in selected[i]] for i in members])  # (g, size + 1)
-        sub = _ridge(gram[members_arr[:, None, None], idx[:, :, None], idx[:, None, :]])
+        sub = ridged(gram[members_arr[:, None, None], idx[:, :, None], idx[:, None, :]])
         rhs = cross[members_arr[:, None], idx]
         sol = np.linalg.solve(sub, rhs[..., None])[..., 0]
         for row, i in enumerate(members):
