@@ -340,6 +340,28 @@ class TabularExplainer:
         n_holdout = max(1, int(round(self.holdout_share * n)))
         return _Size(n_samples=n, n_fit=n - n_holdout - 1, n_holdout=n_holdout)
 
+    def identity(self) -> dict[str, Any]:
+        """What fixes this explainer's explanations, besides the query and the surrogate.
+
+        Each explanation's provenance and a streamed run's record read it, so a resumed
+        run can only continue with an explainer that would explain every row the same way.
+        """
+        return {
+            "library_version": _version.__version__,
+            "modality": self.modality,
+            "mode": self.blackbox.mode,
+            "model": self.blackbox.description(),
+            "model_fingerprint": self.model_fingerprint,
+            "schema_fingerprint": self.schema_fingerprint,
+            "sampler": self.sampler.params(),
+            "kernel": {"name": self.kernel, "width": self.kernel_width},
+            "link": self.link,
+            "holdout_share": self.holdout_share,
+            "sampling": self.sampling_plan(),
+            "random_state_entropy": entropy_of(self.root),
+            "random_state_spawn_key": [int(k) for k in self.root.spawn_key],
+        }
+
     def sampling_plan(self) -> dict[str, Any]:
         """How many rows each query gets: ``{"n_samples": 5000}`` or the "auto" plan's settings."""
         if self.adaptive is not None:
