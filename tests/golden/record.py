@@ -83,14 +83,18 @@ def cases() -> dict[str, Callable[[], str]]:
     }
 
 
+#: what differs between two runs of the same review: when, from which commit, into which folder
+VARYING = ("generated_at", "git_commit", "command_line")
+
+
 def report_json(out: Path) -> str:
-    """report.json of the German credit review (``make demo``) without its timestamp."""
+    """report.json of the German credit review (``make demo``), less what varies by run."""
     from surrogate.cli import main
 
     main(["report", "--data", "german-credit", "--out", str(out)])
     document = json.loads((out / "report.json").read_text())
-    document.get("scope", {}).pop("generated_at", None)
-    _drop_key(document, "generated_at")
+    for key in VARYING:
+        _drop_key(document, key)
     return json.dumps(document, sort_keys=True, indent=1) + "\n"
 
 
