@@ -6,10 +6,8 @@
 
 from . import datasets, errors
 from ._version import __version__
-from .deep import ImageExplainer, TextExplainer
-from .explainer import TabularExplainer
-from .explanation import Explanation, ExplanationSet, Failure
-from .global_surrogate import GlobalExplanation
+from .explain import ImageExplainer, TabularExplainer, TextExplainer
+from .explanation import Explanation, ExplanationSet, Failure, GlobalExplanation
 from .schema import Feature, FeatureSchema
 from .surrogates.base import Condition, Rule
 

@@ -8,7 +8,7 @@ asserts. The user's model is never modified, moved or pickled.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -35,7 +35,7 @@ class BlackBox:
     mode: Mode
     output_names: tuple[str, ...]
     #: True when a row's output may depend on the batch it was scored in (float32
-    #: kernels): the explainer then calls the model on fixed-shape, per-query chunks.
+    #: kernels): :meth:`predict_blocks` then calls the model on per-query chunks.
     fixed_shape: bool = False
     row_budget: int = DEFAULT_ROW_BUDGET
     outputs_probabilities: bool = False
@@ -52,6 +52,43 @@ class BlackBox:
                 f"The black box raised {type(exc).__name__} while scoring {n} rows: {exc}"
             ) from exc
         return self._check(raw, n)
+
+    def predict_blocks(
+        self, blocks: Sequence[np.ndarray], renders: Sequence[Callable[[np.ndarray], Any]]
+    ) -> list[np.ndarray]:
+        """Score per-query blocks of rows in calls of at most ``row_budget`` rows.
+
+        ``renders[k]`` turns rows of block ``k`` into what the model eats. A model whose
+        rows may depend on their batch (``fixed_shape``) gets one query per call, in calls
+        that start at the query's first row, so a row's result never depends on its company.
+        Other models get as many whole queries per call as the budget holds; a query
+        larger than the budget is split into budget-sized calls rather than sent whole
+        past the limit the user set.
+        """
+        largest = max(len(b) for b in blocks)
+        per_call = 1 if self.fixed_shape else max(1, self.row_budget // largest)
+        outputs: list[np.ndarray] = []
+        for start in range(0, len(blocks), per_call):
+            group = range(start, min(start + per_call, len(blocks)))
+            out = self._predict_group([blocks[k] for k in group], [renders[k] for k in group])
+            bounds = np.cumsum([0] + [len(blocks[k]) for k in group])
+            outputs += [out[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        return outputs
+
+    def predict_rows(self, rows: np.ndarray, render: Callable[[np.ndarray], Any]) -> np.ndarray:
+        """Score one block of rows (a data set) in calls of at most ``row_budget`` rows."""
+        return self.predict_blocks([rows], [render])[0]
+
+    def _predict_group(self, blocks: list[np.ndarray], renders: list[Callable]) -> np.ndarray:
+        starts = np.cumsum([0] + [len(b) for b in blocks])
+        rows = np.concatenate(blocks)
+        parts = [
+            self.predict(
+                _render_span(rows, starts, renders, a, min(a + self.row_budget, len(rows)))
+            )
+            for a in range(0, len(rows), self.row_budget)
+        ]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def _call(self, rows: Any) -> Any:  # pragma: no cover - abstract
         raise ModelError(f"{type(self).__name__} does not implement scoring.")
@@ -93,6 +130,48 @@ class BlackBox:
 
     def description(self) -> str:
         return type(self).__name__
+
+
+def _render_span(
+    rows: np.ndarray, starts: np.ndarray, renders: list[Callable], a: int, b: int
+) -> Any:
+    """Model input for rows ``a:b`` of a group whose block ``k`` starts at ``starts[k]``.
+
+    Consecutive blocks sharing one render (every block of a table) are rendered together.
+    """
+    first, last = np.searchsorted(starts, [a, b - 1], side="right") - 1
+    pieces = []
+    k = first
+    while k <= last:
+        stop = k + 1
+        while stop <= last and renders[stop] == renders[k]:
+            stop += 1
+        lo, hi = max(a, starts[k]), min(b, starts[stop])
+        pieces.append(renders[k](rows[lo:hi]))
+        k = stop
+    return pieces[0] if len(pieces) == 1 else join_inputs(pieces)
+
+
+def join_inputs(pieces: list[Any]) -> Any:
+    """One model input from several (lists of texts, arrays, tensors or DataFrames), in order."""
+    first = pieces[0]
+    if isinstance(first, list):
+        return [item for piece in pieces for item in piece]
+    if isinstance(first, np.ndarray):
+        return np.concatenate(pieces)
+    module = type(first).__module__
+    if module.startswith("torch"):
+        import torch
+
+        return torch.cat(pieces)
+    if module.startswith("pandas"):
+        import pandas as pd
+
+        return pd.concat(pieces, ignore_index=True)
+    raise DataTypeError(
+        f"Cannot join model inputs of type {type(first).__name__} into one call; "
+        "render rows as lists, numpy arrays, tensors or DataFrames."
+    )
 
 
 def _check_probabilities(out: np.ndarray) -> None:

@@ -19,7 +19,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from .datasets import load_german_credit
 from .errors import ParameterError
-from .explainer import TabularExplainer
+from .explain import TabularExplainer
 from .explanation import ExplanationSet
 
 

@@ -272,13 +272,13 @@ def _digits_model(seed: int) -> tuple[Any, ImageModelHelpers]:
 
 
 def sentence_explainer(seed: int = 0, **options: Any) -> Any:
-    """A :class:`~surrogate.deep.TextExplainer` of the (cached) sentiment GRU, positive class.
+    """A :class:`~surrogate.TextExplainer` of the (cached) sentiment GRU, positive class.
 
     Explained in log-odds (``link="logit"``) by default: the GRU's probabilities
     saturate near 0 and 1, and on ten held-out sentences the median held-out R^2
     of a 5-term linear surrogate was 0.70 in log-odds against 0.50 in probability.
     """
-    from .deep import TextExplainer
+    from .explain.masking import TextExplainer
 
     model, helpers = _sentiment_model(seed)
     options = {"link": "logit", **options}
@@ -286,13 +286,13 @@ def sentence_explainer(seed: int = 0, **options: Any) -> Any:
 
 
 def digit_explainer(seed: int = 0, **options: Any) -> Any:
-    """An :class:`~surrogate.deep.ImageExplainer` of the (cached) digits CNN, predicted digit.
+    """An :class:`~surrogate.ImageExplainer` of the (cached) digits CNN, predicted digit.
 
     A 4 x 4 grid of 2 x 2-pixel segments, masked segments showing their mean, in
     log-odds: on ten held-out digits the median held-out R^2 of a 5-term linear
     surrogate was 0.92 this way, against 0.56 in probability.
     """
-    from .deep import ImageExplainer
+    from .explain.masking import ImageExplainer
 
     model, _ = _digits_model(seed)
     options = {"grid_size": (4, 4), "link": "logit", **options}

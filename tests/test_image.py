@@ -8,7 +8,7 @@ from xml.etree import ElementTree
 import numpy as np
 import pytest
 
-from surrogate.deep import ImageExplainer, ImageExplanation
+from surrogate import ImageExplainer
 from surrogate.errors import (
     DataError,
     DataTypeError,
@@ -17,7 +17,7 @@ from surrogate.errors import (
     ParameterError,
     UnknownOptionError,
 )
-from surrogate.explanation import Explanation
+from surrogate.explanation import Explanation, ImageExplanation
 from surrogate.sampling.image import (
     as_image,
     baseline_image,

@@ -17,9 +17,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 import surrogate as sg
-import surrogate.explainer as explainer_module
-from surrogate import parallel
+import surrogate.explain.pipeline as pipeline
 from surrogate.errors import DataError, ParameterError
+from surrogate.explain import parallel
+from surrogate.explain import tabular as explainer_module
 from surrogate.surrogates import make_surrogate
 
 N_SAMPLES = 400
@@ -94,7 +95,7 @@ def test_pool_fits_equal_in_process_fits(explainer, credit, monkeypatch, family,
         workers.append(parallel.n_workers(family_, problems, kwargs["n_jobs"]))
         return parallel.fit_problems(family_, problems, *args, **kwargs)
 
-    monkeypatch.setattr(explainer_module, "fit_problems", spy)
+    monkeypatch.setattr(pipeline, "fit_problems", spy)
     pooled = explainer.explain_many(queries, family, n_jobs=2, **params)
     assert workers == [2], "the pool was not used"
     alone = explainer.explain_many(queries, family, n_jobs=1, **params)
@@ -104,8 +105,7 @@ def test_pool_fits_equal_in_process_fits(explainer, credit, monkeypatch, family,
 
 def test_linear_and_single_problems_stay_in_process(explainer, credit):
     _, _, queries = credit
-    scored = explainer._score(list(explainer.schema.encode(queries)), explainer._size(N_SAMPLES), 0)
-    problems = [p for _, p in explainer._fit(scored, explainer_module._Run(_tree(), "raise", 1))]
+    problems = _problems(explainer, queries, N_SAMPLES)
     assert parallel.n_workers(_tree(), problems, 2) == 2
     assert parallel.n_workers(make_surrogate("linear"), problems, 2) == 1
     assert parallel.n_workers(_tree(), problems[:1], 2) == 1
@@ -119,10 +119,16 @@ def _tree():
     return make_surrogate("tree", max_depth=2)
 
 
+def _problems(explainer, queries, n_samples):
+    """The local problems the pipeline would fit for ``queries`` at ``n_samples`` rows each."""
+    size = pipeline.Size.of(n_samples, explainer.holdout_share)
+    scored = pipeline.score(explainer, explainer.prepare(queries), size)
+    return [pipeline.local_problem(explainer, s) for s in scored]
+
+
 def test_no_pool_inside_a_dask_worker(explainer, credit, monkeypatch):
     _, _, queries = credit
-    scored = explainer._score(list(explainer.schema.encode(queries[:2])), explainer._size(300), 0)
-    problems = [p for _, p in explainer._fit(scored, explainer_module._Run(_tree(), "raise", 1))]
+    problems = _problems(explainer, queries[:2], 300)
     monkeypatch.setattr(parallel, "in_dask_worker", lambda: True)
     assert parallel.n_workers(_tree(), problems, 2) == 1
 

@@ -10,14 +10,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from surrogate import TabularExplainer
 from surrogate.errors import ParameterError
-from surrogate.explainer import TabularExplainer
-from surrogate.reason_codes import (
-    DEFAULT_POLICIES,
+from surrogate.report.reason_codes import (
     FORMULA_PREFIXES,
     ReasonFamily,
     ReasonPolicy,
     Reference,
+    bundled_policy,
     case_reasons,
     contributions,
     default_policy,
@@ -209,14 +209,14 @@ def test_unknown_adverse_class_is_refused(small_world):
 
 # ---- policies ------------------------------------------------------------------------------------
 def test_default_policies_name_the_prohibited_bases():
-    german = DEFAULT_POLICIES["german-credit"]
+    german = bundled_policy("german-credit")
     assert {"personal_status_sex", "foreign_worker", "age"} <= set(german.prohibited)
     assert next(f for f in german.families if f.name == "Loan duration and amount").features == (
         "duration",
         "credit_amount",
         "installment_rate",
     )
-    adult = DEFAULT_POLICIES["adult"]
+    adult = bundled_policy("adult")
     assert {"race", "sex", "native_country"} <= set(adult.prohibited)
     for policy in (german, adult):
         members = {f for fam in policy.families for f in fam.features}

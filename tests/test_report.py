@@ -8,7 +8,6 @@ files are refused.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import json
@@ -22,10 +21,10 @@ import pandas as pd
 import pytest
 
 from surrogate.errors import DependencyError, ModelError, ParameterError
-from surrogate.reason_codes import FORMULA_PREFIXES
 from surrogate.report import ReviewConfig, build_report, render_report_html
 from surrogate.report.html import CSP, lookup
 from surrogate.report.problem import load_model
+from surrogate.report.reason_codes import FORMULA_PREFIXES
 
 #: review settings that keep an end-to-end run to seconds
 SMALL_REVIEW = """
@@ -44,18 +43,11 @@ global_augment = 1
 """
 
 
-def run_cli(argv: list[str]) -> str:
-    """Run `surrogate report ...` through cli.main when it is wired, else through report_cli."""
+def run_cli(argv: list[str]) -> None:
+    """Run ``surrogate report ...`` through the command's own entry point."""
     from surrogate import cli
 
-    if "report" in getattr(cli, "COMMANDS", {}):
-        assert cli.main(argv) == 0
-        return ""
-    from surrogate.report_cli import add_report_parser, run_report
-
-    parser = argparse.ArgumentParser(prog="surrogate")
-    add_report_parser(parser.add_subparsers(dest="command", required=True))
-    return run_report(parser.parse_args(argv), argv)
+    assert cli.main(argv) == 0
 
 
 @pytest.fixture(scope="module")
@@ -468,7 +460,7 @@ def test_hostile_names_reach_reasons_and_csv_is_neutralised(hostile_report):
 
 
 def test_hostile_names_are_escaped_in_dot_and_svg(hostile_report):
-    from surrogate.global_surrogate import GlobalExplanation
+    from surrogate import GlobalExplanation
     from surrogate.render.dot import render
     from surrogate.render.html import sanitize_svg
 

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from surrogate.deep import TextExplainer, TextExplanation
+from surrogate import TextExplainer
 from surrogate.errors import (
     DataError,
     DataTypeError,
@@ -18,7 +18,7 @@ from surrogate.errors import (
     ParameterError,
     UnknownOptionError,
 )
-from surrogate.explanation import Explanation
+from surrogate.explanation import Explanation, TextExplanation
 from surrogate.sampling.text import (
     KeepMaskSampler,
     check_tokenizer,
@@ -166,7 +166,7 @@ def test_seed_decides_and_chunking_does_not():
 
 def test_same_json_in_another_process():
     code = (
-        "import numpy as np\nfrom surrogate.deep import TextExplainer\n"
+        "import numpy as np\nfrom surrogate import TextExplainer\n"
         "m = lambda t: np.array([[0.2 + 0.5 * ('good' in s)] for s in t])\n"
         "print(TextExplainer(m, n_samples=100).explain('not a good film').to_json())\n"
     )

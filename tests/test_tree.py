@@ -22,7 +22,8 @@ from rule_world import (
 from surrogate.errors import DataError, ParameterError
 from surrogate.fidelity import weighted_r2
 from surrogate.surrogates.base import Condition
-from surrogate.surrogates.tree import TreeSurrogate, WeightedTree, merge_tests
+from surrogate.surrogates.cart import WeightedTree, merge_tests
+from surrogate.surrogates.tree import TreeSurrogate
 
 
 # ---- known answer ---------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from ..errors import DataError
 from ..surrogates.base import LinearContent
 
 if TYPE_CHECKING:
-    from ..deep import ImageExplanation, TextExplanation
+    from ..explanation import ImageExplanation, TextExplanation
 
 POSITIVE = (26, 150, 65)  # green: presence raises the output
 NEGATIVE = (215, 48, 39)  # red: presence lowers it

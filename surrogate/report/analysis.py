@@ -213,7 +213,7 @@ def global_surrogate(
     explainer: Any, X: pd.DataFrame, family: str, *, augment: int, **params: Any
 ) -> dict[str, Any]:
     """A global surrogate's held-out fidelity, complexity and rules; the error when it cannot be fitted."""
-    from ..global_surrogate import explain_global
+    from ..explain.global_ import explain_global
 
     try:
         g = explain_global(explainer, X, surrogate=family, augment=augment, **params)

@@ -39,9 +39,12 @@ import pandas as pd
 
 from .. import _version
 from ..errors import ParameterError
-from ..explainer import TabularExplainer
+from ..explain import TabularExplainer
 from ..explanation import Explanation
-from ..reason_codes import (
+from . import analysis
+from .config import ReviewConfig
+from .problem import Problem, load_problem
+from .reason_codes import (
     CaseReasons,
     ReasonPolicy,
     Reference,
@@ -50,9 +53,6 @@ from ..reason_codes import (
     load_families,
     reason_codes_csv,
 )
-from . import analysis
-from .config import ReviewConfig
-from .problem import Problem, load_problem
 
 REPORT_SCHEMA_VERSION = "1.0"
 #: seed-sequence purposes derived from the review seed, besides split/model/explainer

@@ -125,7 +125,7 @@ def drawings(report: dict[str, Any]) -> dict[str, Any]:
 def _global_drawing(section: dict[str, Any], *, prefix: str) -> tuple[Markup | None, str | None]:
     if not section.get("available"):
         return None, "not fitted"
-    from ..global_surrogate import GlobalExplanation
+    from ..explanation import GlobalExplanation
     from ..render.dot import render
     from ..render.html import sanitize_svg
 

@@ -2,7 +2,7 @@
 
 Algorithm (PART-style sequential covering, Frank & Witten 1998, for regression):
 
-1. Fit a small weighted tree (:class:`~surrogate.surrogates.tree.WeightedTree`,
+1. Fit a small weighted tree (:class:`~surrogate.surrogates.cart.WeightedTree`,
    depth ``max_conditions``, leaves holding at least ``min_coverage`` of the *total*
    weight) on the rows no rule has taken yet.
 2. Keep its best leaf as the next rule: the leaf whose rows, given their own mean
@@ -46,19 +46,21 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from ..errors import ParameterError
 from ..schema import Feature
 from .base import LocalFit, LocalProblem, Rule, RuleContent, check_int
-from .tree import (
+from .cart import (
     CodedTest,
     WeightedTree,
+    check_share,
+    column_mask,
+    merge_tests,
+    normalise_codes,
+)
+from .codes import (
     bootstrap_stability,
     categorical_mask,
     check_problems,
-    check_share,
-    column_mask,
     domains_of,
     held_out_record,
     importance_dict,
-    merge_tests,
-    normalise_codes,
     ranking_of,
     to_conditions,
 )

@@ -53,13 +53,14 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DataError, ParameterError, require
-from .explanation import Explanation
-from .fidelity import jaccard, weighted_agreement, weighted_mae, weighted_r2
-from .kernels import kernel_weights
-from .schema import FeatureSchema
-from .seeding import query_seeds, root_sequence
-from .surrogates.base import LinearContent
+from ..errors import DataError, ParameterError, require
+from ..explain.pipeline import held_out_rows
+from ..explain.seeding import root_sequence
+from ..explanation import Explanation
+from ..fidelity import jaccard, weighted_agreement, weighted_mae, weighted_r2
+from ..kernels import kernel_weights
+from ..schema import FeatureSchema
+from ..surrogates.base import LinearContent
 
 #: LIME's decision threshold for class probabilities (agreement figure)
 PROBABILITY_THRESHOLD = 0.5
@@ -249,8 +250,7 @@ def audit_lime_explanation(
     _check_int(n_seeds, "n_seeds", 0)
     k = _check_int(k, "k", 1)
     values = _query_values(explainer, query)
-    seeds = query_seeds(explainer.root, explainer.schema.readable(values))
-    hold = explainer.sampler.sample(values, explainer.n_holdout, seeds.holdout)
+    hold = held_out_rows(explainer, values, explainer.schema.readable(values), explainer.n_holdout)
     rows = _as_lime(hold.values, explainer, to_lime, lime_explainer, "held-out rows")
     lime_query = _as_lime(values[None, :], explainer, to_lime, lime_explainer, "query")[0]
     both = np.concatenate([lime_query[None, :], rows])  # the query rides along in the same call

@@ -1,25 +1,14 @@
-"""Orchestration: sample around queries, score the black box in batches, fit, measure, record.
+"""Tables: the explainer that prepares rows for the one pipeline (:mod:`.pipeline`).
 
 ``explain(row)`` is ``explain_many`` of one row, so a row cannot be explained two
-different ways. Queries are processed in blocks whose rows fit the row budget;
-inside a block, the neighbourhoods of all queries are stacked and scored in as
-few model calls as the budget allows, and linear surrogates are fitted for all
-queries at once.
+different ways. Queries are encoded once, then explained in blocks whose rows fit
+the row budget: the pipeline samples, scores (stacking the block's neighbourhoods
+into shared model calls), fits and assembles. Linear surrogates are fitted for a
+block at once; trees, rule lists and ``auto`` in a process pool when that pays
+(``n_jobs``; see :mod:`.parallel`). Both give exactly the fits of one query alone.
 
-Row layout of one query's scored block (``n_samples`` rows in all)::
-
-    [query, n_fit - 1 sampled rows | n_holdout held-out rows | query again]
-
-The fitting sample starts with the query itself; the held-out rows come from an
-independent seed stream; the query is scored a second time, in the same call, to
-detect a non-deterministic black box.
-
-Trees, rule lists and ``auto`` are fitted for the queries of a block in a process
-pool when that pays (``n_jobs``; see :mod:`surrogate.parallel`); linear surrogates
-are fitted for the whole block at once, in this process. Both give exactly the
-fits of one query alone.
-
-``n_samples="auto"``: see :mod:`surrogate.adaptive`.
+``n_samples="auto"``: see :mod:`.adaptive`. Streaming to part files:
+:mod:`surrogate.store`; Dask: :mod:`surrogate.distributed`.
 """
 
 from __future__ import annotations
@@ -27,92 +16,47 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from . import _version
+from .. import _version
+from ..blackbox import DEFAULT_ROW_BUDGET, BlackBox, Target, as_blackbox
+from ..errors import DataError, ParameterError, SurrogateError, UnknownOptionError, require
+from ..explanation import Explanation, ExplanationSet, Failure
+from ..kernels import check_kernel
+from ..sampling import make_sampler, needs_training_values
+from ..schema import FeatureSchema
+from ..surrogates import make_surrogate
+from ..surrogates.base import Content, LinearContent
 from .adaptive import (
     DEFAULT_MAX_SAMPLES,
     DEFAULT_STABILITY_TARGET,
     AdaptiveSampling,
     is_stable,
-    round_seeds,
     rounds_note,
 )
-from .blackbox import DEFAULT_ROW_BUDGET, BlackBox, Target, as_blackbox
-from .errors import (
-    DataError,
-    ModelOutputError,
-    ParameterError,
-    SurrogateError,
-    UnknownOptionError,
-    require,
+from .parallel import check_n_jobs
+from .pipeline import (
+    DEFAULT_HOLDOUT_SHARE,
+    MAX_SAMPLES,
+    Query,
+    Run,
+    Scorer,
+    Size,
+    explain_queries,
+    resolve_link,
 )
-from .explanation import Explanation, ExplanationSet, Failure, NeighbourhoodSummary, Provenance
-from .fidelity import Stability, effective_sample_size
-from .kernels import check_kernel, kernel_weights
-from .parallel import check_n_jobs, fit_problems
-from .sampling import make_sampler, needs_training_values
-from .schema import FeatureSchema
-from .seeding import QuerySeeds, entropy_of, query_seeds, root_sequence
-from .surrogates import make_surrogate
-from .surrogates.base import LinearContent, LocalFit, LocalProblem, local_fidelity
+from .seeding import entropy_of, root_sequence
 
 if TYPE_CHECKING:
-    from .distributed import WrittenParts
+    from ..distributed import WrittenParts
 
-LINKS = ("identity", "logit")
-#: share of ``n_samples`` kept as the held-out neighbourhood
-DEFAULT_HOLDOUT_SHARE = 0.2
-#: probabilities are clipped to [eps, 1 - eps] before the logit link
-LOGIT_EPS = 1e-6
-#: a black box whose two scores of the same query differ by more than this is refused
-DETERMINISM_TOLERANCE = 1e-6
-MAX_SAMPLES = 10_000_000
-#: fewer effective held-out rows (Kish) than this get a warning on the explanation
-MIN_HOLDOUT_ESS = 10
 #: ``n_samples="auto"``: first size tried (raised to ``min_samples()`` for wide tables)
 DEFAULT_START_SAMPLES = 500
 #: what ``explain_many(output_options=...)`` may pass on to ``explain_many_to``
 OUTPUT_OPTIONS = ("partition_rows", "overwrite", "resume")
-
-
-@dataclass(frozen=True)
-class _Size:
-    """Rows the black box scores for one query, and how they split."""
-
-    n_samples: int
-    n_fit: int
-    n_holdout: int
-
-
-@dataclass(frozen=True)
-class _Run:
-    """What one ``explain_many`` call fixes for all its blocks."""
-
-    family: Any
-    on_error: str
-    n_jobs: int | None
-
-
-@dataclass(frozen=True)
-class _Scored:
-    """One query's neighbourhood and black-box outputs (explained column, link scale)."""
-
-    size: _Size
-    seeds: QuerySeeds
-    values_fit: np.ndarray
-    z_fit: np.ndarray
-    d_fit: np.ndarray
-    values_hold: np.ndarray
-    z_hold: np.ndarray
-    d_hold: np.ndarray
-    outputs_query: np.ndarray
-    target_index: int
-    y_fit: np.ndarray
-    y_hold: np.ndarray
 
 
 class TabularExplainer:
@@ -253,7 +197,8 @@ class TabularExplainer:
             **(sampler_options or {}),
         )
         self.kernel, self.kernel_width = check_kernel(kernel, kernel_width)
-        self.link = _check_link(link, self.blackbox)
+        self.link = resolve_link(link, self.blackbox)
+        self.scorer = Scorer(self.blackbox, self.target, self.link, self.model_fingerprint)
         self.holdout_share = _check_share(holdout_share)
         self.adaptive = self._check_adaptive(
             n_samples, start_samples, stability_target, max_samples
@@ -336,9 +281,8 @@ class TabularExplainer:
             )
         return cap
 
-    def _size(self, n: int) -> _Size:
-        n_holdout = max(1, int(round(self.holdout_share * n)))
-        return _Size(n_samples=n, n_fit=n - n_holdout - 1, n_holdout=n_holdout)
+    def _size(self, n: int) -> Size:
+        return Size.of(n, self.holdout_share)
 
     def identity(self) -> dict[str, Any]:
         """What fixes this explainer's explanations, besides the query and the surrogate.
@@ -461,7 +405,7 @@ class TabularExplainer:
                 output_format="jsonl" if output_format is None else output_format,
                 output_options=_check_output_options(output_options),
                 client=client,
-                run=_Run(None, on_error, n_jobs),
+                run=Run(None, on_error, n_jobs),
                 progress=progress,
                 params=params,
             )
@@ -475,11 +419,11 @@ class TabularExplainer:
 
             return explain_many_dask(self, frame, family, client=client, on_error=on_error)
         with self._progress_bar(progress, len(frame)) as bar:
-            return self._explain_frame(frame, _Run(family, on_error, n_jobs), bar)
+            return self._explain_frame(frame, Run(family, on_error, n_jobs), bar)
 
     def explain_global(self, X: Any, surrogate: Any = "tree", **params: Any):
-        """One surrogate of the black box over ``X`` with held-out fidelity (see ``global_surrogate``)."""
-        from .global_surrogate import explain_global
+        """One surrogate of the black box over ``X`` with held-out fidelity (see :mod:`.global_`)."""
+        from .global_ import explain_global
 
         return explain_global(self, X, surrogate, **params)
 
@@ -503,7 +447,7 @@ class TabularExplainer:
         output_format: str,
         output_options: dict[str, Any],
         client: Any,
-        run: _Run,
+        run: Run,
         progress: bool | None,
         params: dict[str, Any],
     ) -> WrittenParts:
@@ -526,13 +470,13 @@ class TabularExplainer:
             parts = _PartExplainer(self, run.n_jobs, bar)
             return explain_many_to(parts, X, surrogate, **common, **output_options, **params)
 
-    def _explain_frame(self, frame: Any, run: _Run, bar: Any) -> ExplanationSet:
+    def _explain_frame(self, frame: Any, run: Run, bar: Any) -> ExplanationSet:
         """Explain every row of a non-empty frame in blocks, advancing ``bar`` per block."""
         values, failures = self._encode_queries(frame, run.on_error)
         bar.update(len(frame) - len(values))
         explained: list[tuple[int, Explanation]] = []
         for block in self._blocks(sorted(values)):
-            done, failed = self._explain_block([(i, values[i]) for i in block], run)
+            done, failed = self._explain_block([self._query(i, values[i]) for i in block], run)
             explained += done
             failures += failed
             bar.update(len(block))
@@ -587,23 +531,40 @@ class TabularExplainer:
         for start in range(0, len(indices), per_block):
             yield indices[start : start + per_block]
 
-    def _explain_block(self, queries, run: _Run) -> tuple[list, list]:
+    def prepare(self, X: Any) -> list[Query]:
+        """The rows of ``X`` as the pipeline takes them (:class:`~.pipeline.Query`), in order."""
+        values = self.schema.encode(self.schema.to_frame(X))
+        return [self._query(i, row) for i, row in enumerate(values)]
+
+    def _query(self, index: int, values: np.ndarray) -> Query:
+        return Query(
+            index=index,
+            row=values,
+            readable=self.schema.readable(values),
+            scorer=self.scorer,
+            render=self.schema.decode,
+            features=self.schema.features,
+            z_names=self.sampler.z_names,
+            schema_fingerprint=self.schema_fingerprint,
+        )
+
+    def _explain_block(self, queries: list[Query], run: Run) -> tuple[list, list]:
         if self.adaptive is None:
-            return self._explain_at(queries, self._size(self.n_samples), 0, run)
+            return explain_queries(self, queries, self._size(self.n_samples), run)
         return self._explain_adaptive(queries, run, self.adaptive)
 
-    def _explain_adaptive(self, queries, run: _Run, plan: AdaptiveSampling) -> tuple[list, list]:
-        """Rounds of doubling size; a query leaves once stable (see the module docstring)."""
-        values = dict(queries)
-        pending = [i for i, _ in queries]
-        history: dict[int, list[tuple[int, Stability]]] = {i: [] for i in pending}
+    def _explain_adaptive(
+        self, queries: list[Query], run: Run, plan: AdaptiveSampling
+    ) -> tuple[list, list]:
+        """Rounds of doubling size; a query leaves once stable (see :mod:`.adaptive`)."""
+        by_index = {q.index: q for q in queries}
+        pending = list(queries)
+        history: dict[int, list[tuple[int, Any]]] = {q.index: [] for q in queries}
         sizes = plan.sizes()
         done: list = []
         failed: list = []
         for round_, n in enumerate(sizes):
-            explained, lost = self._explain_at(
-                [(i, values[i]) for i in pending], self._size(n), round_, run
-            )
+            explained, lost = explain_queries(self, pending, self._size(n), run, round_)
             failed += lost
             pending = []
             for i, exp in explained:
@@ -612,206 +573,23 @@ class TabularExplainer:
                     note = rounds_note(plan, history[i])
                     done.append((i, replace(exp, notes=exp.notes + (note,))))
                 else:
-                    pending.append(i)
+                    pending.append(by_index[i])
             if not pending:
                 break
         return done, failed
 
-    def _explain_at(self, queries, size: _Size, round_: int, run: _Run) -> tuple[list, list]:
-        """Explain ``queries`` at one size, in chunks whose rows fit the row budget."""
-        per_chunk = max(1, self.blackbox.row_budget // size.n_samples)
-        done: list = []
-        failed: list = []
-        for start in range(0, len(queries), per_chunk):
-            d, f = self._explain_chunk(queries[start : start + per_chunk], size, round_, run)
-            done += d
-            failed += f
-        return done, failed
+    # ---- what tables add to the pipeline ------------------------------------------------------
+    def sampler_params(self) -> dict[str, Any]:
+        return self.sampler.params()
 
-    def _explain_chunk(self, queries, size: _Size, round_: int, run: _Run) -> tuple[list, list]:
-        try:
-            scored = self._score([v for _, v in queries], size, round_)
-            fits = self._fit(scored, run)
-            return [
-                (i, self._assemble(s, f, run.family))
-                for (i, _), s, f in zip(queries, scored, fits, strict=True)
-            ], []
-        except SurrogateError as exc:
-            if run.on_error == "raise":
-                raise
-            if len(queries) == 1:
-                return [], [Failure.from_exception(queries[0][0], exc)]
-        done, failed = [], []
-        for query in queries:  # isolate the failing rows
-            d, f = self._explain_chunk([query], size, round_, run)
-            done += d
-            failed += f
-        return done, failed
+    def finish_content(self, content: Content) -> Content:
+        return self._in_original_units(content)
 
-    def _score(self, queries: list[np.ndarray], size: _Size, round_: int) -> list[_Scored]:
-        """Sample every query's neighbourhoods and score them in as few calls as the budget allows."""
-        seeds = [self._query_seeds(q, round_) for q in queries]
-        fits = [
-            self.sampler.sample(q, size.n_fit - 1, s.fit)
-            for q, s in zip(queries, seeds, strict=True)
-        ]
-        holds = [
-            self.sampler.sample(q, size.n_holdout, s.holdout)
-            for q, s in zip(queries, seeds, strict=True)
-        ]
-        blocks = [
-            np.concatenate([q[None, :], f.values, h.values, q[None, :]])
-            for q, f, h in zip(queries, fits, holds, strict=True)
-        ]
-        outputs = self._predict_blocks(blocks, size.n_samples)
-        return [
-            self._scored(q, s, f, h, out, size)
-            for q, s, f, h, out in zip(queries, seeds, fits, holds, outputs, strict=True)
-        ]
+    def share_outside(self, values: np.ndarray) -> float:
+        return self._share_outside(values)
 
-    def _query_seeds(self, query: np.ndarray, round_: int) -> QuerySeeds:
-        seeds = query_seeds(self.root, self.schema.readable(query))
-        return seeds if round_ == 0 else round_seeds(seeds, self.root, round_)
-
-    def _predict_blocks(self, blocks: list[np.ndarray], n_samples: int) -> list[np.ndarray]:
-        """Score per-query blocks in calls of at most ``row_budget`` rows.
-
-        Fixed-shape (float32) models get one whole query per call, so a row's result never
-        depends on its company. Other models get whole queries per call while they fit the
-        budget; a query larger than the budget is split into budget-sized calls rather than
-        sent whole past the limit the user set.
-        """
-        per_call = 1 if self.blackbox.fixed_shape else max(1, self.blackbox.row_budget // n_samples)
-        outputs: list[np.ndarray] = []
-        for start in range(0, len(blocks), per_call):
-            group = blocks[start : start + per_call]
-            out = self._predict_rows(np.concatenate(group))
-            bounds = np.cumsum([0] + [len(b) for b in group])
-            outputs += [out[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-        return outputs
-
-    def _predict_rows(self, values: np.ndarray) -> np.ndarray:
-        chunk = len(values) if self.blackbox.fixed_shape else self.blackbox.row_budget
-        parts = [
-            self.blackbox.predict(self.schema.decode(values[start : start + chunk]))
-            for start in range(0, len(values), chunk)
-        ]
-        return parts[0] if len(parts) == 1 else np.concatenate(parts)
-
-    def _scored(self, query, seeds, fit, hold, out, size: _Size) -> _Scored:
-        first, again = out[0], out[-1]
-        if np.max(np.abs(first - again)) > DETERMINISM_TOLERANCE * max(1.0, np.max(np.abs(first))):
-            raise ModelOutputError(
-                "The black box gave two different outputs for the same query "
-                f"({first.tolist()} then {again.tolist()}): it is not deterministic, so no surrogate "
-                "of it can be trusted. Fix its randomness (seed, eval mode) first."
-            )
-        target = self.target.index if self.target.index is not None else int(np.argmax(first))
-        y = self._link(out[:-1, target])
-        zero = np.zeros((1, fit.z.shape[1]))
-        return _Scored(
-            size=size,
-            seeds=seeds,
-            values_fit=np.concatenate([query[None, :], fit.values]),
-            z_fit=np.concatenate([zero, fit.z]),
-            d_fit=np.concatenate([[0.0], fit.distance]),
-            values_hold=hold.values,
-            z_hold=hold.z,
-            d_hold=hold.distance,
-            outputs_query=first,
-            target_index=target,
-            y_fit=y[: size.n_fit],
-            y_hold=y[size.n_fit :],
-        )
-
-    def _link(self, p: np.ndarray) -> np.ndarray:
-        if self.link == "identity":
-            return p
-        q = np.clip(p, LOGIT_EPS, 1 - LOGIT_EPS)
-        return np.log(q) - np.log1p(-q)
-
-    def _threshold(self) -> float | None:
-        if self.blackbox.mode != "classification":
-            return None
-        if not self.blackbox.outputs_probabilities or self.link == "logit":
-            return 0.0
-        return 0.5
-
-    def _fit(self, scored: list[_Scored], run: _Run) -> list[tuple[LocalFit, LocalProblem]]:
-        threshold = self._threshold()
-        problems = [
-            LocalProblem(
-                z_fit=s.z_fit,
-                values_fit=s.values_fit,
-                y_fit=s.y_fit,
-                w_fit=kernel_weights(self.kernel, s.d_fit, self.kernel_width),
-                z_hold=s.z_hold,
-                values_hold=s.values_hold,
-                y_hold=s.y_hold,
-                w_hold=kernel_weights(self.kernel, s.d_hold, self.kernel_width),
-                threshold=threshold,
-            )
-            for s in scored
-        ]
-        for problem in problems:
-            self._check_weights(problem)
-        fits = fit_problems(
-            run.family,
-            problems,
-            self.schema.features,
-            self.sampler.z_names,
-            [s.seeds.bootstrap for s in scored],
-            n_jobs=run.n_jobs,
-        )
-        return list(zip(fits, problems, strict=True))
-
-    def _weight_sizes(self, problem: LocalProblem) -> tuple[float, float, int]:
-        """Kish sizes of the fitting and held-out weights, and the fewest fitting rows needed."""
-        ess_fit = effective_sample_size(problem.w_fit) if problem.w_fit.sum() > 0 else 0.0
-        ess_hold = effective_sample_size(problem.w_hold) if problem.w_hold.sum() > 0 else 0.0
-        return ess_fit, ess_hold, len(self.sampler.z_names) + 1
-
-    def _check_weights(self, problem: LocalProblem) -> None:
-        """Refuse a kernel so narrow that the surrogate or its fidelity is undetermined."""
-        ess_fit, ess_hold, need = self._weight_sizes(problem)
-        if ess_fit < need or ess_hold < 2:
-            raise ParameterError(
-                f"kernel_width={self.kernel_width} leaves effective sample sizes of {ess_fit:.1f} fitting "
-                f"rows and {ess_hold:.1f} held-out rows; expected at least {need} and 2. "
-                "Widen the kernel (or sample closer to the query with a smaller sampler scale)."
-            )
-
-    def _weight_warnings(self, problem: LocalProblem) -> tuple[str, ...]:
-        ess_fit, ess_hold, need = self._weight_sizes(problem)
-        if ess_fit >= 2 * need and ess_hold >= MIN_HOLDOUT_ESS:
-            return ()
-        return (
-            f"The kernel leaves few effective rows ({ess_fit:.1f} fitting, {ess_hold:.1f} held-out): "
-            "the surrogate and its held-out fidelity rest on little data. Widen the kernel or raise n_samples.",
-        )
-
-    def _assemble(self, s: _Scored, fitted: tuple[LocalFit, LocalProblem], family) -> Explanation:
-        fit, problem = fitted
-        fidelity = local_fidelity(problem, fit)
-        names = self.blackbox.output_names
-        query_readable = self.schema.readable(s.values_fit[0])
-        return Explanation(
-            query=query_readable,
-            prediction=float(s.outputs_query[s.target_index]),
-            outputs={names[k]: float(v) for k, v in enumerate(s.outputs_query)},
-            content=self._in_original_units(fit.content),
-            fidelity=fidelity,
-            stability=fit.stability,
-            neighbourhood=NeighbourhoodSummary(
-                effective_sample_size=effective_sample_size(problem.w_fit),
-                share_outside_training_range=self._share_outside(
-                    np.concatenate([s.values_fit[1:], s.values_hold])
-                ),
-            ),
-            meta=self._provenance(s, family),
-            warnings=self._warnings(s.values_fit[0]) + self._weight_warnings(problem),
-            notes=fit.notes,
-        )
+    def query_warnings(self, query: Query, size: Size) -> tuple[str, ...]:
+        return self._warnings(query.row)
 
     def _in_original_units(self, content):
         """Per-unit weights only exist where the sampler's z is a standardised offset."""
@@ -824,27 +602,6 @@ class TabularExplainer:
             t if offsets[t.feature] else replace(t, weight_per_unit=None) for t in content.terms
         )
         return replace(content, terms=terms)
-
-    def _provenance(self, s: _Scored, family) -> Provenance:
-        return Provenance(
-            library_version=_version.__version__,
-            modality=self.modality,
-            mode=self.blackbox.mode,
-            target=self.blackbox.output_names[s.target_index],
-            link=self.link,
-            sampler=self.sampler.params(),
-            kernel={"name": self.kernel, "width": self.kernel_width},
-            surrogate={"family": family.name, **family.params()},
-            random_state_entropy=entropy_of(self.root),
-            random_state_spawn_key=[int(k) for k in self.root.spawn_key],
-            query_digest=f"{s.seeds.digest:032x}",
-            n_samples=s.size.n_samples,
-            n_fit=s.size.n_fit,
-            n_holdout=s.size.n_holdout,
-            schema_fingerprint=self.schema_fingerprint,
-            model_fingerprint=self.model_fingerprint,
-            model=self.blackbox.description(),
-        )
 
     def _share_outside(self, values: np.ndarray) -> float:
         outside = np.zeros(len(values), dtype=bool)
@@ -882,20 +639,6 @@ def _head(X: Any, schema: FeatureSchema) -> Any:
 
         return pd.DataFrame(rows, columns=list(schema.names))
     return rows
-
-
-def _check_link(link: str | None, blackbox: BlackBox) -> str:
-    """The link asked for, or the default: log-odds for probabilities, identity otherwise."""
-    if link is None:
-        return "logit" if blackbox.outputs_probabilities else "identity"
-    if link not in LINKS:
-        raise UnknownOptionError(f"Unknown link {link!r}; expected one of {list(LINKS)}.")
-    if link == "logit" and not blackbox.outputs_probabilities:
-        raise ParameterError(
-            "link='logit' needs a black box that outputs probabilities (a classifier with predict_proba); "
-            f"this one is {blackbox.mode} with outputs {list(blackbox.output_names)}."
-        )
-    return link
 
 
 def _check_share(share: Any) -> float:
@@ -1025,4 +768,4 @@ class _PartExplainer:
         frame = explainer.schema.to_frame(X)
         if len(frame) == 0:
             raise DataError("The query set is empty: there is nothing to explain.")
-        return explainer._explain_frame(frame, _Run(family, on_error, self._n_jobs), self._bar)
+        return explainer._explain_frame(frame, Run(family, on_error, self._n_jobs), self._bar)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ParameterError
+from ..errors import ParameterError
 
 PURPOSES = ("fit", "holdout", "bootstrap")
 

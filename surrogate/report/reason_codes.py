@@ -55,8 +55,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .errors import DataError, ParameterError
-from .surrogates.base import LinearContent, LinearTerm
+from ..errors import DataError, ParameterError
+from ..surrogates.base import LinearContent, LinearTerm
 
 #: default lowest held-out R^2 at which automatic reasons are given
 DEFAULT_MIN_FIDELITY = 0.5
@@ -223,62 +223,28 @@ class CaseReasons:
         return asdict(self)
 
 
-# ---- default policies --------------------------------------------------------------------
-_GERMAN_FAMILIES = (
-    ReasonFamily(
-        "Checking account status", ("checking_account",), "Status of existing checking account"
-    ),
-    ReasonFamily(
-        "Credit history", ("credit_history",), "Credit history: delays or critical accounts"
-    ),
-    ReasonFamily(
-        "Loan duration and amount",
-        ("duration", "credit_amount", "installment_rate"),
-        "Loan duration, amount or instalment burden relative to income",
-    ),
-    ReasonFamily("Savings", ("savings",), "Insufficient savings or investments"),
-    ReasonFamily("Employment", ("employment_since", "job"), "Length of employment or type of job"),
-    ReasonFamily("Loan purpose", ("purpose",), "Purpose of the loan"),
-    ReasonFamily(
-        "Collateral and guarantors",
-        ("property", "other_debtors"),
-        "Insufficient collateral or no guarantor",
-    ),
-    ReasonFamily(
-        "Housing", ("housing", "residence_since"), "Housing situation or length of residence"
-    ),
-    ReasonFamily(
-        "Existing obligations",
-        ("existing_credits", "other_installment_plans", "people_liable"),
-        "Existing credit obligations or number of dependants",
-    ),
-    ReasonFamily("Telephone", ("telephone",), "No telephone registered in the applicant's name"),
-)
-_ADULT_FAMILIES = (
-    ReasonFamily("Education", ("education", "education_num"), "Level of education"),
-    ReasonFamily("Occupation", ("occupation", "workclass"), "Occupation or class of work"),
-    ReasonFamily("Working hours", ("hours_per_week",), "Hours worked per week"),
-    ReasonFamily("Capital income", ("capital_gain", "capital_loss"), "Capital gains or losses"),
-)
+# ---- bundled policies (data: policies/*.toml) --------------------------------------------
+#: bundled data set -> its policy file, beside this module
+POLICY_FILES = {"german-credit": "german-credit.toml", "adult": "adult.toml"}
 
-DEFAULT_POLICIES: dict[str, ReasonPolicy] = {
-    "german-credit": ReasonPolicy(
-        adverse_class="bad",
-        families=_GERMAN_FAMILIES,
-        prohibited=("personal_status_sex", "foreign_worker", "age"),
-    ),
-    "adult": ReasonPolicy(
-        adverse_class="<=50K",
-        families=_ADULT_FAMILIES,
-        prohibited=("race", "sex", "native_country", "marital_status", "relationship", "age"),
-        excluded=("fnlwgt",),
-    ),
-}
+
+def bundled_policy(data: str) -> ReasonPolicy:
+    """The policy shipped for a bundled data set: families, prohibited bases, exclusions."""
+    from importlib.resources import files
+
+    name = POLICY_FILES[data]
+    document = tomllib.loads(files(__package__).joinpath("policies", name).read_text("utf-8"))
+    return ReasonPolicy(
+        adverse_class=str(document["adverse_class"]),
+        families=tuple(families_from_tables(document["family"], name)),
+        prohibited=tuple(document.get("prohibited", ())),
+        excluded=tuple(document.get("excluded", ())),
+    )
 
 
 def default_policy(data: str, *, adverse_class: str, **overrides: Any) -> ReasonPolicy:
     """The bundled data set's policy (or an empty one for other data), with overrides applied."""
-    base = DEFAULT_POLICIES.get(data, ReasonPolicy(adverse_class=adverse_class))
+    base = bundled_policy(data) if data in POLICY_FILES else ReasonPolicy(adverse_class=adverse_class)
     return replace(base, adverse_class=str(adverse_class), **overrides)
 
 
@@ -573,7 +539,8 @@ __all__ = [
     "Contribution",
     "DEFAULT_MAX_REASONS",
     "DEFAULT_MIN_FIDELITY",
-    "DEFAULT_POLICIES",
+    "POLICY_FILES",
+    "bundled_policy",
     "Reason",
     "ReasonFamily",
     "ReasonPolicy",

@@ -1,7 +1,7 @@
-"""Text and image explanations: mask parts of the query, score the black box, fit a surrogate.
+"""Text and images: explainers that mask parts of the query and hand it to the one pipeline.
 
-Both explainers share one orchestration (:class:`_MaskingExplainer`), the same
-as for tables: per query, seeds come from ``(random_state, the query's own
+Both explainers prepare their queries for the pipeline of :mod:`.pipeline`, the
+same one tables use: per query, seeds come from ``(random_state, the query's own
 content)`` — the text, or a SHA-256 of the image's layout, shape and pixels —
 and one block of ``n_samples`` rows is scored::
 
@@ -9,9 +9,10 @@ and one block of ``n_samples`` rows is scored::
 
 The held-out rows come from an independent seed stream and give the fidelity;
 the query is scored twice to detect a non-deterministic model. A query's rows
-are scored in calls of at most ``row_budget`` rows that start at the query's
-first row and never hold another query's rows, so an explanation is the same
-alone or in ``explain_many``, for float32 torch models too. Each query has its
+are stacked with other queries' rows (of the same input shape) in calls of at
+most ``row_budget`` rows; a float32 torch model gets one query per call, in calls
+that start at the query's first row, so an explanation is the same alone or in
+``explain_many``. Each query has its
 own components (words, segments), hence its own features, and the surrogate
 family (linear, tree, rules) is fitted per query.
 
@@ -20,18 +21,13 @@ The interpretable features are presence indicators (see
 segment being present; trees and rule lists read ``not in {present}`` /
 ``good in {present}`` over the categories ``("absent", "present")``.
 
-Results are :class:`TextExplanation` and :class:`ImageExplanation`: thin frozen
-wrappers holding the :class:`~surrogate.explanation.Explanation` (owned by the
-tabular core and left untouched) plus the query's layout — the tokens with their
-character spans, or the ``(H, W)`` segment labels — which renderers need. Every
-attribute of the inner explanation is readable on the wrapper (``exp.fidelity``,
-``exp.meta``...); ``to_json`` adds the layout under its own top-level key, so
-``Explanation.from_json`` still reads the core of the document.
+Results are :class:`~surrogate.explanation.TextExplanation` and
+:class:`~surrogate.explanation.ImageExplanation`: the core explanation plus the
+query's layout (tokens, segment labels) that renderers need.
 """
 
 from __future__ import annotations
 
-import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -39,40 +35,28 @@ from typing import Any, Literal
 
 import numpy as np
 
-from . import _version
-from .blackbox import DEFAULT_ROW_BUDGET, BlackBox, Target, as_blackbox
-from .errors import (
-    DataTypeError,
-    ExplanationFormatError,
-    ModelOutputError,
-    ParameterError,
-    SurrogateError,
-    UnknownOptionError,
-)
-from .explainer import (
+from ..blackbox import DEFAULT_ROW_BUDGET, Target, as_blackbox
+from ..errors import DataTypeError, ParameterError, SurrogateError, UnknownOptionError
+from ..explanation import Explanation, ExplanationSet, Failure
+from ..explanation.masking import ImageExplanation, TextExplanation
+from ..kernels import check_kernel
+from ..sampling import image as img
+from ..sampling import text as txt
+from ..schema import FeatureSchema
+from ..surrogates import make_surrogate
+from ..surrogates.base import Content
+from .pipeline import (
     DEFAULT_HOLDOUT_SHARE,
-    DETERMINISM_TOLERANCE,
-    LOGIT_EPS,
     MAX_SAMPLES,
-    _check_link,
-    _check_share,
+    Query,
+    Run,
+    Scorer,
+    Size,
+    explain_queries,
+    resolve_link,
 )
-from .explanation import (
-    Explanation,
-    ExplanationSet,
-    Failure,
-    NeighbourhoodSummary,
-    Provenance,
-    canonical_json,
-)
-from .fidelity import effective_sample_size
-from .kernels import check_kernel, kernel_weights
-from .sampling import image as img
-from .sampling import text as txt
-from .schema import Feature, FeatureSchema
-from .seeding import QuerySeeds, entropy_of, query_seeds, root_sequence
-from .surrogates import make_surrogate
-from .surrogates.base import LocalFit, LocalProblem, local_fidelity
+from .seeding import root_sequence
+from .tabular import _check_share
 
 #: fewest rows per query: a surrogate and a held-out check need some room
 MIN_SAMPLES = 50
@@ -81,181 +65,7 @@ DEFAULT_PROBE_TEXTS = ("a", "a short probe text")
 DEFAULT_IMAGE_ROW_BUDGET = 256
 
 
-# ---- results -------------------------------------------------------------------------------
-class _Wrapped(ABC):
-    """Attribute passthrough to the inner :class:`Explanation` and a JSON document with one extra key."""
-
-    explanation: Explanation
-    _layout_key: str = ""
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") or name == "explanation":  # no recursion while (un)pickling
-            raise AttributeError(name)
-        return getattr(self.explanation, name)
-
-    @abstractmethod
-    def _layout_data(self) -> Any:
-        """Modality hook (text, image)."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**self.explanation.to_dict(), self._layout_key: self._layout_data()}
-
-    def to_json(self, *, indent: int | None = None) -> str:
-        """Canonical JSON (sorted keys, exact floats): the explanation plus the query's layout."""
-        return canonical_json(self.to_dict(), indent=indent)
-
-    @classmethod
-    def _document(cls, text: str | bytes) -> tuple[Explanation, Any]:
-        try:
-            document = json.loads(text)
-        except (TypeError, ValueError) as exc:
-            raise ExplanationFormatError(f"Not a JSON explanation: {exc}") from exc
-        explanation = Explanation.from_dict(document)
-        if cls._layout_key not in document:
-            raise ExplanationFormatError(
-                f"This document has no {cls._layout_key!r} key: it is not a {cls.__name__}; "
-                "read it with Explanation.from_json."
-            )
-        return explanation, document[cls._layout_key]
-
-    def __str__(self) -> str:
-        return self.explanation.to_text()
-
-
-@dataclass(frozen=True, eq=False)
-class TextExplanation(_Wrapped):
-    """A text query's explanation plus its tokens (text, character span, feature).
-
-    ``top_features(k)`` gives words (``"bag"``) or ``word@position`` names.
-    """
-
-    explanation: Explanation
-    tokens: tuple[txt.Token, ...]
-    _layout_key = "tokens"
-
-    @property
-    def text(self) -> str:
-        return str(self.explanation.query["text"])
-
-    def _layout_data(self) -> list[dict[str, Any]]:
-        return [
-            {"text": t.text, "start": t.start, "end": t.end, "feature": t.feature}
-            for t in self.tokens
-        ]
-
-    @classmethod
-    def from_json(cls, text: str | bytes) -> TextExplanation:
-        explanation, data = cls._document(text)
-        return cls(explanation=explanation, tokens=_tokens_from(data))
-
-    def to_html(self) -> str:
-        """Every token highlighted by its weight (escaped HTML; see :mod:`surrogate.render.highlight`)."""
-        from .render.highlight import text_to_html
-
-        return text_to_html(self)
-
-    def _repr_html_(self) -> str:
-        return self.to_html()
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, TextExplanation) and self.to_json() == other.to_json()
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"TextExplanation({self.text[:40]!r}, {self.family}, top={self.top_features(3)})"
-
-
-def _tokens_from(data: Any) -> tuple[txt.Token, ...]:
-    try:
-        return tuple(
-            txt.Token(
-                text=str(d["text"]),
-                start=int(d["start"]),
-                end=int(d["end"]),
-                feature=str(d["feature"]),
-            )
-            for d in data
-        )
-    except (TypeError, KeyError, ValueError) as exc:
-        raise ExplanationFormatError(
-            f"'tokens' must be a list of {{text, start, end, feature}} objects: {exc}"
-        ) from exc
-
-
-@dataclass(frozen=True, eq=False)
-class ImageExplanation(_Wrapped):
-    """An image query's explanation plus ``segments``, the ``(H, W)`` label array.
-
-    ``top_features(k)`` gives segment *labels* (ints, as in ``segments``); the
-    feature names behind them read ``"segment 5"`` (``top_feature_names``).
-    """
-
-    explanation: Explanation
-    segments: np.ndarray
-    _layout_key = "segments"
-
-    def __post_init__(self) -> None:
-        labels = np.array(self.segments, dtype=np.int64)  # a private, read-only copy
-        labels.setflags(write=False)
-        object.__setattr__(self, "segments", labels)
-
-    def top_features(self, k: int | None = None) -> list[int]:
-        """Segment labels, most important first."""
-        return [img.segment_label(name) for name in self.explanation.top_features(k)]
-
-    def top_feature_names(self, k: int | None = None) -> list[str]:
-        return self.explanation.top_features(k)
-
-    def heatmap(self) -> np.ndarray:
-        """``(H, W)`` array: each pixel carries its segment's weight (linear) or importance."""
-        from .render.highlight import segment_heatmap
-
-        return segment_heatmap(self)
-
-    def _layout_data(self) -> list[list[int]]:
-        return self.segments.tolist()
-
-    @classmethod
-    def from_json(cls, text: str | bytes) -> ImageExplanation:
-        explanation, data = cls._document(text)
-        try:
-            segments = np.array(data, dtype=np.int64)
-        except (TypeError, ValueError) as exc:
-            raise ExplanationFormatError(
-                f"'segments' must be a 2-D list of integers: {exc}"
-            ) from exc
-        if segments.ndim != 2:
-            raise ExplanationFormatError(
-                f"'segments' must be a 2-D list of integers, got {segments.ndim} axes."
-            )
-        return cls(explanation=explanation, segments=segments)
-
-    def to_png(self, image: Any = None) -> bytes:
-        """PNG heatmap, over ``image`` (grey) when given."""
-        from .render.highlight import image_to_png
-
-        return image_to_png(self, image)
-
-    def to_svg(self, image: Any = None) -> str:
-        """SVG heatmap overlay: one shape per segment, titled with its weight."""
-        from .render.highlight import image_to_svg
-
-        return image_to_svg(self, image)
-
-    def _repr_html_(self) -> str:
-        return self.to_svg()
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ImageExplanation) and self.to_json() == other.to_json()
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"ImageExplanation(segments {self.segments.shape}, {self.family}, top={self.top_features(3)})"
-
-
-# ---- one query, ready to sample ---------------------------------------------------------------
+# ---- one query, ready for the pipeline ---------------------------------------------------------
 @dataclass(frozen=True)
 class _Prepared:
     """A query cut into components, with how to turn keep-masks into model inputs."""
@@ -267,26 +77,8 @@ class _Prepared:
     adapter_key: Any
 
 
-@dataclass(frozen=True)
-class _Adapter:
-    blackbox: BlackBox
-    target: Target
-    link: str
-    fingerprint: str
-
-
-@dataclass(frozen=True)
-class _Sample:
-    seeds: QuerySeeds
-    keep: np.ndarray  # (n_samples, d) bool, the full scored block
-    z_fit: np.ndarray
-    d_fit: np.ndarray
-    z_hold: np.ndarray
-    d_hold: np.ndarray
-
-
 class _MaskingExplainer(ABC):
-    """What text and image explainers share: validation, sampling, scoring, fitting, records."""
+    """What text and image explainers share: options, adapters, and their hooks of the pipeline."""
 
     modality = "masking"
 
@@ -316,8 +108,8 @@ class _MaskingExplainer(ABC):
         self.link_name = link
         self.holdout_share = _check_share(holdout_share)
         self.n_samples = _check_n_samples(n_samples)
-        self.n_holdout = max(1, int(round(self.holdout_share * self.n_samples)))
-        self.n_fit = self.n_samples - self.n_holdout - 1
+        self.size = Size.of(self.n_samples, self.holdout_share)
+        self.n_holdout, self.n_fit = self.size.n_holdout, self.size.n_fit
         self.row_budget = _check_row_budget(row_budget)
         self.root = root_sequence(random_state)
         self.torch_output = torch_output
@@ -330,19 +122,36 @@ class _MaskingExplainer(ABC):
         """Modality hook (text, image)."""
 
     @abstractmethod
-    def _adapter(self, prepared: _Prepared) -> _Adapter:
+    def _scorer(self, prepared: _Prepared) -> Scorer:
         """Modality hook (text, image)."""
 
-    def _sampler_params(self) -> dict[str, Any]:
-        return self.sampler.params()
-
     @abstractmethod
-    def _wrap(self, explanation: Explanation, prepared: _Prepared) -> Any:
+    def _wrap(self, explanation: Explanation, layout: Any) -> Any:
         """Modality hook (text, image)."""
 
     @abstractmethod
     def _queries(self, queries: Any) -> list[Any]:
         """Modality hook (text, image)."""
+
+    def sampler_params(self) -> dict[str, Any]:
+        return self.sampler.params()
+
+    # ---- what masking adds to the pipeline -----------------------------------------------------
+    def finish_content(self, content: Content) -> Content:
+        return content
+
+    def share_outside(self, values: np.ndarray) -> float:
+        return 0.0  # masking only removes parts of the query: nothing leaves a training range
+
+    def query_warnings(self, query: Query, size: Size) -> tuple[str, ...]:
+        n_components = len(query.z_names)
+        if n_components * 4 > size.n_fit:
+            return (
+                f"The query has {n_components} components but only {size.n_fit} fitting rows "
+                "(fewer than 4 per component): raise n_samples, or use fewer components "
+                "(representation='bag', a coarser segmentation).",
+            )
+        return ()
 
     # ---- public API ------------------------------------------------------------------------
     def explain_many(
@@ -355,147 +164,57 @@ class _MaskingExplainer(ABC):
     ) -> ExplanationSet:
         """Explain every query; each gets the explanation it would get alone.
 
-        ``on_error="record"`` goes on past a query that cannot be explained and lists
-        it in ``.failures``; the default raises.
+        The neighbourhoods of queries that share a model adapter are scored in shared
+        calls. ``on_error="record"`` goes on past a query that cannot be explained and
+        lists it in ``.failures``; the default raises.
         """
         if on_error not in ("raise", "record"):
             raise UnknownOptionError(f"on_error must be 'raise' or 'record', got {on_error!r}.")
         family = make_surrogate(surrogate, **params)
-        adapters: dict[Any, _Adapter] = {}
-        done: list[tuple[int, Any]] = []
+        prepared, failures = self._prepare_all(self._queries(queries), on_error)
+        done, failed = explain_queries(self, prepared, self.size, Run(family, on_error))
+        layouts = {q.index: q.layout for q in prepared}
+        done.sort(key=lambda pair: pair[0])
+        return ExplanationSet(
+            [self._wrap(e, layouts[i]) for i, e in done],
+            indices=[i for i, _ in done],
+            failures=sorted(failures + failed, key=lambda f: f.index),
+        )
+
+    # ---- steps ------------------------------------------------------------------------------
+    def _prepare_all(self, queries: list[Any], on_error: str) -> tuple[list[Query], list[Failure]]:
+        # scorers are built once per call and input shape, and never stored on the explainer
+        scorers: dict[Any, Scorer] = {}
+        prepared: list[Query] = []
         failures: list[Failure] = []
-        for i, query in enumerate(self._queries(queries)):
+        for i, query in enumerate(queries):
             try:
-                done.append((i, self._explain_one(query, family, adapters)))
+                prepared.append(self._pipeline_query(i, query, scorers))
             except SurrogateError as exc:
                 if on_error == "raise":
                     raise
                 failures.append(Failure.from_exception(i, exc))
-        return ExplanationSet([e for _, e in done], indices=[i for i, _ in done], failures=failures)
+        return prepared, failures
 
-    # ---- steps ------------------------------------------------------------------------------
-    def _explain_one(self, query: Any, family: Any, adapters: dict[Any, _Adapter]) -> Any:
+    def _pipeline_query(self, index: int, query: Any, scorers: dict[Any, Scorer]) -> Query:
         prepared = self._prepare(query)
-        # adapters are built once per call and input shape, and never stored on the explainer
-        if prepared.adapter_key not in adapters:
-            adapters[prepared.adapter_key] = self._adapter(prepared)
-        adapter = adapters[prepared.adapter_key]
-        sample = self._sample(prepared)
-        outputs = self._score(adapter.blackbox, prepared, sample.keep)
-        _check_deterministic(outputs[0], outputs[-1])
-        target = (
-            adapter.target.index if adapter.target.index is not None else int(np.argmax(outputs[0]))
-        )
-        problem = self._problem(sample, _apply_link(outputs[:-1, target], adapter.link), adapter)
+        if prepared.adapter_key not in scorers:
+            scorers[prepared.adapter_key] = self._scorer(prepared)
         features = txt.presence_features(prepared.names, self.sampler.keep_probability)
-        fit = family.fit_local([problem], features, prepared.names, [sample.seeds.bootstrap])[0]
-        explanation = self._assemble(
-            prepared, adapter, sample, problem, fit, features, family, outputs[0], target
-        )
-        return self._wrap(explanation, prepared)
-
-    def _sample(self, prepared: _Prepared) -> _Sample:
-        seeds = query_seeds(self.root, prepared.readable)
-        present = np.ones(len(prepared.names))
-        fit = self.sampler.sample(present, self.n_fit - 1, seeds.fit)
-        hold = self.sampler.sample(present, self.n_holdout, seeds.holdout)
-        keep = np.concatenate([present[None], fit.values, hold.values, present[None]]).astype(bool)
-        return _Sample(
-            seeds=seeds,
-            keep=keep,
-            z_fit=np.concatenate([np.zeros((1, len(present))), fit.z]),
-            d_fit=np.concatenate([[0.0], fit.distance]),
-            z_hold=hold.z,
-            d_hold=hold.distance,
-        )
-
-    def _score(self, blackbox: BlackBox, prepared: _Prepared, keep: np.ndarray) -> np.ndarray:
-        """Score one query's block in calls of at most ``row_budget`` rows, aligned to its first row."""
-        step = self.row_budget
-        return np.concatenate(
-            [
-                blackbox.predict(prepared.render(keep[a : a + step]))
-                for a in range(0, len(keep), step)
-            ]
-        )
-
-    def _problem(self, sample: _Sample, y: np.ndarray, adapter: _Adapter) -> LocalProblem:
-        n_fit = self.n_fit
-        return LocalProblem(
-            z_fit=sample.z_fit,
-            values_fit=sample.keep[:n_fit].astype(np.float64),
-            y_fit=y[:n_fit],
-            w_fit=kernel_weights(self.kernel, sample.d_fit, self.kernel_width),
-            z_hold=sample.z_hold,
-            values_hold=sample.keep[n_fit:-1].astype(np.float64),
-            y_hold=y[n_fit:],
-            w_hold=kernel_weights(self.kernel, sample.d_hold, self.kernel_width),
-            threshold=_decision_threshold(adapter.blackbox, adapter.link),
-        )
-
-    def _assemble(
-        self,
-        prepared: _Prepared,
-        adapter: _Adapter,
-        sample: _Sample,
-        problem: LocalProblem,
-        fit: LocalFit,
-        features: tuple[Feature, ...],
-        family: Any,
-        outputs_query: np.ndarray,
-        target: int,
-    ) -> Explanation:
-        fidelity = local_fidelity(problem, fit)
-        names = adapter.blackbox.output_names
-        return Explanation(
-            query=prepared.readable,
-            prediction=float(outputs_query[target]),
-            outputs={names[k]: float(v) for k, v in enumerate(outputs_query)},
-            content=fit.content,
-            fidelity=fidelity,
-            stability=fit.stability,
-            # masking only removes parts of the query: nothing leaves a training range
-            neighbourhood=NeighbourhoodSummary(
-                effective_sample_size=effective_sample_size(problem.w_fit),
-                share_outside_training_range=0.0,
-            ),
-            meta=self._provenance(sample, adapter, family, features, target),
-            warnings=self._warnings(len(prepared.names)),
-        )
-
-    def _provenance(
-        self, sample: _Sample, adapter: _Adapter, family: Any, features, target: int
-    ) -> Provenance:
-        return Provenance(
-            library_version=_version.__version__,
-            modality=self.modality,
-            mode=adapter.blackbox.mode,
-            target=adapter.blackbox.output_names[target],
-            link=adapter.link,
-            sampler=self._sampler_params(),
-            kernel={"name": self.kernel, "width": self.kernel_width},
-            surrogate={"family": family.name, **family.params()},
-            random_state_entropy=entropy_of(self.root),
-            random_state_spawn_key=[int(k) for k in self.root.spawn_key],
-            query_digest=f"{sample.seeds.digest:032x}",
-            n_samples=self.n_samples,
-            n_fit=self.n_fit,
-            n_holdout=self.n_holdout,
+        render = prepared.render
+        return Query(
+            index=index,
+            row=np.ones(len(prepared.names)),
+            readable=prepared.readable,
+            scorer=scorers[prepared.adapter_key],
+            render=lambda keep: render(keep.astype(bool)),
+            features=features,
+            z_names=prepared.names,
             schema_fingerprint=FeatureSchema(features=features).fingerprint(),
-            model_fingerprint=adapter.fingerprint,
-            model=adapter.blackbox.description(),
+            layout=prepared.layout,
         )
 
-    def _warnings(self, n_components: int) -> tuple[str, ...]:
-        if n_components * 4 > self.n_fit:
-            return (
-                f"The query has {n_components} components but only {self.n_fit} fitting rows "
-                "(fewer than 4 per component): raise n_samples, or use fewer components "
-                "(representation='bag', a coarser segmentation).",
-            )
-        return ()
-
-    def _build_adapter(self, probe: Any, to_tensor: Any) -> _Adapter:
+    def _build_scorer(self, probe: Any, to_tensor: Any) -> Scorer:
         blackbox = as_blackbox(
             self.model,
             mode=self.mode,
@@ -505,10 +224,10 @@ class _MaskingExplainer(ABC):
             to_tensor=to_tensor,
             allow_training_mode=self.allow_training_mode,
         )
-        return _Adapter(
+        return Scorer(
             blackbox=blackbox,
             target=Target.resolve(self.target_spec, blackbox),
-            link=_check_link(self.link_name, blackbox),
+            link=resolve_link(self.link_name, blackbox),
             fingerprint=blackbox.fingerprint(probe),
         )
 
@@ -609,7 +328,7 @@ class TextExplainer(_MaskingExplainer):
                 "A torch text model needs to_tensor=, a callable (texts, device, dtype) -> tensor that "
                 "tokenises a list of strings into the module's input; got None."
             )
-        self._text_adapter = self._build_adapter(self.probe_texts, to_tensor)
+        self._text_scorer = self._build_scorer(self.probe_texts, to_tensor)
 
     def explain(self, text: str, surrogate: Any = "linear", **params: Any) -> TextExplanation:
         """Explain one text; ``surrogate`` is "linear", "tree" or "rules" (with their parameters)."""
@@ -646,10 +365,10 @@ class TextExplainer(_MaskingExplainer):
             adapter_key="text",
         )
 
-    def _adapter(self, prepared: _Prepared) -> _Adapter:
-        return self._text_adapter
+    def _scorer(self, prepared: _Prepared) -> Scorer:
+        return self._text_scorer
 
-    def _sampler_params(self) -> dict[str, Any]:
+    def sampler_params(self) -> dict[str, Any]:
         return {
             **self.sampler.params(),
             "mask": self.mask,
@@ -657,8 +376,8 @@ class TextExplainer(_MaskingExplainer):
             "tokenizer": txt.describe_tokenizer(self.tokenizer),
         }
 
-    def _wrap(self, explanation: Explanation, prepared: _Prepared) -> TextExplanation:
-        return TextExplanation(explanation=explanation, tokens=prepared.layout.tokens)
+    def _wrap(self, explanation: Explanation, layout: Any) -> TextExplanation:
+        return TextExplanation(explanation=explanation, tokens=layout.tokens)
 
 
 # ---- images ---------------------------------------------------------------------------------
@@ -785,14 +504,14 @@ class ImageExplainer(_MaskingExplainer):
             adapter_key=(query.layout, query.shape, query.dtype),
         )
 
-    def _adapter(self, prepared: _Prepared) -> _Adapter:
+    def _scorer(self, prepared: _Prepared) -> Scorer:
         query, _ = prepared.layout
         to_tensor = self.to_tensor or (
             img.ChannelsFirst(query.layout) if _is_torch_module(self.model) else None
         )
-        return self._build_adapter(img.probe_images(query), to_tensor)
+        return self._build_scorer(img.probe_images(query), to_tensor)
 
-    def _sampler_params(self) -> dict[str, Any]:
+    def sampler_params(self) -> dict[str, Any]:
         segmentation = (
             self.segmentation
             if isinstance(self.segmentation, str)
@@ -808,8 +527,8 @@ class ImageExplainer(_MaskingExplainer):
             "blur_sigma": self.blur_sigma,
         }
 
-    def _wrap(self, explanation: Explanation, prepared: _Prepared) -> ImageExplanation:
-        return ImageExplanation(explanation=explanation, segments=prepared.layout[1])
+    def _wrap(self, explanation: Explanation, layout: Any) -> ImageExplanation:
+        return ImageExplanation(explanation=explanation, segments=layout[1])
 
 
 # ---- small helpers ----------------------------------------------------------------------------
@@ -863,7 +582,7 @@ def _segmentation_options(
 def _check_torch_model(model: Any, torch_output: Any, allow_training_mode: bool) -> None:
     """Refuse a badly configured torch model when the explainer is built (no model call)."""
     if _is_torch_module(model):
-        from .blackbox import TorchBlackBox
+        from ..blackbox import TorchBlackBox
 
         TorchBlackBox(
             model, output=torch_output, row_budget=1, allow_training_mode=allow_training_mode
@@ -885,32 +604,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, tuple):
         return [_plain(v) for v in value]
     return value.item() if isinstance(value, np.generic) else value
-
-
-def _check_deterministic(first: np.ndarray, again: np.ndarray) -> None:
-    if np.max(np.abs(first - again)) > DETERMINISM_TOLERANCE * max(
-        1.0, float(np.max(np.abs(first)))
-    ):
-        raise ModelOutputError(
-            "The black box gave two different outputs for the same query "
-            f"({first.tolist()} then {again.tolist()}): it is not deterministic, so no surrogate "
-            "of it can be trusted. Fix its randomness (seed, eval mode) first."
-        )
-
-
-def _apply_link(p: np.ndarray, link: str) -> np.ndarray:
-    if link == "identity":
-        return p
-    q = np.clip(p, LOGIT_EPS, 1 - LOGIT_EPS)
-    return np.log(q) - np.log1p(-q)
-
-
-def _decision_threshold(blackbox: BlackBox, link: str) -> float | None:
-    if blackbox.mode != "classification":
-        return None
-    if not blackbox.outputs_probabilities or link == "logit":
-        return 0.0
-    return 0.5
 
 
 __all__ = ["TextExplainer", "ImageExplainer", "TextExplanation", "ImageExplanation"]

@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ParameterError
-from .explanation import Explanation
-from .fidelity import Stability
+from ..errors import ParameterError
+from ..explanation import Explanation
+from ..fidelity import Stability
 from .seeding import QuerySeeds
 
 #: ``n_samples="auto"``: a query stops once its bootstrap top-k Jaccard reaches this

@@ -15,81 +15,21 @@ deviations from its training mean and, for each category, an indicator of
 from __future__ import annotations
 
 import hashlib
-import json
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from . import _version
-from .errors import DataError, ParameterError
-from .explanation import (
-    SCHEMA_VERSION,
-    _from_data,
-    _to_data,
-    canonical_json,
-    check_schema_version,
-    top_features,
-)
-from .fidelity import weighted_agreement, weighted_mae, weighted_r2
+from .. import _version
+from ..errors import DataError, ParameterError
+from ..explanation.global_ import GlobalExplanation, GlobalFidelity
+from ..fidelity import weighted_agreement, weighted_mae, weighted_r2
+from ..surrogates import make_surrogate
+from ..surrogates.base import Content, LinearContent, LocalProblem
+from .pipeline import apply_link
 from .seeding import entropy_of
-from .surrogates import make_surrogate
-from .surrogates.base import Content, LinearContent, LocalProblem
 
 DEFAULT_TEST_SHARE = 0.3
-
-
-@dataclass(frozen=True)
-class GlobalFidelity:
-    """Fidelity of a global surrogate on the held-out part of the data (and in-sample)."""
-
-    r2: float | None
-    r2_in_sample: float | None
-    mae: float
-    agreement: float | None
-    agreement_by_class: dict[str, float]
-    n_train: int
-    n_test: int
-    note: str | None = None
-
-
-@dataclass(frozen=True)
-class GlobalExplanation:
-    content: Content
-    fidelity: GlobalFidelity
-    complexity: dict[str, int]
-    meta: dict[str, Any]
-    notes: tuple[str, ...] = ()
-
-    @property
-    def family(self) -> str:
-        return self.content.family
-
-    def top_features(self, k: int | None = None) -> list[str]:
-        return top_features(self.content, k)
-
-    def to_json(self) -> str:
-        return canonical_json(
-            {"schema_version": SCHEMA_VERSION, "global_explanation": _to_data(self)}
-        )
-
-    @classmethod
-    def from_json(cls, text: str) -> GlobalExplanation:
-        document = json.loads(text)
-        check_schema_version(str(document.get("schema_version")))
-        return _from_data(cls, document["global_explanation"], "global_explanation")
-
-    def to_text(self) -> str:
-        from .render.text import global_to_text
-
-        return global_to_text(self)
-
-    def to_dot(self) -> str:
-        from .render.dot import to_dot
-
-        return to_dot(
-            self.content, title=f"global {self.family} surrogate of {self.meta['target']}"
-        )
 
 
 def explain_global(
@@ -126,7 +66,7 @@ def explain_global(
     fit_values = _augmented(explainer, values[train], augment, augment_seed)
     y_fit, y_test = _score(explainer, fit_values), _score(explainer, values[test])
     z_fit, z_test = _global_z(schema, fit_values), _global_z(schema, values[test])
-    threshold = explainer._threshold()
+    threshold = explainer.scorer.threshold
     problem = LocalProblem(
         z_fit=z_fit,
         values_fit=fit_values,
@@ -191,14 +131,8 @@ def _augmented(
 
 
 def _score(explainer, values: np.ndarray) -> np.ndarray:
-    budget = explainer.blackbox.row_budget
-    out = np.concatenate(
-        [
-            explainer.blackbox.predict(explainer.schema.decode(values[s : s + budget]))
-            for s in range(0, len(values), budget)
-        ]
-    )
-    return explainer._link(out[:, explainer.target.index])
+    out = explainer.blackbox.predict_rows(values, explainer.schema.decode)
+    return apply_link(out[:, explainer.target.index], explainer.link)
 
 
 def _global_z(schema, values: np.ndarray) -> np.ndarray:

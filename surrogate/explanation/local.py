@@ -1,29 +1,19 @@
-"""Explanations are data: frozen, typed records with a lossless JSON round trip.
+"""A local explanation is data: a frozen, typed record with a lossless JSON round trip.
 
-JSON schema versioning: documents carry ``schema_version`` "MAJOR.MINOR".
-:meth:`Explanation.from_json` reads every document of the same MAJOR version
-whose MINOR is not newer than this library's (fields added by later minors get
-their defaults when older documents are read); anything else is refused with
-:class:`~surrogate.errors.ExplanationFormatError` rather than read approximately.
+The JSON codec and its schema versions: :mod:`.codec`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import types
-import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
-from .errors import ExplanationFormatError, ParameterError
-from .fidelity import Fidelity, Stability
-from .surrogates.base import Content, LinearContent, RuleContent
-
-SCHEMA_VERSION = "1.0"
+from ..errors import ExplanationFormatError, ParameterError
+from ..fidelity import Fidelity, Stability
+from ..surrogates.base import Content, LinearContent
+from .codec import SCHEMA_VERSION, _from_data, _to_data, canonical_json, check_schema_version
 
 
 @dataclass(frozen=True)
@@ -118,17 +108,17 @@ class Explanation:
 
     # ---- rendering (at the edge) -------------------------------------------------------
     def to_text(self) -> str:
-        from .render.text import explanation_to_text
+        from ..render.text import explanation_to_text
 
         return explanation_to_text(self)
 
     def to_markdown(self) -> str:
-        from .render.markdown import explanation_to_markdown
+        from ..render.markdown import explanation_to_markdown
 
         return explanation_to_markdown(self)
 
     def to_dot(self) -> str:
-        from .render.dot import to_dot
+        from ..render.dot import to_dot
 
         return to_dot(
             self.content, title=f"{self.meta.target}: {self.prediction:.4g}", query=self.query
@@ -138,7 +128,7 @@ class Explanation:
         return self.to_text()
 
     def _repr_html_(self) -> str:
-        from .render.html import explanation_repr_html
+        from ..render.html import explanation_repr_html
 
         return explanation_repr_html(self)
 
@@ -221,7 +211,7 @@ class ExplanationSet(Sequence):
         frame.to_parquet(path, index=False)
 
     def _repr_html_(self) -> str:
-        from .render.html import explanation_set_repr_html
+        from ..render.html import explanation_set_repr_html
 
         return explanation_set_repr_html(self)
 
@@ -243,143 +233,11 @@ def top_features(content: Content, k: int | None = None) -> list[str]:
     return ranking[:k]
 
 
-def canonical_json(document: Any, *, indent: int | None = None) -> str:
-    """Sorted keys, exact floats, no NaN: identical inputs give identical bytes."""
-    return json.dumps(
-        document,
-        sort_keys=True,
-        indent=indent,
-        allow_nan=False,
-        separators=(",", ":") if indent is None else (",", ": "),
-        ensure_ascii=False,
-    )
-
-
-def check_schema_version(version: str) -> None:
-    try:
-        major, minor = (int(p) for p in version.split("."))
-    except ValueError as exc:
-        raise ExplanationFormatError(
-            f"schema_version must look like '1.0', got {version!r}."
-        ) from exc
-    cur_major, cur_minor = (int(p) for p in SCHEMA_VERSION.split("."))
-    if major != cur_major or minor > cur_minor:
-        raise ExplanationFormatError(
-            f"This library reads explanation schema {cur_major}.0 to {SCHEMA_VERSION}; "
-            f"the document is version {version}. Upgrade surrogate to read it."
-        )
-
-
-# ---- generic dataclass <-> JSON data ----------------------------------------------------
-def _to_data(obj: Any) -> Any:
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: _to_data(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, dict):
-        return {str(k): _to_data(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_to_data(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return _to_data(obj.item())
-    if isinstance(obj, float) and not np.isfinite(obj):
-        raise ExplanationFormatError(f"Cannot serialise the non-finite number {obj!r}.")
-    return obj
-
-
-def _from_data(hint: Any, data: Any, where: str) -> Any:
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if hint is Any:
-        return data
-    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        return _dataclass_from(hint, data, where)
-    if origin in (typing.Union, types.UnionType):
-        return _union_from(args, data, where)
-    if origin is typing.Literal:
-        if data not in args:
-            raise ExplanationFormatError(f"{where}: expected one of {list(args)}, got {data!r}.")
-        return data
-    if origin is tuple:
-        _expect(isinstance(data, list), where, "a list", data)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_from_data(args[0], v, f"{where}[{i}]") for i, v in enumerate(data))
-        _expect(len(data) == len(args), where, f"{len(args)} items", data)
-        return tuple(
-            _from_data(a, v, f"{where}[{i}]")
-            for i, (a, v) in enumerate(zip(args, data, strict=True))
-        )
-    if origin is list:
-        _expect(isinstance(data, list), where, "a list", data)
-        return [
-            _from_data(args[0] if args else Any, v, f"{where}[{i}]") for i, v in enumerate(data)
-        ]
-    if origin is dict:
-        _expect(isinstance(data, dict), where, "an object", data)
-        return {k: _from_data(args[1] if args else Any, v, f"{where}.{k}") for k, v in data.items()}
-    if hint is float:
-        _expect(
-            isinstance(data, int | float) and not isinstance(data, bool), where, "a number", data
-        )
-        return float(data)
-    if hint is int:
-        _expect(isinstance(data, int) and not isinstance(data, bool), where, "an integer", data)
-        return data
-    if hint is bool:
-        _expect(isinstance(data, bool), where, "true or false", data)
-        return data
-    if hint is str:
-        _expect(isinstance(data, str), where, "a string", data)
-        return data
-    if hint is type(None):
-        _expect(data is None, where, "null", data)
-        return None
-    raise ExplanationFormatError(f"{where}: cannot read a value of type {hint!r}.")
-
-
-def _union_from(args: tuple, data: Any, where: str) -> Any:
-    errors = []
-    for arg in sorted(args, key=_union_priority):
-        try:
-            return _from_data(arg, data, where)
-        except ExplanationFormatError as exc:
-            errors.append(str(exc))
-    raise ExplanationFormatError(
-        f"{where}: {data!r} matches none of the accepted types ({'; '.join(errors)})."
-    )
-
-
-def _union_priority(arg: Any) -> int:
-    # int before float, so integers stay integers in `int | list[int]`-style fields
-    return {type(None): 0, int: 1, float: 2, str: 3}.get(arg, 4)
-
-
-def _dataclass_from(cls: type, data: Any, where: str) -> Any:
-    _expect(isinstance(data, dict), where, "an object", data)
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        raise ExplanationFormatError(f"{where}: unknown fields {unknown} for {cls.__name__}.")
-    kwargs = {}
-    for name, f in fields.items():
-        if name in data:
-            kwargs[name] = _from_data(hints[name], data[name], f"{where}.{name}")
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            raise ExplanationFormatError(f"{where}: missing field {name!r} of {cls.__name__}.")
-    return cls(**kwargs)
-
-
-def _expect(ok: bool, where: str, expected: str, data: Any) -> None:
-    if not ok:
-        raise ExplanationFormatError(f"{where}: expected {expected}, got {data!r}.")
-
-
 __all__ = [
     "Explanation",
     "ExplanationSet",
     "Failure",
     "Provenance",
     "NeighbourhoodSummary",
-    "LinearContent",
-    "RuleContent",
-    "SCHEMA_VERSION",
+    "top_features",
 ]

@@ -35,9 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ParameterError
-from .schema import Feature
-from .surrogates.base import LocalFit, LocalProblem
+from ..errors import ParameterError
+from ..schema import Feature
+from ..surrogates.base import LocalFit, LocalProblem
 
 #: families whose ``fit_local`` fits each problem on its own (linear is batched in-process)
 POOLED_FAMILIES = ("tree", "rules", "auto")

@@ -1,11 +1,5 @@
 """The ``surrogate report`` subcommand: a model-risk review of a model on a data set.
 
-Wiring (in ``cli.py``)::
-
-    from .report_cli import add_report_parser, run_report
-    add_report_parser(sub)                 # sub = parser.add_subparsers(...)
-    COMMANDS["report"] = run_report
-
 Every flag defaults to "not given" (None), so a ``--config review.toml`` supplies
 the values and only the flags typed on the command line override it.
 """
@@ -14,10 +8,9 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import sys
 from typing import Any
 
-from .errors import ParameterError
+from .rows import parse_rows
 
 #: command-line destination -> review setting, for flags that map one to one
 _DIRECT = (
@@ -123,7 +116,7 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace):
     """The review configuration: the --config file (if any), then the flags given."""
-    from .report import ReviewConfig
+    from ..report import ReviewConfig
 
     config = ReviewConfig.from_toml(args.config) if args.config else ReviewConfig()
     overrides = {
@@ -143,22 +136,12 @@ def _case_overrides(args: argparse.Namespace) -> dict[str, Any]:
     return {}
 
 
-def parse_rows(spec: str) -> list[int]:
-    try:
-        rows = [int(r) for r in spec.split(",") if r.strip()]
-    except ValueError as exc:
-        raise ParameterError(f"--rows must be comma-separated integers, got {spec!r}.") from exc
-    if not rows:
-        raise ParameterError(f"--rows must list at least one position, got {spec!r}.")
-    return rows
-
-
-def run_report(args: argparse.Namespace, argv: list[str] | None = None) -> str:
+def run_report(args: argparse.Namespace) -> str:
     """Build and write the review; returns a short summary naming the files written."""
-    from .report import build_report, write_report
+    from ..report import build_report, write_report
 
     config = config_from_args(args)
-    command = shlex.join(["surrogate", *(argv if argv is not None else sys.argv[1:])])
+    command = shlex.join(["surrogate", *args.argv])
     bundle = build_report(config, command_line=command)
     html = write_report(bundle)
     return summary(bundle, html)

@@ -1,0 +1,412 @@
+"""The one explanation pipeline, shared by every modality and written once.
+
+A modality (tables, text, images) prepares its queries — each a row in the
+sampler's space, a readable form, how rows become model inputs, the features
+of its interpretable representation — and hands them here, the way a LIME-style
+explainer takes its perturb, forward and train functions. For a chunk of queries
+of one size the pipeline then runs::
+
+    seeds -> sample -> score -> link -> determinism check -> local problems
+          -> weight checks -> fit -> assemble -> provenance
+
+Row layout of one query's scored block (``n_samples`` rows in all)::
+
+    [query, n_fit - 1 sampled rows | n_holdout held-out rows | query again]
+
+The fitting sample starts with the query itself; the held-out rows come from an
+independent seed stream; the query is scored a second time, in the same call, to
+detect a non-deterministic black box. The blocks of all queries of a chunk are
+stacked and scored in as few model calls as the row budget allows
+(:meth:`~surrogate.blackbox.BlackBox.predict_blocks`), so a query's explanation
+never depends on its company.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from .. import _version
+from ..blackbox import BlackBox, Target
+from ..errors import ModelOutputError, ParameterError, SurrogateError, UnknownOptionError
+from ..explanation import Explanation, Failure, NeighbourhoodSummary, Provenance
+from ..fidelity import effective_sample_size
+from ..kernels import kernel_weights
+from ..schema import Feature
+from ..surrogates.base import Content, LocalFit, LocalProblem, local_fidelity
+from .adaptive import round_seeds
+from .parallel import fit_problems
+from .seeding import QuerySeeds, entropy_of, query_seeds
+
+LINKS = ("identity", "logit")
+#: share of ``n_samples`` kept as the held-out neighbourhood
+DEFAULT_HOLDOUT_SHARE = 0.2
+#: probabilities are clipped to [eps, 1 - eps] before the logit link
+LOGIT_EPS = 1e-6
+#: a black box whose two scores of the same query differ by more than this is refused
+DETERMINISM_TOLERANCE = 1e-6
+#: most rows the black box may score for one query
+MAX_SAMPLES = 10_000_000
+#: fewer effective held-out rows (Kish) than this get a warning on the explanation
+MIN_HOLDOUT_ESS = 10
+
+
+# ---- what a modality hands the pipeline ---------------------------------------------------------
+@dataclass(frozen=True)
+class Size:
+    """Rows the black box scores for one query, and how they split."""
+
+    n_samples: int
+    n_fit: int
+    n_holdout: int
+
+    @classmethod
+    def of(cls, n_samples: int, holdout_share: float) -> Size:
+        n_holdout = max(1, int(round(holdout_share * n_samples)))
+        return cls(n_samples=n_samples, n_fit=n_samples - n_holdout - 1, n_holdout=n_holdout)
+
+
+@dataclass(frozen=True)
+class Scorer:
+    """One model adapter as the pipeline uses it: what is explained, in which scale."""
+
+    blackbox: BlackBox
+    target: Target
+    link: str
+    fingerprint: str
+
+    @property
+    def threshold(self) -> float | None:
+        """Decision threshold in the explained scale; None for regression."""
+        return decision_threshold(self.blackbox, self.link)
+
+
+@dataclass(frozen=True)
+class Query:
+    """One query, prepared by its modality."""
+
+    index: int  #: position in the caller's input
+    row: np.ndarray  #: the query in the sampler's space (encoded values, all-ones presence)
+    readable: dict[str, Any]  #: what seeds derive from and the explanation shows
+    scorer: Scorer
+    render: Callable[[np.ndarray], Any]  #: sampled rows -> what the model eats
+    features: tuple[Feature, ...]  #: of the interpretable representation
+    z_names: tuple[str, ...]
+    schema_fingerprint: str
+    layout: Any = None  #: what the modality needs to wrap the result (tokens, segments)
+
+
+class Modality(Protocol):
+    """What a modality adds around the shared steps."""
+
+    modality: str
+    sampler: Any
+    kernel: str
+    kernel_width: float
+    root: np.random.SeedSequence
+
+    def sampler_params(self) -> dict[str, Any]: ...
+
+    def finish_content(self, content: Content) -> Content: ...
+
+    def share_outside(self, values: np.ndarray) -> float: ...
+
+    def query_warnings(self, query: Query, size: Size) -> tuple[str, ...]: ...
+
+
+@dataclass(frozen=True)
+class Run:
+    """What one ``explain_many`` call fixes for all its chunks."""
+
+    family: Any
+    on_error: str = "raise"
+    n_jobs: int | None = None
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One query's neighbourhood and black-box outputs (explained column, link scale)."""
+
+    query: Query
+    size: Size
+    seeds: QuerySeeds
+    values_fit: np.ndarray
+    z_fit: np.ndarray
+    d_fit: np.ndarray
+    values_hold: np.ndarray
+    z_hold: np.ndarray
+    d_hold: np.ndarray
+    outputs_query: np.ndarray
+    target_index: int
+    y_fit: np.ndarray
+    y_hold: np.ndarray
+    problem: LocalProblem | None = field(default=None, compare=False)
+
+
+# ---- the pipeline -------------------------------------------------------------------------------
+def explain_queries(
+    modality: Modality, queries: Sequence[Query], size: Size, run: Run, round_: int = 0
+) -> tuple[list[tuple[int, Explanation]], list[Failure]]:
+    """Explain ``queries`` at one size, in chunks whose rows fit the row budget."""
+    budget = min(q.scorer.blackbox.row_budget for q in queries) if queries else 1
+    per_chunk = max(1, budget // size.n_samples)
+    done: list[tuple[int, Explanation]] = []
+    failed: list[Failure] = []
+    for start in range(0, len(queries), per_chunk):
+        d, f = _explain_chunk(modality, queries[start : start + per_chunk], size, run, round_)
+        done += d
+        failed += f
+    return done, failed
+
+
+def _explain_chunk(
+    modality: Modality, queries: Sequence[Query], size: Size, run: Run, round_: int
+) -> tuple[list[tuple[int, Explanation]], list[Failure]]:
+    try:
+        scored = score(modality, queries, size, round_)
+        problems = [local_problem(modality, s) for s in scored]
+        fits = fit(run, scored, problems)
+        return [
+            (s.query.index, assemble(modality, s, p, f, run.family))
+            for s, p, f in zip(scored, problems, fits, strict=True)
+        ], []
+    except SurrogateError as exc:
+        if run.on_error == "raise":
+            raise
+        if len(queries) == 1:
+            return [], [Failure.from_exception(queries[0].index, exc)]
+    done, failed = [], []
+    for query in queries:  # isolate the failing rows
+        d, f = _explain_chunk(modality, [query], size, run, round_)
+        done += d
+        failed += f
+    return done, failed
+
+
+def seeds_of(modality: Modality, query: Query, round_: int = 0) -> QuerySeeds:
+    """The query's seed streams: from ``random_state`` and its own values, never its position."""
+    seeds = query_seeds(modality.root, query.readable)
+    return seeds if round_ == 0 else round_seeds(seeds, modality.root, round_)
+
+
+def held_out_rows(modality: Modality, row: np.ndarray, readable: dict[str, Any], n_holdout: int):
+    """The held-out neighbourhood a query's explanation is measured on (same seed stream)."""
+    return modality.sampler.sample(row, n_holdout, query_seeds(modality.root, readable).holdout)
+
+
+def score(
+    modality: Modality, queries: Sequence[Query], size: Size, round_: int = 0
+) -> list[Scored]:
+    """Sample every query's neighbourhoods and score them in as few calls as the budget allows."""
+    seeds = [seeds_of(modality, q, round_) for q in queries]
+    fits = [
+        modality.sampler.sample(q.row, size.n_fit - 1, s.fit)
+        for q, s in zip(queries, seeds, strict=True)
+    ]
+    holds = [
+        modality.sampler.sample(q.row, size.n_holdout, s.holdout)
+        for q, s in zip(queries, seeds, strict=True)
+    ]  # the held-out stream, as in held_out_rows
+    blocks = [
+        np.concatenate([q.row[None, :], f.values, h.values, q.row[None, :]])
+        for q, f, h in zip(queries, fits, holds, strict=True)
+    ]
+    outputs = _predict(queries, blocks)
+    return [
+        _scored(q, s, f, h, out, size)
+        for q, s, f, h, out in zip(queries, seeds, fits, holds, outputs, strict=True)
+    ]
+
+
+def _predict(queries: Sequence[Query], blocks: list[np.ndarray]) -> list[np.ndarray]:
+    """Outputs per block; queries sharing a model adapter are scored in shared calls."""
+    outputs: list[np.ndarray | None] = [None] * len(blocks)
+    groups: dict[int, list[int]] = {}
+    for k, q in enumerate(queries):
+        groups.setdefault(id(q.scorer), []).append(k)
+    for members in groups.values():
+        blackbox = queries[members[0]].scorer.blackbox
+        outs = blackbox.predict_blocks(
+            [blocks[k] for k in members], [queries[k].render for k in members]
+        )
+        for k, out in zip(members, outs, strict=True):
+            outputs[k] = out
+    return outputs  # type: ignore[return-value]
+
+
+def _scored(query: Query, seeds: QuerySeeds, fit, hold, out: np.ndarray, size: Size) -> Scored:
+    first, again = out[0], out[-1]
+    check_deterministic(first, again)
+    scorer = query.scorer
+    target = scorer.target.index if scorer.target.index is not None else int(np.argmax(first))
+    y = apply_link(out[:-1, target], scorer.link)
+    zero = np.zeros((1, fit.z.shape[1]))
+    return Scored(
+        query=query,
+        size=size,
+        seeds=seeds,
+        values_fit=np.concatenate([query.row[None, :], fit.values]),
+        z_fit=np.concatenate([zero, fit.z]),
+        d_fit=np.concatenate([[0.0], fit.distance]),
+        values_hold=hold.values,
+        z_hold=hold.z,
+        d_hold=hold.distance,
+        outputs_query=first,
+        target_index=target,
+        y_fit=y[: size.n_fit],
+        y_hold=y[size.n_fit :],
+    )
+
+
+def local_problem(modality: Modality, s: Scored) -> LocalProblem:
+    """The surrogate's data for one query, refused when the kernel leaves too few rows."""
+    problem = LocalProblem(
+        z_fit=s.z_fit,
+        values_fit=s.values_fit.astype(np.float64, copy=False),
+        y_fit=s.y_fit,
+        w_fit=kernel_weights(modality.kernel, s.d_fit, modality.kernel_width),
+        z_hold=s.z_hold,
+        values_hold=s.values_hold.astype(np.float64, copy=False),
+        y_hold=s.y_hold,
+        w_hold=kernel_weights(modality.kernel, s.d_hold, modality.kernel_width),
+        threshold=s.query.scorer.threshold,
+    )
+    ess_fit, ess_hold, need = _weight_sizes(problem, s.query)
+    if ess_fit < need or ess_hold < 2:
+        raise ParameterError(
+            f"kernel_width={modality.kernel_width} leaves effective sample sizes of {ess_fit:.1f} "
+            f"fitting rows and {ess_hold:.1f} held-out rows; expected at least {need} and 2. "
+            "Widen the kernel (or sample closer to the query with a smaller sampler scale)."
+        )
+    return problem
+
+
+def _weight_sizes(problem: LocalProblem, query: Query) -> tuple[float, float, int]:
+    """Kish sizes of the fitting and held-out weights, and the fewest fitting rows needed."""
+    ess_fit = effective_sample_size(problem.w_fit) if problem.w_fit.sum() > 0 else 0.0
+    ess_hold = effective_sample_size(problem.w_hold) if problem.w_hold.sum() > 0 else 0.0
+    return ess_fit, ess_hold, len(query.z_names) + 1
+
+
+def _weight_warnings(problem: LocalProblem, query: Query) -> tuple[str, ...]:
+    ess_fit, ess_hold, need = _weight_sizes(problem, query)
+    if ess_fit >= 2 * need and ess_hold >= MIN_HOLDOUT_ESS:
+        return ()
+    return (
+        f"The kernel leaves few effective rows ({ess_fit:.1f} fitting, {ess_hold:.1f} held-out): "
+        "the surrogate and its held-out fidelity rest on little data. Widen the kernel or raise n_samples.",
+    )
+
+
+def fit(run: Run, scored: Sequence[Scored], problems: Sequence[LocalProblem]) -> list[LocalFit]:
+    """Fit the family to every problem; queries sharing features are fitted together."""
+    groups: dict[tuple, list[int]] = {}
+    for k, s in enumerate(scored):
+        groups.setdefault((s.query.features, s.query.z_names), []).append(k)
+    fits: list[LocalFit | None] = [None] * len(scored)
+    for (features, z_names), members in groups.items():
+        fitted = fit_problems(
+            run.family,
+            [problems[k] for k in members],
+            features,
+            z_names,
+            [scored[k].seeds.bootstrap for k in members],
+            n_jobs=run.n_jobs,
+        )
+        for k, one in zip(members, fitted, strict=True):
+            fits[k] = one
+    return fits  # type: ignore[return-value]
+
+
+def assemble(
+    modality: Modality, s: Scored, problem: LocalProblem, fit: LocalFit, family: Any
+) -> Explanation:
+    """The explanation of one query: content, fidelity, stability, neighbourhood, provenance."""
+    names = s.query.scorer.blackbox.output_names
+    return Explanation(
+        query=s.query.readable,
+        prediction=float(s.outputs_query[s.target_index]),
+        outputs={names[k]: float(v) for k, v in enumerate(s.outputs_query)},
+        content=modality.finish_content(fit.content),
+        fidelity=local_fidelity(problem, fit),
+        stability=fit.stability,
+        neighbourhood=NeighbourhoodSummary(
+            effective_sample_size=effective_sample_size(problem.w_fit),
+            share_outside_training_range=modality.share_outside(
+                np.concatenate([s.values_fit[1:], s.values_hold])
+            ),
+        ),
+        meta=provenance(modality, s, family),
+        warnings=modality.query_warnings(s.query, s.size) + _weight_warnings(problem, s.query),
+        notes=fit.notes,
+    )
+
+
+def provenance(modality: Modality, s: Scored, family: Any) -> Provenance:
+    scorer = s.query.scorer
+    return Provenance(
+        library_version=_version.__version__,
+        modality=modality.modality,
+        mode=scorer.blackbox.mode,
+        target=scorer.blackbox.output_names[s.target_index],
+        link=scorer.link,
+        sampler=modality.sampler_params(),
+        kernel={"name": modality.kernel, "width": modality.kernel_width},
+        surrogate={"family": family.name, **family.params()},
+        random_state_entropy=entropy_of(modality.root),
+        random_state_spawn_key=[int(k) for k in modality.root.spawn_key],
+        query_digest=f"{s.seeds.digest:032x}",
+        n_samples=s.size.n_samples,
+        n_fit=s.size.n_fit,
+        n_holdout=s.size.n_holdout,
+        schema_fingerprint=s.query.schema_fingerprint,
+        model_fingerprint=scorer.fingerprint,
+        model=scorer.blackbox.description(),
+    )
+
+
+# ---- small pure steps ---------------------------------------------------------------------------
+def check_deterministic(first: np.ndarray, again: np.ndarray) -> None:
+    """Refuse a black box that scored the same query twice and disagreed."""
+    if np.max(np.abs(first - again)) > DETERMINISM_TOLERANCE * max(
+        1.0, float(np.max(np.abs(first)))
+    ):
+        raise ModelOutputError(
+            "The black box gave two different outputs for the same query "
+            f"({first.tolist()} then {again.tolist()}): it is not deterministic, so no surrogate "
+            "of it can be trusted. Fix its randomness (seed, eval mode) first."
+        )
+
+
+def apply_link(p: np.ndarray, link: str) -> np.ndarray:
+    """The explained scale: probabilities as they are, or their log-odds."""
+    if link == "identity":
+        return p
+    q = np.clip(p, LOGIT_EPS, 1 - LOGIT_EPS)
+    return np.log(q) - np.log1p(-q)
+
+
+def resolve_link(link: str | None, blackbox: BlackBox) -> str:
+    """The link asked for, or the default: log-odds for probabilities, identity otherwise."""
+    if link is None:
+        return "logit" if blackbox.outputs_probabilities else "identity"
+    if link not in LINKS:
+        raise UnknownOptionError(f"Unknown link {link!r}; expected one of {list(LINKS)}.")
+    if link == "logit" and not blackbox.outputs_probabilities:
+        raise ParameterError(
+            "link='logit' needs a black box that outputs probabilities (a classifier with predict_proba); "
+            f"this one is {blackbox.mode} with outputs {list(blackbox.output_names)}."
+        )
+    return link
+
+
+def decision_threshold(blackbox: BlackBox, link: str) -> float | None:
+    """The class boundary in the explained scale: 0 in log-odds or for scores, 0.5 in probability."""
+    if blackbox.mode != "classification":
+        return None
+    if not blackbox.outputs_probabilities or link == "logit":
+        return 0.0
+    return 0.5

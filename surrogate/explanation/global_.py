@@ -1,0 +1,67 @@
+"""A global surrogate's explanation: one interpretable model of the black box over a data set."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ..surrogates.base import Content
+from .codec import SCHEMA_VERSION, _from_data, _to_data, canonical_json, check_schema_version
+from .local import top_features
+
+
+@dataclass(frozen=True)
+class GlobalFidelity:
+    """Fidelity of a global surrogate on the held-out part of the data (and in-sample)."""
+
+    r2: float | None
+    r2_in_sample: float | None
+    mae: float
+    agreement: float | None
+    agreement_by_class: dict[str, float]
+    n_train: int
+    n_test: int
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class GlobalExplanation:
+    content: Content
+    fidelity: GlobalFidelity
+    complexity: dict[str, int]
+    meta: dict[str, Any]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def family(self) -> str:
+        return self.content.family
+
+    def top_features(self, k: int | None = None) -> list[str]:
+        return top_features(self.content, k)
+
+    def to_json(self) -> str:
+        return canonical_json(
+            {"schema_version": SCHEMA_VERSION, "global_explanation": _to_data(self)}
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> GlobalExplanation:
+        document = json.loads(text)
+        check_schema_version(str(document.get("schema_version")))
+        return _from_data(cls, document["global_explanation"], "global_explanation")
+
+    def to_text(self) -> str:
+        from ..render.text import global_to_text
+
+        return global_to_text(self)
+
+    def to_dot(self) -> str:
+        from ..render.dot import to_dot
+
+        return to_dot(
+            self.content, title=f"global {self.family} surrogate of {self.meta['target']}"
+        )
+
+
+__all__ = ["GlobalExplanation", "GlobalFidelity"]

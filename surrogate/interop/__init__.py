@@ -1,0 +1,31 @@
+"""Interoperability with other explainers: auditing LIME with this project's measures (:mod:`.lime`)."""
+
+from .lime import (
+    LimeAudit,
+    SeedStability,
+    audit_lime_explanation,
+    lime_arguments,
+    lime_predict_fn,
+    lime_predict_linear,
+    lime_representation,
+    lime_stability,
+    make_lime_explainer,
+    reseeded,
+    stability_across_seeds,
+    stability_indices,
+)
+
+__all__ = [
+    "LimeAudit",
+    "SeedStability",
+    "audit_lime_explanation",
+    "lime_arguments",
+    "lime_predict_fn",
+    "lime_predict_linear",
+    "lime_representation",
+    "lime_stability",
+    "make_lime_explainer",
+    "reseeded",
+    "stability_across_seeds",
+    "stability_indices",
+]
