@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from ._validation import Interval, check
 from .errors import ParameterError, require
 
 PAD, UNKNOWN = 0, 1
@@ -217,8 +218,7 @@ def one_thread() -> Iterator[None]:
 
 def _check_positive(**values: Any) -> None:
     for name, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ParameterError(f"{name} must be a positive integer, got {value!r}.")
+        check(name, value, Interval(int, 1))
 
 
 def _split(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -40,7 +40,12 @@ def check_kernel(name: str, width: float | None) -> tuple[str, float]:
         raise UnknownOptionError(f"Unknown kernel {name!r}; expected one of {sorted(KERNELS)}.")
     if width is None:
         return name, DEFAULT_WIDTH
-    if isinstance(width, bool) or not isinstance(width, int | float | np.floating) or not np.isfinite(width) or width <= 0:
+    if (
+        isinstance(width, bool)
+        or not isinstance(width, int | float | np.floating)
+        or not np.isfinite(width)
+        or width <= 0
+    ):
         raise ParameterError(f"kernel_width must be a positive finite number, got {width!r}.")
     return name, float(width)
 

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .. import _version
+from .._validation import Interval, check
 from ..errors import DataError, ParameterError
 from ..explanation.global_ import GlobalExplanation, GlobalFidelity
 from ..fidelity import weighted_agreement, weighted_mae, weighted_r2
@@ -30,6 +31,7 @@ from .pipeline import apply_link
 from .seeding import entropy_of
 
 DEFAULT_TEST_SHARE = 0.3
+TEST_SHARE = Interval(float, 0.05, 0.5)
 
 
 def explain_global(
@@ -42,12 +44,8 @@ def explain_global(
     **params: Any,
 ) -> GlobalExplanation:
     """Fit ``surrogate`` to the black box over ``X``; report held-out fidelity and complexity."""
-    if not (isinstance(test_share, float | int) and 0.05 <= test_share <= 0.5):
-        raise ParameterError(f"test_share must be between 0.05 and 0.5, got {test_share!r}.")
-    if isinstance(augment, bool) or not isinstance(augment, int) or augment < 0:
-        raise ParameterError(
-            f"augment must be a non-negative integer (rows per training row), got {augment!r}."
-        )
+    test_share = check("test_share", test_share, TEST_SHARE)
+    augment = check("augment (rows per training row)", augment, Interval(int, 0))
     if explainer.target.index is None:
         raise ParameterError(
             "A global surrogate explains one output: build the explainer with target= one of "

@@ -35,8 +35,9 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .._validation import check
 from ..blackbox import DEFAULT_ROW_BUDGET, Target, as_blackbox
-from ..errors import DataTypeError, ParameterError, SurrogateError, UnknownOptionError
+from ..errors import DataTypeError, ParameterError, SurrogateError
 from ..explanation import Explanation, ExplanationSet, Failure
 from ..explanation.masking import ImageExplanation, TextExplanation
 from ..kernels import check_kernel
@@ -47,7 +48,10 @@ from ..surrogates import make_surrogate
 from ..surrogates.base import Content
 from .pipeline import (
     DEFAULT_HOLDOUT_SHARE,
-    MAX_SAMPLES,
+    HOLDOUT_SHARE,
+    N_SAMPLES,
+    ON_ERROR,
+    ROW_BUDGET,
     Query,
     Run,
     Scorer,
@@ -56,10 +60,7 @@ from .pipeline import (
     resolve_link,
 )
 from .seeding import root_sequence
-from .tabular import _check_share
 
-#: fewest rows per query: a surrogate and a held-out check need some room
-MIN_SAMPLES = 50
 #: texts the model is probed with (output names, fingerprint) when probe_texts is not given
 DEFAULT_PROBE_TEXTS = ("a", "a short probe text")
 DEFAULT_IMAGE_ROW_BUDGET = 256
@@ -106,11 +107,11 @@ class _MaskingExplainer(ABC):
         self.sampler = txt.KeepMaskSampler(keep_probability=keep_probability)
         self.kernel, self.kernel_width = check_kernel(kernel, kernel_width)
         self.link_name = link
-        self.holdout_share = _check_share(holdout_share)
-        self.n_samples = _check_n_samples(n_samples)
+        self.holdout_share = check("holdout_share", holdout_share, HOLDOUT_SHARE)
+        self.n_samples = check("n_samples", n_samples, N_SAMPLES)
         self.size = Size.of(self.n_samples, self.holdout_share)
         self.n_holdout, self.n_fit = self.size.n_holdout, self.size.n_fit
-        self.row_budget = _check_row_budget(row_budget)
+        self.row_budget = check("row_budget", row_budget, ROW_BUDGET)
         self.root = root_sequence(random_state)
         self.torch_output = torch_output
         self.to_tensor = to_tensor
@@ -168,8 +169,7 @@ class _MaskingExplainer(ABC):
         calls. ``on_error="record"`` goes on past a query that cannot be explained and
         lists it in ``.failures``; the default raises.
         """
-        if on_error not in ("raise", "record"):
-            raise UnknownOptionError(f"on_error must be 'raise' or 'record', got {on_error!r}.")
+        check("on_error", on_error, ON_ERROR)
         family = make_surrogate(surrogate, **params)
         prepared, failures = self._prepare_all(self._queries(queries), on_error)
         done, failed = explain_queries(self, prepared, self.size, Run(family, on_error))
@@ -532,28 +532,6 @@ class ImageExplainer(_MaskingExplainer):
 
 
 # ---- small helpers ----------------------------------------------------------------------------
-def _check_n_samples(n: Any) -> int:
-    if isinstance(n, bool) or not isinstance(n, int | np.integer):
-        raise ParameterError(f"n_samples must be an integer, got {n!r} ({type(n).__name__}).")
-    if not MIN_SAMPLES <= n <= MAX_SAMPLES:
-        raise ParameterError(
-            f"n_samples must be between {MIN_SAMPLES} and {MAX_SAMPLES} rows per query, got {n}."
-        )
-    return int(n)
-
-
-def _check_row_budget(row_budget: Any) -> int:
-    if (
-        isinstance(row_budget, bool)
-        or not isinstance(row_budget, int | np.integer)
-        or row_budget < 1
-    ):
-        raise ParameterError(
-            f"row_budget must be a positive integer (rows per model call), got {row_budget!r}."
-        )
-    return int(row_budget)
-
-
 def _check_probe_texts(texts: Sequence[str] | None) -> list[str]:
     if texts is None:
         return list(DEFAULT_PROBE_TEXTS)

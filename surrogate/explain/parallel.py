@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ParameterError
+from .._validation import Interval, Options, check
 from ..schema import Feature
 from ..surrogates.base import LocalFit, LocalProblem
 
@@ -51,15 +51,7 @@ _DEFAULT_REFITS = 10
 
 def check_n_jobs(n_jobs: Any) -> int | None:
     """``n_jobs`` as given, checked: None (automatic), -1 (every core) or a positive integer."""
-    if n_jobs is None:
-        return None
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int | np.integer):
-        raise ParameterError(
-            f"n_jobs must be None, -1 or a positive integer, got {n_jobs!r} ({type(n_jobs).__name__})."
-        )
-    if int(n_jobs) == -1 or int(n_jobs) >= 1:
-        return int(n_jobs)
-    raise ParameterError(f"n_jobs must be None, -1 or a positive integer, got {n_jobs!r}.")
+    return check("n_jobs", n_jobs, None, Options((-1,)), Interval(int, 1))
 
 
 def available_cores() -> int:

@@ -30,6 +30,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .. import _version
+from .._validation import Interval, Options
 from ..blackbox import BlackBox, Target
 from ..errors import ModelOutputError, ParameterError, SurrogateError, UnknownOptionError
 from ..explanation import Explanation, Failure, NeighbourhoodSummary, Provenance
@@ -50,6 +51,13 @@ LOGIT_EPS = 1e-6
 DETERMINISM_TOLERANCE = 1e-6
 #: most rows the black box may score for one query
 MAX_SAMPLES = 10_000_000
+#: fewest rows per query: a surrogate and a held-out check need some room (tables ask
+#: more, 4 rows per feature plus intercept, as their width is known when built)
+MIN_SAMPLES = 50
+N_SAMPLES = Interval(int, MIN_SAMPLES, MAX_SAMPLES)
+HOLDOUT_SHARE = Interval(float, 0.05, 0.5)
+ROW_BUDGET = Interval(int, 1)
+ON_ERROR = Options(("raise", "record"))
 #: fewer effective held-out rows (Kish) than this get a warning on the explanation
 MIN_HOLDOUT_ESS = 10
 

@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from .. import _version
+from .._validation import BOOLEAN, Interval, check
 from ..blackbox import DEFAULT_ROW_BUDGET, BlackBox, Target, as_blackbox
-from ..errors import DataError, ParameterError, SurrogateError, UnknownOptionError, require
+from ..errors import DataError, ParameterError, SurrogateError, require
 from ..explanation import Explanation, ExplanationSet, Failure
 from ..kernels import check_kernel
 from ..sampling import make_sampler, needs_training_values
@@ -40,7 +41,10 @@ from .adaptive import (
 from .parallel import check_n_jobs
 from .pipeline import (
     DEFAULT_HOLDOUT_SHARE,
+    HOLDOUT_SHARE,
     MAX_SAMPLES,
+    MIN_SAMPLES,
+    ON_ERROR,
     Query,
     Run,
     Scorer,
@@ -199,7 +203,7 @@ class TabularExplainer:
         self.kernel, self.kernel_width = check_kernel(kernel, kernel_width)
         self.link = resolve_link(link, self.blackbox)
         self.scorer = Scorer(self.blackbox, self.target, self.link, self.model_fingerprint)
-        self.holdout_share = _check_share(holdout_share)
+        self.holdout_share = check("holdout_share", holdout_share, HOLDOUT_SHARE)
         self.adaptive = self._check_adaptive(
             n_samples, start_samples, stability_target, max_samples
         )
@@ -214,7 +218,7 @@ class TabularExplainer:
     # ---- validation ---------------------------------------------------------------------
     def min_samples(self) -> int:
         """Fewest rows per query: enough for a surrogate on every feature and a held-out check."""
-        return max(50, 4 * (len(self.schema) + 1))
+        return max(MIN_SAMPLES, 4 * (len(self.schema) + 1))
 
     def _check_n_samples(self, n: Any, argument: str = "n_samples") -> int:
         if isinstance(n, bool) or not isinstance(n, int | np.integer):
@@ -393,9 +397,9 @@ class TabularExplainer:
         >>> written.n_explained == len(X_queries)  # doctest: +SKIP
         True
         """
-        _check_on_error(on_error)
+        check("on_error", on_error, ON_ERROR)
         n_jobs = check_n_jobs(n_jobs)
-        _check_progress(progress)
+        check("progress", progress, None, BOOLEAN)
         _check_local_options(client, n_jobs, progress)
         if output is not None:
             return self._explain_to(
@@ -415,7 +419,7 @@ class TabularExplainer:
         if len(frame) == 0:
             raise DataError("The query set is empty: there is nothing to explain.")
         if client is not None:
-            from .distributed import explain_many_dask
+            from ..distributed import explain_many_dask
 
             return explain_many_dask(self, frame, family, client=client, on_error=on_error)
         with self._progress_bar(progress, len(frame)) as bar:
@@ -452,7 +456,7 @@ class TabularExplainer:
         params: dict[str, Any],
     ) -> WrittenParts:
         """Stream to part files; locally, with this call's ``n_jobs`` and one progress bar."""
-        from .distributed import explain_many_to
+        from ..distributed import explain_many_to
 
         clash = sorted(set(params) & set(OUTPUT_OPTIONS))
         if clash:
@@ -641,33 +645,11 @@ def _head(X: Any, schema: FeatureSchema) -> Any:
     return rows
 
 
-def _check_share(share: Any) -> float:
-    if isinstance(share, bool) or not isinstance(share, int | float) or not 0.05 <= share <= 0.5:
-        raise ParameterError(f"holdout_share must be a number between 0.05 and 0.5, got {share!r}.")
-    return float(share)
-
-
 def _check_target(target: Any) -> float:
+    """``stability_target``: a top-k Jaccard in (0, 1]."""
     if target is None:
         return DEFAULT_STABILITY_TARGET
-    if isinstance(target, bool) or not isinstance(target, int | float) or not 0 < target <= 1:
-        raise ParameterError(
-            f"stability_target must be a number in (0, 1] (a top-k Jaccard), got {target!r}."
-        )
-    return float(target)
-
-
-def _check_on_error(on_error: Any) -> None:
-    if on_error not in ("raise", "record"):
-        raise UnknownOptionError(f"on_error must be 'raise' or 'record', got {on_error!r}.")
-
-
-def _check_progress(progress: Any) -> None:
-    if progress is not None and not isinstance(progress, bool):
-        raise ParameterError(
-            f"progress must be None (automatic), True or False, got {progress!r} "
-            f"({type(progress).__name__})."
-        )
+    return check("stability_target", target, Interval(float, 0, 1, "right"))
 
 
 def _check_local_options(client: Any, n_jobs: int | None, progress: bool | None) -> None:

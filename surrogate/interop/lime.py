@@ -53,6 +53,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import Interval, check
 from ..errors import DataError, ParameterError, require
 from ..explain.pipeline import held_out_rows
 from ..explain.seeding import root_sequence
@@ -527,9 +528,7 @@ def _label_output(out: Any, label: int, mode: str, n: int) -> np.ndarray:
 
 
 def _check_int(value: Any, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise ParameterError(f"{name} must be an integer >= {low}, got {value!r}.")
-    return int(value)
+    return check(name, value, Interval(int, low))
 
 
 def _check_seeds(seeds: Iterable[int]) -> list[int]:

@@ -93,14 +93,20 @@ def global_to_text(glob) -> str:
         + ("" if f.agreement is None else f", agreement {fmt(f.agreement)}"),
         f"In-sample R^2 on {f.n_train} rows: {fmt(f.r2_in_sample)}",
     ]
-    lines += [f"  agreement where the {label}: {fmt(v)}" for label, v in sorted(f.agreement_by_class.items())]
+    lines += [
+        f"  agreement where the {label}: {fmt(v)}"
+        for label, v in sorted(f.agreement_by_class.items())
+    ]
     lines.append("Complexity: " + ", ".join(f"{k} {v}" for k, v in sorted(glob.complexity.items())))
     content = glob.content
     if isinstance(content, LinearContent):
         lines.append(f"Intercept: {content.intercept:.4f}")
         lines += [f"  {t.feature}: {t.weight:+.4f}" for t in content.terms]
     else:
-        lines += ["  " + rule_line(r, i, ordered=content.family == "rules") for i, r in enumerate(content.rules)]
+        lines += [
+            "  " + rule_line(r, i, ordered=content.family == "rules")
+            for i, r in enumerate(content.rules)
+        ]
     lines += [f"Note: {note}" for note in glob.notes]
     if f.note:
         lines.append(f"Note: {f.note}")

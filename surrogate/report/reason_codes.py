@@ -55,6 +55,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .._validation import Interval, check
 from ..errors import DataError, ParameterError
 from ..surrogates.base import LinearContent, LinearTerm
 
@@ -70,8 +71,7 @@ Status = Literal["reasons", "manual_review", "not_adverse"]
 
 # ---- helpers -------------------------------------------------------------------------------------
 def _check_fraction(value: Any, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not -np.inf < value <= 1:
-        raise ParameterError(f"{name} must be a number at most 1 (an R^2), got {value!r}.")
+    check(f"{name} (an R^2)", value, Interval(float, -np.inf, 1, "right"))
 
 
 def _check_unique_membership(families: Sequence[ReasonFamily]) -> None:
@@ -244,7 +244,9 @@ def bundled_policy(data: str) -> ReasonPolicy:
 
 def default_policy(data: str, *, adverse_class: str, **overrides: Any) -> ReasonPolicy:
     """The bundled data set's policy (or an empty one for other data), with overrides applied."""
-    base = bundled_policy(data) if data in POLICY_FILES else ReasonPolicy(adverse_class=adverse_class)
+    base = (
+        bundled_policy(data) if data in POLICY_FILES else ReasonPolicy(adverse_class=adverse_class)
+    )
     return replace(base, adverse_class=str(adverse_class), **overrides)
 
 

@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import Interval, check
 from ..errors import DataError, DataTypeError, ParameterError, UnknownOptionError
 from ..schema import Feature
 from .base import Neighborhood
@@ -69,11 +70,7 @@ def presence_features(names: Sequence[str], keep_probability: float) -> tuple[Fe
 
 
 def check_keep_probability(p: Any) -> float:
-    if isinstance(p, bool) or not isinstance(p, int | float) or not 0 < p < 1:
-        raise ParameterError(
-            f"keep_probability must be a number strictly between 0 and 1, got {p!r}."
-        )
-    return float(p)
+    return check("keep_probability", p, Interval(float, 0, 1, "neither"))
 
 
 class KeepMaskSampler:

@@ -16,7 +16,6 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from ..errors import ParameterError
 from ..fidelity import Fidelity, Stability, measure_fidelity
 from ..schema import Feature
 
@@ -184,12 +183,6 @@ def bootstrap_counts(seed: np.random.SeedSequence, n: int, n_resamples: int) -> 
     draws = np.random.default_rng(seed).integers(0, n, size=(n_resamples, n))
     flat = (draws + n * np.arange(n_resamples)[:, None]).ravel()
     return np.bincount(flat, minlength=n_resamples * n).reshape(n_resamples, n)
-
-
-def check_int(value: Any, argument: str, lowest: int) -> None:
-    """Refuse a surrogate parameter that is not an integer of at least ``lowest``."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < lowest:
-        raise ParameterError(f"{argument} must be an integer >= {lowest}, got {value!r}.")
 
 
 class SurrogateFamily(Protocol):

@@ -41,11 +41,9 @@ from typing import Any, Literal
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
+from .._validation import Interval, check
 from ..errors import DataError, ParameterError
 from ..schema import MISSING_CODE
-from .base import (
-    check_int,
-)
 
 TestOp = Literal["<=", ">", "in", "not in", "is missing", "is not missing"]
 
@@ -253,9 +251,9 @@ class WeightedTree(RegressorMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> WeightedTree:
         """Grow the tree; rows with zero weight are ignored (as if absent)."""
-        check_int(self.max_depth, "max_depth", 0)
-        check_int(self.min_samples_leaf, "min_samples_leaf", 1)
-        check_share(self.min_leaf_weight, "min_leaf_weight", 0.5)
+        check("max_depth", self.max_depth, Interval(int, 0))
+        check("min_samples_leaf", self.min_samples_leaf, Interval(int, 1))
+        check("min_leaf_weight", self.min_leaf_weight, Interval(float, 0, 0.5))
         X, y, w = check_fit_arrays(X, y, sample_weight)
         categorical = column_mask(self.categorical, X.shape[1], "categorical")
         X = normalise_codes(X, categorical, "X")
@@ -635,14 +633,3 @@ def normalise_codes(X: np.ndarray, categorical: np.ndarray, argument: str) -> np
         )
     X[:, categorical] = block
     return X
-
-
-def check_share(value: Any, argument: str, highest: float) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float | np.floating)
-        or not 0 <= value <= highest
-    ):
-        raise ParameterError(
-            f"{argument} must be a share of the total weight in [0, {highest}], got {value!r}."
-        )

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import Interval, check
 from ..errors import ParameterError
 from ..fidelity import constant_variance, summarise_bootstrap
 from ..schema import Feature
@@ -38,7 +39,6 @@ from .base import (
     LocalFit,
     LocalProblem,
     bootstrap_counts,
-    check_int,
     ridged,
 )
 from .control_variates import without_main_effects
@@ -80,8 +80,8 @@ class LinearSurrogate:
         }
 
     def _check(self) -> None:
-        check_int(self.max_features, "max_features", 1)
-        check_int(self.n_bootstrap, "n_bootstrap", 0)
+        check("max_features", self.max_features, Interval(int, 1))
+        check("n_bootstrap", self.n_bootstrap, Interval(int, 0))
         if not isinstance(self.control_variates, bool | np.bool_):
             raise ParameterError(
                 f"control_variates must be True or False, got {self.control_variates!r}."

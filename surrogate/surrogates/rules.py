@@ -43,13 +43,13 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from .._validation import Interval, check
 from ..errors import ParameterError
 from ..schema import Feature
-from .base import LocalFit, LocalProblem, Rule, RuleContent, check_int
+from .base import LocalFit, LocalProblem, Rule, RuleContent
 from .cart import (
     CodedTest,
     WeightedTree,
-    check_share,
     column_mask,
     merge_tests,
     normalise_codes,
@@ -155,9 +155,9 @@ class RuleListRegressor(RegressorMixin, BaseEstimator):
         return self
 
     def _check_params(self) -> None:
-        check_int(self.max_rules, "max_rules", 1)
-        check_int(self.max_conditions, "max_conditions", 1)
-        check_share(self.min_coverage, "min_coverage", 0.5)
+        check("max_rules", self.max_rules, Interval(int, 1))
+        check("max_conditions", self.max_conditions, Interval(int, 1))
+        check("min_coverage", self.min_coverage, Interval(float, 0, 0.5))
         if self.min_coverage <= 0:
             raise ParameterError(
                 f"min_coverage must be > 0 (a share of the total weight), got {self.min_coverage!r}."
@@ -354,7 +354,7 @@ class RuleListSurrogate:
     ) -> list[LocalFit]:
         """One rule list per problem, fitted on ``values_fit`` with ``w_fit``; ``z`` is not used."""
         self._estimator(features)._check_params()
-        check_int(self.n_bootstrap, "n_bootstrap", 0)
+        check("n_bootstrap", self.n_bootstrap, Interval(int, 0))
         check_problems(problems, features, seeds)
         return [self._fit_one(p, features, s) for p, s in zip(problems, seeds, strict=True)]
 

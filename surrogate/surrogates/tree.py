@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import Interval, check
 from ..schema import Feature
 from .base import (
     LocalFit,
@@ -19,9 +20,8 @@ from .base import (
     Rule,
     RuleContent,
     TreeNode,
-    check_int,
 )
-from .cart import WeightedTree, check_share, merge_tests
+from .cart import WeightedTree, merge_tests
 from .codes import (
     bootstrap_stability,
     categorical_mask,
@@ -75,9 +75,9 @@ class TreeSurrogate:
         }
 
     def _check(self) -> None:
-        check_int(self.max_depth, "max_depth", 1)
-        check_share(self.min_leaf_weight, "min_leaf_weight", 0.5)
-        check_int(self.n_bootstrap, "n_bootstrap", 0)
+        check("max_depth", self.max_depth, Interval(int, 1))
+        check("min_leaf_weight", self.min_leaf_weight, Interval(float, 0, 0.5))
+        check("n_bootstrap", self.n_bootstrap, Interval(int, 0))
 
     def fit_local(
         self,
