@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import surrogate.explanation as explanation_module
+import surrogate.explanation.codec as codec
 from surrogate import Explanation, ExplanationSet, TabularExplainer
 from surrogate.errors import ExplanationFormatError, ParameterError
 
@@ -135,7 +136,7 @@ def test_other_schema_versions_are_refused(explanation, version):
 
 
 def test_older_minor_of_the_same_major_is_read(explanation, monkeypatch):
-    monkeypatch.setattr(explanation_module, "SCHEMA_VERSION", "1.3")
+    monkeypatch.setattr(codec, "SCHEMA_VERSION", "1.3")
     assert Explanation.from_json(_with_version(explanation, "1.0")) == explanation
     assert Explanation.from_json(_with_version(explanation, "1.3")) == explanation
     with pytest.raises(ExplanationFormatError):

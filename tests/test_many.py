@@ -19,7 +19,7 @@ from sklearn.preprocessing import OneHotEncoder
 import surrogate as sg
 import surrogate.explain.pipeline as pipeline
 from surrogate.errors import DataError, ParameterError
-from surrogate.explain import parallel
+from surrogate.explain import parallel, progress
 from surrogate.explain import tabular as explainer_module
 from surrogate.surrogates import make_surrogate
 
@@ -175,7 +175,7 @@ def test_progress_is_quiet_off_a_terminal(credit, capsys, progress):
 
 def test_automatic_progress_on_a_terminal(credit, capsys, monkeypatch):
     pytest.importorskip("tqdm")
-    monkeypatch.setattr(explainer_module, "_stderr_is_terminal", lambda: True)
+    monkeypatch.setattr(progress, "stderr_is_terminal", lambda: True)
     several = _several_blocks(credit)
     several.explain_many(credit[2])
     assert "6/6" in capsys.readouterr().err
@@ -342,7 +342,7 @@ def test_auto_needs_a_bootstrap(german_credit):
 
 
 def test_empty_streamed_piece_is_refused(explainer, credit):
-    part = explainer_module._PartExplainer(explainer, None, explainer_module._NoBar())
+    part = explainer_module._PartExplainer(explainer, None, progress.NoBar())
     with pytest.raises(DataError, match="empty"):
         part.explain_many(credit[2].iloc[:0])
     assert part.schema is explainer.schema

@@ -1,6 +1,11 @@
-"""Tabular samplers: domain constraints, frozen features, z at the query, seeds, registry."""
+"""Tabular samplers: domain constraints, frozen features, z at the query, seeds, registry;
+the ``lime`` scheme against the lime package, qmc variance."""
 
 from __future__ import annotations
+
+import inspect
+import json
+import random
 
 import numpy as np
 import pandas as pd
@@ -9,8 +14,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 
+import surrogate as sg
 from surrogate.errors import ParameterError, UnknownOptionError
-from surrogate.sampling import SAMPLERS, make_sampler
+from surrogate.sampling import SAMPLERS, GaussianSampler, LimeSampler, QMCSampler, make_sampler
+from surrogate.sampling.tabular import LIME_WIDTH_FACTOR
 from surrogate.schema import MISSING_CODE, FeatureSchema
 
 _LABELS = ["a", "b", "c", "d"]
@@ -198,3 +205,272 @@ def test_sampler_options_are_checked(wide_schema):
         make_sampler("qmc", schema, category_change=1.5)
     with pytest.raises(ParameterError, match="'gaussian'"):
         make_sampler("gaussian", schema, nonsense=1)
+
+
+# ---- the lime scheme, qmc variance, constraints ------------------------------------------------
+N_DRAWS = 4000
+CONTINUOUS = ["normal", "skewed", "uniform"]
+CATEGORICAL = ["colour", "grade"]
+
+
+@pytest.fixture(scope="module")
+def mixed_training():
+    """Three continuous numbers, one integer and two integer-coded categories."""
+    rng = np.random.default_rng(11)
+    n = 800
+    return pd.DataFrame(
+        {
+            "normal": rng.normal(5.0, 2.0, n),
+            "skewed": rng.exponential(3.0, n),
+            "uniform": rng.uniform(-1.0, 1.0, n),
+            "count": rng.poisson(10, n),
+            "colour": rng.choice(3, n, p=[0.6, 0.3, 0.1]),
+            "grade": rng.choice(4, n, p=[0.1, 0.2, 0.3, 0.4]),
+        }
+    )
+
+
+def lime_sampler(frame: pd.DataFrame, **kwargs) -> tuple[LimeSampler, FeatureSchema]:
+    schema = FeatureSchema.infer(frame, **kwargs)
+    return LimeSampler(schema, training_values=schema.encode(frame)), schema
+
+
+def lime_package_draws(frame: pd.DataFrame, query: np.ndarray, n: int):
+    """(binary data, values) of n rows drawn by the lime package (its first row, the query, dropped)."""
+    from lime.lime_tabular import LimeTabularExplainer
+
+    explainer = LimeTabularExplainer(
+        frame.to_numpy(dtype=np.float64),
+        feature_names=list(frame.columns),
+        categorical_features=[frame.columns.get_loc(c) for c in CATEGORICAL],
+        discretize_continuous=True,
+        discretizer="quartile",
+        random_state=0,
+    )
+    data_inverse = explainer._LimeTabularExplainer__data_inverse
+    # lime 0.2.0.1 takes (data_row, num_samples); later versions add sampling_method
+    extra = (
+        {"sampling_method": "gaussian"}
+        if "sampling_method" in inspect.signature(data_inverse).parameters
+        else {}
+    )
+    data, inverse = data_inverse(query, n + 1, **extra)
+    return data[1:], inverse[1:]
+
+
+def quartile_bin(train_column: np.ndarray, x: np.ndarray) -> np.ndarray:
+    return np.searchsorted(np.percentile(train_column, [25, 50, 75]), x, side="left")
+
+
+def assert_within_sampling_error(a: np.ndarray, b: np.ndarray, levels) -> None:
+    """Frequencies of each level in two samples agree within 4 standard errors."""
+    for level in levels:
+        pa, pb = np.mean(a == level), np.mean(b == level)
+        pooled = (pa * len(a) + pb * len(b)) / (len(a) + len(b))
+        se = np.sqrt(pooled * (1 - pooled) * (1 / len(a) + 1 / len(b)))
+        assert abs(pa - pb) <= 4 * se + 1e-12, (level, pa, pb, se)
+
+
+# ---- lime: statistics match the lime package ----------------------------------------------------
+@pytest.fixture(scope="module")
+def both_neighbourhoods(mixed_training):
+    sampler, schema = lime_sampler(mixed_training, categorical_features=CATEGORICAL)
+    query_row = mixed_training.iloc[[7]]
+    ours = sampler.sample(schema.encode(query_row)[0], N_DRAWS, np.random.SeedSequence(0))
+    binary, values = lime_package_draws(mixed_training, query_row.to_numpy(np.float64)[0], N_DRAWS)
+    return mixed_training, query_row, sampler, ours, binary, values
+
+
+def test_lime_bin_frequencies_match_the_lime_package(both_neighbourhoods):
+    train, _, _, ours, _, theirs = both_neighbourhoods
+    for j, name in enumerate(train.columns):
+        if name in CATEGORICAL:
+            a, b, levels = ours.values[:, j], theirs[:, j], np.unique(train[name])
+        else:
+            column = train[name].to_numpy(np.float64)
+            a, b, levels = (
+                quartile_bin(column, ours.values[:, j]),
+                quartile_bin(column, theirs[:, j]),
+                range(4),
+            )
+        assert_within_sampling_error(a, b, levels)
+
+
+def test_lime_same_bin_indicators_match_the_lime_package(both_neighbourhoods):
+    train, _, _, ours, binary, _ = both_neighbourhoods
+    # lime's binary data is 1 where the row is in the query's bin; our z is that minus one
+    for j in range(len(train.columns)):
+        assert_within_sampling_error(1 + ours.z[:, j], binary[:, j], [0, 1])
+
+
+def test_lime_values_inside_bins_match_the_lime_package(both_neighbourhoods):
+    train, _, _, ours, _, theirs = both_neighbourhoods
+    for name in CONTINUOUS:
+        j = train.columns.get_loc(name)
+        column = train[name].to_numpy(np.float64)
+        for b in range(4):
+            a = ours.values[quartile_bin(column, ours.values[:, j]) == b, j]
+            c = theirs[quartile_bin(column, theirs[:, j]) == b, j]
+            se = np.sqrt(np.var(a) / len(a) + np.var(c) / len(c))
+            assert abs(a.mean() - c.mean()) <= 4 * se, (name, b)
+            assert a.min() >= column.min() and a.max() <= column.max()
+
+
+def test_lime_distance_is_lime_euclidean_over_root_of_movable(both_neighbourhoods):
+    train, _, sampler, ours, binary, _ = both_neighbourhoods
+    p = len(train.columns)
+    lime_squared = ((binary - 1.0) ** 2).sum(axis=1)  # Euclidean to the query's all-ones row
+    np.testing.assert_allclose(ours.distance**2 * p, (ours.z**2).sum(axis=1))
+    se = np.sqrt(np.var(lime_squared) / len(lime_squared) * 2)
+    assert abs(np.mean(ours.distance**2 * p) - lime_squared.mean()) <= 4 * se
+    params = sampler.params()
+    assert params["lime_kernel_width"] == pytest.approx(LIME_WIDTH_FACTOR * np.sqrt(p))
+    assert params["recommended_kernel_width"] == pytest.approx(LIME_WIDTH_FACTOR * np.sqrt(2.0))
+    json.dumps(params)  # recorded in every explanation's provenance
+
+
+def test_lime_integers_stay_integers_in_their_bin(both_neighbourhoods):
+    train, _, _, ours, _, theirs = both_neighbourhoods
+    j = train.columns.get_loc("count")
+    x = ours.values[:, j]
+    assert np.array_equal(x, np.round(x))
+    column = train["count"].to_numpy(np.float64)
+    assert_within_sampling_error(
+        quartile_bin(column, x), quartile_bin(column, theirs[:, j]), range(4)
+    )
+
+
+# ---- lime: determinism, constraints, errors -------------------------------------------------------
+def test_lime_same_seed_same_sample_and_no_global_rng(mixed_training):
+    sampler, schema = lime_sampler(mixed_training, categorical_features=CATEGORICAL)
+    query = schema.encode(mixed_training.iloc[[3]])[0]
+    np_state, py_state = np.random.get_state(), random.getstate()
+    a = sampler.sample(query, 300, np.random.SeedSequence(5))
+    b = sampler.sample(query, 300, np.random.SeedSequence(5))
+    c = sampler.sample(query, 300, np.random.SeedSequence(6))
+    assert np.array_equal(a.values, b.values) and np.array_equal(a.z, b.z)
+    assert not np.array_equal(a.values, c.values)
+    assert np.array_equal(np.random.get_state()[1], np_state[1]) and random.getstate() == py_state
+
+
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    row=st.integers(0, 199),
+    immutable=st.sampled_from(["normal", "count", "colour"]),
+)
+def test_lime_respects_the_schema(seed, row, immutable):
+    frame = _small_mixed()
+    sampler, schema = lime_sampler(
+        frame, categorical_features=CATEGORICAL, immutable_features=[immutable]
+    )
+    query = schema.encode(frame.iloc[[row]])[0]
+    hood = sampler.sample(query, 64, np.random.SeedSequence(seed))
+    j_fixed = schema.names.index(immutable)
+    assert np.all(hood.values[:, j_fixed] == query[j_fixed]) and np.all(hood.z[:, j_fixed] == 0)
+    for j, feature in enumerate(schema.features):
+        col = hood.values[:, j]
+        if feature.is_numeric:
+            assert np.all((col >= feature.lower) & (col <= feature.upper))
+            if feature.kind == "integer":
+                assert np.array_equal(col, np.round(col))
+        else:
+            assert set(np.unique(col)) <= set(range(len(feature.categories)))
+    assert set(np.unique(hood.z)) <= {-1.0, 0.0}
+    np.testing.assert_allclose(hood.distance, np.sqrt((hood.z**2).sum(axis=1) / (len(schema) - 1)))
+
+
+def _small_mixed() -> pd.DataFrame:
+    rng = np.random.default_rng(2)
+    return pd.DataFrame(
+        {
+            "normal": rng.normal(size=200),
+            "count": rng.integers(0, 6, 200),
+            "skewed": rng.exponential(1.0, 200),
+            "colour": rng.choice(3, 200),
+            "grade": rng.choice(2, 200),
+        }
+    )
+
+
+def test_lime_z_is_zero_exactly_in_the_query_bin(mixed_training):
+    sampler, schema = lime_sampler(mixed_training, categorical_features=CATEGORICAL)
+    query = schema.encode(mixed_training.iloc[[0]])[0]
+    hood = sampler.sample(query, 500, np.random.SeedSequence(1))
+    for name in ["normal", "count"]:
+        j = schema.names.index(name)
+        column = mixed_training[name].to_numpy(np.float64)
+        same = quartile_bin(column, hood.values[:, j]) == quartile_bin(column, query[j : j + 1])
+        assert np.array_equal(hood.z[:, j] == 0, same)
+
+
+def test_lime_missing_numbers_form_a_bin():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=1000)
+    x[rng.random(1000) < 0.25] = np.nan
+    frame = pd.DataFrame({"x": x, "y": rng.normal(size=1000)})
+    sampler, schema = lime_sampler(frame)
+    missing_query = np.array([np.nan, 0.0])
+    hood = sampler.sample(missing_query, 4000, np.random.SeedSequence(0))
+    share = np.isnan(hood.values[:, 0]).mean()
+    assert abs(share - np.isnan(x).mean()) < 4 * np.sqrt(0.25 * 0.75 / 4000)
+    assert np.array_equal(hood.z[:, 0] == 0, np.isnan(hood.values[:, 0]))
+
+
+def test_lime_needs_training_values(mixed_training):
+    schema = FeatureSchema.infer(mixed_training)
+    with pytest.raises(ParameterError, match="training_values"):
+        make_sampler("lime", schema)
+    with pytest.raises(ParameterError, match=r"shape \(n_rows, 6\)"):
+        make_sampler("lime", schema, training_values=np.zeros((10, 5)))
+    assert isinstance(
+        make_sampler("lime", schema, training_values=schema.encode(mixed_training)), LimeSampler
+    )
+    # samplers that learn everything from the schema take no training values
+    assert isinstance(
+        make_sampler("gaussian", schema, training_values=schema.encode(mixed_training)),
+        GaussianSampler,
+    )
+
+
+def test_unknown_sampler_lists_lime(mixed_training):
+    with pytest.raises(UnknownOptionError, match="lime"):
+        make_sampler("limes", FeatureSchema.infer(mixed_training))
+    assert set(SAMPLERS) >= {"gaussian", "qmc", "lime"}
+
+
+def test_lime_sampler_object_through_the_explainer(logistic_world):
+    model, X = logistic_world
+    sampler, _ = lime_sampler(X)
+    explainer = sg.TabularExplainer(model, X, sampler=sampler, n_samples=1000, link="logit")
+    exp = explainer.explain(X.iloc[0], max_features=3)
+    assert exp.meta.sampler["name"] == "lime"
+    assert exp.neighbourhood.share_outside_training_range == 0.0
+    again = sg.TabularExplainer(model, X, sampler=lime_sampler(X)[0], n_samples=1000, link="logit")
+    assert again.explain(X.iloc[0], max_features=3).to_json() == exp.to_json()
+
+
+def test_lime_by_name_through_the_explainer(logistic_world):
+    model, X = logistic_world
+    exp = sg.TabularExplainer(model, X, sampler="lime", n_samples=1000).explain(X.iloc[0])
+    assert exp.meta.sampler["name"] == "lime"
+
+
+# ---- qmc -------------------------------------------------------------------------------------------
+def test_qmc_has_lower_variance_than_gaussian():
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(rng.normal(size=(500, 4)), columns=list("abcd"))
+    schema = FeatureSchema.infer(frame)
+    query = schema.encode(frame.iloc[[0]])[0]
+
+    def smooth_mean(values: np.ndarray) -> float:
+        return float(np.mean(np.sin(values).sum(axis=1) + values[:, 0] * values[:, 1]))
+
+    spread = {}
+    for cls in (GaussianSampler, QMCSampler):
+        sampler = cls(schema)
+        estimates = [
+            smooth_mean(sampler.sample(query, 256, np.random.SeedSequence(k)).values)
+            for k in range(20)
+        ]
+        spread[cls.name] = np.var(estimates)
+    assert spread["qmc"] < spread["gaussian"] / 10

@@ -350,13 +350,17 @@ def test_demo_gru_smoke():
     state = torch.random.get_rng_state().clone()
     model, helpers = demo_models.train_sentiment_gru(seed=0, epochs=1)
     assert torch.equal(state, torch.random.get_rng_state())
-    assert not model.training and 0.0 <= helpers.test_accuracy <= 1.0
+    assert not model.training
+    assert helpers.test_accuracy > 0.6  # one epoch already beats chance (0.5) on held-out sentences
     with demo_models.one_thread():
         exp = TextExplainer(
             model, torch_output="logits", to_tensor=helpers.to_tensor, n_samples=100
         ).explain("The food was not good at all.")
     assert exp.meta.modality == "text" and exp.fidelity.r2 is not None
-    assert set(exp.top_features()) <= {"The", "food", "was", "not", "good", "at", "all"}
+    with torch.inference_mode():
+        logits = model(helpers.to_tensor(["The food was not good at all."]))
+    # the explained output is the model's own probability of the positive class at the query
+    assert exp.prediction == pytest.approx(torch.softmax(logits, dim=1)[0, 1].item(), abs=1e-6)
     assert model(helpers.to_tensor([""])).shape == (1, 2)  # an empty text is one padding token
 
 

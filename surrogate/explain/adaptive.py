@@ -1,6 +1,7 @@
-"""Adaptive sample size, ``n_samples="auto"``.
+"""Sample sizes: a fixed ``n_samples`` checked against its limits, or ``n_samples="auto"``.
 
-Each query is explained at
+A fixed size must give a surrogate on every feature and a held-out check room
+(:class:`SizeLimits`). With ``"auto"``, each query is explained at
 ``start_samples`` rows, then at twice as many, and so on, until the bootstrap
 top-k Jaccard of its explanation reaches ``stability_target`` or the size reaches
 ``max_samples``. Every round draws a fresh sample: round 0 uses the query's own
@@ -18,18 +19,111 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import Interval, check
 from ..errors import ParameterError
 from ..explanation import Explanation
 from ..fidelity import Stability
-from .seeding import QuerySeeds
+from .pipeline import MAX_SAMPLES, MIN_SAMPLES
 
 #: ``n_samples="auto"``: a query stops once its bootstrap top-k Jaccard reaches this
 DEFAULT_STABILITY_TARGET = 0.95
 #: ``n_samples="auto"``: largest size tried (a fixed-shape model's row budget if smaller)
 DEFAULT_MAX_SAMPLES = 16_000
-#: spawn-key element marking the seed streams of the later rounds of ``n_samples="auto"``
-#: (the bytes of "auto"); a query's own streams use the keys 0, 1, 2 at that position
-ROUND_KEY = 0x6175746F
+
+
+#: ``n_samples="auto"``: first size tried (raised to the explainer's fewest rows for wide tables)
+DEFAULT_START_SAMPLES = 500
+
+
+@dataclass(frozen=True)
+class SizeLimits:
+    """What bounds one query's rows: the table's width, and the model's row budget."""
+
+    n_features: int
+    row_budget: int
+    fixed_shape: bool
+
+    @classmethod
+    def of(cls, n_features: int, blackbox: Any) -> SizeLimits:
+        return cls(n_features, blackbox.row_budget, blackbox.fixed_shape)
+
+    @property
+    def lowest(self) -> int:
+        """4 rows per feature plus intercept, so every feature can enter the surrogate."""
+        return max(MIN_SAMPLES, 4 * (self.n_features + 1))
+
+    def check(self, n: Any, argument: str) -> int:
+        """A size in rows per query, refused below the fewest rows or past the row budget."""
+        n = check(argument, n, Interval(int))
+        if n < self.lowest:
+            raise ParameterError(
+                f"{argument}={n} is too small for {self.n_features} features; expected at least {self.lowest} "
+                "(4 rows per feature plus intercept, and a held-out share)."
+            )
+        if n > MAX_SAMPLES:
+            raise ParameterError(
+                f"{argument}={n} exceeds the limit of {MAX_SAMPLES} rows per query."
+            )
+        if self.fixed_shape and n > self.row_budget:
+            raise ParameterError(
+                f"{argument}={n} exceeds row_budget={self.row_budget}: this model is scored one "
+                "query per fixed-shape call, so one query's rows must fit the budget. Raise row_budget "
+                f"or lower {argument}."
+            )
+        return n
+
+
+def sampling_plan(
+    n_samples: Any, start: Any, target: Any, cap: Any, limits: SizeLimits
+) -> tuple[int, AdaptiveSampling | None]:
+    """The first size of every query, and the ``"auto"`` plan (None for a fixed size)."""
+    given = [
+        name
+        for name, value in (
+            ("start_samples", start),
+            ("stability_target", target),
+            ("max_samples", cap),
+        )
+        if value is not None
+    ]
+    if not isinstance(n_samples, str):
+        if given:
+            raise ParameterError(
+                f"{given} apply only with n_samples='auto'; got n_samples={n_samples!r}."
+            )
+        if isinstance(n_samples, bool) or not isinstance(n_samples, int | np.integer):
+            raise ParameterError(
+                f"n_samples must be an integer or 'auto', got {n_samples!r} "
+                f"({type(n_samples).__name__})."
+            )
+        return limits.check(n_samples, "n_samples"), None
+    if n_samples != "auto":
+        raise ParameterError(f"n_samples must be an integer or 'auto', got {n_samples!r}.")
+    first = limits.check(
+        max(DEFAULT_START_SAMPLES, limits.lowest) if start is None else start, "start_samples"
+    )
+    plan = AdaptiveSampling(
+        start=first,
+        stability_target=(
+            DEFAULT_STABILITY_TARGET
+            if target is None
+            else check("stability_target", target, Interval(float, 0, 1, "right"))
+        ),
+        max_samples=_cap(cap, first, limits),
+    )
+    return first, plan
+
+
+def _cap(cap: Any, start: int, limits: SizeLimits) -> int:
+    if cap is None:
+        budget = limits.row_budget if limits.fixed_shape else MAX_SAMPLES
+        return max(start, min(DEFAULT_MAX_SAMPLES, budget))
+    cap = limits.check(cap, "max_samples")
+    if cap < start:
+        raise ParameterError(
+            f"max_samples={cap} is below start_samples={start}; expected max_samples >= start_samples."
+        )
+    return cap
 
 
 @dataclass(frozen=True)
@@ -58,15 +152,6 @@ class AdaptiveSampling:
             "stability_target": self.stability_target,
             "max_samples": self.max_samples,
         }
-
-
-def round_seeds(seeds: QuerySeeds, root: np.random.SeedSequence, round_: int) -> QuerySeeds:
-    """The query's streams for a later round of ``n_samples="auto"``, independent of round 0's."""
-    base = np.random.SeedSequence(
-        entropy=seeds.fit.entropy, spawn_key=(*root.spawn_key, ROUND_KEY, round_)
-    )
-    fit, holdout, bootstrap = base.spawn(3)
-    return QuerySeeds(fit=fit, holdout=holdout, bootstrap=bootstrap, digest=seeds.digest)
 
 
 def is_stable(exp: Explanation, family: Any, plan: AdaptiveSampling) -> bool:

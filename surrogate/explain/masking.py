@@ -35,6 +35,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .. import _version
 from .._validation import check
 from ..blackbox import DEFAULT_ROW_BUDGET, Target, as_blackbox
 from ..errors import DataTypeError, ParameterError, SurrogateError
@@ -59,7 +60,7 @@ from .pipeline import (
     explain_queries,
     resolve_link,
 )
-from .seeding import root_sequence
+from .seeding import entropy_of, root_sequence
 
 #: texts the model is probed with (output names, fingerprint) when probe_texts is not given
 DEFAULT_PROBE_TEXTS = ("a", "a short probe text")
@@ -136,6 +137,21 @@ class _MaskingExplainer(ABC):
 
     def sampler_params(self) -> dict[str, Any]:
         return self.sampler.params()
+
+    def identity(self) -> dict[str, Any]:
+        """What fixes this explainer's explanations, besides the query, its model adapter
+        (one per input shape) and the surrogate; each explanation's provenance reads it."""
+        return {
+            "library_version": _version.__version__,
+            "modality": self.modality,
+            "sampler": self.sampler_params(),
+            "kernel": {"name": self.kernel, "width": self.kernel_width},
+            "link": self.link_name,
+            "holdout_share": self.holdout_share,
+            "sampling": {"n_samples": self.n_samples},
+            "random_state_entropy": entropy_of(self.root),
+            "random_state_spawn_key": [int(k) for k in self.root.spawn_key],
+        }
 
     # ---- what masking adds to the pipeline -----------------------------------------------------
     def finish_content(self, content: Content) -> Content:

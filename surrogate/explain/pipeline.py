@@ -29,7 +29,6 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .. import _version
 from .._validation import Interval, Options
 from ..blackbox import BlackBox, Target
 from ..errors import ModelOutputError, ParameterError, SurrogateError, UnknownOptionError
@@ -38,9 +37,8 @@ from ..fidelity import effective_sample_size
 from ..kernels import kernel_weights
 from ..schema import Feature
 from ..surrogates.base import Content, LocalFit, LocalProblem, local_fidelity
-from .adaptive import round_seeds
 from .parallel import fit_problems
-from .seeding import QuerySeeds, entropy_of, query_seeds
+from .seeding import QuerySeeds, query_seeds, round_seeds
 
 LINKS = ("identity", "logit")
 #: share of ``n_samples`` kept as the held-out neighbourhood
@@ -116,7 +114,7 @@ class Modality(Protocol):
     kernel_width: float
     root: np.random.SeedSequence
 
-    def sampler_params(self) -> dict[str, Any]: ...
+    def identity(self) -> dict[str, Any]: ...
 
     def finish_content(self, content: Content) -> Content: ...
 
@@ -354,18 +352,20 @@ def assemble(
 
 
 def provenance(modality: Modality, s: Scored, family: Any) -> Provenance:
+    """What produced the explanation: the explainer's identity, the query's adapter and seeds."""
+    identity = modality.identity()
     scorer = s.query.scorer
     return Provenance(
-        library_version=_version.__version__,
-        modality=modality.modality,
+        library_version=identity["library_version"],
+        modality=identity["modality"],
         mode=scorer.blackbox.mode,
         target=scorer.blackbox.output_names[s.target_index],
         link=scorer.link,
-        sampler=modality.sampler_params(),
-        kernel={"name": modality.kernel, "width": modality.kernel_width},
+        sampler=identity["sampler"],
+        kernel=identity["kernel"],
         surrogate={"family": family.name, **family.params()},
-        random_state_entropy=entropy_of(modality.root),
-        random_state_spawn_key=[int(k) for k in modality.root.spawn_key],
+        random_state_entropy=identity["random_state_entropy"],
+        random_state_spawn_key=identity["random_state_spawn_key"],
         query_digest=f"{s.seeds.digest:032x}",
         n_samples=s.size.n_samples,
         n_fit=s.size.n_fit,

@@ -82,3 +82,17 @@ def query_seeds(root: np.random.SeedSequence, readable_row: dict[str, Any]) -> Q
     )
     fit, holdout, bootstrap = base.spawn(len(PURPOSES))
     return QuerySeeds(fit=fit, holdout=holdout, bootstrap=bootstrap, digest=digest)
+
+
+#: spawn-key element marking the seed streams of the later rounds of ``n_samples="auto"``
+#: (the bytes of "auto"); a query's own streams use the keys 0, 1, 2 at that position
+ROUND_KEY = 0x6175746F
+
+
+def round_seeds(seeds: QuerySeeds, root: np.random.SeedSequence, round_: int) -> QuerySeeds:
+    """The query's streams for a later round of ``n_samples="auto"``, independent of round 0's."""
+    base = np.random.SeedSequence(
+        entropy=seeds.fit.entropy, spawn_key=(*root.spawn_key, ROUND_KEY, round_)
+    )
+    fit, holdout, bootstrap = base.spawn(3)
+    return QuerySeeds(fit=fit, holdout=holdout, bootstrap=bootstrap, digest=seeds.digest)

@@ -13,37 +13,27 @@ block at once; trees, rule lists and ``auto`` in a process pool when that pays
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from .. import _version
-from .._validation import BOOLEAN, Interval, check
+from .._validation import BOOLEAN, check
 from ..blackbox import DEFAULT_ROW_BUDGET, BlackBox, Target, as_blackbox
-from ..errors import DataError, ParameterError, SurrogateError, require
+from ..errors import DataError, ParameterError, SurrogateError
 from ..explanation import Explanation, ExplanationSet, Failure
 from ..kernels import check_kernel
 from ..sampling import make_sampler, needs_training_values
 from ..schema import FeatureSchema
 from ..surrogates import make_surrogate
 from ..surrogates.base import Content, LinearContent
-from .adaptive import (
-    DEFAULT_MAX_SAMPLES,
-    DEFAULT_STABILITY_TARGET,
-    AdaptiveSampling,
-    is_stable,
-    rounds_note,
-)
+from .adaptive import AdaptiveSampling, SizeLimits, is_stable, rounds_note, sampling_plan
 from .parallel import check_n_jobs
 from .pipeline import (
     DEFAULT_HOLDOUT_SHARE,
     HOLDOUT_SHARE,
-    MAX_SAMPLES,
-    MIN_SAMPLES,
     ON_ERROR,
     Query,
     Run,
@@ -52,13 +42,13 @@ from .pipeline import (
     explain_queries,
     resolve_link,
 )
+from .progress import progress_bar, row_count
 from .seeding import entropy_of, root_sequence
 
 if TYPE_CHECKING:
     from ..distributed import WrittenParts
 
-#: ``n_samples="auto"``: first size tried (raised to ``min_samples()`` for wide tables)
-DEFAULT_START_SAMPLES = 500
+
 #: what ``explain_many(output_options=...)`` may pass on to ``explain_many_to``
 OUTPUT_OPTIONS = ("partition_rows", "overwrite", "resume")
 
@@ -204,86 +194,18 @@ class TabularExplainer:
         self.link = resolve_link(link, self.blackbox)
         self.scorer = Scorer(self.blackbox, self.target, self.link, self.model_fingerprint)
         self.holdout_share = check("holdout_share", holdout_share, HOLDOUT_SHARE)
-        self.adaptive = self._check_adaptive(
-            n_samples, start_samples, stability_target, max_samples
-        )
-        self.n_samples = (
-            self.adaptive.start if self.adaptive is not None else self._check_n_samples(n_samples)
+        self.limits = SizeLimits.of(len(self.schema), self.blackbox)
+        self.n_samples, self.adaptive = sampling_plan(
+            n_samples, start_samples, stability_target, max_samples, self.limits
         )
         first = self._size(self.n_samples)
         self.n_fit, self.n_holdout = first.n_fit, first.n_holdout
         self.root = root_sequence(random_state)
         self.schema_fingerprint = self.schema.fingerprint()
 
-    # ---- validation ---------------------------------------------------------------------
     def min_samples(self) -> int:
         """Fewest rows per query: enough for a surrogate on every feature and a held-out check."""
-        return max(MIN_SAMPLES, 4 * (len(self.schema) + 1))
-
-    def _check_n_samples(self, n: Any, argument: str = "n_samples") -> int:
-        if isinstance(n, bool) or not isinstance(n, int | np.integer):
-            expected = "an integer or 'auto'" if argument == "n_samples" else "an integer"
-            raise ParameterError(f"{argument} must be {expected}, got {n!r} ({type(n).__name__}).")
-        n = int(n)
-        low = self.min_samples()
-        if n < low:
-            raise ParameterError(
-                f"{argument}={n} is too small for {len(self.schema)} features; expected at least {low} "
-                "(4 rows per feature plus intercept, and a held-out share)."
-            )
-        if n > MAX_SAMPLES:
-            raise ParameterError(
-                f"{argument}={n} exceeds the limit of {MAX_SAMPLES} rows per query."
-            )
-        if self.blackbox.fixed_shape and n > self.blackbox.row_budget:
-            raise ParameterError(
-                f"{argument}={n} exceeds row_budget={self.blackbox.row_budget}: this model is scored one "
-                "query per fixed-shape call, so one query's rows must fit the budget. Raise row_budget "
-                f"or lower {argument}."
-            )
-        return n
-
-    def _check_adaptive(
-        self, n_samples: Any, start: Any, target: Any, cap: Any
-    ) -> AdaptiveSampling | None:
-        """The ``n_samples="auto"`` plan, or None for a fixed size (then its options must be unset)."""
-        given = [
-            name
-            for name, value in (
-                ("start_samples", start),
-                ("stability_target", target),
-                ("max_samples", cap),
-            )
-            if value is not None
-        ]
-        if not isinstance(n_samples, str):
-            if given:
-                raise ParameterError(
-                    f"{given} apply only with n_samples='auto'; got n_samples={n_samples!r}."
-                )
-            return None
-        if n_samples != "auto":
-            raise ParameterError(f"n_samples must be an integer or 'auto', got {n_samples!r}.")
-        first = self._check_n_samples(
-            max(DEFAULT_START_SAMPLES, self.min_samples()) if start is None else start,
-            "start_samples",
-        )
-        return AdaptiveSampling(
-            start=first,
-            stability_target=_check_target(target),
-            max_samples=self._check_cap(cap, first),
-        )
-
-    def _check_cap(self, cap: Any, start: int) -> int:
-        if cap is None:
-            budget = self.blackbox.row_budget if self.blackbox.fixed_shape else MAX_SAMPLES
-            return max(start, min(DEFAULT_MAX_SAMPLES, budget))
-        cap = self._check_n_samples(cap, "max_samples")
-        if cap < start:
-            raise ParameterError(
-                f"max_samples={cap} is below start_samples={start}; expected max_samples >= start_samples."
-            )
-        return cap
+        return self.limits.lowest
 
     def _size(self, n: int) -> Size:
         return Size.of(n, self.holdout_share)
@@ -422,7 +344,7 @@ class TabularExplainer:
             from ..distributed import explain_many_dask
 
             return explain_many_dask(self, frame, family, client=client, on_error=on_error)
-        with self._progress_bar(progress, len(frame)) as bar:
+        with progress_bar(progress, len(frame), self._queries_per_block()) as bar:
             return self._explain_frame(frame, Run(family, on_error, n_jobs), bar)
 
     def explain_global(self, X: Any, surrogate: Any = "tree", **params: Any):
@@ -470,7 +392,7 @@ class TabularExplainer:
             return explain_many_to(
                 self, X, surrogate, client=client, **common, **output_options, **params
             )
-        with self._progress_bar(progress, _row_count(X)) as bar:
+        with progress_bar(progress, row_count(X), self._queries_per_block()) as bar:
             parts = _PartExplainer(self, run.n_jobs, bar)
             return explain_many_to(parts, X, surrogate, **common, **output_options, **params)
 
@@ -490,27 +412,6 @@ class TabularExplainer:
             indices=[i for i, _ in explained],
             failures=sorted(failures, key=lambda f: f.index),
         )
-
-    @contextmanager
-    def _progress_bar(self, progress: bool | None, n_rows: int | None) -> Iterator[Any]:
-        """A tqdm bar over ``n_rows`` queries, or an object that ignores updates (see ``progress``)."""
-        if not self._shows_progress(progress, n_rows):
-            yield _NoBar()
-            return
-        tqdm = require("tqdm", "report").tqdm
-        with tqdm(total=n_rows, unit="query", desc="explaining", file=sys.stderr) as bar:
-            yield bar
-
-    def _shows_progress(self, progress: bool | None, n_rows: int | None) -> bool:
-        if progress is not None:
-            return progress
-        if n_rows is not None and n_rows <= self._queries_per_block():
-            return False
-        if not _stderr_is_terminal():
-            return False
-        import importlib.util
-
-        return importlib.util.find_spec("tqdm") is not None  # automatic: quiet without tqdm
 
     def _encode_queries(self, frame, on_error) -> tuple[dict[int, np.ndarray], list[Failure]]:
         try:
@@ -583,9 +484,6 @@ class TabularExplainer:
         return done, failed
 
     # ---- what tables add to the pipeline ------------------------------------------------------
-    def sampler_params(self) -> dict[str, Any]:
-        return self.sampler.params()
-
     def finish_content(self, content: Content) -> Content:
         return self._in_original_units(content)
 
@@ -645,13 +543,6 @@ def _head(X: Any, schema: FeatureSchema) -> Any:
     return rows
 
 
-def _check_target(target: Any) -> float:
-    """``stability_target``: a top-k Jaccard in (0, 1]."""
-    if target is None:
-        return DEFAULT_STABILITY_TARGET
-    return check("stability_target", target, Interval(float, 0, 1, "right"))
-
-
 def _check_local_options(client: Any, n_jobs: int | None, progress: bool | None) -> None:
     """``n_jobs`` and a forced progress bar belong to local runs; Dask has its own workers."""
     if client is None:
@@ -693,36 +584,6 @@ def _check_no_output_options(output_format: Any, output_options: Any) -> None:
         raise ParameterError(
             f"{given} apply only with output= (explanations streamed to files); output is None."
         )
-
-
-def _row_count(X: Any) -> int | None:
-    """Rows in a query input, for a progress total; None when counting would compute (dask)."""
-    if type(X).__module__.startswith("dask"):
-        return None
-    shape = getattr(X, "shape", None)
-    if shape is not None:
-        return int(shape[0]) if len(shape) == 2 else 1
-    if isinstance(X, Mapping):
-        return 1
-    try:
-        return len(X)
-    except TypeError:
-        return None
-
-
-def _stderr_is_terminal() -> bool:
-    isatty = getattr(sys.stderr, "isatty", None)
-    try:
-        return bool(isatty and isatty())
-    except ValueError:  # a closed stream
-        return False
-
-
-class _NoBar:
-    """Stands in for a progress bar that is not shown."""
-
-    def update(self, n: int = 1) -> None:
-        return None
 
 
 class _PartExplainer:
