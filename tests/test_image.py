@@ -297,7 +297,7 @@ def test_torch_model_is_checked_when_the_explainer_is_built():
 
 @needs_torch
 def test_demo_cnn_smoke():
-    from surrogate import demo_models
+    from surrogate.demo import deep as demo_models
 
     state = torch.random.get_rng_state().clone()
     model, helpers = demo_models.train_digits_cnn(seed=0, epochs=1)
@@ -312,7 +312,7 @@ def test_demo_cnn_smoke():
 
 @needs_torch
 def test_digit_demo_and_its_index_check():
-    from surrogate.demo_models import explain_digit_demo
+    from surrogate.demo.deep import explain_digit_demo
 
     exp = explain_digit_demo(3, n_bootstrap=5)
     assert exp.segments.shape == (8, 8) and exp.meta.link == "logit"

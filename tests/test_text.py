@@ -345,7 +345,7 @@ def test_torch_text_model_needs_to_tensor():
 
 @needs_torch
 def test_demo_gru_smoke():
-    from surrogate import demo_models
+    from surrogate.demo import deep as demo_models
 
     state = torch.random.get_rng_state().clone()
     model, helpers = demo_models.train_sentiment_gru(seed=0, epochs=1)
@@ -366,7 +366,7 @@ def test_demo_gru_smoke():
 
 @needs_torch
 def test_sentence_demo_renders_in_every_cli_format():
-    from surrogate.demo_models import explain_sentence_demo
+    from surrogate.demo.deep import explain_sentence_demo
 
     exp = explain_sentence_demo("The food was not good at all.", n_bootstrap=5)
     assert exp.meta.link == "logit" and exp.meta.target == "1"

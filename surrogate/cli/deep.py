@@ -14,13 +14,13 @@ def render(exp: Any, fmt: str) -> str:
 
 def run_text(args: Any) -> str:
     """``surrogate explain-text``."""
-    from ..demo_models import explain_sentence_demo
+    from ..demo.deep import explain_sentence_demo
 
     return render(explain_sentence_demo(args.sentence), args.format)
 
 
 def run_digit(args: Any) -> str:
     """``surrogate explain-digit``."""
-    from ..demo_models import explain_digit_demo
+    from ..demo.deep import explain_digit_demo
 
     return render(explain_digit_demo(args.index), args.format)

@@ -56,7 +56,7 @@ def _global_case() -> str:
 
 
 def _text_case() -> str:
-    from surrogate.demo_models import one_thread, sentence_explainer
+    from surrogate.demo.deep import one_thread, sentence_explainer
 
     with one_thread():
         exp = sentence_explainer(0, n_samples=600).explain("The food was not good at all.")
@@ -64,7 +64,7 @@ def _text_case() -> str:
 
 
 def _image_case() -> str:
-    from surrogate.demo_models import _digits_model, digit_explainer, one_thread
+    from surrogate.demo.deep import _digits_model, digit_explainer, one_thread
 
     _, helpers = _digits_model(0)
     with one_thread():

@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import Interval, check
-from .errors import ParameterError, require
+from .._validation import Interval, check
+from ..errors import ParameterError, require
 
 PAD, UNKNOWN = 0, 1
 _WORD = re.compile(r"\w+(?:['’]\w+)*")
@@ -126,7 +126,7 @@ def train_sentiment_gru(
     torch.Size([1, 2])
     """
     torch = require("torch", "torch")
-    from .datasets import load_sentiment
+    from ..datasets import load_sentiment
 
     _check_positive(epochs=epochs, batch_size=batch_size)
     texts, y = load_sentiment("all")
@@ -278,7 +278,7 @@ def sentence_explainer(seed: int = 0, **options: Any) -> Any:
     saturate near 0 and 1, and on ten held-out sentences the median held-out R^2
     of a 5-term linear surrogate was 0.70 in log-odds against 0.50 in probability.
     """
-    from .explain.masking import TextExplainer
+    from ..explain.masking import TextExplainer
 
     model, helpers = _sentiment_model(seed)
     options = {"link": "logit", **options}
@@ -292,7 +292,7 @@ def digit_explainer(seed: int = 0, **options: Any) -> Any:
     log-odds: on ten held-out digits the median held-out R^2 of a 5-term linear
     surrogate was 0.92 this way, against 0.56 in probability.
     """
-    from .explain.masking import ImageExplainer
+    from ..explain.masking import ImageExplainer
 
     model, _ = _digits_model(seed)
     options = {"grid_size": (4, 4), "link": "logit", **options}

@@ -17,10 +17,10 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from .datasets import load_german_credit
-from .errors import ParameterError
-from .explain import TabularExplainer
-from .explanation import ExplanationSet
+from ..datasets import load_german_credit
+from ..errors import ParameterError
+from ..explain import TabularExplainer
+from ..explanation import ExplanationSet
 
 
 def german_credit_model(
@@ -68,7 +68,7 @@ def load_demo_problem(data: str, trainer: str, *, seed: int = 0):
 
     Returns (model, X_train, X_test, adverse target label).
     """
-    from .datasets import load_adult
+    from ..datasets import load_adult
 
     X, y = load_german_credit() if data == "german-credit" else load_adult()
     target = "bad" if data == "german-credit" else ">50K"
