@@ -81,12 +81,10 @@ class BlackBox:
 
     def _predict_group(self, blocks: list[np.ndarray], renders: list[Callable]) -> np.ndarray:
         starts = np.cumsum([0] + [len(b) for b in blocks])
-        rows = np.concatenate(blocks)
+        total = int(starts[-1])
         parts = [
-            self.predict(
-                _render_span(rows, starts, renders, a, min(a + self.row_budget, len(rows)))
-            )
-            for a in range(0, len(rows), self.row_budget)
+            self.predict(_render_span(blocks, starts, renders, a, min(a + self.row_budget, total)))
+            for a in range(0, total, self.row_budget)
         ]
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
@@ -133,11 +131,13 @@ class BlackBox:
 
 
 def _render_span(
-    rows: np.ndarray, starts: np.ndarray, renders: list[Callable], a: int, b: int
+    blocks: list[np.ndarray], starts: np.ndarray, renders: list[Callable], a: int, b: int
 ) -> Any:
     """Model input for rows ``a:b`` of a group whose block ``k`` starts at ``starts[k]``.
 
-    Consecutive blocks sharing one render (every block of a table) are rendered together.
+    Blocks may differ in width (each text has its own words), so each is sliced on its
+    own; consecutive blocks sharing one render (every block of a table, all of one
+    width) are rendered together.
     """
     first, last = np.searchsorted(starts, [a, b - 1], side="right") - 1
     pieces = []
@@ -146,8 +146,11 @@ def _render_span(
         stop = k + 1
         while stop <= last and renders[stop] == renders[k]:
             stop += 1
-        lo, hi = max(a, starts[k]), min(b, starts[stop])
-        pieces.append(renders[k](rows[lo:hi]))
+        rows = [
+            blocks[j][max(a, starts[j]) - starts[j] : min(b, starts[j + 1]) - starts[j]]
+            for j in range(k, stop)
+        ]
+        pieces.append(renders[k](rows[0] if len(rows) == 1 else np.concatenate(rows)))
         k = stop
     return pieces[0] if len(pieces) == 1 else join_inputs(pieces)
 
