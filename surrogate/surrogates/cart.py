@@ -281,6 +281,11 @@ class WeightedTree(RegressorMixin, BaseEstimator):
         self.feature_importances_ = self.gains_ / total if total > 0 else np.zeros_like(self.gains_)
         return self
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # NaN marks a missing number: it gets its own test
+        return tags
+
     def apply(self, X: Any) -> np.ndarray:
         """Id of the leaf each row reaches."""
         X = self._check_predict_input(X)
