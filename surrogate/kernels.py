@@ -42,7 +42,7 @@ def check_kernel(name: str, width: float | None) -> tuple[str, float]:
         return name, DEFAULT_WIDTH
     if (
         isinstance(width, bool)
-        or not isinstance(width, int | float | np.floating)
+        or not isinstance(width, int | float | np.integer | np.floating)
         or not np.isfinite(width)
         or width <= 0
     ):

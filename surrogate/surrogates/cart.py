@@ -281,6 +281,11 @@ class WeightedTree(RegressorMixin, BaseEstimator):
         self.feature_importances_ = self.gains_ / total if total > 0 else np.zeros_like(self.gains_)
         return self
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # NaN marks a missing number: it gets its own test
+        return tags
+
     def apply(self, X: Any) -> np.ndarray:
         """Id of the leaf each row reaches."""
         X = self._check_predict_input(X)
@@ -560,6 +565,7 @@ def _is_pure(impurity: float, weight: float, y: np.ndarray) -> bool:
 
 # ---- input checks shared with rules.py ----------------------------------------------------
 def _as_float_matrix(X: Any, argument: str) -> np.ndarray:
+    _refuse_complex(X, argument)
     try:
         X = np.array(X, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -573,11 +579,20 @@ def _as_float_matrix(X: Any, argument: str) -> np.ndarray:
     return X
 
 
+def _refuse_complex(values: Any, argument: str) -> None:
+    """Complex numbers would lose their imaginary part in the cast to float, silently."""
+    if np.asarray(values).dtype.kind == "c":
+        raise ParameterError(
+            f"Complex data not supported: {argument} must hold real numbers, got complex values."
+        )
+
+
 def check_fit_arrays(
     X: Any, y: Any, sample_weight: Any
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``X``, ``y`` and weights as float arrays of matching length, weights >= 0 and not all 0."""
     X = _as_float_matrix(X, "X")
+    _refuse_complex(y, "y")
     y = np.asarray(y, dtype=np.float64)
     if y.shape != (len(X),):
         raise ParameterError(f"y must have shape ({len(X)},) to match X, got {y.shape}.")
