@@ -70,6 +70,15 @@ def test_shares_are_among_the_rows_where_the_number_is_present():
     assert schema["v"].point_masses == ((0.0, 0.6),)
 
 
+def test_regular_clusters_are_not_point_masses():
+    # loan durations in months cluster on multiples of 6, none dominating: German credit
+    rng = np.random.default_rng(5)
+    months = rng.choice([6, 12, 18, 24, 36, 48], 3000, p=[0.1, 0.25, 0.15, 0.25, 0.15, 0.1])
+    other = rng.integers(4, 72, 3000)
+    duration = np.where(rng.random(3000) < 0.8, months, other)
+    assert FeatureSchema.infer(pd.DataFrame({"duration": duration})).point_masses() == {}
+
+
 def test_a_smooth_mode_is_not_a_point_mass():
     # an integer age-like number: its most frequent value is hardly above its neighbours
     rng = np.random.default_rng(3)
@@ -92,9 +101,9 @@ def test_an_integer_with_few_levels_has_no_point_mass():
     )
     schema = FeatureSchema.infer(frame)
     assert schema.point_masses() == {}
-    # a real number with few levels keeps them: its perturbation never lands on a level
+    # a real number with few levels keeps a dominant one: its perturbation never lands on it
     real = FeatureSchema.infer(frame.astype(float))
-    assert real["liable"].points == (1.0, 2.0)
+    assert real["liable"].points == (1.0,) and real["rate"].points == (4.0,)
 
 
 def test_point_mass_share_is_the_threshold(world):
