@@ -225,6 +225,14 @@ def test_report_sections_and_reproducibility_record(german_report):
         assert phrase in limitations
 
 
+def test_scope_prints_the_demo_trainer_hyper_parameters(german_report):
+    scope = _json(german_report)["scope"]
+    parameters = {p["name"]: p["value"] for p in scope["model_parameters"]}
+    assert parameters["max_leaf_nodes"] == 8 and parameters["early_stopping"] is True
+    html = (german_report / "report.html").read_text(encoding="utf-8")
+    assert "Hyper-parameters" in html and "l2_regularization" in html
+
+
 def test_reason_codes_are_few_and_never_prohibited(german_report):
     report = _json(german_report)
     rc = report["reason_codes"]

@@ -59,9 +59,24 @@ def worlds(draw):
     return frame, schema, row
 
 
-def _check_neighbourhood(schema, query, hood, n):
+def _check_neighbourhood(schema, query, hood, n, sampler):
     values, z = hood.values, hood.z
-    assert values.shape == (n, len(schema)) and z.shape == (n, len(schema))
+    p = len(schema)
+    # one z column per feature, then one per point mass of a movable number
+    flags = [
+        (schema.names.index(f.name), v)
+        for f in schema.features
+        if f.is_numeric and not f.frozen
+        for v in f.points
+    ]
+    assert values.shape == (n, p) and z.shape == (n, p + len(flags))
+    assert sampler.z_names == schema.names + tuple(
+        f"{schema.names[j]} is {int(v) if v.is_integer() else format(v, '.6g')}" for j, v in flags
+    )
+    for k, (j, v) in enumerate(flags):
+        np.testing.assert_array_equal(
+            z[:, p + k], -((values[:, j] == v) != (query[j] == v)).astype(float)
+        )
     assert hood.distance.shape == (n,) and (hood.distance >= 0).all()
     for j, feature in enumerate(schema.features):
         col = values[:, j]
@@ -96,7 +111,7 @@ def test_samples_respect_the_schema(name, world, n):
     query = schema.encode(frame)[row]
     sampler = make_sampler(name, schema)
     hood = sampler.sample(query, n, np.random.SeedSequence(7))
-    _check_neighbourhood(schema, query, hood, n)
+    _check_neighbourhood(schema, query, hood, n, sampler)
 
 
 @pytest.mark.parametrize("name", LOCAL_SAMPLERS)

@@ -6,7 +6,7 @@ Run with ``python -m surrogate.demo``.
 from __future__ import annotations
 
 import time
-from typing import cast
+from typing import Any, cast
 
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -22,15 +22,72 @@ from ..errors import ParameterError
 from ..explain import TabularExplainer
 from ..explanation import ExplanationSet
 
+#: the demo trainers, by name
+TRAINERS = ("gbm", "gbm-overfit", "mlp", "logreg")
+
+#: "gbm": small trees (8 leaves of at least 40 rows), an L2 penalty on the leaf values, and
+#: as many rounds as improve the loss on an inner validation split (a fifth of the
+#: training rows). On German credit it no longer fits its training data perfectly
+#: (training AUC 1.000 -> 0.89) at the same held-out AUC over six splits (0.78), and its
+#: local behaviour is smoother, so local surrogates describe it better
+#: (bench/point_masses.py). Monotone constraints on duration and credit_amount were
+#: measured and left out: they lowered the held-out AUC (0.782 -> 0.773).
+GBM_PARAMETERS: dict[str, Any] = {
+    "max_leaf_nodes": 8,
+    "min_samples_leaf": 40,
+    "l2_regularization": 10.0,
+    "learning_rate": 0.1,
+    "max_iter": 500,
+    "early_stopping": True,
+    "validation_fraction": 0.2,
+    "n_iter_no_change": 20,
+}
+#: "gbm-overfit": scikit-learn's defaults (31 leaves of at least 20 rows, no penalty, 100
+#: rounds; early stopping only above 10,000 rows), which fit German credit's training
+#: split perfectly (training AUC 1.000, held-out 0.809 on the demo split).
+GBM_OVERFIT_PARAMETERS: dict[str, Any] = {
+    "max_leaf_nodes": 31,
+    "min_samples_leaf": 20,
+    "l2_regularization": 0.0,
+    "learning_rate": 0.1,
+    "max_iter": 100,
+    "early_stopping": "auto",
+}
+
+
+def trainer_parameters(trainer: str, random_state: int = 0) -> dict[str, Any]:
+    """The hyper-parameters of a demo trainer's learner, as it is built.
+
+    >>> trainer_parameters("gbm")["max_leaf_nodes"]
+    8
+    """
+    if trainer == "gbm":
+        return {**GBM_PARAMETERS, "random_state": random_state}
+    if trainer == "gbm-overfit":
+        return {**GBM_OVERFIT_PARAMETERS, "random_state": random_state}
+    if trainer == "mlp":
+        return {
+            "hidden_layer_sizes": (32, 16),
+            "alpha": 1e-2,
+            "max_iter": 500,
+            "random_state": random_state,
+        }
+    if trainer == "logreg":
+        return {"max_iter": 2000}
+    raise ParameterError(f"trainer must be one of {list(TRAINERS)}, got {trainer!r}.")
+
 
 def german_credit_model(
     X_train, y_train, *, random_state: int = 0, trainer: str = "gbm"
 ) -> Pipeline:
     """A pipeline that takes the raw frame: categories imputed and one-hot encoded inside.
 
-    ``trainer`` is "gbm" (histogram gradient boosting), "mlp" (a small multi-layer
-    perceptron on standardised inputs) or "logreg" (standardised logistic regression).
+    ``trainer`` is "gbm" (regularised histogram gradient boosting, see
+    ``GBM_PARAMETERS``), "gbm-overfit" (the same learner with scikit-learn's defaults,
+    which overfits German credit), "mlp" (a small multi-layer perceptron on
+    standardised inputs) or "logreg" (standardised logistic regression).
     """
+    parameters = trainer_parameters(trainer, random_state)
     categorical = [c for c in X_train.columns if X_train[c].dtype == "category"]
     numeric = [c for c in X_train.columns if c not in categorical]
     categories = Pipeline(
@@ -39,12 +96,12 @@ def german_credit_model(
             ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
         ]
     )
-    if trainer == "gbm":
+    if trainer in ("gbm", "gbm-overfit"):
         encode = ColumnTransformer(
             [("categories", categories, categorical)], remainder="passthrough"
         )
-        learner = HistGradientBoostingClassifier(random_state=random_state)
-    elif trainer in ("logreg", "mlp"):
+        learner = HistGradientBoostingClassifier(**parameters)
+    else:
         numbers = Pipeline(
             [("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]
         )
@@ -52,14 +109,8 @@ def german_credit_model(
             [("categories", categories, categorical), ("numbers", numbers, numeric)]
         )
         learner = (
-            LogisticRegression(max_iter=2000)
-            if trainer == "logreg"
-            else MLPClassifier(
-                hidden_layer_sizes=(32, 16), alpha=1e-2, max_iter=500, random_state=random_state
-            )
+            LogisticRegression(**parameters) if trainer == "logreg" else MLPClassifier(**parameters)
         )
-    else:
-        raise ParameterError(f"trainer must be 'gbm', 'mlp' or 'logreg', got {trainer!r}.")
     return Pipeline([("encode", encode), ("model", learner)]).fit(X_train, y_train)
 
 

@@ -237,6 +237,7 @@ def scope_section(config: ReviewConfig, problem: Problem, explainer) -> dict[str
         "model_id": config.model_id,
         "intended_use": config.intended_use,
         "model_source": problem.model_source,
+        "model_parameters": _trainer_parameters(config),
         "model_description": explainer.blackbox.description(),
         "mode": explainer.blackbox.mode,
         "data_source": problem.data_source,
@@ -251,6 +252,18 @@ def scope_section(config: ReviewConfig, problem: Problem, explainer) -> dict[str
             {"role": "Compliance"},
         ],
     }
+
+
+def _trainer_parameters(config: ReviewConfig) -> list[dict[str, Any]]:
+    """The demo trainer's hyper-parameters (none for a loaded model), as name/value pairs."""
+    if config.model is not None:
+        return []
+    from ..demo import trainer_parameters
+
+    return [
+        {"name": k, "value": v if v is None or isinstance(v, bool | int | float) else str(v)}
+        for k, v in sorted(trainer_parameters(config.train, config.seed).items())
+    ]
 
 
 def data_section(problem: Problem, explainer, policy: ReasonPolicy) -> dict[str, Any]:

@@ -33,7 +33,8 @@ from typing import Any
 from ..errors import ParameterError, UnknownOptionError
 
 BUNDLED = ("german-credit", "adult")
-TRAINERS = ("gbm", "mlp", "logreg")
+#: the demo trainers (``surrogate.demo.TRAINERS``; a test keeps the two equal)
+TRAINERS = ("gbm", "gbm-overfit", "mlp", "logreg")
 TORCH_OUTPUTS = ("logits", "probabilities")
 #: model files a review can load (see ``report.problem`` for how each is guarded)
 MODEL_SUFFIXES = (".skops", ".joblib", ".pt2", ".pt", ".pth")

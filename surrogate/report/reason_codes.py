@@ -12,7 +12,12 @@ model uses at the query (non-zero weight):
   applicant at the reference mean and this applicant;
 * a category: ``weight`` itself -- the effect of *having* the query's category instead
   of a category drawn from the training frequencies (the reference for categories is
-  always the training population).
+  always the training population);
+* the point-mass state of a number (``"capital_gain is 0"``, see
+  :mod:`surrogate.sampling.tabular`): ``weight`` itself, as for a category -- the effect
+  of being where the query is (at the point or not) instead of the other state, drawn
+  with its training share. It belongs to its number's family, and is never a reason
+  when its number is prohibited or excluded.
 
 Contributions are signed towards the adverse outcome: when the explanation explains
 the adverse class they are taken as they are; when it explains the other class of a
@@ -57,6 +62,7 @@ import numpy as np
 
 from .._validation import Interval, check
 from ..errors import DataError, ParameterError
+from ..schema import point_flag_feature
 from ..surrogates.base import LinearContent, LinearTerm
 
 #: default lowest held-out R^2 at which automatic reasons are given
@@ -381,15 +387,23 @@ def _contribution(
     else:
         basis = "category vs training frequencies"
         raw = term.weight
+    base = _base_feature(term.feature, reference)
     return Contribution(
         feature=term.feature,
-        family=policy.family_of(term.feature).name,
+        family=policy.family_of(base).name,
         value=term.value,
         weight=float(term.weight),
         contribution=float(sign * raw) + 0.0,
         basis=basis,  # type: ignore[arg-type]
-        eligible=not policy.never_a_reason(term.feature),
+        eligible=not policy.never_a_reason(base),
     )
+
+
+def _base_feature(name: str, reference: Reference) -> str:
+    """The feature a term is about: itself, or the number whose point-mass state it is."""
+    if name in reference.scales:
+        return name
+    return point_flag_feature(name, reference.scales) or name
 
 
 def case_reasons(
@@ -408,8 +422,9 @@ def case_reasons(
     score = adverse_score(exp, policy.adverse_class)
     declined = bool(score >= threshold)
     parts = contributions(exp, policy, reference)
-    used_prohibited = tuple(sorted({c.feature for c in parts if c.feature in policy.prohibited}))
-    flags = _flags(parts, policy, used_prohibited)
+    used = {_base_feature(c.feature, reference) for c in parts}
+    used_prohibited = tuple(sorted(used & set(policy.prohibited)))
+    flags = _flags(used, policy, used_prohibited)
     r2 = exp.fidelity.r2
     common = dict(
         case_id=str(case_id),
@@ -432,13 +447,11 @@ def case_reasons(
     return CaseReasons(status="reasons", reasons=reasons, flags=flags, **common)
 
 
-def _flags(
-    parts: Sequence[Contribution], policy: ReasonPolicy, used_prohibited: Sequence[str]
-) -> tuple[str, ...]:
+def _flags(used: set[str], policy: ReasonPolicy, used_prohibited: Sequence[str]) -> tuple[str, ...]:
     flags = []
     if used_prohibited:
         flags.append(f"model uses prohibited basis: {', '.join(used_prohibited)}")
-    excluded = sorted({c.feature for c in parts if c.feature in policy.excluded})
+    excluded = sorted(used & set(policy.excluded))
     if excluded:
         flags.append(f"model uses excluded feature: {', '.join(excluded)}")
     return tuple(flags)

@@ -15,6 +15,21 @@ taken away (as for words and image segments), so a linear weight on it reads "th
 effect of *having* the query's category rather than another drawn from the
 training frequencies".
 
+Point masses (``gaussian`` and ``qmc``): a number whose training values pile up on
+one value (``Feature.point_masses``, e.g. ``capital_gain`` is 0 for 92% of Adult)
+keeps it. Each sampled row is at the point with the point's training share (a
+uniform of its own decides, so the Sobol points of ``qmc`` stay balanced in every
+other dimension); otherwise the value comes from the truncated normal above with
+the point's rounding cell cut out, so the point's share in the neighbourhood is
+exactly its training share whatever the query. A query at the point thus keeps
+its own situation in the neighbourhood, and a query away from it meets the point
+as often as the training data does. ``z`` gets one more column per point, after
+the features' columns, named ``"capital_gain is 0"``: ``-1`` where the row's state
+(at the point or not) differs from the query's, ``0`` where it is the same, so the
+linear surrogate can describe the jump a model makes at the point. The distance
+is computed on the features' columns only (a point's state is already in its
+feature's offset). ``point_masses=False`` samples every number as if it had none.
+
 ``qmc``: the same scheme driven by scrambled Sobol points instead of pseudo-random
 uniforms (lower variance for the same number of rows). Sobol points are balanced
 in blocks of powers of two, so the sampler draws the next power of two and keeps
@@ -48,7 +63,7 @@ from scipy import special, stats
 from scipy.stats import qmc
 
 from ..errors import DataError, ParameterError, UnknownOptionError
-from ..schema import MISSING_CODE, Feature, FeatureSchema
+from ..schema import MISSING_CODE, Feature, FeatureSchema, format_number, point_flag_name
 from .base import Neighborhood, Sampler
 
 #: below this probability mass the inverse-CDF formula loses precision: use scipy's truncnorm.
@@ -60,12 +75,29 @@ LIME_PERCENTILES = (25.0, 50.0, 75.0)
 
 
 class GaussianSampler:
-    """Truncated normal offsets for numbers, frequency redraws for categories (see module doc)."""
+    """Truncated normal offsets for numbers, frequency redraws for categories (see module doc).
+
+    Parameters
+    ----------
+    schema : FeatureSchema
+    scale : float, default 0.5
+        Standard deviation of the numbers' offsets, in training standard deviations.
+    category_change : float, default 0.3
+        Probability that a movable category is redrawn from its training frequencies.
+    point_masses : bool, default True
+        Keep the schema's point masses (module doc); False draws every number from the
+        truncated normal alone.
+    """
 
     name = "gaussian"
 
     def __init__(
-        self, schema: FeatureSchema, *, scale: float = 0.5, category_change: float = 0.3
+        self,
+        schema: FeatureSchema,
+        *,
+        scale: float = 0.5,
+        category_change: float = 0.3,
+        point_masses: bool = True,
     ) -> None:
         if not (isinstance(scale, int | float) and np.isfinite(scale) and scale > 0):
             raise ParameterError(
@@ -75,12 +107,12 @@ class GaussianSampler:
             raise ParameterError(
                 f"category_change must be a probability in [0, 1], got {category_change!r}."
             )
+        if not isinstance(point_masses, bool | np.bool_):
+            raise ParameterError(f"point_masses must be True or False, got {point_masses!r}.")
         self.schema = schema
         self.scale = float(scale)
         self.category_change = float(category_change)
-        self.z_names = schema.names
-        #: which z columns are standardised offsets (weights convert to original units)
-        self.z_offsets = tuple(f.is_numeric for f in schema.features)
+        self.point_masses = bool(point_masses)
         features = schema.features
         self._numeric = [j for j, f in enumerate(features) if f.is_numeric and not f.frozen]
         self._categorical = [j for j, f in enumerate(features) if not f.is_numeric and not f.frozen]
@@ -88,28 +120,74 @@ class GaussianSampler:
         self._category_frequencies = {
             j: _category_frequencies(features[j]) for j in self._categorical
         }
+        #: movable numbers whose point masses are kept: feature index -> (values, shares)
+        self._points = {
+            j: (
+                np.array([v for v, _ in features[j].point_masses]),
+                np.array([s for _, s in features[j].point_masses]),
+            )
+            for j in self._numeric
+            if self.point_masses and features[j].point_masses
+        }
+        #: the flag columns of z, after the features' columns: (feature index, point value)
+        self._flags = [(j, float(v)) for j, (points, _) in self._points.items() for v in points]
+        self.z_names = schema.names + tuple(
+            point_flag_name(features[j].name, v) for j, v in self._flags
+        )
+        _check_unique(self.z_names)
+        #: which z columns are standardised offsets (weights convert to original units)
+        self.z_offsets = tuple(f.is_numeric for f in features) + (False,) * len(self._flags)
 
     def params(self) -> dict[str, Any]:
-        return {"name": self.name, "scale": self.scale, "category_change": self.category_change}
+        params: dict[str, Any] = {
+            "name": self.name,
+            "scale": self.scale,
+            "category_change": self.category_change,
+        }
+        if any(self.schema.features[j].point_masses for j in self._numeric):
+            params["point_masses"] = self.point_masses  # the points are in the schema fingerprint
+        return params
 
     def sample(self, query: np.ndarray, n: int, seed: np.random.SeedSequence) -> Neighborhood:
-        u = self._uniforms(n, len(self._numeric) + 2 * len(self._categorical), seed)
+        n_numeric, n_categorical = len(self._numeric), len(self._categorical)
+        # the point-mass decisions take the last dimensions, so a schema without point
+        # masses draws exactly the rows it drew before they existed
+        u = self._uniforms(n, n_numeric + 2 * n_categorical + len(self._points), seed)
+        point_column = {j: n_numeric + 2 * n_categorical + k for k, j in enumerate(self._points)}
+        p = len(self.schema)
         values = np.repeat(query[None, :].astype(np.float64), n, axis=0)
-        z = np.zeros((n, len(self.schema)), dtype=np.float64)
+        z = np.zeros((n, len(self.z_names)), dtype=np.float64)
         for col, j in enumerate(self._numeric):
-            values[:, j], z[:, j] = self._draw_number(j, query[j], u[:, col])
-        offset = len(self._numeric)
+            u_point = u[:, point_column[j]] if j in point_column else None
+            values[:, j], z[:, j] = self._draw_number(j, query[j], u[:, col], u_point)
         for k, j in enumerate(self._categorical):
             values[:, j], z[:, j] = self._draw_category(
-                j, query[j], u[:, offset + 2 * k], u[:, offset + 2 * k + 1]
+                j, query[j], u[:, n_numeric + 2 * k], u[:, n_numeric + 2 * k + 1]
             )
-        distance = np.sqrt((z**2).sum(axis=1) / self._n_movable)
+        for k, (j, v) in enumerate(self._flags):
+            z[:, p + k] = -((values[:, j] == v) != (query[j] == v)).astype(np.float64)
+        distance = np.sqrt((z[:, :p] ** 2).sum(axis=1) / self._n_movable)
         return Neighborhood(values=values, z=z, distance=distance)
+
+    def point_mass_notes(self, query: np.ndarray) -> tuple[str, ...]:
+        """The kept point masses in words, for the explanation of ``query`` (values view).
+
+        >>> sampler.point_mass_notes(query)  # doctest: +SKIP
+        ('capital_gain is 0 for 91.7% of training rows and for this query; ...',)
+        """
+        notes = []
+        for j, (points, shares) in self._points.items():
+            feature = self.schema.features[j]
+            for v, share in zip(points, shares, strict=True):
+                notes.append(_point_note(feature.name, float(v), float(share), float(query[j])))
+        return tuple(notes)
 
     def _uniforms(self, n: int, d: int, seed: np.random.SeedSequence) -> np.ndarray:
         return np.random.default_rng(seed).random((n, d))
 
-    def _draw_number(self, j: int, q: float, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _draw_number(
+        self, j: int, q: float, u: np.ndarray, u_point: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         feature = self.schema.features[j]
         if np.isnan(q):  # missing at the query (allowed by the schema): stays missing
             return np.full(len(u), np.nan), np.zeros(len(u))
@@ -124,11 +202,26 @@ class GaussianSampler:
         # which the explanation reports), not a distant slice of the training range
         lo, hi = min(lo, q), max(hi, q)
         sd = unit * self.scale
-        t = truncated_normal_ppf(u, (lo - q) / sd, (hi - q) / sd)
+        integer = feature.kind == "integer"
+        if u_point is None:
+            t = truncated_normal_ppf(u, (lo - q) / sd, (hi - q) / sd)
+        else:
+            points = self._points[j][0]
+            pieces = _without_cells(lo, hi, points, integer)
+            t = truncated_normal_ppf_pieces(u, [((a - q) / sd, (b - q) / sd) for a, b in pieces])
         x = np.clip(q + sd * t, lo, hi)
-        if feature.kind == "integer":
+        if integer:
             x = np.clip(np.round(x), np.ceil(lo), np.floor(hi))
+        if u_point is not None:
+            x = self._at_points(j, x, u_point)
         return x, (x - q) / unit
+
+    def _at_points(self, j: int, x: np.ndarray, u_point: np.ndarray) -> np.ndarray:
+        """``x`` with each row put at a point with the point's training share."""
+        points, shares = self._points[j]
+        which = np.searchsorted(np.cumsum(shares), u_point, side="right")
+        at = which < len(points)
+        return np.where(at, points[np.minimum(which, len(points) - 1)], x)
 
     def _draw_category(
         self, j: int, q: float, u_change: np.ndarray, u_category: np.ndarray
@@ -160,6 +253,87 @@ def truncated_normal_ppf(u: np.ndarray, a: float, b: float) -> np.ndarray:
         return stats.truncnorm.ppf(u, a, b)
     p = np.clip(lo + u * (hi - lo), 1e-300, 1 - 1e-16)
     return np.clip(special.ndtri(p), a, b)
+
+
+def truncated_normal_ppf_pieces(u: np.ndarray, pieces: list[tuple[float, float]]) -> np.ndarray:
+    """Inverse CDF of the standard normal truncated to a union of disjoint intervals.
+
+    ``pieces`` are ``(a, b)`` with ``a < b``, in increasing order. Uniforms map
+    monotonically onto the union (a piece gets the share of ``u`` its normal mass
+    holds, then its own truncated inverse CDF), so balanced points stay balanced.
+    """
+    log_mass = np.array([_log_normal_mass(a, b) for a, b in pieces])
+    mass = np.exp(log_mass - log_mass.max())
+    cdf = np.cumsum(mass) / mass.sum()
+    below = np.concatenate([[0.0], cdf[:-1]])
+    k = np.minimum(np.searchsorted(cdf, u, side="right"), len(pieces) - 1)
+    inner = np.clip((u - below[k]) / (cdf[k] - below[k]), 0.0, 1.0)
+    t = np.empty(len(u))
+    for i, (a, b) in enumerate(pieces):
+        rows = k == i
+        if rows.any():
+            t[rows] = truncated_normal_ppf(inner[rows], a, b)
+    return t
+
+
+def _log_normal_mass(a: float, b: float) -> float:
+    """log(Phi(b) - Phi(a)) for a < b, precise in either tail."""
+    if a > 0:  # upper tail: the mirror image is in the lower tail, where log_ndtr is precise
+        a, b = -b, -a
+    upper, lower = special.log_ndtr(b), special.log_ndtr(a)
+    return float(upper + np.log1p(-np.exp(lower - upper)))
+
+
+def _without_cells(
+    lo: float, hi: float, points: np.ndarray, integer: bool
+) -> list[tuple[float, float]]:
+    """``[lo, hi]`` less the values that land on a point: its rounding cell for an integer
+    (reaching the bound where the bound's integer is the point), nothing for a real number
+    (a point has no width there). Pieces of no width are dropped."""
+    if not integer:
+        return [(lo, hi)]
+    first, last = np.ceil(lo), np.floor(hi)
+    pieces, start = [], lo
+    for v in np.sort(points):
+        cut_lo = -np.inf if v <= first else v - 0.5
+        cut_hi = np.inf if v >= last else v + 0.5
+        if cut_lo > start:
+            pieces.append((start, min(cut_lo, hi)))
+        start = max(start, cut_hi)
+    if start < hi:
+        pieces.append((start, hi))
+    pieces = [(a, b) for a, b in pieces if b > a]
+    if not pieces:  # every integer in range is a point: cannot happen for a learned schema
+        raise DataError(
+            f"Every integer in [{lo}, {hi}] is a point mass; there is no value left to draw "
+            "around the query. Learn the schema with a larger point_mass_share."
+        )
+    return pieces
+
+
+def _point_note(name: str, v: float, share: float, q: float) -> str:
+    state = (
+        "and for this query"
+        if q == v
+        else f"but not for this query ({format_number(q)})"
+        if not np.isnan(q)
+        else "but not for this query (missing)"
+    )
+    return (
+        f"{name} is {format_number(v)} for {share:.1%} of training rows {state}; "
+        f"the neighbourhood keeps that share at {format_number(v)}."
+    )
+
+
+def _check_unique(names: tuple[str, ...]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise DataError(
+                f"The column {name!r} is both a feature and the name of a point-mass state of "
+                "another feature; rename the column, or sample with point_masses=False."
+            )
+        seen.add(name)
 
 
 def _category_frequencies(feature: Feature) -> tuple[np.ndarray, np.ndarray]:

@@ -24,7 +24,14 @@ Indicator columns, per movable feature ``j``:
 One weighted least-squares fit of ``y`` on ``[1, z, indicators]`` gives each
 feature's step function ``m_j``; its main effect is ``m_j`` less its weighted
 straight-line fit on ``1`` and ``z_j`` (the same fitted values as if the indicators
-had been made orthogonal to that line first, for they span the same space). The
+had been made orthogonal to that line first, for they span the same space).
+
+A feature may own several ``z`` columns: its offset and the indicators of its
+point masses ("capital_gain is 0", see :mod:`surrogate.sampling.tabular`), which
+are not independent of each other. Its main effect is then made orthogonal to
+all of them (``1``, ``z_j`` and its point columns), so that removing it leaves
+the weights of every one of its columns where they were. Point columns take only
+two values: they are straight lines in themselves and get no indicators. The
 surrogate is fitted to ``y`` minus the main effects; its fidelity is always
 measured against ``y`` itself. With fewer than ``ROWS_PER_COLUMN`` rows per column
 the response is left as it is (and the explanation says so).
@@ -44,23 +51,38 @@ ROWS_PER_COLUMN = 20
 
 
 def without_main_effects(
-    z: np.ndarray, values: np.ndarray, y: np.ndarray, w: np.ndarray, categorical: np.ndarray
+    z: np.ndarray,
+    values: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    categorical: np.ndarray,
+    *,
+    owner: np.ndarray | None = None,
 ) -> tuple[np.ndarray, str | None]:
     """``y`` less the features' non-linear main effects, and a note when they were kept.
 
-    ``categorical[j]`` says whether feature ``j``'s values are category codes.
+    ``categorical[j]`` says whether feature ``j``'s values are category codes;
+    ``owner[c]`` is the feature ``z`` column ``c`` belongs to (default: column ``c`` is
+    feature ``c``; columns after the features' own are point-mass columns).
     """
-    effects, note = main_effects(z, values, y, w, categorical)
+    effects, note = main_effects(z, values, y, w, categorical, owner=owner)
     return y - effects.sum(axis=1), note
 
 
 def main_effects(
-    z: np.ndarray, values: np.ndarray, y: np.ndarray, w: np.ndarray, categorical: np.ndarray
+    z: np.ndarray,
+    values: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    categorical: np.ndarray,
+    *,
+    owner: np.ndarray | None = None,
 ) -> tuple[np.ndarray, str | None]:
     """Each feature's fitted non-linear main effect (n, d), weighted-orthogonal to ``1`` and
-    its own ``z``; zeros, and a note, when the sample is too small for the columns."""
+    its own ``z`` columns; zeros, and a note, when the sample is too small for the columns."""
     effects = np.zeros(z.shape)
-    indicators, owner = _indicators(z, values, categorical)
+    columns = np.arange(z.shape[1]) if owner is None else np.asarray(owner)
+    indicators, owner = _indicators(z, values, categorical[columns])
     if indicators.shape[1] == 0:
         return effects, None
     design = np.concatenate([np.ones((len(z), 1)), z, indicators], axis=1)
@@ -73,7 +95,7 @@ def main_effects(
     coef = np.linalg.solve(ridged(weighted.T @ design), weighted.T @ y)[1 + z.shape[1] :]
     features = np.unique(owner)
     steps = indicators @ (coef[:, None] * (owner[:, None] == features[None, :]))  # (n, f)
-    effects[:, features] = _less_own_line(steps, z[:, features], w / w.sum())
+    effects[:, features] = _less_own_columns(steps, z, features, columns, w / w.sum())
     return effects, None
 
 
@@ -129,6 +151,22 @@ def _replacement_indicators(z: np.ndarray, values: np.ndarray) -> tuple[np.ndarr
     owner, code = np.nonzero(frequent)
     block = (codes[:, owner] == code) & (z[:, owner] != 0)
     return block.astype(np.float64), owner
+
+
+def _less_own_columns(
+    steps: np.ndarray, z: np.ndarray, features: np.ndarray, owner: np.ndarray, p: np.ndarray
+) -> np.ndarray:
+    """Each step function less its weighted least-squares fit on ``1`` and the ``z`` columns
+    its feature owns (``features[i]`` is step ``i``'s; weights ``p``, summing to 1)."""
+    out = _less_own_line(steps, z[:, features], p)
+    for i, j in enumerate(features):
+        own = np.flatnonzero(owner == j)
+        if len(own) > 1:  # an offset and its point-mass columns: a plane, not a line
+            design = np.concatenate([np.ones((len(z), 1)), z[:, own]], axis=1)
+            root = np.sqrt(p)[:, None]
+            coef = np.linalg.lstsq(design * root, steps[:, i] * root[:, 0], rcond=None)[0]
+            out[:, i] = steps[:, i] - design @ coef
+    return out
 
 
 def _less_own_line(columns: np.ndarray, x: np.ndarray, p: np.ndarray) -> np.ndarray:

@@ -15,6 +15,12 @@ Before fitting, each feature's non-linear main effect is removed from the
 response (``control_variates``, see :mod:`.control_variates`): the weights
 estimate the same thing with less sampling noise.
 
+Point-mass columns: a tabular sampler that keeps point masses adds, after the
+features' columns, one ``z`` column per point (``"capital_gain is 0"``: -1 where
+the row's state at the point differs from the query's). Such a column is a term
+like any other; its value is "yes" or "no" (whether the query is at the point)
+and it has no per-unit weight.
+
 Stability: ``n_bootstrap`` multinomial resamples of the fitting sample are refitted
 *including* the selection step (so it measures whether the same features would
 be chosen, as S-LIME asks), with no extra model calls. They refit the response
@@ -25,6 +31,7 @@ resample would move the weights only at second order).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,7 +39,7 @@ import numpy as np
 from .._validation import Interval, check
 from ..errors import ParameterError
 from ..fidelity import constant_variance, summarise_bootstrap
-from ..schema import Feature
+from ..schema import Feature, point_flag_owner
 from .base import (
     LinearContent,
     LinearTerm,
@@ -88,13 +95,18 @@ class LinearSurrogate:
             )
 
     def _response(
-        self, problem: LocalProblem, categorical: np.ndarray
+        self, problem: LocalProblem, categorical: np.ndarray, layout: ZLayout
     ) -> tuple[np.ndarray, str | None]:
         """The response the weights are fitted to, and a note when it is not the one asked for."""
         if not self.control_variates:
             return problem.y_fit, None
         return without_main_effects(
-            problem.z_fit, problem.values_fit, problem.y_fit, problem.w_fit, categorical
+            problem.z_fit,
+            problem.values_fit,
+            problem.y_fit,
+            problem.w_fit,
+            categorical,
+            owner=layout.owner,
         )
 
     def fit_local(
@@ -107,11 +119,13 @@ class LinearSurrogate:
         self._check()
         if not problems:
             return []
+        layout = z_layout(features, z_names, problems[0].z_fit.shape[1])
+        z_names = layout.names
         name_rank = _name_rank(z_names)
         design = np.stack([_design(p.z_fit) for p in problems])  # (m, n, d+1)
         w = np.stack([p.w_fit for p in problems])
         categorical = np.array([not f.is_numeric for f in features], dtype=bool)
-        responses = [self._response(p, categorical) for p in problems]
+        responses = [self._response(p, categorical, layout) for p in problems]
         y_raw = np.stack([y for y, _ in responses])
         offset = np.einsum("mn,mn->m", w, y_raw) / w.sum(axis=1)
         y = y_raw - offset[:, None]  # centred: see module doc
@@ -130,7 +144,7 @@ class LinearSurrogate:
                 self._local_fit(
                     problem,
                     features,
-                    z_names,
+                    layout,
                     selected[i],
                     coef[i],
                     boot[i] if boot is not None else None,
@@ -166,7 +180,8 @@ class LinearSurrogate:
             dense[r, selected[r]] = coef[r][1:]
         return dense.reshape(m, B, d1 - 1)
 
-    def _local_fit(self, problem, features, z_names, selected, coef, boot, k, note) -> LocalFit:
+    def _local_fit(self, problem, features, layout, selected, coef, boot, k, note) -> LocalFit:
+        z_names = layout.names
         intercept, slopes = coef[0], coef[1:]
         pred_fit = intercept + problem.z_fit[:, selected] @ slopes
         pred_hold = intercept + problem.z_hold[:, selected] @ slopes
@@ -175,15 +190,18 @@ class LinearSurrogate:
         terms = []
         for t in order:
             j = selected[t]
-            feature = features[j]
+            feature = features[layout.owner[j]]
+            point = layout.points[j]
             weight = float(slopes[t])
             terms.append(
                 LinearTerm(
                     feature=z_names[j],
-                    value=_readable(feature, query[j]),
+                    value=_readable(feature, query[j])
+                    if point is None
+                    else ("yes" if query[layout.owner[j]] == point else "no"),
                     weight=weight,
                     weight_per_unit=weight / feature.scale
-                    if feature.is_numeric and feature.scale
+                    if point is None and feature.is_numeric and feature.scale
                     else None,
                 )
             )
@@ -206,6 +224,44 @@ class LinearSurrogate:
             stability=stability,
             notes=(note,) if note else (),
         )
+
+
+@dataclass(frozen=True)
+class ZLayout:
+    """What each ``z`` column is: its name, the feature it belongs to (``owner``, an index
+    into the features), and the point of a point-mass column (None for a feature's own)."""
+
+    names: tuple[str, ...]
+    owner: np.ndarray
+    points: tuple[float | None, ...]
+
+
+def z_layout(features: Sequence[Feature], z_names: Sequence[str], width: int) -> ZLayout:
+    """The layout of a ``z`` of ``width`` columns: the features' columns, then point masses.
+
+    A ``z`` of one column per feature may come with names of point-mass columns it does
+    not have (a global surrogate's ``z`` of standardised values): they are left out.
+    """
+    p = len(features)
+    names = tuple(z_names)
+    if width == p and (len(names) == p or names[:p] == tuple(f.name for f in features)):
+        return ZLayout(names=names[:p], owner=np.arange(p), points=(None,) * p)
+    if width < p or len(names) != width:
+        raise ParameterError(
+            f"The local problem's z has {width} columns, but there are {p} features and "
+            f"{len(names)} z column names; expected one column per feature, then one per point mass."
+        )
+    owner = list(range(p))
+    points: list[float | None] = [None] * p
+    for name in names[p:]:
+        feature = point_flag_owner(name, features)
+        if feature is None or not feature.is_numeric:
+            raise ParameterError(
+                f"z column {name!r} is neither a feature nor the point-mass state of one."
+            )
+        owner.append(next(i for i, f in enumerate(features) if f is feature))
+        points.append(feature.points[feature.point_flag_names().index(name)])
+    return ZLayout(names=names, owner=np.array(owner), points=tuple(points))
 
 
 def _resampled_gram(design: np.ndarray, weights: np.ndarray) -> np.ndarray:
