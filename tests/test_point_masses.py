@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import special, stats
-from surrogate.reason_codes import (
+from surrogate.report.reason_codes import (
     ReasonFamily,
     ReasonPolicy,
     Reference,

@@ -10,7 +10,6 @@ from .deep import render
 from .rows import parse_rows
 
 DATASETS = ("german-credit", "adult")
-TRAINERS = ("gbm", "mlp", "logreg")
 
 
 def run_explain(args: Any) -> str:

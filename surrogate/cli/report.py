@@ -10,6 +10,7 @@ import argparse
 import shlex
 from typing import Any
 
+from ..demo import TRAINERS
 from .rows import parse_rows
 
 #: command-line destination -> review setting, for flags that map one to one
@@ -48,9 +49,7 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--config", help="review.toml holding any of these settings (flags override it)")
     p.add_argument("--data", help="german-credit, adult, or a .csv / .parquet file")
     p.add_argument("--target", help="label column of a data file")
-    p.add_argument(
-        "--train", choices=("gbm", "mlp", "logreg"), help="demo model to train (default gbm)"
-    )
+    p.add_argument("--train", choices=TRAINERS, help="demo model to train (default gbm)")
     p.add_argument(
         "--model",
         help="a fitted model file: .skops; .joblib or a torch.export .pt2 (both unpickle: "
