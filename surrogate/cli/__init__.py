@@ -15,9 +15,10 @@ import os
 import sys
 from collections.abc import Sequence
 
+from ..demo import TRAINERS
 from ..errors import SurrogateError
 from .deep import FORMATS, run_digit, run_text
-from .explain import DATASETS, TRAINERS, run_explain
+from .explain import DATASETS, run_explain
 from .report import add_report_parser, run_report
 
 
