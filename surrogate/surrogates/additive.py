@@ -39,8 +39,9 @@ feature's columns enter together, the one lowering the penalised residual sum of
 squares most first).
 
 Everything is solved from weighted Gram matrices of a sparse design (one column
-per level, a line per number); the penalised systems of all the queries of a block
-are solved together in one batched solve, which also returns their inverses.
+per level, a line per number); the penalised systems of the queries of a block
+are solved in batched solves (one per system size, so a query's numbers are
+exactly those it gets alone), which also return their inverses.
 
 Stability: ``n_bootstrap`` multinomial resamples of the fitting sample, each as
 one Newton step from the full fit (``beta_b = beta + A^-1 X' (W_b - W) r``, with A
@@ -249,21 +250,24 @@ class AdditiveSurrogate:
         return tuple(design.axes[t] for t in sorted(chosen))
 
     def _solve(self, queries: Sequence[_Query]) -> None:
-        """Every query's penalised system, solved (with its inverse) in one batched solve."""
+        """Every query's penalised system, solved with its inverse: one batched solve per
+        system size (a query's result is then exactly what it gets alone)."""
         systems = [q.system() for q in queries]
-        size = max(len(c) for _, c in systems)
-        m = len(systems)
-        lhs = np.broadcast_to(np.eye(size), (m, size, size)).copy()
-        rhs = np.zeros((m, size, size + 1))
-        for i, (a, c) in enumerate(systems):
-            d = len(c)
-            lhs[i, :d, :d] = a
-            rhs[i, :d, 0] = c
-            rhs[i, :d, 1 : d + 1] = np.eye(d)
-        solution = np.linalg.solve(lhs, rhs)
-        for i, (q, (_, c)) in enumerate(zip(queries, systems, strict=True)):
-            d = len(c)
-            q.solved(solution[i, :d, 0], solution[i, :d, 1 : d + 1])
+        by_size: dict[int, list[int]] = {}
+        for i, (_, c) in enumerate(systems):
+            by_size.setdefault(len(c), []).append(i)
+        for size, members in by_size.items():
+            lhs = np.stack([systems[i][0] for i in members])
+            rhs = np.concatenate(
+                [
+                    np.stack([systems[i][1] for i in members])[:, :, None],
+                    np.broadcast_to(np.eye(size), (len(members), size, size)),
+                ],
+                axis=2,
+            )
+            solution = np.linalg.solve(lhs, rhs)
+            for row, i in enumerate(members):
+                queries[i].solved(solution[row, :, 0], solution[row, :, 1:])
 
     def _screen(self, q: _Query) -> tuple[tuple[int, int], ...]:
         """The ``interactions`` pairs of axes whose coarse grids best fit the main-effect residual.
