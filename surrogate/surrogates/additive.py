@@ -211,14 +211,9 @@ class AdditiveSurrogate:
         axes: list[_Axis] = []
         notes: list[_MergeNote] = []
         if not constant:
-            for j, feature in enumerate(features):
-                axis, note = _learn_axis(
-                    j, z_names[j], feature, problem.values_fit[:, j], self.n_bins, self.min_rows
-                )
-                if axis is not None:
-                    axes.append(axis)
-                if note is not None:
-                    notes.append(note)
+            axes, notes = _learn_axes(
+                problem.values_fit, features, z_names, self.n_bins, self.min_rows
+            )
         query = _Query(problem=problem, mean=mean, notes=_merge_notes(notes, self.min_rows))
         query.build(_Design(axes=tuple(axes), pairs=()), self.smoothing)
         return query
@@ -290,8 +285,8 @@ class AdditiveSurrogate:
         offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         codes = np.stack([c.of_level[q.levels[:, t]] for t, c in enumerate(coarse)], axis=1)
         grid = _indicators(codes + offsets, int(sizes.sum()))
-        both = sparse.hstack([grid.multiply(w[:, None]), grid.multiply((w * q.residual())[:, None])])
-        tables = (grid.T @ both.tocsr()).toarray()
+        both = sparse.hstack([_row_scaled(grid, w), _row_scaled(grid, w * q.residual())])
+        tables = (grid.T.tocsr() @ both.tocsr()).toarray()
         n_cells, s_cells = np.split(tables, 2, axis=1)
         first, second = np.triu_indices(n_axes, 1)
         width = int(sizes.max())
@@ -363,20 +358,27 @@ class AdditiveSurrogate:
         )
 
     def _bootstrap(self, q: _Query, seed: np.random.SeedSequence, n_names: int) -> np.ndarray:
-        """Main-effect contributions of every resample, shape (n_bootstrap, n_names)."""
+        """Main-effect contributions of every resample, shape (n_bootstrap, n_names).
+
+        Resample ``b`` reweighs the rows by ``omega_b``; its coefficients are one Newton
+        step from the full fit, ``beta + delta_b`` (see the module doc), and its
+        contributions are re-centred on ``omega_b``, to first order in ``delta_b``:
+        ``x_q (beta + delta_b) - mean_omega_b(X beta) - mean_w(X) delta_b`` per term.
+        """
         problem = q.problem
         w = problem.w_fit
-        n = len(w)
-        counts = bootstrap_counts(seed, n, self.n_bootstrap)  # (B, n)
+        counts = bootstrap_counts(seed, len(w), self.n_bootstrap)  # (B, n)
         resampled = w[None, :] * counts
-        residual = q.residual()
-        moved = q.x.T @ np.concatenate([((resampled - w) * residual).T, resampled.T], axis=1)
-        steps = q.inverse @ moved[q.design.reduced, : self.n_bootstrap]  # (d, B)
-        beta = q.purified(q.beta_full()[:, None] + q.design.expand(steps))
-        xbar = moved[:, self.n_bootstrap :] / resampled.sum(axis=1)
-        contributions = q.design.term_sums((q.x_query()[:, None] - xbar) * beta)
+        design = q.design
+        moved = q.x.T @ ((resampled - w) * q.residual()).T  # (size, B)
+        delta = q.purified(design.expand(q.inverse @ moved[design.reduced]))
+        beta = q.purified(q.beta_full()[:, None])
+        fitted = q.term_fitted(beta[:, 0])  # (n, terms)
+        means = (resampled @ fitted) / resampled.sum(axis=1)[:, None]  # (B, terms)
+        xq, xbar = q.x_query()[:, None], q.weighted_mean_row(w)[:, None]
+        contributions = design.term_sums(xq * (beta + delta) - xbar * delta) - means.T
         out = np.zeros((self.n_bootstrap, n_names))
-        for t, axis in enumerate(q.design.axes):
+        for t, axis in enumerate(design.axes):
             out[:, axis.column] = contributions[t]
         return out
 
@@ -437,42 +439,78 @@ class _MergeNote:
     detail: str
 
 
-def _learn_axis(
-    column: int, name: str, feature: Feature, x: np.ndarray, n_bins: int, min_rows: int
-) -> tuple[_Axis | None, _MergeNote | None]:
-    if feature.is_numeric:
-        return _number_axis(column, name, feature, x, n_bins, min_rows)
-    return _category_axis(column, name, feature, x, min_rows)
+def _learn_axes(
+    values: np.ndarray,
+    features: tuple[Feature, ...],
+    z_names: tuple[str, ...],
+    n_bins: int,
+    min_rows: int,
+) -> tuple[list[_Axis], list[_MergeNote]]:
+    """The levels of every feature that varies in the fitting sample, and what was merged."""
+    edges = _quantile_edges(values, features, n_bins)
+    axes: list[_Axis] = []
+    notes: list[_MergeNote] = []
+    for j, feature in enumerate(features):
+        x = values[:, j]
+        if feature.is_numeric:
+            axis, said = _number_axis(j, z_names[j], feature, x, edges.get(j), min_rows)
+        else:
+            axis, said = _category_axis(j, z_names[j], feature, x, min_rows)
+        if axis is not None:
+            axes.append(axis)
+        notes += said
+    return axes, notes
 
 
-def _number_axis(column, name, feature, x, n_bins, min_rows):
+def _quantile_edges(
+    values: np.ndarray, features: tuple[Feature, ...], n_bins: int
+) -> dict[int, np.ndarray]:
+    """Each number's quantile edges over its sampled (present) values; one call for the
+    columns without missing values."""
+    numbers = [j for j, f in enumerate(features) if f.is_numeric]
+    complete = [j for j in numbers if not np.isnan(values[:, j]).any()]
+    out = {}
+    if complete:
+        block = quantile_edges(values[:, complete], n_bins)
+        out = {j: block[:, k] for k, j in enumerate(complete)}
+    for j in sorted(set(numbers) - set(complete)):
+        present = values[~np.isnan(values[:, j]), j]
+        if len(present):
+            out[j] = quantile_edges(present[:, None], n_bins)[:, 0]
+    return out
+
+
+def _number_axis(column, name, feature, x, raw_edges, min_rows):
     missing = np.isnan(x)
     present = x[~missing]
-    distinct = np.unique(present)
     n_missing = int(missing.sum())
-    if len(distinct) + (n_missing > 0) <= 1:
-        return None, None
+    low = float(present.min()) if len(present) else 0.0
+    high = float(present.max()) if len(present) else 0.0
+    varies = high > low
+    if not varies and not (n_missing and len(present)):
+        return None, []
+    notes = []
     query_missing = bool(missing[0])
     edges = np.empty(0)
     counts = np.array([len(present)])
-    merged = 0
-    if len(distinct) >= 2:
-        edges = np.unique(quantile_edges(present[:, None], n_bins)[:, 0])
-        edges = edges[edges > distinct[0]]
+    if varies:
+        edges = np.unique(raw_edges)
+        edges = edges[edges > low]
         counts = np.bincount(np.searchsorted(edges, present, side="right"), minlength=len(edges) + 1)
         edges, counts, merged = _merge_small_bins(edges, counts, min_rows)
+        if merged:
+            notes.append(
+                _MergeNote(name, "bins", f"{name} ({len(counts) + merged} -> {len(counts)} bins)")
+            )
     origin = float(np.median(present)) if query_missing else float(x[0])
-    spread = float(np.std(present)) if len(distinct) >= 2 else 0.0
+    spread = float(np.std(present)) if varies else 0.0
     n_levels = len(edges) + 1
     missing_level = None
-    note = None
     if query_missing or n_missing >= min_rows:
         missing_level = n_levels
         n_levels += 1
     elif n_missing:
-        note = _MergeNote(name, "missing", f"{name} ({n_missing} rows)")
-    if merged:
-        note = _MergeNote(name, "bins", f"{name} ({len(counts) + merged} -> {len(counts)} bins)")
+        notes.append(_MergeNote(name, "missing", f"{name} ({n_missing} rows)"))
     reference = missing_level if query_missing else int(np.searchsorted(edges, origin, side="right"))
     axis = _Axis(
         column=column,
@@ -485,11 +523,11 @@ def _number_axis(column, name, feature, x, n_bins, min_rows):
         missing_level=missing_level,
         origin=origin,
         spread=spread if spread > 0 else None,
-        low=float(distinct[0]) if len(distinct) else 0.0,
-        high=float(distinct[-1]) if len(distinct) else 0.0,
+        low=low,
+        high=high,
         counts=np.append(counts, n_missing) if missing_level is not None else counts,
     )
-    return axis, note
+    return axis, notes
 
 
 def _merge_small_bins(
@@ -517,33 +555,34 @@ def _merge_small_bins(
 
 def _category_axis(column, name, feature, x, min_rows):
     codes = np.where(np.isnan(x), MISSING_CODE, x).astype(np.int64)
-    present, counts = np.unique(codes, return_counts=True)
+    tally = np.bincount(codes - MISSING_CODE)
+    present = np.flatnonzero(tally) + MISSING_CODE
+    counts = tally[present - MISSING_CODE]
     if len(present) <= 1:
-        return None, None
+        return None, []
     query = int(codes[0])
     own = [int(c) for c, n in zip(present, counts, strict=True) if n >= min_rows or c == query]
     rare = [int(c) for c, n in zip(present, counts, strict=True) if n < min_rows and c != query]
-    rare_rows = int(sum(n for c, n in zip(present, counts, strict=True) if c in rare))
+    rare_rows = int(sum(tally[c - MISSING_CODE] for c in rare))
     groups = [(c,) for c in own]
     other_level = None
-    note = None
+    notes = []
     labels = ", ".join(repr(feature.label(c)) for c in rare)
     if rare and rare_rows >= min_rows:
         other_level = len(groups)
         groups.append(tuple(rare))
-        note = _MergeNote(name, "other", f"{name} ({labels})")
+        notes.append(_MergeNote(name, "other", f"{name} ({labels})"))
     elif rare:
         index = own.index(query)
         groups[index] = tuple(sorted(groups[index] + tuple(rare)))
-        note = _MergeNote(name, "joined", f"{name} ({labels})")
+        notes.append(_MergeNote(name, "joined", f"{name} ({labels})"))
     if len(groups) <= 1:
-        return None, note
+        return None, notes
     reference = next(level for level, group in enumerate(groups) if query in group)
-    lookup = np.full(len(feature.categories) + 1 - MISSING_CODE, reference if other_level is None else other_level)
+    rest = reference if other_level is None else other_level
+    lookup = np.full(len(feature.categories) + 1 - MISSING_CODE, rest, dtype=np.int64)
     for level, group in enumerate(groups):
-        for c in group:
-            lookup[c - MISSING_CODE] = level
-    level_counts = np.array([sum(counts[present == c].sum() for c in g) for g in groups])
+        lookup[np.array(group) - MISSING_CODE] = level
     axis = _Axis(
         column=column,
         name=name,
@@ -554,10 +593,10 @@ def _category_axis(column, name, feature, x, min_rows):
         codes=tuple(groups),
         other_level=other_level,
         query_code=query,
-        lookup=lookup.astype(np.int64),
-        counts=level_counts,
+        lookup=lookup,
+        counts=np.array([tally[np.array(g) - MISSING_CODE].sum() for g in groups]),
     )
-    return axis, note
+    return axis, notes
 
 
 def _merge_notes(notes: Sequence[_MergeNote], min_rows: int) -> tuple[str, ...]:
@@ -686,11 +725,15 @@ class _Design:
 
     def term_sums(self, per_column: np.ndarray) -> np.ndarray:
         """Sum of a per-column quantity (rows: full layout) over each term's columns."""
-        n_terms = len(self.axes) + len(self.pairs)
-        keep = self.term >= 0
-        indicator = np.zeros((n_terms, self.size))
-        indicator[self.term[keep], np.flatnonzero(keep)] = 1.0
-        return indicator @ per_column
+        return self.indicator() @ per_column
+
+    def indicator(self) -> sparse.csr_matrix:
+        """(terms, size): which columns belong to each term."""
+        keep = np.flatnonzero(self.term >= 0)
+        return sparse.csr_matrix(
+            (np.ones(len(keep)), (self.term[keep], keep)),
+            shape=(len(self.axes) + len(self.pairs), self.size),
+        )
 
     def levels(self, values: np.ndarray) -> np.ndarray:
         """Each row's level on every axis, shape (n, axes)."""
@@ -764,8 +807,8 @@ class _Query:
         self.design = design
         self.levels = design.levels(self.problem.values_fit)
         self.x = design.matrix(self.problem.values_fit, self.levels)
-        weighted = self.x.multiply(w[:, None]).tocsr()
-        self.gram = (self.x.T @ weighted).toarray()
+        weighted = _row_scaled(self.x, w)
+        self.gram = (self.x.T.tocsr() @ weighted).toarray()
         self.cross = weighted.T @ (self.problem.y_fit - self.mean)
         self.strength = smoothing * float(w.mean())
         self.penalty = design.penalty(self.strength)
@@ -790,7 +833,7 @@ class _Query:
         w = self.problem.w_fit
         cells = design.pair_matrix(self.levels)
         x = sparse.hstack([self.x, cells], format="csr")
-        block = (cells.multiply(w[:, None]).tocsr().T @ x).toarray()  # (cells, size)
+        block = (_row_scaled(cells, w).T.tocsr() @ x).toarray()  # (cells, size)
         old = self.gram.shape[0]
         gram = np.empty((design.size, design.size))
         gram[:old, :old] = self.gram
@@ -822,7 +865,24 @@ class _Query:
         return self.x @ self.beta_full()
 
     def x_query(self) -> np.ndarray:
-        return self.x[0].toarray()[0]
+        row = np.zeros(self.design.size)
+        start, stop = self.x.indptr[0], self.x.indptr[1]
+        np.add.at(row, self.x.indices[start:stop], self.x.data[start:stop])
+        return row
+
+    def term_fitted(self, beta: np.ndarray) -> np.ndarray:
+        """Every term's value (full-layout coefficients ``beta``) on every fitting row: (n, terms)."""
+        x = self.x
+        n, n_terms = x.shape[0], len(self.design.axes) + len(self.design.pairs)
+        term = self.design.term[x.indices]
+        keep = term >= 0  # the intercept belongs to no term
+        rows = np.repeat(np.arange(n), np.diff(x.indptr))[keep]
+        sums = np.bincount(
+            rows * n_terms + term[keep],
+            weights=(x.data * beta[x.indices])[keep],
+            minlength=n * n_terms,
+        )
+        return sums.reshape(n, n_terms)
 
     def weighted_mean_row(self, w: np.ndarray) -> np.ndarray:
         return self.x.T @ w / w.sum()
@@ -855,6 +915,12 @@ def _rows_matrix(columns: np.ndarray, data: np.ndarray, width: int) -> sparse.cs
     return sparse.csr_matrix(
         (data.ravel(), columns.ravel(), np.arange(0, n * per_row + 1, per_row)), shape=(n, width)
     )
+
+
+def _row_scaled(matrix: sparse.csr_matrix, scale: np.ndarray) -> sparse.csr_matrix:
+    """``diag(scale) @ matrix``, without leaving the CSR format."""
+    data = matrix.data * np.repeat(scale, np.diff(matrix.indptr))
+    return sparse.csr_matrix((data, matrix.indices, matrix.indptr), shape=matrix.shape)
 
 
 def _indicators(columns: np.ndarray, width: int) -> sparse.csr_matrix:
