@@ -134,6 +134,20 @@ def jaccard(a: Sequence[str], b: Sequence[str]) -> float:
     return len(sa & sb) / len(sa | sb)
 
 
+def _chosen(weights: np.ndarray, names: Sequence[str], k: int) -> np.ndarray:
+    """Which features each refit puts in its top k: non-zero and among the k largest
+    magnitudes, ties broken by name."""
+    by_name = np.argsort(np.array(names, dtype=object), kind="stable")
+    magnitude = np.abs(weights[:, by_name])
+    order = np.argsort(-magnitude, axis=1, kind="stable")[:, :k]
+    picked = by_name[order]
+    keep = np.take_along_axis(magnitude, order, axis=1) > 0
+    chosen = np.zeros(weights.shape, dtype=bool)
+    rows = np.broadcast_to(np.arange(len(weights))[:, None], picked.shape)
+    chosen[rows[keep], picked[keep]] = True
+    return chosen
+
+
 def effective_sample_size(w: np.ndarray) -> float:
     """Kish's effective sample size of a weighted sample."""
     return float(w.sum() ** 2 / np.dot(w, w))
@@ -156,22 +170,22 @@ def summarise_bootstrap(
     by magnitude (ties broken by name, so column order never matters).
     """
     names = list(names)
-    order_key = np.argsort(np.array(names, dtype=object), kind="stable")
-    rank_of_name = np.empty(len(names), dtype=np.int64)
-    rank_of_name[order_key] = np.arange(len(names))
-    selected_counts = dict.fromkeys(names, 0)
-    jaccards, signs = [], []
+    weights = np.asarray(resampled_weights, dtype=np.float64).reshape(-1, len(names))
     top_idx = [names.index(t) for t in top]
     signed = reference is not None
-    for weights in resampled_weights:
-        magnitude = np.abs(weights)
-        order = np.lexsort((rank_of_name, -magnitude))
-        chosen = [names[j] for j in order[:k] if magnitude[j] > 0]
-        for name in chosen:
-            selected_counts[name] += 1
-        jaccards.append(jaccard(chosen, top))
-        if reference is not None and top_idx:
-            signs.append(np.mean([np.sign(weights[j]) == np.sign(reference[j]) for j in top_idx]))
+    chosen = _chosen(weights, names, k)  # (n_resamples, n_features): in each refit's top k
+    in_top = np.zeros(len(names), dtype=bool)
+    in_top[top_idx] = True
+    inter = (chosen & in_top).sum(axis=1)
+    union = (chosen | in_top).sum(axis=1)
+    # the Jaccard index of each refit's top k with the explanation's (1 when both are empty)
+    jaccards = np.where(union == 0, 1.0, inter / np.maximum(union, 1))
+    selected_counts = dict(zip(names, chosen.sum(axis=0).tolist(), strict=True))
+    signs = (
+        (np.sign(weights[:, top_idx]) == np.sign(reference[top_idx])).mean(axis=1)
+        if reference is not None and top_idx
+        else np.empty(0)
+    )
     n = len(resampled_weights)
     intervals = {}
     if signed and n:
@@ -182,8 +196,8 @@ def summarise_bootstrap(
         method=method,
         n_resamples=n,
         k=k,
-        top_k_jaccard=float(np.mean(jaccards)) if jaccards else None,
+        top_k_jaccard=float(np.mean(jaccards)) if len(jaccards) else None,
         selection_frequency={name: selected_counts[name] / n for name in top} if n else {},
-        sign_agreement=float(np.mean(signs)) if signs else None,
+        sign_agreement=float(np.mean(signs)) if len(signs) else None,
         intervals=intervals,
     )

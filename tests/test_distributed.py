@@ -15,6 +15,7 @@ from surrogate.distributed import (
     read_parts,
 )
 from surrogate.errors import DataTypeError, DependencyError, ParameterError
+from surrogate.surrogates import make_surrogate
 
 distributed = pytest.importorskip("distributed")
 
@@ -80,6 +81,17 @@ def tiny_family():
     from surrogate.surrogates import make_surrogate
 
     return make_surrogate("linear")
+
+
+def test_additive_on_dask_equals_local(world, client):
+    """Additive fits are batched per block: Dask's partitions must not change a number."""
+    _, _, explainer, queries = world
+    local = explainer.explain_many(queries, "additive", interactions=1)
+    remote = explain_many_dask(
+        explainer, queries, make_surrogate("additive", interactions=1), client=client,
+        partition_rows=5,
+    )
+    assert _jsons(remote) == _jsons(local)
 
 
 def test_failures_keep_global_positions(world, client):

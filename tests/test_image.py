@@ -28,7 +28,7 @@ from surrogate.sampling.image import (
     to_layout,
 )
 
-FAMILIES = ["linear", "tree", "rules"]
+FAMILIES = ["linear", "tree", "rules", "additive"]
 IMAGE = np.random.default_rng(0).random((16, 16))
 
 

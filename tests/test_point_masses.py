@@ -8,6 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import special, stats
+
+import surrogate as sg
+from surrogate.errors import DataError, ParameterError
 from surrogate.report.reason_codes import (
     ReasonFamily,
     ReasonPolicy,
@@ -15,9 +18,6 @@ from surrogate.report.reason_codes import (
     case_reasons,
     contributions,
 )
-
-import surrogate as sg
-from surrogate.errors import DataError, ParameterError
 from surrogate.sampling import GaussianSampler, QMCSampler, make_sampler
 from surrogate.sampling.tabular import truncated_normal_ppf, truncated_normal_ppf_pieces
 from surrogate.schema import FeatureSchema, point_flag_feature

@@ -26,7 +26,7 @@ from surrogate.sampling.text import (
     text_layout,
 )
 
-FAMILIES = ["linear", "tree", "rules"]
+FAMILIES = ["linear", "tree", "rules", "additive"]
 SENTENCE = "The plot was not good, but the acting was great."
 
 

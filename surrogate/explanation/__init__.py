@@ -5,7 +5,7 @@ queries, with their layout), :mod:`.global_` (one surrogate over a data set),
 :mod:`.codec` (canonical JSON and schema versions).
 """
 
-from ..surrogates.base import LinearContent, RuleContent
+from ..surrogates.base import AdditiveContent, LinearContent, RuleContent
 from .codec import SCHEMA_VERSION, canonical_json, check_schema_version
 from .global_ import GlobalExplanation, GlobalFidelity
 from .local import (
@@ -14,6 +14,8 @@ from .local import (
     Failure,
     NeighbourhoodSummary,
     Provenance,
+    contributions,
+    pair_name,
     top_features,
 )
 from .masking import ImageExplanation, MaskedExplanation, TextExplanation
@@ -29,10 +31,13 @@ __all__ = [
     "MaskedExplanation",
     "TextExplanation",
     "ImageExplanation",
+    "AdditiveContent",
     "LinearContent",
     "RuleContent",
     "SCHEMA_VERSION",
     "canonical_json",
     "check_schema_version",
+    "contributions",
+    "pair_name",
     "top_features",
 ]

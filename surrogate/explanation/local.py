@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import ExplanationFormatError, ParameterError
 from ..fidelity import Fidelity, Stability
-from ..surrogates.base import Content, LinearContent
+from ..surrogates.base import GLOBAL_REFERENCE, AdditiveContent, Content, LinearContent
 from .codec import SCHEMA_VERSION, _from_data, _to_data, canonical_json, check_schema_version
 
 
@@ -74,8 +74,16 @@ class Explanation:
         return self.content.family
 
     def top_features(self, k: int | None = None) -> list[str]:
-        """Feature names, most important first (linear: |weight|; tree, rules: importance)."""
+        """Feature names, most important first (linear: |weight|; tree, rules: importance;
+        additive: |contribution|)."""
         return top_features(self.content, k)
+
+    @property
+    def contributions(self) -> dict[str, float]:
+        """Additive surrogates: each term's value at the query minus its mean over the
+        content's ``reference``, largest first (pairs after the features, named "a × b").
+        With ``content.intercept`` they sum to the surrogate's prediction at the query."""
+        return contributions(self.content)
 
     # ---- serialisation ---------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -171,6 +179,9 @@ class ExplanationSet(Sequence):
         ``n_samples`` is the size of the sample the explanation was fitted and checked on
         (with ``n_samples="auto"``, the size it stopped at; its note lists the earlier,
         smaller rounds the black box also scored).
+
+        Additive explanations add their ``intercept`` and a ``contribution:<term>`` column
+        per term (empty where a query has no such term).
         """
         import pandas as pd
 
@@ -192,6 +203,9 @@ class ExplanationSet(Sequence):
                 "warnings": len(exp.warnings),
             }
             row.update({f"feature_{r + 1}": top[r] if r < len(top) else None for r in range(k)})
+            if isinstance(exp.content, AdditiveContent):
+                row["intercept"] = exp.content.intercept
+                row.update({f"contribution:{t}": v for t, v in exp.contributions.items()})
             rows.append(row)
         return pd.DataFrame(rows)
 
@@ -220,9 +234,14 @@ class ExplanationSet(Sequence):
 
 
 def top_features(content: Content, k: int | None = None) -> list[str]:
-    """Features of a surrogate, most important first (linear: |weight|; tree, rules: importance)."""
+    """Features of a surrogate, most important first (linear: |weight|; tree, rules: importance;
+    additive: |contribution|, features with none left out)."""
     if isinstance(content, LinearContent):
         ranking = [t.feature for t in content.terms]
+    elif isinstance(content, AdditiveContent) and content.reference == GLOBAL_REFERENCE:
+        ranking = [t.feature for t in content.terms]  # ordered by spread over the data
+    elif isinstance(content, AdditiveContent):
+        ranking = [t.feature for t in content.terms if t.contribution != 0.0]
     else:
         imp = content.importances
         ranking = sorted((f for f in imp if imp[f] > 0), key=lambda f: (-imp[f], f))
@@ -231,6 +250,23 @@ def top_features(content: Content, k: int | None = None) -> list[str]:
     if isinstance(k, bool) or not isinstance(k, int) or k < 0:
         raise ParameterError(f"k must be a non-negative integer, got {k!r}.")
     return ranking[:k]
+
+
+def contributions(content: Content) -> dict[str, float]:
+    """An additive surrogate's contributions by term name (see ``Explanation.contributions``)."""
+    if not isinstance(content, AdditiveContent):
+        raise ParameterError(
+            f"Contributions are stated by additive surrogates; this is a {content.family!r} one. "
+            "Explain with surrogate='additive'."
+        )
+    out = {t.feature: t.contribution for t in content.terms}
+    out.update({pair_name(p.features): p.contribution for p in content.pairs})
+    return out
+
+
+def pair_name(features: Sequence[str]) -> str:
+    """How a pairwise term is named: "a × b"."""
+    return " \u00d7 ".join(features)
 
 
 __all__ = [

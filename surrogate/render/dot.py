@@ -3,7 +3,7 @@
 :func:`to_dot` writes DOT source (plain text, no dependency): a tree as boxes joined by
 yes / no edges with the query's leaf and path highlighted, a rule list as a chain of
 IF / ELSE IF boxes with the query's rule highlighted, a linear surrogate as a record
-of terms, weights and bars. :func:`render` runs Graphviz's ``dot`` program through the
+of terms, weights and bars, an additive one as a record of its contributions. :func:`render` runs Graphviz's ``dot`` program through the
 ``graphviz`` Python package.
 
 Every piece of text that comes from data (feature names, category labels, the title,
@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..errors import DependencyError, ParameterError, require
-from ..surrogates.base import LinearContent, Rule, RuleContent, TreeNode
+from ..surrogates.base import AdditiveContent, LinearContent, Rule, RuleContent, TreeNode
 
 #: fill of the box that decides the query
 HIGHLIGHT = "#ffd966"
@@ -82,14 +82,17 @@ def _value(value: Any) -> str:
 
 # ---- entry point ---------------------------------------------------------------------------
 def to_dot(
-    content: RuleContent | LinearContent, *, title: str, query: Mapping[str, Any] | None = None
+    content: RuleContent | LinearContent | AdditiveContent,
+    *,
+    title: str,
+    query: Mapping[str, Any] | None = None,
 ) -> str:
     """DOT source for an explanation's content.
 
     Parameters
     ----------
-    content : RuleContent or LinearContent
-        A tree, a rule list or a linear surrogate.
+    content : RuleContent, LinearContent or AdditiveContent
+        A tree, a rule list, a linear or an additive surrogate.
     title : str
         Drawn above the graph.
     query : mapping, optional
@@ -107,6 +110,9 @@ def to_dot(
     if isinstance(content, LinearContent):
         body = _linear_body(content)
         used = [term.feature for term in content.terms]
+    elif isinstance(content, AdditiveContent):
+        body = _additive_body(content)
+        used = [term.feature for term in content.terms]
     elif isinstance(content, RuleContent) and content.family == "tree":
         body = _tree_body(content)
         used = _features_of(content.rules)
@@ -115,7 +121,8 @@ def to_dot(
         used = _features_of(content.rules)
     else:
         raise ParameterError(
-            "content must be a RuleContent (family 'tree' or 'rules') or a LinearContent, "
+            "content must be a RuleContent (family 'tree' or 'rules'), a LinearContent or an "
+            "AdditiveContent, "
             f"got {type(content).__name__}."
         )
     lines = [
@@ -235,6 +242,24 @@ def _linear_body(content: LinearContent) -> list[str]:
     bars = ["", ""] + [_bar(t.weight, largest) for t in terms]
     columns = [
         "{" + "|".join(escape(cell) for cell in column) + "}" for column in (names, weights, bars)
+    ]
+    return [f"  terms [{_attrs(shape='record', style='solid', label='|'.join(columns))}];"]
+
+
+def _additive_body(content: AdditiveContent) -> list[str]:
+    """The mean over the reference, then every term's contribution, largest first."""
+    rows = [(t.feature + " = " + _value(t.value), t.contribution) for t in content.terms]
+    rows += [
+        (" \u00d7 ".join(p.features) + " = " + ", ".join(_value(v) for v in p.values), p.contribution)
+        for p in content.pairs
+    ]
+    rows.sort(key=lambda row: (-abs(row[1]), row[0]))
+    largest = max((abs(c) for _, c in rows), default=0.0)
+    names = ["term", f"mean over the {content.reference}"] + [name for name, _ in rows]
+    values = ["contribution", f"{content.intercept:+.4g}"] + [f"{c:+.4g}" for _, c in rows]
+    bars = ["", ""] + [_bar(c, largest) for _, c in rows]
+    columns = [
+        "{" + "|".join(escape(cell) for cell in column) + "}" for column in (names, values, bars)
     ]
     return [f"  terms [{_attrs(shape='record', style='solid', label='|'.join(columns))}];"]
 

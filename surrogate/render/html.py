@@ -18,8 +18,24 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ParameterError
-from ..surrogates.base import LinearContent
-from .text import fidelity_line, rule_line, stability_line
+from ..surrogates.base import (
+    AdditiveContent,
+    AdditiveTerm,
+    CategoryShape,
+    LinearContent,
+    NumberShape,
+    PairTerm,
+)
+from .shapes import category_shape_svg, number_shape_svg, pair_shape_svg
+from .text import (
+    contribution_rows,
+    fidelity_line,
+    others_label,
+    rule_line,
+    stability_line,
+    surrogate_at_query,
+    units,
+)
 
 if TYPE_CHECKING:
     from ..explanation import Explanation, ExplanationSet
@@ -177,14 +193,83 @@ def _rule_list(content: Any) -> str:
     return f"<ol>{items}</ol>"
 
 
+def _additive_table(exp: Explanation, content: AdditiveContent) -> str:
+    """Contributions, largest first, each with its shape drawn and the query marked."""
+    shown, others = contribution_rows(content)
+    rows = "".join(
+        "<tr>"
+        f"<td>{escape(r.label)}</td><td>{escape(r.value)}</td>"
+        f'<td style="text-align:right">{r.contribution:+.4f}</td>'
+        f"<td>{sanitize_svg(shape_svg(r.term), id_prefix=f'shape{i}-')}</td>"
+        "</tr>"
+        for i, r in enumerate(shown)
+    )
+    if others:
+        total = sum(r.contribution for r in others)
+        rows += (
+            f"<tr><td>{escape(others_label(others))}</td><td></td>"
+            f'<td style="text-align:right">{total:+.4f}</td><td></td></tr>'
+        )
+    return (
+        "<table><thead><tr><th>feature</th><th>value at query</th>"
+        f"<th>contribution ({escape(units(exp.meta))})</th><th>shape (query marked)</th>"
+        f"</tr></thead><tbody>{rows}</tbody></table>"
+        f"<p>Mean over the {escape(content.reference)}: {content.intercept:+.4f}; "
+        f"surrogate at the query: {surrogate_at_query(content):+.4f}</p>"
+    )
+
+
+def shape_svg(term: AdditiveTerm | PairTerm) -> str:
+    """The drawing of one additive term (see :mod:`surrogate.render.shapes`)."""
+    if isinstance(term, PairTerm):
+        return pair_shape_svg(term.heights, _query_cell(term))
+    shape = term.shape
+    if isinstance(shape, NumberShape):
+        query = term.value if isinstance(term.value, float) else None
+        return number_shape_svg(
+            shape.edges,
+            shape.heights,
+            shape.slope,
+            shape.origin,
+            shape.low,
+            shape.high,
+            query,
+            shape.missing,
+        )
+    return _category_svg(term, shape)
+
+
+def _category_svg(term: AdditiveTerm, shape: CategoryShape) -> str:
+    label = "missing" if term.value is None else str(term.value)
+    index = shape.categories.index(label) if label in shape.categories else None
+    heights = list(shape.heights) + ([] if shape.other_height is None else [shape.other_height])
+    return category_shape_svg(heights, index)
+
+
+def _query_cell(pair: PairTerm) -> tuple[int, int]:
+    """The grid cell holding the query's two values."""
+    cell = []
+    for axis, value in zip(pair.axes, pair.values, strict=True):
+        if axis.kind == "number":
+            if value is None:
+                cell.append(len(axis.edges) + 1)
+            else:
+                cell.append(sum(1 for e in axis.edges if e <= float(value)))
+        else:
+            label = "missing" if value is None else str(value)
+            cell.append(next(g for g, labels in enumerate(axis.groups) if label in labels))
+    return cell[0], cell[1]
+
+
 def explanation_to_html(exp: Explanation) -> str:
     """One explanation as a self-contained HTML fragment (no script, no external resource)."""
     m = exp.meta
-    body = (
-        _linear_table(exp.content)
-        if isinstance(exp.content, LinearContent)
-        else _rule_list(exp.content)
-    )
+    if isinstance(exp.content, AdditiveContent):
+        body = _additive_table(exp, exp.content)
+    elif isinstance(exp.content, LinearContent):
+        body = _linear_table(exp.content)
+    else:
+        body = _rule_list(exp.content)
     notes = "".join(f"<p><em>{escape(w)}</em></p>" for w in exp.warnings)
     if exp.fidelity.note:
         notes = f"<p><em>{escape(exp.fidelity.note)}</em></p>" + notes

@@ -5,8 +5,18 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from ..surrogates.base import LinearContent
-from .text import fidelity_line, fmt, rule_line, stability_line, value_text
+from ..surrogates.base import AdditiveContent, LinearContent
+from .text import (
+    contribution_rows,
+    fidelity_line,
+    fmt,
+    others_label,
+    rule_line,
+    stability_line,
+    surrogate_at_query,
+    units,
+    value_text,
+)
 
 if TYPE_CHECKING:
     from ..explanation import Explanation
@@ -41,7 +51,9 @@ def explanation_to_markdown(exp: Explanation) -> str:
         "",
     ]
     content = exp.content
-    if isinstance(content, LinearContent):
+    if isinstance(content, AdditiveContent):
+        out += _additive_table(exp, content)
+    elif isinstance(content, LinearContent):
         out += [
             "| feature | value at query | weight (per sd) | weight (per unit) |",
             "|---|---|---|---|",
@@ -63,6 +75,23 @@ def explanation_to_markdown(exp: Explanation) -> str:
     for warning in exp.warnings:
         out.append(f"\n> Warning: {escape(warning)}")
     return "\n".join(out) + "\n"
+
+
+def _additive_table(exp: Explanation, content: AdditiveContent) -> list[str]:
+    shown, others = contribution_rows(content)
+    out = [
+        f"| feature | value at query | contribution ({escape(units(exp.meta))}) |",
+        "|---|---|---|",
+    ]
+    out += [f"| {escape(r.label)} | {escape(r.value)} | {r.contribution:+.4f} |" for r in shown]
+    if others:
+        total = sum(r.contribution for r in others)
+        out.append(f"| {escape(others_label(others))} |  | {total:+.4f} |")
+    out.append(
+        f"\nMean over the {escape(content.reference)}: {content.intercept:+.4f}; "
+        f"surrogate at the query: {surrogate_at_query(content):+.4f}"
+    )
+    return out
 
 
 __all__ = ["escape", "explanation_to_markdown", "fmt"]

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..surrogates.base import LinearContent, Rule
+from ..surrogates.base import AdditiveContent, AdditiveTerm, LinearContent, PairTerm, Rule
 
 if TYPE_CHECKING:
     from ..explanation import Explanation
+
+
+#: additive surrogates: terms listed by name; the others are summed on one line
+SHOWN_TERMS = 8
 
 
 def fmt(value: float | None, digits: int = 3) -> str:
@@ -59,7 +64,9 @@ def explanation_to_text(exp: Explanation) -> str:
         lines.append(f"  note: {exp.fidelity.note}")
     lines.append(f"Stability: {stability_line(exp)}")
     content = exp.content
-    if isinstance(content, LinearContent):
+    if isinstance(content, AdditiveContent):
+        lines += additive_lines(exp)
+    elif isinstance(content, LinearContent):
         lines.append(f"Intercept (surrogate at the query): {content.intercept:.4f}")
         for term in content.terms:
             per_unit = (
@@ -75,6 +82,69 @@ def explanation_to_text(exp: Explanation) -> str:
     for warning in exp.warnings:
         lines.append(f"Warning: {warning}")
     return "\n".join(lines)
+
+
+def units(meta) -> str:
+    """What the surrogate's numbers are in: "log-odds of bad", "probability of bad", "price"."""
+    if meta.link == "logit":
+        return f"log-odds of {meta.target}"
+    if meta.mode == "classification":
+        return f"probability of {meta.target}"
+    return str(meta.target)
+
+
+@dataclass(frozen=True)
+class ContributionRow:
+    """One line of an additive explanation: a feature (or pair), its value at the query,
+    its contribution."""
+
+    label: str
+    value: str
+    contribution: float
+    term: AdditiveTerm | PairTerm
+
+
+def contribution_rows(
+    content: AdditiveContent, shown: int = SHOWN_TERMS
+) -> tuple[list[ContributionRow], list[ContributionRow]]:
+    """The ``shown`` largest contributions (features and pairs together), then the rest."""
+    rows = [ContributionRow(t.feature, value_text(t.value), t.contribution, t) for t in content.terms]
+    rows += [
+        ContributionRow(
+            " \u00d7 ".join(p.features), ", ".join(value_text(v) for v in p.values), p.contribution, p
+        )
+        for p in content.pairs
+    ]
+    rows.sort(key=lambda r: (-abs(r.contribution), r.label))
+    return rows[:shown], rows[shown:]
+
+
+def others_label(others: list[ContributionRow]) -> str:
+    """ "12 other features" (or "terms", when pairs are among them)."""
+    pairs = any(isinstance(r.term, PairTerm) for r in others)
+    noun = "term" if pairs else "feature"
+    return f"{len(others)} other {noun}{'s' if len(others) != 1 else ''}"
+
+
+def surrogate_at_query(content: AdditiveContent) -> float:
+    return content.intercept + sum(t.contribution for t in content.terms) + sum(
+        p.contribution for p in content.pairs
+    )
+
+
+def additive_lines(exp: Explanation) -> list[str]:
+    content = exp.content
+    if not isinstance(content, AdditiveContent):
+        return []
+    shown, others = contribution_rows(content)
+    lines = [
+        f"Surrogate at the query: {surrogate_at_query(content):+.4f} {units(exp.meta)} = "
+        f"mean over the {content.reference} {content.intercept:+.4f}, plus:"
+    ]
+    lines += [f"  {r.label} = {r.value}: {r.contribution:+.4f}" for r in shown]
+    if others:
+        lines.append(f"  {others_label(others)}: {sum(r.contribution for r in others):+.4f}")
+    return lines
 
 
 def value_text(value: float | str | None) -> str:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..errors import SurrogateError
 from ..fidelity import jaccard
+from ..surrogates.base import AdditiveContent, LinearContent
 
 #: equal-width bins of the calibration plot
 CALIBRATION_BINS = 10
@@ -282,7 +283,10 @@ def _numbers(exp: Any) -> dict[str, float]:
         if value is not None:
             out[name] = value
     content = exp.content
-    if hasattr(content, "terms"):
+    if isinstance(content, LinearContent):
         out["intercept"] = content.intercept
         out.update({f"weight:{t.feature}": t.weight for t in content.terms})
+    elif isinstance(content, AdditiveContent):
+        out["intercept"] = content.intercept
+        out.update({f"contribution:{t.feature}": t.contribution for t in content.terms})
     return out

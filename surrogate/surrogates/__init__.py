@@ -7,11 +7,17 @@ from typing import Any
 
 from ..errors import ParameterError, UnknownOptionError
 from .base import (
+    AdditiveContent,
+    AdditiveTerm,
+    CategoryShape,
     Condition,
     LinearContent,
     LinearTerm,
     LocalFit,
     LocalProblem,
+    NumberShape,
+    PairAxis,
+    PairTerm,
     Rule,
     RuleContent,
     TreeNode,
@@ -22,6 +28,7 @@ SURROGATES: dict[str, tuple[str, str]] = {
     "linear": ("surrogate.surrogates.linear", "LinearSurrogate"),
     "tree": ("surrogate.surrogates.tree", "TreeSurrogate"),
     "rules": ("surrogate.surrogates.rules", "RuleListSurrogate"),
+    "additive": ("surrogate.surrogates.additive", "AdditiveSurrogate"),
     "auto": ("surrogate.surrogates.auto", "AutoSurrogate"),
 }
 
@@ -59,6 +66,12 @@ __all__ = [
     "LinearContent",
     "LinearTerm",
     "RuleContent",
+    "AdditiveContent",
+    "AdditiveTerm",
+    "NumberShape",
+    "CategoryShape",
+    "PairAxis",
+    "PairTerm",
     "LocalProblem",
     "LocalFit",
 ]

@@ -1,7 +1,10 @@
 """``surrogate="auto"``: the simplest family and size whose fidelity reaches a target.
 
 Candidates are tried from simplest to most complex (complexity = terms of a
-linear model, splits of a tree, conditions of a rule list; see ``LADDER``). The
+linear model, splits of a tree, conditions of a rule list; an additive model, a
+shape per feature, comes after them, and with pairwise terms last; see ``LADDER``).
+A candidate that cannot be fitted in a neighbourhood (pairwise terms where fewer
+features vary than it needs) is passed over, and the note says so. The
 choice is made on an inner validation split of the *fitting* sample (a quarter
 of it, drawn from the query's own seed), never on the held-out neighbourhood, so
 the held-out fidelity the explanation reports is not the figure it was chosen
@@ -40,6 +43,8 @@ LADDER: tuple[tuple[str, dict[str, Any]], ...] = (
     ("tree", {"max_depth": 3}),
     ("rules", {"max_rules": 5, "max_conditions": 3}),
     ("tree", {"max_depth": 4}),
+    ("additive", {}),
+    ("additive", {"interactions": 3}),
 )
 
 
@@ -77,10 +82,11 @@ class AutoSurrogate:
         fits = []
         for problem, seed in zip(problems, seeds, strict=True):
             choose_seed, refit_seed = seed.spawn(2)
-            index, scores = self._choose(problem, features, z_names, choose_seed)
+            index, scores, passed_over = self._choose(problem, features, z_names, choose_seed)
             family = self._family(index, n_bootstrap=None)
             fit = family.fit_local([problem], features, z_names, [refit_seed])[0]
-            fits.append(replace(fit, notes=(self._note(index, scores),) + fit.notes))
+            note = self._note(index, scores, passed_over)
+            fits.append(replace(fit, notes=(note,) + fit.notes))
         return fits
 
     def _family(self, index: int, *, n_bootstrap: int | None):
@@ -90,31 +96,57 @@ class AutoSurrogate:
         extra = {} if n_bootstrap is None else {"n_bootstrap": n_bootstrap}
         return make_surrogate(name, **params, **extra)
 
-    def _choose(self, problem, features, z_names, seed) -> tuple[int, list[float | None]]:
+    def _choose(
+        self, problem, features, z_names, seed
+    ) -> tuple[int, list[float | None], list[str]]:
         inner = _inner_split(problem, seed)
         scores: list[float | None] = []
+        passed_over: list[str] = []
         for index in range(len(self.ladder)):
-            fit = self._family(index, n_bootstrap=0).fit_local([inner], features, z_names, [seed])[
-                0
-            ]
+            family = self._family(index, n_bootstrap=0)
+            try:
+                fit = family.fit_local([inner], features, z_names, [seed])[0]
+            except ParameterError as exc:
+                if not _may_pass_over(self.ladder[index][0]):
+                    raise
+                scores.append(None)
+                passed_over.append(f"{self.ladder[index][0]} {self.ladder[index][1]} ({exc})")
+                continue
             r2 = weighted_r2(inner.y_hold, fit.pred_hold, inner.w_hold)
             scores.append(r2)
             if r2 is not None and r2 >= self.target_fidelity:
-                return index, scores
+                return index, scores, passed_over
+        if len(passed_over) == len(self.ladder):
+            raise ParameterError(
+                "auto could fit no candidate of its ladder here: " + "; ".join(passed_over)
+            )
         finite = [(s if s is not None else -np.inf) for s in scores]
-        return int(np.argmax(finite)), scores
+        return int(np.argmax(finite)), scores, passed_over
 
-    def _note(self, index: int, scores: list[float | None]) -> str:
+    def _note(self, index: int, scores: list[float | None], passed_over: list[str]) -> str:
         name, params = self.ladder[index]
         score = scores[index]
         shown = "undefined (constant black box)" if score is None else f"{score:.3f}"
         chosen = f"auto chose {name} {params} with inner-validation R^2 {shown}"
+        skipped = (
+            " Passed over as unfit for this neighbourhood: " + "; ".join(passed_over) + "."
+            if passed_over
+            else ""
+        )
         if score is None or score < self.target_fidelity:
             return (
                 f"{chosen}: NO candidate reached the fidelity target {self.target_fidelity}; "
-                "this is the most faithful one tried."
+                "this is the most faithful one tried." + skipped
             )
-        return f"{chosen} (target {self.target_fidelity}, the simplest candidate reaching it)."
+        return (
+            f"{chosen} (target {self.target_fidelity}, the simplest candidate reaching it)."
+            + skipped
+        )
+
+
+def _may_pass_over(family: str) -> bool:
+    """Families whose parameters can be unfit for one neighbourhood yet fine for another."""
+    return family == "additive"
 
 
 def _inner_split(problem: LocalProblem, seed: np.random.SeedSequence) -> LocalProblem:

@@ -117,7 +117,115 @@ class RuleContent:
     n_conditions: int = 0
 
 
-Content = LinearContent | RuleContent
+@dataclass(frozen=True)
+class NumberShape:
+    """A number's shape function: steps on bins of its sampled values plus a straight line.
+
+    ``f(x) = heights[b] + slope * (x - origin)`` where ``b`` is the bin of ``x``: bin 0
+    below ``edges[0]``, bin ``b`` from ``edges[b - 1]`` (included) to ``edges[b]``, the last
+    from ``edges[-1]`` up. ``slope`` is per unit of the feature; ``origin`` is the query's
+    value (where the line is zero). ``missing`` is the height of a missing value (None
+    when the neighbourhood had none: a missing value then gets the height of the bin
+    holding ``origin``). ``low`` and ``high`` bound the sampled values.
+    """
+
+    edges: tuple[float, ...]
+    heights: tuple[float, ...]
+    slope: float
+    origin: float
+    low: float
+    high: float
+    missing: float | None = None
+
+
+@dataclass(frozen=True)
+class CategoryShape:
+    """A category's shape function: one height per category with an effect of its own.
+
+    ``other`` lists the sampled categories too rare for an effect of their own; they
+    share ``other_height``. Any category not in ``categories`` (rare or never sampled)
+    gets ``other_height``, or, when that is None (the rare ones were too few even
+    together and joined the query's), the height of the query's own category.
+    """
+
+    categories: tuple[str, ...]
+    heights: tuple[float, ...]
+    other: tuple[str, ...] = ()
+    other_height: float | None = None
+
+
+@dataclass(frozen=True)
+class AdditiveTerm:
+    """One feature's shape in an additive surrogate, and its contribution at the query.
+
+    Heights are centred on the surrogate's ``reference`` (their weighted mean over it is
+    zero), so ``contribution``, the shape's value at the query, is that value minus its
+    mean over the reference.
+    """
+
+    feature: str
+    value: float | str | None
+    contribution: float
+    shape: NumberShape | CategoryShape
+
+
+@dataclass(frozen=True)
+class PairAxis:
+    """One side of a pairwise term's coarse grid.
+
+    Numbers: the bins between ``edges`` (closed on the left, as :class:`NumberShape`),
+    then a level for missing values when ``missing`` (without it, a missing value
+    takes the query's level). Categories: one level per group of category labels in
+    ``groups``; a category in no group takes the last level when ``other`` (a level
+    for every other category), else the query's.
+    """
+
+    feature: str
+    kind: Literal["number", "category"]
+    edges: tuple[float, ...] = ()
+    groups: tuple[tuple[str, ...], ...] = ()
+    other: bool = False
+    missing: bool = False
+
+
+@dataclass(frozen=True)
+class PairTerm:
+    """A pairwise interaction: a table of heights on the coarse grid of two features.
+
+    The table is purified: its weighted mean along every row and every column of the
+    grid is zero over the fitting neighbourhood, so it holds only what the two shape
+    functions cannot (their main effects carry the rest).
+    """
+
+    features: tuple[str, str]
+    values: tuple[float | str | None, float | str | None]
+    contribution: float
+    axes: tuple[PairAxis, PairAxis]
+    heights: tuple[tuple[float, ...], ...]  # [level of the first axis][level of the second]
+
+
+@dataclass(frozen=True)
+class AdditiveContent:
+    """An additive surrogate: intercept plus one shape per feature (plus pairwise terms).
+
+    ``intercept`` is the surrogate's weighted mean over ``reference`` ("neighbourhood":
+    the fitting sample with its kernel weights); with every term's ``contribution`` it
+    sums to the surrogate's prediction at the query. ``terms`` come largest
+    ``|contribution|`` first.
+    """
+
+    family: Literal["additive"]
+    intercept: float
+    reference: str  # "neighbourhood", a named population, or GLOBAL_REFERENCE
+    terms: tuple[AdditiveTerm, ...]
+    pairs: tuple[PairTerm, ...] = ()
+
+
+#: ``reference`` of a global additive surrogate: shapes over a data set, no query, so every
+#: contribution is 0 and terms come largest spread over the data first
+GLOBAL_REFERENCE = "data set (global surrogate: no query)"
+
+Content = LinearContent | RuleContent | AdditiveContent
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ import numpy as np
 
 from ..schema import MISSING_CODE
 from .base import ridged
+from .binning import bin_codes, quantile_edges
 
 #: at most this many quantile bins of a number's offsets
 MAX_BINS = 8
@@ -126,8 +127,7 @@ def _bin_indicators(z: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray]
     """Indicators of each column's quantile bins, its first non-empty bin left out, and
     the column each belongs to. A column whose offsets fall in fewer than three bins
     gets none: with two levels an indicator is a straight line in ``z``."""
-    edges = np.quantile(z, np.linspace(0.0, 1.0, n_bins + 1)[1:-1], axis=0)  # (n_bins-1, d)
-    bins = (z[:, None, :] >= edges[None, :, :]).sum(axis=1)  # (n, d)
+    bins = bin_codes(z, quantile_edges(z, n_bins))  # (n, d)
     flat = (bins + n_bins * np.arange(z.shape[1])).ravel()
     present = (
         np.bincount(flat, minlength=n_bins * z.shape[1]).reshape(-1, n_bins) > 0

@@ -1,0 +1,367 @@
+"""Additive surrogates: known shapes recovered, contributions that add up, data that round-trips."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import surrogate as sg
+from surrogate.errors import DataError, ParameterError
+from surrogate.explanation import ExplanationSet
+from surrogate.surrogates.additive import AdditiveSurrogate
+from surrogate.surrogates.base import (
+    AdditiveContent,
+    CategoryShape,
+    LocalProblem,
+    NumberShape,
+)
+from surrogate.surrogates.contributions import predict, term_values, with_reference
+
+GRADE = {"a": 0.0, "b": 1.5, "c": -1.0, "d": 0.5}
+QUERY = {"step": 0.0, "kink": 0.0, "flat": 0.0, "count": 5, "grade": "a"}
+
+
+def _shapes(rows: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The black box's own main effects: a step, a kink, a category effect (and nothing else)."""
+    return {
+        "step": 2.0 * (rows["step"].to_numpy() > 0.15),
+        "kink": 1.5 * np.abs(rows["kink"].to_numpy() - 0.1),
+        "grade": rows["grade"].map(GRADE).to_numpy(dtype=float),
+        "flat": np.zeros(len(rows)),
+        "count": np.zeros(len(rows)),
+    }
+
+
+def additive_box(rows: pd.DataFrame) -> np.ndarray:
+    return sum(_shapes(rows).values())  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="module")
+def world():
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame(rng.normal(size=(600, 3)), columns=["step", "kink", "flat"])
+    X["count"] = rng.integers(0, 12, len(X))
+    X["grade"] = pd.Series(rng.choice(list("abcd"), len(X)), dtype="str")
+    return X
+
+
+@pytest.fixture(scope="module")
+def explainer(world):
+    return sg.TabularExplainer(additive_box, world, mode="regression", n_samples=5000)
+
+
+@pytest.fixture(scope="module")
+def explained(explainer):
+    return explainer.explain(pd.Series(QUERY), surrogate="additive")
+
+
+def _fresh_rows(explainer, n: int = 3000) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of the query's neighbourhood from a stream the explanation never saw, and weights."""
+    query = explainer.schema.encode(pd.Series(QUERY).to_frame().T)[0]
+    hood = explainer.sampler.sample(query, n, np.random.SeedSequence(12345))
+    return hood.values, np.exp(-((hood.distance / explainer.kernel_width) ** 2))
+
+
+# ---------------------------------------------------------------- known answers
+def test_shapes_of_an_additive_black_box_are_recovered(explainer, explained):
+    """Each fitted shape is within 10% of its true range: weighted root-mean-square distance
+    between fitted and true shape (both centred) on fresh rows of the neighbourhood."""
+    values, w = _fresh_rows(explainer)
+    fitted = term_values(explained.content, values, explainer.schema.features)
+    truth = _shapes(explainer.schema.decode(values))
+    p = w / w.sum()
+    for t, term in enumerate(explained.content.terms):
+        f = fitted[:, t] - p @ fitted[:, t]
+        g = truth[term.feature] - p @ truth[term.feature]
+        rms = np.sqrt(p @ (f - g) ** 2)
+        if term.feature in ("step", "kink", "grade"):
+            assert rms <= 0.10 * np.ptp(g), (term.feature, rms, np.ptp(g))
+        else:  # an unused feature stays near zero next to the real effects
+            assert rms <= 0.02, (term.feature, rms)
+    assert explained.fidelity.r2 >= 0.95
+    assert explained.top_features(2) == ["step", "kink"]
+
+
+def test_category_effects_are_recovered(explained):
+    shape = next(t.shape for t in explained.content.terms if t.feature == "grade")
+    assert isinstance(shape, CategoryShape)
+    heights = dict(zip(shape.categories, shape.heights, strict=True))
+    for label, effect in GRADE.items():
+        assert heights[label] - heights["a"] == pytest.approx(effect, abs=0.05)
+
+
+def test_a_linear_black_box_gives_straight_shapes_and_r2_one(world):
+    def linear_box(rows):
+        return (
+            1.5 * rows["step"] - 0.7 * rows["kink"] + 0.25 * rows["count"]
+            + rows["grade"].map(GRADE)
+        ).to_numpy(dtype=float)
+
+    explainer = sg.TabularExplainer(linear_box, world, mode="regression", n_samples=3000)
+    exp = explainer.explain(pd.Series(QUERY), surrogate="additive")
+    assert exp.fidelity.r2 == pytest.approx(1.0, abs=1e-9)
+    slopes = {"step": 1.5, "kink": -0.7, "count": 0.25, "flat": 0.0}
+    for term in exp.content.terms:
+        shape = term.shape
+        if isinstance(shape, NumberShape):
+            assert shape.slope == pytest.approx(slopes[term.feature], abs=1e-7)
+            assert np.ptp(shape.heights) == pytest.approx(0.0, abs=1e-7)  # no steps: a line
+
+
+def test_a_pairwise_interaction_is_screened_first(world):
+    def interacting_box(rows):
+        step, kink, flat = (rows[c].to_numpy() for c in ("step", "kink", "flat"))
+        return step + np.abs(kink) + 2.0 * (step > 0) * (flat > 0.1) + 0.1 * rows["count"]
+
+    explainer = sg.TabularExplainer(interacting_box, world, mode="regression", n_samples=4000)
+    without = explainer.explain(pd.Series(QUERY), surrogate="additive")
+    exp = explainer.explain(pd.Series(QUERY), surrogate="additive", interactions=2)
+    assert [p.features for p in exp.content.pairs][0] == ("step", "flat")
+    assert exp.fidelity.r2 > without.fidelity.r2 + 0.05
+    table = np.array(exp.content.pairs[0].heights)
+    assert np.ptp(table) > 1.0  # the interaction is held by the pair, not lost
+
+
+def test_the_pair_table_is_purified(world):
+    """A pair's table has zero weighted mean along each row and column of its grid."""
+    def interacting_box(rows):
+        return 2.0 * (rows["step"] > 0) * (rows["flat"] > 0.1) + rows["kink"].to_numpy()
+
+    explainer = sg.TabularExplainer(interacting_box, world, mode="regression", n_samples=3000)
+    values, w = _fresh_rows(explainer)
+    exp = explainer.explain(pd.Series(QUERY), surrogate="additive", interactions=1)
+    pair = exp.content.pairs[0]
+    table = np.array(pair.heights)
+    cells = np.zeros_like(table)
+    # the fresh sample's cell weights approximate the neighbourhood's
+    first = np.searchsorted(pair.axes[0].edges, values[:, 0], side="right")
+    second = np.searchsorted(pair.axes[1].edges, values[:, 2], side="right")
+    np.add.at(cells, (first, second), w)
+    rows = (cells * table).sum(axis=1) / cells.sum(axis=1)
+    cols = (cells * table).sum(axis=0) / cells.sum(axis=0)
+    assert np.max(np.abs(rows)) < 0.1 * np.ptp(table)
+    assert np.max(np.abs(cols)) < 0.1 * np.ptp(table)
+
+
+def test_max_features_keeps_the_features_the_black_box_uses(explainer):
+    exp = explainer.explain(pd.Series(QUERY), surrogate="additive", max_features=3)
+    assert sorted(t.feature for t in exp.content.terms) == ["grade", "kink", "step"]
+    assert exp.meta.surrogate["max_features"] == 3
+    # the step moves the output most over the neighbourhood: it is chosen alone
+    one = explainer.explain(pd.Series(QUERY), surrogate="additive", max_features=1)
+    assert [t.feature for t in one.content.terms] == ["step"]
+
+
+# ---------------------------------------------------------------- contributions
+def test_contributions_sum_to_the_surrogate_at_the_query(explainer):
+    exp = explainer.explain(pd.Series(QUERY), surrogate="additive", interactions=2)
+    content = exp.content
+    total = content.intercept + sum(exp.contributions.values())
+    query = explainer.schema.encode(pd.Series(QUERY).to_frame().T)
+    assert total == pytest.approx(predict(content, query, explainer.schema.features)[0], abs=1e-9)
+    # the black box at the query is a regression output here: the gap is to this sum
+    assert abs(exp.prediction - total) == pytest.approx(exp.fidelity.query_gap, abs=1e-9)
+    assert content.reference == "neighbourhood"
+    assert set(exp.contributions) == {t.feature for t in content.terms} | {
+        f"{a} \u00d7 {b}" for a, b in (p.features for p in content.pairs)
+    }
+
+
+def test_the_intercept_is_the_weighted_mean_prediction(explainer):
+    """Fitted directly: the intercept is the surrogate's kernel-weighted mean over the sample."""
+    values, w = _fresh_rows(explainer, 2000)
+    y = additive_box(explainer.schema.decode(values))
+    problem = LocalProblem(
+        z_fit=np.zeros_like(values), values_fit=values, y_fit=y, w_fit=w,
+        z_hold=np.zeros_like(values[:50]), values_hold=values[:50], y_hold=y[:50],
+        w_hold=w[:50], threshold=None,
+    )
+    features = explainer.schema.features
+    fit = AdditiveSurrogate(interactions=1).fit_local(
+        [problem], features, explainer.sampler.z_names, [np.random.SeedSequence(0)]
+    )[0]
+    content = fit.content
+    assert content.intercept == pytest.approx(w @ fit.pred_fit / w.sum(), abs=1e-9)
+    assert predict(content, values, features) == pytest.approx(fit.pred_fit, abs=1e-9)
+    assert predict(content, values[:50], features) == pytest.approx(fit.pred_hold, abs=1e-9)
+
+
+def test_contributions_against_another_reference(explainer, world):
+    exp = explainer.explain(pd.Series(QUERY), surrogate="additive", interactions=1)
+    features = explainer.schema.features
+    population = explainer.schema.encode(world)
+    again = with_reference(exp.content, population, features, reference="training population")
+    assert again.reference == "training population"
+    assert again.intercept == pytest.approx(predict(exp.content, population, features).mean())
+    before = exp.content.intercept + sum(exp.contributions.values())
+    after = again.intercept + sum(t.contribution for t in again.terms) + sum(
+        p.contribution for p in again.pairs
+    )
+    assert after == pytest.approx(before, abs=1e-9)
+    # against the whole population the step (query below it) counts for more than locally
+    step = {t.feature: t.contribution for t in again.terms}["step"]
+    assert step < {t.feature: t.contribution for t in exp.content.terms}["step"] < 0
+    with pytest.raises(DataError, match="one column per feature"):
+        with_reference(exp.content, population[:, :2], features)
+    with pytest.raises(ParameterError, match="weights"):
+        with_reference(exp.content, population, features, weights=-np.ones(len(population)))
+
+
+# ---------------------------------------------------------------- data, determinism, batches
+def test_json_round_trip_is_lossless(explainer):
+    exp = explainer.explain(pd.Series(QUERY), surrogate="additive", interactions=2)
+    text = exp.to_json()
+    again = sg.Explanation.from_json(text)
+    assert again == exp
+    assert again.to_json() == text
+    assert isinstance(again.content, AdditiveContent)
+    assert json.loads(text)["explanation"]["content"]["family"] == "additive"
+
+
+def test_same_inputs_give_byte_identical_json(explainer):
+    a = explainer.explain(pd.Series(QUERY), surrogate="additive", interactions=1)
+    b = explainer.explain(pd.Series(QUERY), surrogate="additive", interactions=1)
+    assert a.to_json() == b.to_json()
+
+
+def test_a_row_alone_equals_the_row_in_a_batch(explainer, world):
+    queries = world.iloc[:5]
+    many = explainer.explain_many(queries, "additive", interactions=1)
+    for i in (0, 3):
+        alone = explainer.explain(queries.iloc[i], "additive", interactions=1)
+        assert alone.to_json() == many[i].to_json()
+
+
+def test_missing_numbers_are_a_level_of_their_own(world):
+    X = world.copy()
+    X.loc[X.index[:150], "kink"] = np.nan
+
+    def box(rows):
+        kink = rows["kink"].to_numpy()
+        return rows["step"].to_numpy() + np.where(np.isnan(kink), 3.0, kink)
+
+    explainer = sg.TabularExplainer(box, X, mode="regression", n_samples=3000, sampler="lime")
+    exp = explainer.explain(X.iloc[200], "additive")
+    shape = next(t.shape for t in exp.content.terms if t.feature == "kink")
+    assert isinstance(shape, NumberShape) and shape.missing is not None
+    centre = np.mean(shape.heights)
+    assert shape.missing - centre > 2.0  # missing reads high, as the black box has it
+    assert sg.Explanation.from_json(exp.to_json()) == exp
+    missing_query = explainer.explain(X.iloc[0], "additive")  # the query itself is missing
+    term = next(t for t in missing_query.content.terms if t.feature == "kink")
+    assert term.value is None and term.shape.missing is not None  # type: ignore[union-attr]
+
+
+# ---------------------------------------------------------------- bad input and merges
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"n_bins": 1}, "n_bins must be an integer >= 2"),
+        ({"n_bins": 2.5}, "n_bins"),
+        ({"interactions": 11}, "interactions=11 asks for more feature pairs"),
+        ({"interactions": 2, "max_features": 2}, "2 features give 1 pairs"),
+        ({"smoothing": -1.0}, "smoothing"),
+        ({"min_rows": 0}, "min_rows"),
+        ({"max_features": 0}, "max_features"),
+        ({"bins": 3}, "Invalid parameters"),
+    ],
+)
+def test_bad_parameters_are_refused(explainer, params, match):
+    with pytest.raises(ParameterError, match=match):
+        explainer.explain(pd.Series(QUERY), surrogate="additive", **params)
+
+
+def test_more_pairs_than_the_neighbourhood_varies_are_refused(world):
+    explainer = sg.TabularExplainer(
+        additive_box, world, mode="regression", n_samples=600,
+        immutable_features=["flat", "count", "grade"],
+    )
+    with pytest.raises(ParameterError, match="2 features vary in it, giving 1 pairs"):
+        explainer.explain(pd.Series(QUERY), surrogate="additive", interactions=2)
+
+
+def test_small_bins_and_rare_categories_are_merged_and_said(world):
+    X = world.copy()
+    X["grade"] = pd.Series(["a"] * 560 + ["b"] * 30 + ["c"] * 6 + ["d"] * 4, dtype="str")
+    explainer = sg.TabularExplainer(additive_box, X, mode="regression", n_samples=400)
+    exp = explainer.explain(pd.Series(QUERY), surrogate="additive", n_bins=32)
+    notes = " ".join(exp.notes)
+    assert "bins with fewer than 20 rows were merged" in notes
+    assert "step (" in notes and "-> " in notes
+    assert "categories in fewer than 20 rows" in notes and "grade (" in notes
+    for term in exp.content.terms:
+        if isinstance(term.shape, NumberShape):
+            assert len(term.shape.heights) < 32
+
+
+# ---------------------------------------------------------------- stability
+def test_stability_is_a_bootstrap_of_the_contributions(explained):
+    stability = explained.stability
+    assert stability.n_resamples == 20 and stability.k == 5
+    assert stability.method.startswith("one-step bootstrap")
+    assert stability.top_k_jaccard is not None and stability.top_k_jaccard >= 0.9
+    low, high = stability.intervals["step"]
+    step = explained.contributions["step"]
+    assert low <= step <= high
+
+
+def test_no_bootstrap_gives_no_stability(explainer):
+    exp = explainer.explain(pd.Series(QUERY), surrogate="additive", n_bootstrap=0)
+    assert exp.stability.n_resamples == 0 and exp.stability.top_k_jaccard is None
+
+
+# ---------------------------------------------------------------- rendering
+def test_text_lists_the_top_terms_then_the_others(explainer, explained):
+    from surrogate.render.text import SHOWN_TERMS
+
+    text = explained.to_text()
+    assert "Surrogate at the query:" in text and "output" in text
+    assert "step = 0: " in text
+    many = explainer.explain(pd.Series(QUERY), surrogate="additive", interactions=5)
+    n_terms = len(many.content.terms) + len(many.content.pairs)
+    assert n_terms >= SHOWN_TERMS + 2
+    assert f"{n_terms - SHOWN_TERMS} other terms: " in many.to_text()
+
+
+def test_log_odds_units_for_a_classifier(logistic_world):
+    model, X = logistic_world
+    exp = sg.TabularExplainer(model, X, n_samples=1000).explain(X.iloc[0], "additive")
+    assert f"log-odds of {exp.meta.target}" in exp.to_text()
+    assert f"log\\-odds of {exp.meta.target}" in exp.to_markdown()
+
+
+def test_markdown_and_html(explained):
+    markdown = explained.to_markdown()
+    assert "| feature | value at query | contribution (output) |" in markdown
+    html = explained._repr_html_()
+    shown = min(len(explained.content.terms), 8)
+    assert html.count("<svg") == shown
+    assert "://" not in html and "<script" not in html  # nothing a report's CSP would block
+    assert explained.to_dot().startswith("digraph surrogate {")
+
+
+def test_to_frame_has_one_row_per_query_with_contributions(explainer, world):
+    many = explainer.explain_many(world.iloc[:3], "additive")
+    assert isinstance(many, ExplanationSet)
+    frame = many.to_frame()
+    assert len(frame) == 3
+    for column in ("intercept", "contribution:step", "contribution:grade"):
+        assert column in frame.columns
+    first = many[0]
+    assert frame.loc[0, "contribution:step"] == first.contributions["step"]
+
+
+def test_contributions_are_refused_for_other_families(explainer):
+    exp = explainer.explain(pd.Series(QUERY), surrogate="tree", max_depth=2)
+    with pytest.raises(ParameterError, match="additive"):
+        _ = exp.contributions
+
+
+# ---------------------------------------------------------------- auto
+def test_auto_reaches_for_the_additive_family_when_simpler_ones_fall_short(explainer):
+    exp = explainer.explain(pd.Series(QUERY), surrogate="auto", target_fidelity=0.95)
+    assert exp.family == "additive"
+    assert "auto chose additive" in exp.notes[0]
