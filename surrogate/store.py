@@ -280,8 +280,20 @@ def rows_sha256(frame: Any) -> str:
 @contextmanager
 def lock_folder(folder: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``folder`` (see module doc); a held one is refused at once."""
-    path = folder / LOCK_NAME
-    fd = _acquire(path, folder)
+    with hold_lock(folder / LOCK_NAME, what=f"The output folder {str(folder)!r}"):
+        yield
+
+
+@contextmanager
+def hold_lock(path: Path, *, what: str) -> Iterator[None]:
+    """Hold an exclusive lock on the file ``path`` (created, and removed when released).
+
+    Another process or thread holding it is refused at once, with a
+    :class:`~surrogate.errors.ParameterError` that names ``what`` is in use and by whom.
+    The operating system releases the lock of a process that dies, so a killed run
+    never blocks the next one.
+    """
+    fd = _acquire(path, what)
     try:
         os.ftruncate(fd, 0)
         os.write(fd, f"pid {os.getpid()}\n".encode())
@@ -293,22 +305,20 @@ def lock_folder(folder: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _acquire(path: Path, folder: Path) -> int:
+def _acquire(path: Path, what: str) -> int:
     for _attempt in range(3):
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         if not _try_lock(fd):
             holder = _holder(fd)
             os.close(fd)
             raise ParameterError(
-                f"The output folder {str(folder)!r} is in use by another run ({holder}); "
-                "wait for it to finish or choose another folder."
+                f"{what} is in use by another run ({holder}); wait for it to finish or choose "
+                "another folder."
             )
         if _same_file(fd, path):
             return fd
         os.close(fd)  # won on a lock file its holder had just removed: try the new one
-    raise ParameterError(
-        f"The output folder {str(folder)!r} is being taken by other runs; try again."
-    )
+    raise ParameterError(f"{what} is being taken by other runs; try again.")
 
 
 def remove_stale_temporaries(folder: Path) -> list[str]:

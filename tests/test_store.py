@@ -97,7 +97,7 @@ def _swap_with_first(path):
 def _edit_a_weight(path):
     text = path.read_text(encoding="utf-8")
     edited, n = re.subn(
-        r'"weight":(-?)(\d)', lambda m: f'"weight":{m[1]}{(int(m[2]) + 1) % 10}', text, 1
+        r'"weight":(-?)(\d)', lambda m: f'"weight":{m[1]}{(int(m[2]) + 1) % 10}', text, count=1
     )
     assert n == 1
     path.write_text(edited, encoding="utf-8")
