@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 import types
 import typing
 from collections.abc import Sequence
@@ -99,9 +100,14 @@ class Explanation:
     def from_json(cls, text: str | bytes) -> Explanation:
         try:
             document = json.loads(text)
+        except RecursionError:
+            raise _too_deep() from None
         except (TypeError, ValueError) as exc:
             raise ExplanationFormatError(f"Not a JSON explanation: {exc}") from exc
-        return cls.from_dict(document)
+        try:
+            return cls.from_dict(document)
+        except RecursionError:
+            raise _too_deep() from None
 
     @classmethod
     def from_dict(cls, document: dict[str, Any]) -> Explanation:
@@ -252,6 +258,13 @@ def canonical_json(document: Any, *, indent: int | None = None) -> str:
         allow_nan=False,
         separators=(",", ":") if indent is None else (",", ": "),
         ensure_ascii=False,
+    )
+
+
+def _too_deep() -> ExplanationFormatError:
+    return ExplanationFormatError(
+        "Not a JSON explanation: it is nested deeper than Python can read "
+        f"(recursion limit {sys.getrecursionlimit()}); no explanation is nested that deep."
     )
 
 

@@ -1,13 +1,33 @@
-"""Plain-text rendering of an explanation, for terminals and logs."""
+"""Plain-text rendering of an explanation, for terminals and logs.
+
+Names and labels come from the user's data, so every line is made inert before it is
+returned: control characters (ANSI escape sequences, carriage returns, embedded
+newlines) and bidirectional-override characters are written as visible escapes
+(``\\x1b``, ``\\u202e``), so a feature name can neither restyle a terminal nor forge a line.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from ..surrogates.base import LinearContent, Rule
 
 if TYPE_CHECKING:
     from ..explanation import Explanation
+
+
+#: C0 and C1 controls, DEL, and the bidirectional marks, embeddings, overrides and isolates
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def inert(text: str) -> str:
+    """``text`` with every control or bidirectional character written as a visible escape."""
+    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def _lines(lines: list[str]) -> str:
+    return "\n".join(inert(line) for line in lines)
 
 
 def fmt(value: float | None, digits: int = 3) -> str:
@@ -74,7 +94,7 @@ def explanation_to_text(exp: Explanation) -> str:
             lines.append("  " + rule_line(rule, i, ordered=ordered))
     for warning in exp.warnings:
         lines.append(f"Warning: {warning}")
-    return "\n".join(lines)
+    return _lines(lines)
 
 
 def value_text(value: float | str | None) -> str:
@@ -104,4 +124,4 @@ def global_to_text(glob) -> str:
     lines += [f"Note: {note}" for note in glob.notes]
     if f.note:
         lines.append(f"Note: {f.note}")
-    return "\n".join(lines)
+    return _lines(lines)

@@ -112,15 +112,53 @@ def load_data(config: ReviewConfig) -> tuple[pd.DataFrame, pd.Series, str, str |
 
 
 def read_table(path: Path) -> pd.DataFrame:
-    """A CSV or Parquet file as a frame; text columns become categories."""
+    """A CSV or Parquet file as a frame; text columns become categories.
+
+    Refused with a :class:`DataError` naming the column: a name given to two columns
+    (pandas would silently rename the second ``name.1``) and infinite numbers.
+    """
     if path.suffix.lower() == ".parquet":
         frame = pd.read_parquet(path)
     else:
+        _check_csv_header(path)
         frame = pd.read_csv(path)
     for column in frame.columns:
         if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
             frame[column] = frame[column].astype("category")
+    _check_finite(frame, path)
     return frame
+
+
+def _check_csv_header(path: Path) -> None:
+    import csv
+
+    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+        header = next(csv.reader(fh), [])
+    seen: dict[str, int] = {}
+    for name in header:
+        seen[name] = seen.get(name, 0) + 1
+    repeated = sorted(name for name, count in seen.items() if count > 1)
+    if repeated:
+        raise DataError(
+            f"The data file {path.name!r} names several columns {repeated}; every column needs "
+            "its own name (pandas would rename the second one silently)."
+        )
+
+
+def _check_finite(frame: pd.DataFrame, path: Path) -> None:
+    import numpy as np
+
+    for column in frame.columns:
+        series = frame[column]
+        if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
+            continue
+        infinite = np.isinf(series.to_numpy(dtype=float, na_value=np.nan))
+        if infinite.any():
+            row = int(np.flatnonzero(infinite)[0])
+            raise DataError(
+                f"Column {str(column)!r} of {path.name!r} is infinite in data row {row} "
+                f"({float(series.iloc[row])}); expected finite numbers or missing values."
+            )
 
 
 def split_target(frame: pd.DataFrame, target: str | None) -> tuple[pd.DataFrame, pd.Series]:
