@@ -136,6 +136,17 @@ def test_a_threshold_outside_zero_one_is_refused(threshold):
         ReviewConfig(threshold=threshold).resolved()
 
 
+@pytest.mark.parametrize("text", ["-1", "0", "1", "2.5", "nan", "many"])
+def test_the_command_line_threshold_is_refused_when_parsed(text):
+    import argparse
+
+    from surrogate.report.config import threshold_argument
+
+    with pytest.raises(argparse.ArgumentTypeError):
+        threshold_argument(text)
+    assert threshold_argument("0.25") == 0.25
+
+
 def test_a_review_where_nobody_is_declined_says_what_was_not_performed(tmp_path):
     bundle = build_report(ReviewConfig(**SMALL, threshold=0.999, out=str(tmp_path / "r")))
     report = bundle.report

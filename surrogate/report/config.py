@@ -349,6 +349,21 @@ def check_threshold(threshold: Any) -> float | None:
     return float(threshold)
 
 
+def threshold_argument(text: str) -> float:
+    """``--threshold`` as typed on the command line: refused at parse time outside (0, 1)."""
+    import argparse
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    try:
+        checked = check_threshold(value)
+    except ParameterError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value if checked is None else checked
+
+
 # ---- helpers ----------------------------------------------------------------------------------
 def _trust_record(document: dict[str, Any], values: dict[str, Any], path: Path) -> dict[str, Any]:
     """What a review file says about trust, as a record: never a grant (module doc)."""
