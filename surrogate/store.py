@@ -177,6 +177,12 @@ def explain_many_to(
             _prepare_output(folder, overwrite)
             done = {}
             atomic_write(folder / RUN_NAME, _json_bytes(record, indent=1))
+        if (
+            client is None
+            and progress is None
+            and "progress" not in _local_options(explainer, None)
+        ):
+            progress = False  # an explainer that draws its own bar (see _local_options)
         with _progress_bar(progress, plan.n_rows, len(plan.spans)) as bar:
             if client is None:
                 results = _explain_local(explainer, plan, surrogate, on_error, n_jobs, params, done)
