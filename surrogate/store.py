@@ -177,13 +177,9 @@ def explain_many_to(
             _prepare_output(folder, overwrite)
             done = {}
             atomic_write(folder / RUN_NAME, _json_bytes(record, indent=1))
-        if (
-            client is None
-            and progress is None
-            and "progress" not in _local_options(explainer, None)
-        ):
-            progress = False  # an explainer that draws its own bar (see _local_options)
-        with _progress_bar(progress, plan.n_rows, len(plan.spans)) as bar:
+        with _progress_bar(
+            _bar_wanted(explainer, client, progress), plan.n_rows, len(plan.spans)
+        ) as bar:
             if client is None:
                 results = _explain_local(explainer, plan, surrogate, on_error, n_jobs, params, done)
             else:
@@ -459,6 +455,13 @@ def _local_options(explainer: Any, n_jobs: int | None) -> dict[str, Any]:
     return {
         name: value for name, value in (("n_jobs", n_jobs), ("progress", False)) if name in accepted
     }
+
+
+def _bar_wanted(explainer: Any, client: Any, progress: bool | None) -> bool | None:
+    """``progress``, but no bar of the store's beside an explainer that draws its own."""
+    if client is None and progress is None and "progress" not in _local_options(explainer, None):
+        return False
+    return progress
 
 
 @contextmanager
@@ -826,6 +829,11 @@ def _try_lock(fd: int) -> bool:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         return False
+    except OSError as exc:  # a filesystem without locks (some network mounts)
+        raise ParameterError(
+            f"Cannot lock the output folder: its filesystem refuses file locks ({exc.strerror}); "
+            "write to a local folder."
+        ) from exc
     return True
 
 
