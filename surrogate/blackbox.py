@@ -2,11 +2,15 @@
 
 Every adapter answers ``predict(rows) -> float64 array (n, n_outputs)`` and checks
 what the model returned (shape, finiteness, probabilities) with exceptions, not
-asserts. The user's model is never modified, moved or pickled.
+asserts. The user's model is never modified, moved or pickled, and it is always
+handed a copy of the rows: a model that edits its input in place changes nothing
+outside the call. Outputs of lower precision (float16, bfloat16, float32) are
+checked within their own resolution; a tensor that requires grad is detached.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,6 +31,19 @@ Mode = Literal["classification", "regression"]
 MODES = ("classification", "regression")
 DEFAULT_ROW_BUDGET = 100_000
 _PROBA_TOLERANCE = 1e-6
+#: class probabilities of float64 outputs must sum to 1 within this
+_SUM_TOLERANCE = 1e-4
+#: outputs for the same rows, scored alone, reordered or again, must agree within this
+#: (relative), or within a thousand times the outputs' resolution for low-precision ones
+CONSISTENCY_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class _Scores:
+    """Outputs converted to float64, and the resolution of the dtype they came in."""
+
+    values: np.ndarray
+    resolution: float
 
 
 class BlackBox:
@@ -41,10 +58,14 @@ class BlackBox:
     outputs_probabilities: bool = False
 
     def predict(self, rows: Any) -> np.ndarray:
-        """Score rows; returns float64 ``(n, n_outputs)``."""
+        """Score a copy of ``rows``; returns float64 ``(n, n_outputs)``."""
+        return self._scores(rows).values
+
+    def _scores(self, rows: Any) -> _Scores:
+        """Checked float64 outputs on a copy of ``rows``, and the resolution they came in."""
         n = _n_rows(rows)
         try:
-            raw = self._call(rows)
+            raw = self._call(private_copy(rows))
         except SurrogateError:  # raised on purpose by the adapter: already says what is wrong
             raise
         except Exception as exc:  # the model's own failure, re-raised with context
@@ -91,13 +112,9 @@ class BlackBox:
     def _call(self, rows: Any) -> Any:  # pragma: no cover - abstract
         raise ModelError(f"{type(self).__name__} does not implement scoring.")
 
-    def _check(self, raw: Any, n: int) -> np.ndarray:
-        try:
-            out = np.asarray(raw, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise ModelOutputError(
-                f"The black box returned non-numeric outputs ({type(raw).__name__})."
-            ) from exc
+    def _check(self, raw: Any, n: int) -> _Scores:
+        scores = raw if isinstance(raw, _Scores) else as_float64(raw)
+        out = scores.values
         if out.ndim == 1:
             out = out[:, None]
         if out.ndim != 2 or out.shape[0] != n:
@@ -116,15 +133,43 @@ class BlackBox:
                 f"The black box returned NaN or infinite outputs (first at row {bad})."
             )
         if self.outputs_probabilities:
-            _check_probabilities(out)
-        return out
+            _check_probabilities(out, scores.resolution)
+        return _Scores(out, scores.resolution)
 
     def fingerprint(self, probe_rows: Any) -> str:
-        """Behavioural fingerprint: SHA-256 of the adapter's type and its outputs on probe rows."""
-        out = np.round(self.predict(probe_rows), 10) + 0.0  # +0.0 folds -0.0 into 0.0
+        """Behavioural fingerprint: SHA-256 of the adapter's type and its outputs on probe rows.
+
+        The probe rows are also scored in reverse order and the first one alone: a model
+        whose outputs change from call to call, or with the rows' company, is refused
+        (no surrogate of it could be trusted, nor reproduced).
+        """
+        scored = self._scores(probe_rows)
+        self._check_consistent(probe_rows, scored)
+        out = np.round(scored.values, 10) + 0.0  # +0.0 folds -0.0 into 0.0
         digest = hashlib.sha256(self.description().encode())
         digest.update(np.ascontiguousarray(out).tobytes())
         return digest.hexdigest()
+
+    def _check_consistent(self, rows: Any, scored: _Scores) -> None:
+        if len(scored.values) == 0:
+            return
+        reordered = self._scores(_reversed(rows))
+        first = self._scores(_first(rows))
+        resolution = max(scored.resolution, reordered.resolution, first.resolution)
+        tolerance = float(np.clip(1e3 * resolution, CONSISTENCY_TOLERANCE, 1e-2))
+        scale = max(1.0, float(np.max(np.abs(scored.values))))
+        for label, again, rows_compared in (
+            ("the same rows scored again in reverse order", reordered.values[::-1], scored.values),
+            ("the first row scored alone", first.values, scored.values[:1]),
+        ):
+            gap = float(np.max(np.abs(again - rows_compared)))
+            if gap > tolerance * scale:
+                raise ModelOutputError(
+                    f"The black box is not deterministic per row: {label} gave outputs that differ "
+                    f"by {gap:.3g} (tolerance {tolerance * scale:.3g}). Its output must depend only "
+                    "on each row, not on the call or on the other rows of the batch (fix its "
+                    "randomness, batch statistics or batch-level normalisation first)."
+                )
 
     def description(self) -> str:
         return type(self).__name__
@@ -176,13 +221,15 @@ def join_inputs(pieces: list[Any]) -> Any:
     )
 
 
-def _check_probabilities(out: np.ndarray) -> None:
-    if (out < -_PROBA_TOLERANCE).any() or (out > 1 + _PROBA_TOLERANCE).any():
+def _check_probabilities(out: np.ndarray, resolution: float = 0.0) -> None:
+    """Probabilities in [0, 1] summing to 1, each within the resolution of the outputs' dtype."""
+    bound = max(_PROBA_TOLERANCE, 2 * resolution)
+    if (out < -bound).any() or (out > 1 + bound).any():
         raise ModelOutputError(
             f"The black box returned probabilities outside [0, 1] (range {out.min():.4g} to {out.max():.4g})."
         )
     sums = out.sum(axis=1)
-    if out.shape[1] > 1 and np.abs(sums - 1).max() > 1e-4:
+    if out.shape[1] > 1 and np.abs(sums - 1).max() > max(_SUM_TOLERANCE, out.shape[1] * resolution):
         i = int(np.argmax(np.abs(sums - 1)))
         raise ModelOutputError(
             f"The black box returned class probabilities that do not sum to 1 (row {i} sums to {sums[i]:.6g})."
@@ -191,6 +238,82 @@ def _check_probabilities(out: np.ndarray) -> None:
 
 def _n_rows(rows: Any) -> int:
     return len(rows) if not hasattr(rows, "shape") else int(rows.shape[0])
+
+
+def private_copy(rows: Any) -> Any:
+    """A copy of ``rows`` for the model, so that editing it in place changes nothing of ours."""
+    if _is_tensor(rows):
+        return rows.clone()
+    if hasattr(rows, "iloc"):  # pandas
+        return rows.copy(deep=True)
+    if isinstance(rows, np.ndarray):
+        return rows.copy()
+    return copy.deepcopy(rows)
+
+
+def as_float64(raw: Any) -> _Scores:
+    """A model's output as float64 numbers, with the resolution of the dtype it came in."""
+    if _is_tensor(raw):
+        resolution = _resolution(raw.dtype)
+        raw = raw.detach().to("cpu")
+        raw = raw.double() if raw.is_floating_point() else raw
+        raw = raw.numpy()
+    else:
+        resolution = _resolution(getattr(raw, "dtype", None))
+    try:
+        values = np.asarray(raw, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ModelOutputError(
+            f"The black box returned non-numeric outputs ({type(raw).__name__})."
+        ) from exc
+    return _Scores(values, resolution)
+
+
+def _resolution(dtype: Any) -> float:
+    """Machine epsilon of a numpy or torch floating dtype; 0 for float64 and anything else."""
+    if dtype is None:
+        return 0.0
+    if _is_torch_dtype(dtype):
+        import torch
+
+        return (
+            float(torch.finfo(dtype).eps)
+            if dtype.is_floating_point and dtype != torch.float64
+            else 0.0
+        )
+    try:
+        kind = np.dtype(dtype)
+    except TypeError:
+        return 0.0
+    if kind.kind == "f" and kind.itemsize < 8:
+        return float(np.finfo(kind).eps)
+    return 0.0
+
+
+def _is_tensor(obj: Any) -> bool:
+    import sys
+
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(obj, torch.Tensor)
+
+
+def _is_torch_dtype(dtype: Any) -> bool:
+    import sys
+
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(dtype, torch.dtype)
+
+
+def _reversed(rows: Any) -> Any:
+    if _is_tensor(rows):
+        return rows.flip(0)
+    if hasattr(rows, "iloc"):
+        return rows.iloc[::-1]
+    return rows[::-1]
+
+
+def _first(rows: Any) -> Any:
+    return rows.iloc[:1] if hasattr(rows, "iloc") else rows[:1]
 
 
 # ---- scikit-learn ---------------------------------------------------------------------------
@@ -273,8 +396,9 @@ class CallableBlackBox(BlackBox):
     ) -> None:
         self.fn = fn
         self.row_budget = row_budget
-        probe = self.predict(probe_rows)  # model failures get the same context as later calls
-        self.mode = mode or _infer_mode(probe)
+        scored = self._scores(probe_rows)  # model failures get the same context as later calls
+        probe = scored.values
+        self.mode = mode or _infer_mode(probe, scored.resolution)
         # several columns all in [0, 1] from a classifier are read as probabilities, and then
         # checked as such (rows must sum to 1); anything else is a score
         self.outputs_probabilities = (
@@ -284,7 +408,7 @@ class CallableBlackBox(BlackBox):
             and probe.max() <= 1
         )
         if self.outputs_probabilities:
-            _check_probabilities(probe)
+            _check_probabilities(probe, scored.resolution)
         if output_names is not None and len(output_names) != probe.shape[1]:
             raise ParameterError(
                 f"output_names has {len(output_names)} names but the model returns {probe.shape[1]} outputs."
@@ -301,17 +425,17 @@ class CallableBlackBox(BlackBox):
         return f"callable:{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', type(fn).__name__)}"
 
 
-def _looks_like_probabilities(out: np.ndarray) -> bool:
+def _looks_like_probabilities(out: np.ndarray, resolution: float = 0.0) -> bool:
     return (
         out.shape[1] >= 2
         and out.min() >= 0
         and out.max() <= 1
-        and np.allclose(out.sum(axis=1), 1, atol=1e-4)
+        and np.allclose(out.sum(axis=1), 1, atol=max(_SUM_TOLERANCE, out.shape[1] * resolution))
     )
 
 
-def _infer_mode(out: np.ndarray) -> Mode:
-    return "classification" if _looks_like_probabilities(out) else "regression"
+def _infer_mode(out: np.ndarray, resolution: float = 0.0) -> Mode:
+    return "classification" if _looks_like_probabilities(out, resolution) else "regression"
 
 
 # ---- torch ---------------------------------------------------------------------------------
@@ -474,7 +598,7 @@ class TorchBlackBox(BlackBox):
                 "or pass allow_training_mode=True."
             )
 
-    def _call(self, rows: Any) -> np.ndarray:
+    def _call(self, rows: Any) -> _Scores:
         import torch
 
         self._check_eval_mode()
@@ -482,20 +606,15 @@ class TorchBlackBox(BlackBox):
         with torch.inference_mode():
             inputs = self.to_tensor(rows, device, dtype)
             _check_input_device(inputs, device)
-            return self._normalise(_forward(self.module, inputs)).cpu().numpy()
+            out = _first_output(_forward(self.module, inputs))
+            resolution = _resolution(out.dtype) if self.output != "logits" else 0.0
+            return _Scores(self._normalise(out).cpu().numpy(), resolution)
 
     def _normalise(self, out: Any) -> Any:
         """Forward's output as float64 ``(n, k)`` probabilities or values."""
         import torch
 
-        if isinstance(out, tuple | list) and out:
-            out = out[0]
-        if not isinstance(out, torch.Tensor):
-            raise ModelOutputError(
-                f"The torch model's forward returned {type(out).__name__}; expected a tensor "
-                "(or a tuple whose first element is one)."
-            )
-        out = out.to(torch.float64)
+        out = _first_output(out).detach().to(torch.float64)
         if out.ndim == 1:
             out = out[:, None]
         if out.ndim != 2:
@@ -508,7 +627,7 @@ class TorchBlackBox(BlackBox):
             out = torch.cat([1 - out, out], dim=1)
         return out
 
-    def _check(self, raw: Any, n: int) -> np.ndarray:
+    def _check(self, raw: Any, n: int) -> _Scores:
         try:
             return super()._check(raw, n)
         except ModelOutputError as exc:
@@ -523,6 +642,18 @@ class TorchBlackBox(BlackBox):
         return (
             f"torch:{type(self.module).__module__}.{type(self.module).__qualname__}:{self.output}"
         )
+
+
+def _first_output(out: Any) -> Any:
+    """Forward's output tensor (the first element of a tuple or list)."""
+    if isinstance(out, tuple | list) and out:
+        out = out[0]
+    if not _is_tensor(out):
+        raise ModelOutputError(
+            f"The torch model's forward returned {type(out).__name__}; expected a tensor "
+            "(or a tuple whose first element is one)."
+        )
+    return out
 
 
 def _forward(module: Any, inputs: Any) -> Any:

@@ -29,6 +29,10 @@ class SchemaError(DataError):
     """A feature's declared kind, bounds or categories cannot be honoured."""
 
 
+class IntegrityError(DataError):
+    """Files on disk do not match the record written with them (digest, line count, run id)."""
+
+
 class DataTypeError(SurrogateError, TypeError):
     """Data of an unsupported type was passed (e.g. a dict where a frame is needed)."""
 

@@ -252,9 +252,8 @@ def test_non_deterministic_black_box_is_detected(world):
     def model(rows):
         return linear(rows) + noise.normal(size=len(rows))
 
-    explainer = TabularExplainer(model, world, n_samples=100)
-    with raises(ModelOutputError, "not deterministic"):
-        explainer.explain(world.iloc[0])
+    with raises(ModelOutputError, "not deterministic"):  # found when the model is probed
+        TabularExplainer(model, world, n_samples=100).explain(world.iloc[0])
 
 
 # ------------------------------------------------------------------- training data

@@ -20,7 +20,6 @@ import surrogate as sg
 import surrogate.explain.pipeline as pipeline
 from surrogate.errors import DataError, ParameterError
 from surrogate.explain import parallel, progress
-from surrogate.explain import tabular as explainer_module
 from surrogate.surrogates import make_surrogate
 
 N_SAMPLES = 400
@@ -341,8 +340,6 @@ def test_auto_needs_a_bootstrap(german_credit):
         _auto(X, easy).explain(X.iloc[0], "tree", n_bootstrap=0)
 
 
-def test_empty_streamed_piece_is_refused(explainer, credit):
-    part = explainer_module._PartExplainer(explainer, None, progress.NoBar())
+def test_empty_streamed_input_is_refused(explainer, credit, tmp_path):
     with pytest.raises(DataError, match="empty"):
-        part.explain_many(credit[2].iloc[:0])
-    assert part.schema is explainer.schema
+        explainer.explain_many(credit[2].iloc[:0], output=tmp_path / "run")

@@ -56,8 +56,9 @@ def run(out: Path, kill_at: int, *extra: str) -> subprocess.CompletedProcess:
 def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
     whole, killed = tmp_path / "whole", tmp_path / "killed"
     assert run(whole, kill_at=0).returncode == 0
-    # calls: 1 = model fingerprint, 2..4 = parts 0..2; die while scoring part 2
-    first = run(killed, kill_at=4)
+    # calls: 1..3 = model fingerprint (rows, reversed, first alone), 4..6 = parts 0..2;
+    # die while scoring part 2
+    first = run(killed, kill_at=6)
     assert first.returncode == -signal.SIGKILL
     assert sorted(p.name for p in killed.glob("part-*.jsonl")) == [
         "part-00000.jsonl",
@@ -66,10 +67,10 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
     assert not (killed / "manifest.json").exists()
     finished = {p.name: p.stat().st_mtime_ns for p in killed.glob("part-*.jsonl")}
 
-    # the resumed run scores only the missing part: 1 fingerprint call + 1 part call
+    # the resumed run scores only the missing part: 3 fingerprint calls + 1 part call
     resumed = run(
-        killed, 3, "--resume"
-    )  # a third call would kill it: proves parts 0, 1 are not redone
+        killed, 5, "--resume"
+    )  # a fifth call would kill it: proves parts 0, 1 are not redone
     assert resumed.returncode == 0, resumed.stderr
     assert {p.name: p.stat().st_mtime_ns for p in killed.glob("part-0000[01].jsonl")} == finished
     for name in ("part-00000.jsonl", "part-00001.jsonl", "part-00002.jsonl", "manifest.json"):

@@ -83,7 +83,7 @@ def explain_global(
         w_hold=np.ones(len(y_test)),
         threshold=threshold,
     )
-    fit = family.fit_local([problem], schema.features, explainer.sampler.z_names, [fit_seed])[0]
+    fit = family.fit_local([problem], schema.features, schema.names, [fit_seed])[0]
     return GlobalExplanation(
         content=_without_query(fit.content, problem, schema.features),
         fidelity=_fidelity(problem, fit.pred_fit, fit.pred_hold, threshold),

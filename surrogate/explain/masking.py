@@ -160,6 +160,9 @@ class _MaskingExplainer(ABC):
     def share_outside(self, values: np.ndarray) -> float:
         return 0.0  # masking only removes parts of the query: nothing leaves a training range
 
+    def query_notes(self, query: Query) -> tuple[str, ...]:
+        return ()
+
     def query_warnings(self, query: Query, size: Size) -> tuple[str, ...]:
         n_components = len(query.z_names)
         if n_components * 4 > size.n_fit:

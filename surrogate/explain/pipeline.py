@@ -122,6 +122,8 @@ class Modality(Protocol):
 
     def query_warnings(self, query: Query, size: Size) -> tuple[str, ...]: ...
 
+    def query_notes(self, query: Query) -> tuple[str, ...]: ...
+
 
 @dataclass(frozen=True)
 class Run:
@@ -347,7 +349,7 @@ def assemble(
         ),
         meta=provenance(modality, s, family),
         warnings=modality.query_warnings(s.query, s.size) + _weight_warnings(problem, s.query),
-        notes=fit.notes,
+        notes=fit.notes + modality.query_notes(s.query),
     )
 
 

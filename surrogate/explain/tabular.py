@@ -26,7 +26,7 @@ from ..errors import DataError, ParameterError, SurrogateError
 from ..explanation import Explanation, ExplanationSet, Failure
 from ..kernels import check_kernel
 from ..sampling import make_sampler, needs_training_values
-from ..schema import FeatureSchema
+from ..schema import DEFAULT_POINT_MASS_SHARE, FeatureSchema
 from ..surrogates import make_surrogate
 from ..surrogates.base import Content, LinearContent
 from .adaptive import AdaptiveSampling, SizeLimits, is_stable, rounds_note, sampling_plan
@@ -42,11 +42,11 @@ from .pipeline import (
     explain_queries,
     resolve_link,
 )
-from .progress import progress_bar, row_count
+from .progress import progress_bar
 from .seeding import entropy_of, root_sequence
 
 if TYPE_CHECKING:
-    from ..distributed import WrittenParts
+    from ..store import WrittenParts
 
 
 #: what ``explain_many(output_options=...)`` may pass on to ``explain_many_to``
@@ -102,6 +102,10 @@ class TabularExplainer:
     start_samples : int, optional
         ``n_samples="auto"`` only: first size tried, at least ``min_samples()``.
         Default 500, or ``min_samples()`` when that is larger.
+    point_mass_share : float or None, default 0.05
+        Least training share of a number's most frequent value that makes it a point mass
+        the samplers keep (see :mod:`surrogate.schema`); None learns none.
+        ``sampler_options={"point_masses": False}`` keeps learned ones out of the neighbourhood.
     random_state : int, numpy.random.SeedSequence or None, default 0
         Root of every seed. None draws fresh entropy and records it.
 
@@ -152,6 +156,7 @@ class TabularExplainer:
         categorical_features: Any = None,
         immutable_features: Any = None,
         bounds: dict[str, tuple[float, float]] | None = None,
+        point_mass_share: float | None = DEFAULT_POINT_MASS_SHARE,
         sampler_options: dict[str, Any] | None = None,
         row_budget: int = DEFAULT_ROW_BUDGET,
         random_state: Any = 0,
@@ -165,6 +170,7 @@ class TabularExplainer:
             categorical_features=categorical_features,
             immutable_features=immutable_features,
             bounds=bounds,
+            point_mass_share=point_mass_share,
         )
         probe = self.schema.decode(
             self.schema.encode(_head(X_train, self.schema), what="training data")
@@ -377,8 +383,8 @@ class TabularExplainer:
         progress: bool | None,
         params: dict[str, Any],
     ) -> WrittenParts:
-        """Stream to part files; locally, with this call's ``n_jobs`` and one progress bar."""
-        from ..distributed import explain_many_to
+        """Stream to part files (:mod:`surrogate.store`), which calls ``explain_many`` per part."""
+        from ..store import explain_many_to
 
         clash = sorted(set(params) & set(OUTPUT_OPTIONS))
         if clash:
@@ -387,14 +393,19 @@ class TabularExplainer:
                 f"output_options={{{', '.join(f'{k!r}: ...' for k in clash)}}}."
             )
         self._family(surrogate, dict(params))  # refuse a bad family before any file is written
-        common = {"output": output, "format": output_format, "on_error": run.on_error}
-        if client is not None:
-            return explain_many_to(
-                self, X, surrogate, client=client, **common, **output_options, **params
-            )
-        with progress_bar(progress, row_count(X), self._queries_per_block()) as bar:
-            parts = _PartExplainer(self, run.n_jobs, bar)
-            return explain_many_to(parts, X, surrogate, **common, **output_options, **params)
+        return explain_many_to(
+            self,
+            X,
+            surrogate,
+            output=output,
+            format=output_format,  # type: ignore[arg-type]  # checked by the store
+            on_error=run.on_error,  # type: ignore[arg-type]  # checked by explain_many
+            client=client,
+            n_jobs=run.n_jobs,
+            progress=progress,
+            **output_options,
+            **params,
+        )
 
     def _explain_frame(self, frame: Any, run: Run, bar: Any) -> ExplanationSet:
         """Explain every row of a non-empty frame in blocks, advancing ``bar`` per block."""
@@ -493,6 +504,11 @@ class TabularExplainer:
     def query_warnings(self, query: Query, size: Size) -> tuple[str, ...]:
         return self._warnings(query.row)
 
+    def query_notes(self, query: Query) -> tuple[str, ...]:
+        """The sampler's point masses in words (samplers without any say nothing)."""
+        notes = getattr(self.sampler, "point_mass_notes", None)
+        return tuple(notes(query.row)) if notes is not None else ()
+
     def _in_original_units(self, content):
         """Per-unit weights only exist where the sampler's z is a standardised offset."""
         if not isinstance(content, LinearContent):
@@ -584,31 +600,3 @@ def _check_no_output_options(output_format: Any, output_options: Any) -> None:
         raise ParameterError(
             f"{given} apply only with output= (explanations streamed to files); output is None."
         )
-
-
-class _PartExplainer:
-    """The explainer as ``explain_many_to`` sees it in a local streamed run.
-
-    Its ``explain_many`` keeps the run's ``n_jobs`` and advances the run's one progress
-    bar; every other attribute is the explainer's own.
-    """
-
-    def __init__(self, explainer: TabularExplainer, n_jobs: int | None, bar: Any) -> None:
-        self._explainer = explainer
-        self._n_jobs = n_jobs
-        self._bar = bar
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") or name in ("_explainer", "_n_jobs", "_bar"):
-            raise AttributeError(name)
-        return getattr(self._explainer, name)
-
-    def explain_many(
-        self, X: Any, surrogate: Any = "linear", *, on_error: str = "raise", **params: Any
-    ) -> ExplanationSet:
-        explainer = self._explainer
-        family = explainer._family(surrogate, params)
-        frame = explainer.schema.to_frame(X)
-        if len(frame) == 0:
-            raise DataError("The query set is empty: there is nothing to explain.")
-        return explainer._explain_frame(frame, Run(family, on_error, self._n_jobs), self._bar)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 import types
 import typing
 from typing import Any
@@ -31,6 +32,14 @@ def canonical_json(document: Any, *, indent: int | None = None) -> str:
         allow_nan=False,
         separators=(",", ":") if indent is None else (",", ": "),
         ensure_ascii=False,
+    )
+
+
+def too_deep() -> ExplanationFormatError:
+    """The refusal of a document nested deeper than the interpreter can read."""
+    return ExplanationFormatError(
+        "Not a JSON explanation: it is nested deeper than Python can read "
+        f"(recursion limit {sys.getrecursionlimit()}); no explanation is nested that deep."
     )
 
 

@@ -13,7 +13,14 @@ from typing import Any
 from ..errors import ExplanationFormatError, ParameterError
 from ..fidelity import Fidelity, Stability
 from ..surrogates.base import GLOBAL_REFERENCE, AdditiveContent, Content, LinearContent
-from .codec import SCHEMA_VERSION, _from_data, _to_data, canonical_json, check_schema_version
+from .codec import (
+    SCHEMA_VERSION,
+    _from_data,
+    _to_data,
+    canonical_json,
+    check_schema_version,
+    too_deep,
+)
 
 
 @dataclass(frozen=True)
@@ -97,9 +104,14 @@ class Explanation:
     def from_json(cls, text: str | bytes) -> Explanation:
         try:
             document = json.loads(text)
+        except RecursionError:
+            raise too_deep() from None
         except (TypeError, ValueError) as exc:
             raise ExplanationFormatError(f"Not a JSON explanation: {exc}") from exc
-        return cls.from_dict(document)
+        try:
+            return cls.from_dict(document)
+        except RecursionError:
+            raise too_deep() from None
 
     @classmethod
     def from_dict(cls, document: dict[str, Any]) -> Explanation:

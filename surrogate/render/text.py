@@ -1,7 +1,14 @@
-"""Plain-text rendering of an explanation, for terminals and logs."""
+"""Plain-text rendering of an explanation, for terminals and logs.
+
+Names and labels come from the user's data, so every line is made inert before it is
+returned: control characters (ANSI escape sequences, carriage returns, embedded
+newlines) and bidirectional-override characters are written as visible escapes
+(``\\x1b``, ``\\u202e``), so a feature name can neither restyle a terminal nor forge a line.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -13,6 +20,17 @@ if TYPE_CHECKING:
 
 #: additive surrogates: terms listed by name; the others are summed on one line
 SHOWN_TERMS = 8
+#: C0 and C1 controls, DEL, and the bidirectional marks, embeddings, overrides and isolates
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def inert(text: str) -> str:
+    """``text`` with every control or bidirectional character written as a visible escape."""
+    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def _lines(lines: list[str]) -> str:
+    return "\n".join(inert(line) for line in lines)
 
 
 def fmt(value: float | None, digits: int = 3) -> str:
@@ -81,7 +99,7 @@ def explanation_to_text(exp: Explanation) -> str:
             lines.append("  " + rule_line(rule, i, ordered=ordered))
     for warning in exp.warnings:
         lines.append(f"Warning: {warning}")
-    return "\n".join(lines)
+    return _lines(lines)
 
 
 def units(meta) -> str:
@@ -108,10 +126,15 @@ def contribution_rows(
     content: AdditiveContent, shown: int = SHOWN_TERMS
 ) -> tuple[list[ContributionRow], list[ContributionRow]]:
     """The ``shown`` largest contributions (features and pairs together), then the rest."""
-    rows = [ContributionRow(t.feature, value_text(t.value), t.contribution, t) for t in content.terms]
+    rows = [
+        ContributionRow(t.feature, value_text(t.value), t.contribution, t) for t in content.terms
+    ]
     rows += [
         ContributionRow(
-            " \u00d7 ".join(p.features), ", ".join(value_text(v) for v in p.values), p.contribution, p
+            " \u00d7 ".join(p.features),
+            ", ".join(value_text(v) for v in p.values),
+            p.contribution,
+            p,
         )
         for p in content.pairs
     ]
@@ -127,8 +150,10 @@ def others_label(others: list[ContributionRow]) -> str:
 
 
 def surrogate_at_query(content: AdditiveContent) -> float:
-    return content.intercept + sum(t.contribution for t in content.terms) + sum(
-        p.contribution for p in content.pairs
+    return (
+        content.intercept
+        + sum(t.contribution for t in content.terms)
+        + sum(p.contribution for p in content.pairs)
     )
 
 
@@ -180,4 +205,4 @@ def global_to_text(glob) -> str:
     lines += [f"Note: {note}" for note in glob.notes]
     if f.note:
         lines.append(f"Note: {f.note}")
-    return "\n".join(lines)
+    return _lines(lines)

@@ -25,10 +25,14 @@ import datetime as _dt
 import hashlib
 import json
 import math
+import os
 import platform
 import shlex
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -54,7 +58,16 @@ from .reason_codes import (
     reason_codes_csv,
 )
 
-REPORT_SCHEMA_VERSION = "1.0"
+REPORT_SCHEMA_VERSION = "1.1"
+#: what ``write_report`` writes (the PDF only when asked for)
+ARTEFACTS = (
+    "report.html",
+    "report.json",
+    "explanations.jsonl",
+    "reason_codes.csv",
+    "review.toml",
+    "report.pdf",
+)
 #: seed-sequence purposes derived from the review seed, besides split/model/explainer
 _SAMPLE_PURPOSE, _SURVEY_PURPOSE = 1, 2
 _VERSIONED = (
@@ -120,7 +133,7 @@ def build_report(config: ReviewConfig, *, command_line: str | None = None) -> Re
     ]
     report = {
         "report_schema_version": REPORT_SCHEMA_VERSION,
-        "scope": scope_section(config, problem, explainer),
+        "scope": scope_section(config, problem, explainer, scores_test, positions),
         "data": data_section(problem, explainer, policy),
         "performance": performance_section(problem, explainer, config, scores_test, scores_train),
         "global": global_section(explainer, problem, config),
@@ -221,6 +234,12 @@ def make_reference(
     if config.reference == "training":
         return Reference.from_schema(explainer.schema)
     approved = problem.X_train[scores_train < config.cutoff]
+    if len(approved) == 0:
+        raise ParameterError(
+            f"reference = 'approved' needs training applicants the model approves, but at the "
+            f"cut-off {config.cutoff:g} it declines all of them; use reference = 'training' or a "
+            "higher threshold."
+        )
     return Reference.from_frame(
         approved, explainer.schema, "training applicants the model approves"
     )
@@ -231,7 +250,9 @@ def _case_ids(problem: Problem) -> list[str]:
 
 
 # ---- sections ----------------------------------------------------------------------------------------------
-def scope_section(config: ReviewConfig, problem: Problem, explainer) -> dict[str, Any]:
+def scope_section(
+    config: ReviewConfig, problem: Problem, explainer, scores_test: np.ndarray, positions
+) -> dict[str, Any]:
     return {
         "title": config.title,
         "model_id": config.model_id,
@@ -251,6 +272,7 @@ def scope_section(config: ReviewConfig, problem: Problem, explainer) -> dict[str
             {"role": "Independent validator"},
             {"role": "Compliance"},
         ],
+        "not_performed": not_performed(config, scores_test, positions),
     }
 
 
@@ -264,6 +286,27 @@ def _trainer_parameters(config: ReviewConfig) -> list[dict[str, Any]]:
         {"name": k, "value": v if v is None or isinstance(v, bool | int | float) else str(v)}
         for k, v in sorted(trainer_parameters(config.train, config.seed).items())
     ]
+
+
+def not_performed(config: ReviewConfig, scores_test: np.ndarray, positions) -> list[dict[str, str]]:
+    """The parts of the review that could not be performed, and why (none in a usual review)."""
+    if positions:
+        return []
+    if config.select == "declined":
+        highest = float(np.max(scores_test)) if len(scores_test) else float("nan")
+        why = (
+            f"no held-out applicant is declined at the cut-off {config.cutoff:g}: the model's "
+            f"highest {config.adverse!r} probability on the held-out split is {highest:.4g}"
+        )
+    else:
+        why = f"no case was chosen (selection {config.select!r})"
+    parts = (
+        "local explanations of chosen cases",
+        "sensitivity to settings",
+        "reason codes",
+        "rerun check",
+    )
+    return [{"what": what, "why": why} for what in parts]
 
 
 def data_section(problem: Problem, explainer, policy: ReasonPolicy) -> dict[str, Any]:
@@ -381,6 +424,13 @@ def sensitivity_section(
     problem: Problem, case_exps, positions, ids, config: ReviewConfig
 ) -> dict[str, Any]:
     chosen = positions[: config.sensitivity_cases]
+    if not chosen:
+        return {
+            "performed": False,
+            "n_cases": 0,
+            "top_k": analysis.SENSITIVITY_TOP_K,
+            "settings": [],
+        }
     defaults = case_exps[: len(chosen)]
     case_ids = [ids[p] for p in chosen]
     settings = [
@@ -398,7 +448,7 @@ def sensitivity_section(
     ]
     for name, value in variants:
         explainer = make_explainer(problem, config, **{name: value})
-        explained = explain_positions(explainer, problem, chosen, config) if chosen else {}
+        explained = explain_positions(explainer, problem, chosen, config)
         label = f"width {value:g}" if name == "kernel_width" else f"n {value}"
         settings.append(
             analysis.sensitivity_setting(
@@ -410,7 +460,12 @@ def sensitivity_section(
                 case_ids,
             )
         )
-    return {"n_cases": len(chosen), "top_k": analysis.SENSITIVITY_TOP_K, "settings": settings}
+    return {
+        "performed": True,
+        "n_cases": len(chosen),
+        "top_k": analysis.SENSITIVITY_TOP_K,
+        "settings": settings,
+    }
 
 
 def reasons_section(
@@ -480,12 +535,19 @@ def reproducibility_section(
         "command_line": command_line
         if command_line is not None
         else shlex.join(["surrogate", *sys.argv[1:]]),
-        "rerun_command": shlex.join(
-            ["surrogate", "report", "--config", str(config.out_path / "review.toml")]
-        ),
+        "rerun_command": rerun_command(config, problem),
         "git_commit": git_commit(),
         "rerun_check": rerun_check(problem, config, case_exps, positions),
     }
+
+
+def rerun_command(config: ReviewConfig, problem: Problem) -> str:
+    """The command that reruns the review; trust in a model file is pinned to its digest,
+    for the saved review file cannot grant it."""
+    command = ["surrogate", "report", "--config", str(config.out_path / "review.toml")]
+    if config.trust_granted() is not None:
+        command += ["--trust-model-sha256", problem.model_sha256]
+    return shlex.join(command)
 
 
 def rerun_check(problem: Problem, config: ReviewConfig, case_exps, positions) -> dict[str, Any]:
@@ -559,26 +621,159 @@ def report_json(report: dict[str, Any]) -> str:
 def write_report(bundle: ReportBundle, *, pdf: bool | None = None) -> Path:
     """Write the output folder ``bundle.config.out`` (module doc); returns the path of ``report.html``.
 
-    ``pdf`` overrides the configuration's ``pdf`` setting.
+    ``pdf`` overrides the configuration's ``pdf`` setting. Every file is rendered in memory,
+    written to a temporary folder beside the output folder, flushed to disk, and the folder
+    is then swapped into place: a run stopped at any point leaves either the previous
+    complete report or the new one, never a mixture or a cut-off page. The output folder
+    must be new or hold only a previous report's files. If Chromium cannot print the PDF,
+    the report is written without it and the error is raised afterwards.
+    """
+    from ..store import atomic_write
+
+    folder = bundle.config.out_path
+    with publishing(folder) as staging:
+        for name, data in render_files(bundle).items():
+            atomic_write(staging / name, data)
+        failure = None
+        if bundle.config.pdf if pdf is None else pdf:
+            failure = _print_pdf(staging)
+    if failure is not None:
+        raise type(failure)(f"{failure} The report was written to {folder} without report.pdf.")
+    return folder / "report.html"
+
+
+def render_files(bundle: ReportBundle) -> dict[str, bytes]:
+    """Every file of the report folder but the PDF, rendered in memory.
+
+    ``report.html`` states the SHA-256 of ``report.json`` (it is rendered from that very
+    text), so a page can be matched with the document its numbers come from.
     """
     from .html import render_report_html
 
-    folder = bundle.config.out_path
-    folder.mkdir(parents=True, exist_ok=True)
-    config = bundle.config
-    _write(folder / "report.json", report_json(bundle.report))
-    _write(folder / "explanations.jsonl", "".join(e.to_json() + "\n" for e in bundle.explanations))
-    _write(folder / "reason_codes.csv", reason_codes_csv(bundle.reasons))
-    _write(folder / "review.toml", config.to_toml())
-    html_path = folder / "report.html"
-    _write(html_path, render_report_html(bundle.report))
-    if bundle.config.pdf if pdf is None else pdf:
-        from .pdf import html_to_pdf
-
-        html_to_pdf(html_path, folder / "report.pdf")
-    return html_path
+    document = report_json(bundle.report)
+    return {
+        "report.json": document.encode("utf-8"),
+        "explanations.jsonl": "".join(e.to_json() + "\n" for e in bundle.explanations).encode(
+            "utf-8"
+        ),
+        "reason_codes.csv": reason_codes_csv(bundle.reasons).encode("utf-8"),
+        "review.toml": bundle.config.to_toml().encode("utf-8"),
+        "report.html": render_report_html(bundle.report).encode("utf-8"),
+    }
 
 
-def _write(path: Path, text: str) -> None:
-    with open(path, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(text)
+def report_json_sha256(report: dict[str, Any]) -> str:
+    """SHA-256 of the ``report.json`` text of a report document."""
+    return hashlib.sha256(report_json(report).encode("utf-8")).hexdigest()
+
+
+def _print_pdf(staging: Path) -> Exception | None:
+    from ..errors import SurrogateError
+    from .pdf import html_to_pdf
+
+    try:
+        html_to_pdf(staging / "report.html", staging / "report.pdf")
+    except SurrogateError as exc:
+        (staging / "report.pdf").unlink(missing_ok=True)
+        return exc
+    return None
+
+
+@contextmanager
+def publishing(folder: Path) -> Iterator[Path]:
+    """A fresh staging folder beside ``folder``, swapped into its place when the block ends.
+
+    A second writer to the same folder is refused while one is at work; staging folders
+    left by a killed run are removed. On an error inside the block nothing is published.
+    """
+    from ..store import hold_lock
+
+    folder = folder.absolute()
+    _check_report_folder(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with hold_lock(
+        folder.parent / f".{folder.name}.lock", what=f"The report folder {str(folder)!r}"
+    ):
+        _remove_stale(folder)
+        staging = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
+        staging.mkdir()
+        try:
+            yield staging
+            _fsync_dir(staging)
+            _swap_into_place(staging, folder)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging)
+
+
+def _check_report_folder(folder: Path) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise ParameterError(f"--out must be a folder, got the existing file {str(folder)!r}.")
+    if not folder.is_dir():
+        return
+    others = sorted(p.name for p in folder.iterdir() if p.name not in ARTEFACTS)
+    if others:
+        shown = others[:5] + (["..."] if len(others) > 5 else [])
+        raise ParameterError(
+            f"--out {str(folder)!r} holds files that are not a report's ({shown}); the report "
+            "replaces its folder as a whole, so choose a new folder or a previous report's folder."
+        )
+
+
+def _remove_stale(folder: Path) -> None:
+    """Staging and replaced folders of a killed run (the lock is held: none is in use)."""
+    for path in folder.parent.glob(f".{folder.name}.*-*"):
+        if path.is_dir() and path.name.rsplit("-", 1)[-1].isdigit():
+            shutil.rmtree(path)
+
+
+def _swap_into_place(staging: Path, folder: Path) -> None:
+    """Put ``staging`` at ``folder``: a rename when there is none, else an atomic exchange
+    (Linux ``renameat2``), else two renames (a stop between them leaves the previous
+    report beside, under ``.<name>.old-<pid>``)."""
+    if not folder.exists():
+        os.replace(staging, folder)
+    elif _exchange(staging, folder):
+        shutil.rmtree(staging)  # now holds the previous report
+    else:  # pragma: no cover - filesystems without an atomic exchange
+        old = folder.parent / f".{folder.name}.old-{os.getpid()}"
+        os.replace(folder, old)
+        os.replace(staging, folder)
+        shutil.rmtree(old)
+    _fsync_dir(folder.parent)
+
+
+#: renameat2 flag: swap the two paths atomically
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two paths atomically; False where the system cannot (then nothing happened)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:  # pragma: no cover - glibc older than 2.28
+        return False
+    done = renameat2(
+        _AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE
+    )
+    if done == 0:
+        return True
+    errno = ctypes.get_errno()
+    if errno in (22, 38, 95):  # EINVAL, ENOSYS, EOPNOTSUPP: not supported here
+        return False
+    raise OSError(errno, os.strerror(errno), str(second))
+
+
+def _fsync_dir(folder: Path) -> None:
+    if sys.platform == "win32":  # pragma: no cover - directories cannot be opened there
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -6,6 +6,14 @@ configuration -- defaults for the data set filled in, paths made absolute -- is
 saved next to the report (``review.toml``) so that
 ``surrogate report --config reports/<name>/review.toml`` reruns the review exactly.
 
+Trust to unpickle a model file (``.joblib``, ``.pt2``, a ``.skops`` file with
+untrusted types) is granted on the command line only -- ``--trust-model-file``, or
+``--trust-model-sha256 <digest>`` which trusts that exact file -- or by a program
+building a :class:`ReviewConfig` itself. A review file never grants it: the saved
+``review.toml`` records how the model was trusted (``trusted_by``) without granting
+it, and a ``trust_model_file = true`` line in a review file (written by earlier
+versions) is read as such a record, not as a grant.
+
 Example ``review.toml``::
 
     [data]
@@ -25,6 +33,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -61,7 +70,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "model": (
         "train",
         "model",
-        "trust_model_file",
+        "trusted_by",
         "model_factory",
         "torch_output",
         "model_id",
@@ -86,6 +95,12 @@ SECTIONS: dict[str, tuple[str, ...]] = {
 _KEY_IN_SECTION = {"data": "name", "model": "path"}
 #: fields holding file paths: resolved against the config file's folder when read from one
 _PATH_FIELDS = ("model", "families", "out")
+#: grants of trust to unpickle a model file: set on the command line or in Python, never
+#: read from nor written to a review file
+TRUST_FIELDS = ("trust_model_file", "trust_model_sha256")
+#: the key earlier versions wrote to review files; now read as a record of trust, not a grant
+_LEGACY_TRUST_KEY = "trust_model_file"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -99,6 +114,8 @@ class ReviewConfig:
     train: str = "gbm"
     model: str | None = None
     trust_model_file: bool = False
+    trust_model_sha256: str | None = None
+    trusted_by: str | None = None
     model_factory: str | None = None
     torch_output: str | None = None
     model_id: str | None = None
@@ -146,6 +163,7 @@ class ReviewConfig:
         except tomllib.TOMLDecodeError as exc:
             raise ParameterError(f"--config file {str(path)!r} is not valid TOML: {exc}") from exc
         values = _flatten(document, str(path))
+        values.update(_trust_record(document, values, path))
         for name in _PATH_FIELDS:
             if isinstance(values.get(name), str):
                 values[name] = str((path.parent / values[name]).resolve())
@@ -154,7 +172,8 @@ class ReviewConfig:
         return cls().with_overrides(**values)
 
     def to_toml(self) -> str:
-        """The configuration as TOML text that :meth:`from_toml` reads back identically."""
+        """The configuration as TOML text that :meth:`from_toml` reads back identically,
+        except the grants of trust (:data:`TRUST_FIELDS`), which a review file never holds."""
         out = [
             "# Effective configuration of this review: rerun it with",
             "#   surrogate report --config <this file>",
@@ -227,6 +246,7 @@ class ReviewConfig:
         elif rationale is None:
             rationale = "Cut-off set by the reviewer (--threshold or the review file)."
         name = self.data_name + "-" + (Path(self.model).stem if self.model else self.train)
+        sha = None if self.trust_model_sha256 is None else self.trust_model_sha256.lower()
         resolved = replace(
             self,
             adverse_class=str(adverse),
@@ -238,7 +258,9 @@ class ReviewConfig:
             data=self.data if self.is_bundled else str(Path(self.data).resolve()),
             model=None if self.model is None else str(Path(self.model).resolve()),
             families=None if self.families is None else str(Path(self.families).resolve()),
+            trust_model_sha256=sha,
         )
+        resolved = replace(resolved, trusted_by=resolved.trust_granted())
         resolved.validate()
         return resolved
 
@@ -277,15 +299,86 @@ class ReviewConfig:
             raise ParameterError(
                 f"fidelity_survey must be zero or more rows, got {self.fidelity_survey!r}."
             )
-        if self.threshold is not None and not math.isfinite(self.threshold):
-            raise ParameterError(f"threshold must be a finite number, got {self.threshold!r}.")
+        check_threshold(self.threshold)
+        self._check_trust()
         if self.model is not None and Path(self.model).suffix.lower() not in MODEL_SUFFIXES:
             raise ParameterError(
                 f"--model must be a {', '.join(MODEL_SUFFIXES)} file, got {self.model!r}."
             )
 
+    # ---- trust to unpickle a model file -----------------------------------------------
+    def trust_granted(self) -> str | None:
+        """How this configuration grants trust to unpickle its model file, in words; None
+        when it grants none."""
+        if self.model is None:
+            return None
+        if self.trust_model_sha256 is not None:
+            return f"--trust-model-sha256 {self.trust_model_sha256.lower()} (this exact file only)"
+        if self.trust_model_file:
+            return "--trust-model-file"
+        return None
+
+    def _check_trust(self) -> None:
+        sha = self.trust_model_sha256
+        if sha is not None and not _SHA256.fullmatch(sha.lower()):
+            raise ParameterError(
+                f"--trust-model-sha256 must be the model file's SHA-256 as 64 hexadecimal digits, "
+                f"got {sha!r}."
+            )
+        if (sha is not None or self.trust_model_file) and self.model is None:
+            raise ParameterError(
+                "--trust-model-file and --trust-model-sha256 trust a --model file, but no model file "
+                "is given (the demo model is trained here and needs no trust)."
+            )
+
+
+def check_threshold(threshold: Any) -> float | None:
+    """A decision threshold: a probability strictly between 0 and 1 (None: the data set's default).
+
+    At 0 or below every applicant is declined, at 1 or above none is: neither is a cut-off
+    a review can examine.
+    """
+    if threshold is None:
+        return None
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+        raise ParameterError(f"threshold must be a number, got {threshold!r}.")
+    if not math.isfinite(threshold) or not 0 < threshold < 1:
+        raise ParameterError(
+            "threshold is the probability of the adverse class at which an applicant is declined; "
+            f"it must lie strictly between 0 and 1, got {threshold!r}."
+        )
+    return float(threshold)
+
+
+def threshold_argument(text: str) -> float:
+    """``--threshold`` as typed on the command line: refused at parse time outside (0, 1)."""
+    import argparse
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    try:
+        checked = check_threshold(value)
+    except ParameterError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value if checked is None else checked
+
 
 # ---- helpers ----------------------------------------------------------------------------------
+def _trust_record(document: dict[str, Any], values: dict[str, Any], path: Path) -> dict[str, Any]:
+    """What a review file says about trust, as a record: never a grant (module doc)."""
+    model = document.get("model", {})
+    legacy = model.get(_LEGACY_TRUST_KEY) if isinstance(model, dict) else None
+    if legacy is None:
+        return {}
+    if not isinstance(legacy, bool):
+        raise ParameterError(f"{path}: {_LEGACY_TRUST_KEY} must be true or false, got {legacy!r}.")
+    if not legacy or values.get("trusted_by") is not None:
+        return {}
+    return {"trusted_by": f"{_LEGACY_TRUST_KEY} = true in {path.name} (a record, not a grant)"}
+
+
 def _required(value: Any, name: str) -> Any:
     if value is None:
         raise ParameterError(
@@ -309,6 +402,14 @@ def _flatten(document: dict[str, Any], where: str) -> dict[str, Any]:
         if not isinstance(table, dict):
             raise ParameterError(f"{where}: [{section}] must be a table, got {table!r}.")
         keys = {(_KEY_IN_SECTION[n] if _owns_key(section, n) else n): n for n in SECTIONS[section]}
+        granted = sorted(set(table) & set(TRUST_FIELDS) - {_LEGACY_TRUST_KEY})
+        if granted:
+            raise ParameterError(
+                f"{where}: {granted} cannot be set in a review file: trust to unpickle a model file "
+                "is granted on the command line only (--trust-model-sha256, --trust-model-file)."
+            )
+        if section == "model":
+            table = {k: v for k, v in table.items() if k != _LEGACY_TRUST_KEY}  # see _trust_record
         unknown = sorted(set(table) - set(keys))
         if unknown:
             raise ParameterError(

@@ -139,7 +139,11 @@ def _global_drawing(section: dict[str, Any], *, prefix: str) -> tuple[Markup | N
 
 # ---- page -------------------------------------------------------------------------------------------
 def render_report_html(report: dict[str, Any]) -> str:
-    """The self-contained HTML page of a report document."""
+    """The self-contained HTML page of a report document.
+
+    The page states the SHA-256 of the document's ``report.json`` text (in a ``<meta
+    name="report-json-sha256">`` tag and in the reproducibility record).
+    """
     jinja2 = require("jinja2", "report")
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
@@ -149,8 +153,15 @@ def render_report_html(report: dict[str, Any]) -> str:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    from .builder import report_json_sha256
+
     numbers = Numbers(report)
     template = env.get_template("report.html.j2")
     return template.render(
-        report=report, num=numbers.num, val=numbers.val, drawings=drawings(report), csp=CSP
+        report=report,
+        num=numbers.num,
+        val=numbers.val,
+        drawings=drawings(report),
+        csp=CSP,
+        json_sha256=report_json_sha256(report),
     )

@@ -3,20 +3,29 @@
 Loading a model file runs code from it, so it is guarded:
 
 * ``.joblib`` files are pickles; unpickling executes arbitrary code, so they are
-  refused unless the reviewer passes ``--trust-model-file``;
+  refused unless trust is granted;
 * ``.skops`` files are read with :func:`skops.io.load`, which only builds types it
   is told to trust; the file's untrusted types (:func:`skops.io.get_untrusted_types`)
-  are listed and refused unless ``--trust-model-file`` is given;
+  are listed and refused unless trust is granted;
 * a ``torch.export`` program (``.pt2``) is unpickled by ``torch.export.load``, so it
-  needs ``--trust-model-file`` too;
+  needs trust too;
 * a torch state dict (``.pt`` / ``.pth``) is read with ``torch.load(weights_only=True)``,
   which builds tensors only, into the module that ``--model-factory module:function``
   returns (code the reviewer names explicitly, imported like any module).
+
+Trust is granted on the command line only (see :mod:`.config`): ``--trust-model-file``,
+or ``--trust-model-sha256 <digest>``, which trusts the file only if its SHA-256 is that
+digest. The file is read once; its digest is taken and the model loaded from the same
+bytes, so the file checked is the file loaded.
+
+The model only ever sees copies of the review's data (:func:`score`): a model that
+edits its input in place cannot change the applicants the review shows.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import math
 import pickle
 from dataclasses import dataclass
@@ -60,11 +69,15 @@ def load_problem(config: ReviewConfig) -> Problem:
         model_source = f"trained here: demo pipeline '{config.train}' on the training split"
         model_sha = hashlib.sha256(pickle.dumps(model, protocol=5)).hexdigest()
     else:
-        model = load_model(
-            config.model, trust=config.trust_model_file, factory=config.model_factory
+        model, model_sha = load_model_file(
+            config.model,
+            trust=config.trust_model_file,
+            sha256=config.trust_model_sha256,
+            factory=config.model_factory,
         )
-        model_source = f"loaded from {config.model}"
-        model_sha = file_sha256(config.model)
+        model_source = f"loaded from {config.model}" + (
+            f"; unpickling trusted by {config.trusted_by}" if config.trusted_by else ""
+        )
     return Problem(
         X_train=X_train,
         X_test=X_test,
@@ -99,15 +112,53 @@ def load_data(config: ReviewConfig) -> tuple[pd.DataFrame, pd.Series, str, str |
 
 
 def read_table(path: Path) -> pd.DataFrame:
-    """A CSV or Parquet file as a frame; text columns become categories."""
+    """A CSV or Parquet file as a frame; text columns become categories.
+
+    Refused with a :class:`DataError` naming the column: a name given to two columns
+    (pandas would silently rename the second ``name.1``) and infinite numbers.
+    """
     if path.suffix.lower() == ".parquet":
         frame = pd.read_parquet(path)
     else:
+        _check_csv_header(path)
         frame = pd.read_csv(path)
     for column in frame.columns:
         if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
             frame[column] = frame[column].astype("category")
+    _check_finite(frame, path)
     return frame
+
+
+def _check_csv_header(path: Path) -> None:
+    import csv
+
+    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+        header = next(csv.reader(fh), [])
+    seen: dict[str, int] = {}
+    for name in header:
+        seen[name] = seen.get(name, 0) + 1
+    repeated = sorted(name for name, count in seen.items() if count > 1)
+    if repeated:
+        raise DataError(
+            f"The data file {path.name!r} names several columns {repeated}; every column needs "
+            "its own name (pandas would rename the second one silently)."
+        )
+
+
+def _check_finite(frame: pd.DataFrame, path: Path) -> None:
+    import numpy as np
+
+    for column in frame.columns:
+        series = frame[column]
+        if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
+            continue
+        infinite = np.isinf(series.to_numpy(dtype=float, na_value=np.nan))
+        if infinite.any():
+            row = int(np.flatnonzero(infinite)[0])
+            raise DataError(
+                f"Column {str(column)!r} of {path.name!r} is infinite in data row {row} "
+                f"({float(series.iloc[row])}); expected finite numbers or missing values."
+            )
 
 
 def split_target(frame: pd.DataFrame, target: str | None) -> tuple[pd.DataFrame, pd.Series]:
@@ -185,38 +236,76 @@ def train_model(X_train: pd.DataFrame, y_train: pd.Series, config: ReviewConfig)
         ) from exc
 
 
-def load_model(path: str | Path, *, trust: bool, factory: str | None = None) -> Any:
+def load_model(
+    path: str | Path, *, trust: bool, factory: str | None = None, sha256: str | None = None
+) -> Any:
     """Load a model file, refusing what is not trusted (module doc)."""
+    return load_model_file(path, trust=trust, factory=factory, sha256=sha256)[0]
+
+
+def load_model_file(
+    path: str | Path, *, trust: bool, factory: str | None = None, sha256: str | None = None
+) -> tuple[Any, str]:
+    """The model in a file and the file's SHA-256, read once (module doc).
+
+    ``trust`` grants unpickling whatever the file holds; ``sha256`` grants it only if
+    the file's digest is that one (a different file is refused before anything is
+    unpickled).
+    """
     path = Path(path)
     if not path.is_file():
         raise ParameterError(f"--model file {str(path)!r} does not exist.")
     suffix = path.suffix.lower()
-    if suffix == ".joblib":
-        return _load_joblib(path, trust)
-    if suffix == ".skops":
-        return _load_skops(path, trust)
-    if suffix == ".pt2":
-        return _load_exported(path, trust)
-    if suffix in (".pt", ".pth"):
-        return _load_state_dict(path, factory)
-    raise ParameterError(
-        f"--model must be a .skops, .joblib, .pt2 (torch.export) or .pt/.pth (state dict) file, "
-        f"got {path.name!r}."
-    )
-
-
-def _load_exported(path: Path, trust: bool) -> Any:
-    if not trust:
+    loaders = {
+        ".joblib": _load_joblib,
+        ".skops": _load_skops,
+        ".pt2": _load_exported,
+    }
+    if suffix not in (*loaders, ".pt", ".pth"):
+        raise ParameterError(
+            f"--model must be a .skops, .joblib, .pt2 (torch.export) or .pt/.pth (state dict) "
+            f"file, got {path.name!r}."
+        )
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if sha256 is not None and digest != sha256.lower():
         raise ModelError(
-            f"Refusing to load {path.name!r}: torch.export.load unpickles parts of the file, which can "
-            "run code. Pass --trust-model-file if you trust its origin, or save a state dict and give "
-            "--model-factory."
+            f"Refusing to load {path.name!r}: --trust-model-sha256 trusts the file whose SHA-256 is "
+            f"{sha256.lower()}, but this file's is {digest}. It is not the file that was trusted."
+        )
+    if suffix in loaders:
+        granted = trust or sha256 is not None
+        return loaders[suffix](path, data, _Grant(granted, digest)), digest
+    return _load_state_dict(path, data, factory), digest
+
+
+@dataclass(frozen=True)
+class _Grant:
+    """Whether unpickling is trusted, and the file's digest (to say how to pin it)."""
+
+    trusted: bool
+    sha256: str
+
+    def how(self) -> str:
+        return (
+            f"Trust is granted on the command line only: --trust-model-sha256 {self.sha256} "
+            "trusts this exact file (--trust-model-file any file at this path); a review file "
+            "cannot grant it."
+        )
+
+
+def _load_exported(path: Path, data: bytes, grant: _Grant) -> Any:
+    if not grant.trusted:
+        raise ModelError(
+            f"Refusing to load {path.name!r}: torch.export.load unpickles parts of the file, which "
+            "can run code. Load it only if you trust its origin, or save a state dict and give "
+            f"--model-factory. {grant.how()}"
         )
     torch = require("torch", "torch")
-    return torch.export.load(str(path)).module()
+    return torch.export.load(io.BytesIO(data)).module()
 
 
-def _load_state_dict(path: Path, factory: str | None) -> Any:
+def _load_state_dict(path: Path, data: bytes, factory: str | None) -> Any:
     if not factory or ":" not in factory:
         raise ParameterError(
             f"A torch state dict ({path.name!r}) needs --model-factory module:function naming the "
@@ -231,27 +320,33 @@ def _load_state_dict(path: Path, factory: str | None) -> Any:
     except (ImportError, AttributeError) as exc:
         raise ParameterError(f"--model-factory {factory!r} cannot be imported: {exc}") from exc
     module = build()
-    module.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    module.load_state_dict(torch.load(io.BytesIO(data), map_location="cpu", weights_only=True))
     return module.eval()
 
 
-def _load_joblib(path: Path, trust: bool) -> Any:
-    if not trust:
+def _load_joblib(path: Path, data: bytes, grant: _Grant) -> Any:
+    if not grant.trusted:
         raise ModelError(
-            f"Refusing to load {path.name!r}: a .joblib file is a pickle, and unpickling runs any code "
-            "it contains. Load it only if you trust its origin, with --trust-model-file, or save the "
-            "model with skops (skops.io.dump) and pass the .skops file."
+            f"Refusing to load {path.name!r}: a .joblib file is a pickle, and unpickling runs any "
+            "code it contains. Load it only if you trust its origin, or save the model with skops "
+            f"(skops.io.dump) and pass the .skops file. {grant.how()}"
         )
     joblib = require("joblib", "report")
-    return joblib.load(path)
+    return joblib.load(io.BytesIO(data))
 
 
-def _load_skops(path: Path, trust: bool) -> Any:
+def _load_skops(path: Path, data: bytes, grant: _Grant) -> Any:
     sio = require("skops.io", "report")
-    untrusted = sorted(sio.get_untrusted_types(file=path))
-    if untrusted and not trust:
+    untrusted = sorted(sio.get_untrusted_types(data=data))
+    if untrusted and not grant.trusted:
         raise ModelError(
-            f"Refusing to load {path.name!r}: it contains types that skops does not trust by default: "
-            f"{untrusted}. Inspect them and pass --trust-model-file to load it anyway."
+            f"Refusing to load {path.name!r}: it contains types that skops does not trust by "
+            f"default: {untrusted}. Inspect them before trusting the file. {grant.how()}"
         )
-    return sio.load(path, trusted=untrusted)
+    return sio.load(io.BytesIO(data), trusted=untrusted)
+
+
+# ---- the model only sees copies ---------------------------------------------------------------
+def score(explainer: Any, rows: pd.DataFrame) -> Any:
+    """The black box's outputs on a copy of ``rows``: the review's frames never reach the model."""
+    return explainer.blackbox.predict(rows.copy(deep=True))

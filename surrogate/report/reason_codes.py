@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -71,6 +72,9 @@ DEFAULT_MIN_FIDELITY = 0.5
 DEFAULT_MAX_REASONS = 4
 #: first characters that make a spreadsheet read a cell as a formula
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+#: where a formula could start: the cell's start, or after a separator a spreadsheet may
+#: split on when importing (``;``, tab, ``|``), spaces allowed in between
+_PIECE_START = re.compile(r"(^|[;\t|][ ]*)(?=[=+\-@\t\r])")
 
 Status = Literal["reasons", "manual_review", "not_adverse"]
 
@@ -500,9 +504,15 @@ CSV_COLUMNS = (
 
 
 def neutralise_cell(value: Any) -> str:
-    """A cell as text that no spreadsheet runs as a formula (leading ``'`` where needed)."""
+    """A cell as text that no spreadsheet runs as a formula (a ``'`` where needed).
+
+    A spreadsheet may split a cell further when it imports the file with ``;`` (or tab
+    or ``|``) as the field separator, so every piece that would start a cell then --
+    the text after each such separator -- is neutralised too: ``income;=HYPERLINK(..)``
+    becomes ``income;'=HYPERLINK(..)``.
+    """
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    return _PIECE_START.sub(lambda m: m.group(1) + "'", text)
 
 
 def reason_rows(cases: Sequence[CaseReasons]) -> list[dict[str, Any]]:

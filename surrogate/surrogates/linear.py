@@ -53,6 +53,9 @@ from .control_variates import without_main_effects
 #: a candidate joins only if it lowers the residual sum of squares by more than this share
 #: of the intercept-only one; smaller gains are rounding noise. Also the tie tolerance.
 _MIN_GAIN = 1e-9
+#: bytes of row products held at once while the bootstrap Gram matrices are formed: wide
+#: tables are done in column blocks of this size (narrow ones, in one block, as before)
+GRAM_BLOCK_BYTES = 64 * 2**20
 
 
 class LinearSurrogate:
@@ -167,18 +170,20 @@ class LinearSurrogate:
         wb = w[:, None, :] * counts  # (m, B, n)
         B = self.n_bootstrap
         d1 = design.shape[2]
-        gram = np.stack([_resampled_gram(design[i], wb[i]) for i in range(m)])  # (m, B, d1, d1)
         cross = np.matmul(wb * y[:, None, :], design)  # (m, B, d1)
         total = np.einsum("mbn,mn->mb", wb, y**2)
-        flat = (gram.reshape(m * B, d1, d1), cross.reshape(m * B, d1), total.reshape(m * B))
-        mov = np.repeat(movable, B, axis=0)
-        floor = (np.asarray(constant_variance(offset))[:, None] * wb.sum(axis=2)).reshape(m * B)
-        selected = forward_select(*flat, mov, name_rank, k, floor=floor)
-        coef = _solve_selected(flat[0], flat[1], selected)
-        dense = np.zeros((m * B, d1 - 1))
-        for r in range(m * B):
-            dense[r, selected[r]] = coef[r][1:]
-        return dense.reshape(m, B, d1 - 1)
+        floor = np.asarray(constant_variance(offset))[:, None] * wb.sum(axis=2)  # (m, B)
+        dense = np.zeros((m, B, d1 - 1))
+        # one query's B Gram matrices at a time: memory B d1^2, not m B d1^2 (each matrix
+        # is selected and solved on its own, so the grouping changes no number)
+        for i in range(m):
+            gram = _resampled_gram(design[i], wb[i])  # (B, d1, d1)
+            mov = np.repeat(movable[i : i + 1], B, axis=0)
+            selected = forward_select(gram, cross[i], total[i], mov, name_rank, k, floor=floor[i])
+            coef = _solve_selected(gram, cross[i], selected)
+            for r in range(B):
+                dense[i, r, selected[r]] = coef[r][1:]
+        return dense
 
     def _local_fit(self, problem, features, layout, selected, coef, boot, k, note) -> LocalFit:
         z_names = layout.names
@@ -265,15 +270,23 @@ def z_layout(features: Sequence[Feature], z_names: Sequence[str], width: int) ->
 
 
 def _resampled_gram(design: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Weighted Gram matrices of one design under many weightings, as one matrix product.
+    """Weighted Gram matrices of one design under many weightings, as matrix products.
 
     ``design`` is (n, d1), ``weights`` (B, n); the rows' outer products (their upper
-    triangles: Gram matrices are symmetric) are formed once and every resample's Gram
-    matrix is a weighted sum of them: (B, n) @ (n, d1 (d1 + 1) / 2).
+    triangles: Gram matrices are symmetric) are formed and every resample's Gram
+    matrix is a weighted sum of them: (B, n) @ (n, d1 (d1 + 1) / 2). The products are
+    formed a block of columns at a time (:data:`GRAM_BLOCK_BYTES`), so memory grows
+    with n d1 rather than n d1^2. A design whose products fit one block is one product,
+    as it always was; wider ones are blocks of that size, each a full matrix product
+    (on the OpenBLAS builds measured, every entry equal to the one product's).
     """
     d1 = design.shape[1]
     upper_i, upper_j = np.triu_indices(d1)
-    upper = weights @ (design[:, upper_i] * design[:, upper_j])  # (B, t)
+    step = max(1, GRAM_BLOCK_BYTES // (design.shape[0] * design.itemsize))
+    upper = np.empty((len(weights), len(upper_i)))  # (B, t)
+    for start in range(0, len(upper_i), step):
+        i, j = upper_i[start : start + step], upper_j[start : start + step]
+        upper[:, start : start + step] = weights @ (design[:, i] * design[:, j])
     gram = np.empty((len(weights), d1, d1))
     gram[:, upper_i, upper_j] = upper
     gram[:, upper_j, upper_i] = upper
