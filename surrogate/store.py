@@ -25,7 +25,7 @@ into the same folder is refused while the first is running. Temporary files left
 a killed run are removed by the next run into the folder.
 
 The store needs no Dask; a ``client`` sends the parts to a cluster through
-:mod:`surrogate.distributed`.
+:mod:`surrogate.explain.dask`.
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ def explain_many_to(
     _check_format(format)
     _check_local_options(client, n_jobs, progress)
     if client is not None:
-        from .distributed import check_client
+        from .explain.dask import check_client
 
         check_client(client)
     family = make_surrogate(surrogate, **params)  # a bad family is refused before any file
@@ -183,7 +183,7 @@ def explain_many_to(
             if client is None:
                 results = _explain_local(explainer, plan, surrogate, on_error, n_jobs, params, done)
             else:
-                from .distributed import explain_pieces_remote
+                from .explain.dask import explain_pieces_remote
 
                 pieces = (None if i in done else p for i, p in enumerate(plan.pieces()))
                 results = explain_pieces_remote(

@@ -8,13 +8,9 @@ import pandas as pd
 import pytest
 
 import surrogate as sg
-from surrogate.distributed import (
-    MANIFEST_NAME,
-    explain_many_dask,
-    explain_many_to,
-    read_parts,
-)
 from surrogate.errors import DataTypeError, DependencyError, ParameterError
+from surrogate.explain.dask import explain_many_dask
+from surrogate.store import MANIFEST_NAME, explain_many_to, read_parts
 from surrogate.surrogates import make_surrogate
 
 distributed = pytest.importorskip("distributed")

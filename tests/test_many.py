@@ -189,7 +189,7 @@ def test_progress_must_be_a_flag(explainer, credit):
 
 # ------------------------------------------------------------------------ streamed output
 def test_output_writes_the_in_memory_explanations(explainer, credit, tmp_path, capsys):
-    from surrogate.distributed import WrittenParts, read_parts
+    from surrogate.store import WrittenParts, read_parts
 
     _, _, queries = credit
     memory = explainer.explain_many(queries, "tree", max_depth=2)

@@ -24,7 +24,7 @@ def run_explain(args: Any) -> str:
     )
     rows = parse_rows(args.rows, len(X_test))
     if args.out:
-        from ..distributed import explain_many_to
+        from ..store import explain_many_to
 
         written = explain_many_to(
             explainer,

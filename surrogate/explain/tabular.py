@@ -8,7 +8,7 @@ block at once; trees, rule lists and ``auto`` in a process pool when that pays
 (``n_jobs``; see :mod:`.parallel`). Both give exactly the fits of one query alone.
 
 ``n_samples="auto"``: see :mod:`.adaptive`. Streaming to part files:
-:mod:`surrogate.store`; Dask: :mod:`surrogate.distributed`.
+:mod:`surrogate.store`; Dask: :mod:`.dask`.
 """
 
 from __future__ import annotations
@@ -283,7 +283,7 @@ class TabularExplainer:
             The queries, one per row.
         surrogate : {"linear", "tree", "rules", "auto"} or surrogate family object
         client : distributed.Client, optional
-            Explain on a Dask cluster (see :mod:`surrogate.distributed`); the
+            Explain on a Dask cluster (see :mod:`.dask`); the
             explanations equal the local ones.
         on_error : {"raise", "record"}, default "raise"
             "record" goes on past a row that cannot be explained and lists it in
@@ -300,7 +300,7 @@ class TabularExplainer:
             never. Local runs only.
         output : path, optional
             Stream the explanations to part files in this folder instead of returning
-            them (:func:`surrogate.distributed.explain_many_to`), holding only a few
+            them (:func:`surrogate.store.explain_many_to`), holding only a few
             parts in memory: for more queries than their explanations would fill.
         output_format : {"jsonl", "parquet"}, optional
             With ``output``: the part files' format. Default "jsonl".
@@ -314,7 +314,7 @@ class TabularExplainer:
         -------
         ExplanationSet
             In input order; or, with ``output``, the
-            :class:`~surrogate.distributed.WrittenParts` record of the files written.
+            :class:`~surrogate.store.WrittenParts` record of the files written.
 
         Examples
         --------
@@ -347,7 +347,7 @@ class TabularExplainer:
         if len(frame) == 0:
             raise DataError("The query set is empty: there is nothing to explain.")
         if client is not None:
-            from ..distributed import explain_many_dask
+            from .dask import explain_many_dask
 
             return explain_many_dask(self, frame, family, client=client, on_error=on_error)
         with progress_bar(progress, len(frame), self._queries_per_block()) as bar:

@@ -16,8 +16,7 @@ that would leave a worker thread without at least two tasks.
 
 Streamed output (:func:`surrogate.store.explain_many_to` with ``client=``) sends its
 parts here (:func:`explain_pieces_remote`), a few in flight at a time, and writes
-them in row order as they come back. The store's public names are importable from
-this module too.
+them in row order as they come back.
 
 The explainer (model included) and the surrogate family travel to the workers by
 pickling (cloudpickle), once per call. Dask is imported lazily; without it these
@@ -30,19 +29,12 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any, Literal
 
-from .errors import DataTypeError, require
-from .explanation import ExplanationSet
-from .store import (
-    DEFAULT_STREAM_PARTITION_ROWS,
-    MANIFEST_NAME,
-    PART_TEMPLATE,
-    PartInfo,
-    WrittenParts,
+from ..errors import DataTypeError, require
+from ..explanation import ExplanationSet
+from ..store import (
     check_on_error,
     check_partition_rows,
-    explain_many_to,
     merge_parts,
-    read_parts,
     split_piece,
 )
 
@@ -202,14 +194,7 @@ def _send_explainer(client: Any, explainer: Any) -> Any:
 
 __all__ = [
     "explain_many_dask",
-    "explain_many_to",
-    "read_parts",
-    "WrittenParts",
-    "PartInfo",
     "default_partition_rows",
     "explain_pieces_remote",
-    "merge_parts",
-    "DEFAULT_STREAM_PARTITION_ROWS",
-    "MANIFEST_NAME",
-    "PART_TEMPLATE",
+    "check_client",
 ]
