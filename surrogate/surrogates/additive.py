@@ -60,7 +60,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from .._validation import Interval, check
+from .._validation import Interval
 from ..errors import ParameterError
 from ..fidelity import Stability, constant_variance, summarise_bootstrap
 from ..schema import MISSING_CODE, Feature
@@ -68,6 +68,7 @@ from .base import (
     AdditiveContent,
     AdditiveTerm,
     CategoryShape,
+    Family,
     LocalFit,
     LocalProblem,
     NumberShape,
@@ -92,7 +93,7 @@ STABILITY_K = 5
 _MIN_GAIN = 1e-9
 
 
-class AdditiveSurrogate:
+class AdditiveSurrogate(Family):
     """Weighted additive model: a shape per feature (steps plus a line for numbers), plus pairs.
 
     Parameters
@@ -126,6 +127,14 @@ class AdditiveSurrogate:
     """
 
     name = "additive"
+    constraints = {
+        "max_features": (None, Interval(int, 1)),
+        "n_bins": (Interval(int, 2),),
+        "interactions": (Interval(int, 0),),
+        "smoothing": (Interval(float, 0, np.inf, "left"),),
+        "min_rows": (Interval(int, 1),),
+        "n_bootstrap": (Interval(int, 0),),
+    }
     #: fitted for a whole block at once, in this process (not spread over a pool)
     fits_independently = False
 
@@ -147,27 +156,11 @@ class AdditiveSurrogate:
         self.n_bootstrap = n_bootstrap
 
     def params(self) -> dict[str, Any]:
-        return {
-            "max_features": self.max_features,
-            "n_bins": self.n_bins,
-            "interactions": self.interactions,
-            "smoothing": self.smoothing,
-            "min_rows": self.min_rows,
-            "n_bootstrap": self.n_bootstrap,
-            "coarse_levels": COARSE_LEVELS,
-        }
+        return {**super().params(), "coarse_levels": COARSE_LEVELS}
 
     # ---- checks ------------------------------------------------------------------------------
     def _check(self, n_features: int) -> None:
-        if self.max_features is not None:
-            check("max_features", self.max_features, Interval(int, 1))
-        check("n_bins", self.n_bins, Interval(int, 2))
-        check("interactions", self.interactions, Interval(int, 0))
-        check("min_rows", self.min_rows, Interval(int, 1))
-        check("n_bootstrap", self.n_bootstrap, Interval(int, 0))
-        s = self.smoothing
-        if isinstance(s, bool) or not isinstance(s, int | float) or not np.isfinite(s) or s < 0:
-            raise ParameterError(f"smoothing must be a finite number >= 0, got {s!r}.")
+        self.check_params()
         usable = n_features if self.max_features is None else min(n_features, self.max_features)
         pairs = usable * (usable - 1) // 2
         if self.interactions > pairs:
@@ -222,7 +215,9 @@ class AdditiveSurrogate:
         """Group forward selection of ``max_features`` axes on the penalised Gram matrix."""
         design = q.design
         a, c = q.system()
-        groups = [design.reduced_columns(design.columns_of_axis(t)) for t in range(len(design.axes))]
+        groups = [
+            design.reduced_columns(design.columns_of_axis(t)) for t in range(len(design.axes))
+        ]
         names = [axis.name for axis in design.axes]
         chosen: list[int] = []
         selected = [0]
@@ -496,7 +491,9 @@ def _number_axis(column, name, feature, x, raw_edges, min_rows):
     if varies:
         edges = np.unique(raw_edges)
         edges = edges[edges > low]
-        counts = np.bincount(np.searchsorted(edges, present, side="right"), minlength=len(edges) + 1)
+        counts = np.bincount(
+            np.searchsorted(edges, present, side="right"), minlength=len(edges) + 1
+        )
         edges, counts, merged = _merge_small_bins(edges, counts, min_rows)
         if merged:
             notes.append(
@@ -511,7 +508,9 @@ def _number_axis(column, name, feature, x, raw_edges, min_rows):
         n_levels += 1
     elif n_missing:
         notes.append(_MergeNote(name, "missing", f"{name} ({n_missing} rows)"))
-    reference = missing_level if query_missing else int(np.searchsorted(edges, origin, side="right"))
+    reference = (
+        missing_level if query_missing else int(np.searchsorted(edges, origin, side="right"))
+    )
     axis = _Axis(
         column=column,
         name=name,
@@ -750,7 +749,9 @@ class _Design:
             [
                 np.zeros((n, 1), dtype=np.int64),
                 levels + np.array(self.starts, dtype=np.int64),
-                np.broadcast_to(np.array([self.lines[t] for t in lines], dtype=np.int64), (n, len(lines))),
+                np.broadcast_to(
+                    np.array([self.lines[t] for t in lines], dtype=np.int64), (n, len(lines))
+                ),
             ],
             axis=1,
         )

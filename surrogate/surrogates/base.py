@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 
+from .._validation import check
 from ..fidelity import Fidelity, Stability, measure_fidelity
 from ..schema import Feature
 
@@ -291,6 +292,25 @@ def bootstrap_counts(seed: np.random.SeedSequence, n: int, n_resamples: int) -> 
     draws = np.random.default_rng(seed).integers(0, n, size=(n_resamples, n))
     flat = (draws + n * np.arange(n_resamples)[:, None]).ravel()
     return np.bincount(flat, minlength=n_resamples * n).reshape(n_resamples, n)
+
+
+class Family:
+    """What every family shares: keyword parameters declared once, with their constraints.
+
+    ``constraints`` maps each parameter to the constraints of :func:`surrogate._validation.check`
+    it must meet; :meth:`params` (recorded in provenance) and :meth:`check_params` read it,
+    so a parameter is named, recorded and checked from one line.
+    """
+
+    name: str
+    constraints: ClassVar[dict[str, tuple[Any, ...]]] = {}
+
+    def params(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.constraints}
+
+    def check_params(self) -> None:
+        for name, allowed in self.constraints.items():
+            check(name, getattr(self, name), *allowed)
 
 
 class SurrogateFamily(Protocol):

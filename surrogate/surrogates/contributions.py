@@ -59,7 +59,9 @@ def term_values(
     return out
 
 
-def predict(content: AdditiveContent, values: np.ndarray, features: Sequence[Feature]) -> np.ndarray:
+def predict(
+    content: AdditiveContent, values: np.ndarray, features: Sequence[Feature]
+) -> np.ndarray:
     """The surrogate's prediction on every row (in the explained scale)."""
     return content.intercept + term_values(content, values, features).sum(axis=1)
 
@@ -93,9 +95,7 @@ def with_reference(
     w = _check_weights(weights, len(terms))
     means = w @ terms / w.sum()
     n_main = len(content.terms)
-    main = tuple(
-        _recentred_term(term, float(means[t])) for t, term in enumerate(content.terms)
-    )
+    main = tuple(_recentred_term(term, float(means[t])) for t, term in enumerate(content.terms))
     pairs = tuple(
         _recentred_pair(pair, float(means[n_main + p])) for p, pair in enumerate(content.pairs)
     )

@@ -32,15 +32,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from .._validation import Interval, check
+from .._validation import BOOLEAN, Interval
 from ..errors import ParameterError
 from ..fidelity import constant_variance, summarise_bootstrap
 from ..schema import Feature, point_flag_owner
 from .base import (
+    Family,
     LinearContent,
     LinearTerm,
     LocalFit,
@@ -58,7 +58,7 @@ _MIN_GAIN = 1e-9
 GRAM_BLOCK_BYTES = 64 * 2**20
 
 
-class LinearSurrogate:
+class LinearSurrogate(Family):
     """Weighted sparse linear model on ``z`` (standardised offsets, category-change indicators).
 
     Parameters
@@ -74,6 +74,11 @@ class LinearSurrogate:
     """
 
     name = "linear"
+    constraints = {
+        "max_features": (Interval(int, 1),),
+        "n_bootstrap": (Interval(int, 0),),
+        "control_variates": (BOOLEAN,),
+    }
 
     def __init__(
         self, *, max_features: int = 5, n_bootstrap: int = 20, control_variates: bool = True
@@ -81,21 +86,6 @@ class LinearSurrogate:
         self.max_features = max_features
         self.n_bootstrap = n_bootstrap
         self.control_variates = control_variates
-
-    def params(self) -> dict[str, Any]:
-        return {
-            "max_features": self.max_features,
-            "n_bootstrap": self.n_bootstrap,
-            "control_variates": self.control_variates,
-        }
-
-    def _check(self) -> None:
-        check("max_features", self.max_features, Interval(int, 1))
-        check("n_bootstrap", self.n_bootstrap, Interval(int, 0))
-        if not isinstance(self.control_variates, bool | np.bool_):
-            raise ParameterError(
-                f"control_variates must be True or False, got {self.control_variates!r}."
-            )
 
     def _response(
         self, problem: LocalProblem, categorical: np.ndarray, layout: ZLayout
@@ -119,7 +109,7 @@ class LinearSurrogate:
         z_names: tuple[str, ...],
         seeds: Sequence[np.random.SeedSequence],
     ) -> list[LocalFit]:
-        self._check()
+        self.check_params()
         if not problems:
             return []
         layout = z_layout(features, z_names, problems[0].z_fit.shape[1])

@@ -46,7 +46,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from .._validation import Interval, check
 from ..errors import ParameterError
 from ..schema import Feature
-from .base import LocalFit, LocalProblem, Rule, RuleContent
+from .base import Family, LocalFit, LocalProblem, Rule, RuleContent
 from .cart import (
     CodedTest,
     WeightedTree,
@@ -292,7 +292,7 @@ def rule_importances(rules: Sequence[ListRule], n_features: int) -> np.ndarray:
     return gains / total if total > 0 else gains
 
 
-class RuleListSurrogate:
+class RuleListSurrogate(Family):
     """A rule list fitted to each query's neighbourhood (on ``values``: numbers and categories).
 
     Parameters
@@ -315,6 +315,12 @@ class RuleListSurrogate:
     """
 
     name = "rules"
+    constraints = {
+        "max_rules": (Interval(int, 1),),
+        "max_conditions": (Interval(int, 1),),
+        "min_coverage": (Interval(float, 0, 0.5, "right"),),
+        "n_bootstrap": (Interval(int, 0),),
+    }
 
     def __init__(
         self,
@@ -328,14 +334,6 @@ class RuleListSurrogate:
         self.max_conditions = max_conditions
         self.min_coverage = min_coverage
         self.n_bootstrap = n_bootstrap
-
-    def params(self) -> dict[str, Any]:
-        return {
-            "max_rules": self.max_rules,
-            "max_conditions": self.max_conditions,
-            "min_coverage": self.min_coverage,
-            "n_bootstrap": self.n_bootstrap,
-        }
 
     def _estimator(self, features: Sequence[Feature]) -> RuleListRegressor:
         return RuleListRegressor(
@@ -353,8 +351,7 @@ class RuleListSurrogate:
         seeds: Sequence[np.random.SeedSequence],
     ) -> list[LocalFit]:
         """One rule list per problem, fitted on ``values_fit`` with ``w_fit``; ``z`` is not used."""
-        self._estimator(features)._check_params()
-        check("n_bootstrap", self.n_bootstrap, Interval(int, 0))
+        self.check_params()
         check_problems(problems, features, seeds)
         return [self._fit_one(p, features, s) for p, s in zip(problems, seeds, strict=True)]
 

@@ -8,13 +8,13 @@ code; see :mod:`.cart` for how it splits) and its leaves are rendered as rules
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
-from .._validation import Interval, check
+from .._validation import Interval
 from ..schema import Feature
 from .base import (
+    Family,
     LocalFit,
     LocalProblem,
     Rule,
@@ -37,7 +37,7 @@ from .codes import (
 
 
 # ---- the surrogate family ----------------------------------------------------------------
-class TreeSurrogate:
+class TreeSurrogate(Family):
     """A weighted decision tree fitted to each query's neighbourhood, leaves read as rules.
 
     Parameters
@@ -59,6 +59,11 @@ class TreeSurrogate:
     """
 
     name = "tree"
+    constraints = {
+        "max_depth": (Interval(int, 1),),
+        "min_leaf_weight": (Interval(float, 0, 0.5),),
+        "n_bootstrap": (Interval(int, 0),),
+    }
 
     def __init__(
         self, *, max_depth: int = 3, min_leaf_weight: float = 0.01, n_bootstrap: int = 10
@@ -66,18 +71,6 @@ class TreeSurrogate:
         self.max_depth = max_depth
         self.min_leaf_weight = min_leaf_weight
         self.n_bootstrap = n_bootstrap
-
-    def params(self) -> dict[str, Any]:
-        return {
-            "max_depth": self.max_depth,
-            "min_leaf_weight": self.min_leaf_weight,
-            "n_bootstrap": self.n_bootstrap,
-        }
-
-    def _check(self) -> None:
-        check("max_depth", self.max_depth, Interval(int, 1))
-        check("min_leaf_weight", self.min_leaf_weight, Interval(float, 0, 0.5))
-        check("n_bootstrap", self.n_bootstrap, Interval(int, 0))
 
     def fit_local(
         self,
@@ -87,7 +80,7 @@ class TreeSurrogate:
         seeds: Sequence[np.random.SeedSequence],
     ) -> list[LocalFit]:
         """One tree per problem, fitted on ``values_fit`` with ``w_fit``; ``z`` is not used."""
-        self._check()
+        self.check_params()
         check_problems(problems, features, seeds)
         return [self._fit_one(p, features, s) for p, s in zip(problems, seeds, strict=True)]
 
