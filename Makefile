@@ -3,8 +3,8 @@ VENV    := .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-SYSTEM_PROGRAMS := dot chromium chromedriver
-SYSTEM_PACKAGES := graphviz chromium chromium-driver fonts-dejavu-core
+SYSTEM_PROGRAMS := dot chromium chromium-headless-shell chromedriver strace
+SYSTEM_PACKAGES := graphviz chromium chromium-headless-shell chromium-driver strace fonts-dejavu-core
 SYSTEM_FONT     := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 
 .PHONY: test demo system lint clean

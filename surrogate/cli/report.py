@@ -11,6 +11,7 @@ import shlex
 from typing import Any
 
 from ..demo import TRAINERS
+from ..report.config import threshold_argument
 from .rows import parse_rows
 
 #: command-line destination -> review setting, for flags that map one to one
@@ -20,6 +21,7 @@ _DIRECT = (
     "train",
     "model",
     "trust_model_file",
+    "trust_model_sha256",
     "model_factory",
     "torch_output",
     "adverse_class",
@@ -71,11 +73,18 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
         default=None,
         help="load a model file even though loading it may run code from it",
     )
+    p.add_argument(
+        "--trust-model-sha256",
+        metavar="SHA256",
+        help="load a model file that unpickles only if its SHA-256 is this digest "
+        "(trusts that exact file); a review file cannot grant this",
+    )
     p.add_argument("--adverse-class", help="the label of the adverse outcome (German credit: bad)")
     p.add_argument(
         "--threshold",
-        type=float,
-        help="decline when P(adverse) >= this (German credit: 1/6, the cost-matrix cut-off)",
+        type=threshold_argument,
+        help="decline when P(adverse) >= this, strictly between 0 and 1 "
+        "(German credit: 1/6, the cost-matrix cut-off)",
     )
     cases = p.add_mutually_exclusive_group()
     cases.add_argument(
@@ -85,7 +94,7 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="explain the first declined held-out applicants (default)",
     )
     cases.add_argument(
-        "--rows", help="explain these comma-separated positions of the held-out split"
+        "--rows", help="explain these positions of the held-out split: '0,3,7' or ranges '0-9'"
     )
     cases.add_argument(
         "--sample", type=int, help="explain a seeded random sample of N held-out rows"

@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..surrogates.base import Content
-from .codec import SCHEMA_VERSION, _from_data, _to_data, canonical_json, check_schema_version
+from .codec import (
+    SCHEMA_VERSION,
+    _from_data,
+    _to_data,
+    canonical_json,
+    check_schema_version,
+    too_deep,
+)
 from .local import top_features
 
 
@@ -47,9 +54,12 @@ class GlobalExplanation:
 
     @classmethod
     def from_json(cls, text: str) -> GlobalExplanation:
-        document = json.loads(text)
-        check_schema_version(str(document.get("schema_version")))
-        return _from_data(cls, document["global_explanation"], "global_explanation")
+        try:
+            document = json.loads(text)
+            check_schema_version(str(document.get("schema_version")))
+            return _from_data(cls, document["global_explanation"], "global_explanation")
+        except RecursionError:
+            raise too_deep() from None
 
     def to_text(self) -> str:
         from ..render.text import global_to_text
