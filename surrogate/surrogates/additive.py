@@ -280,9 +280,12 @@ class AdditiveSurrogate(Family):
         offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         codes = np.stack([c.of_level[q.levels[:, t]] for t, c in enumerate(coarse)], axis=1)
         grid = _indicators(codes + offsets, int(sizes.sum()))
-        both = sparse.hstack([_row_scaled(grid, w), _row_scaled(grid, w * q.residual())])
-        tables = (grid.T.tocsr() @ both.tocsr()).toarray()
-        n_cells, s_cells = np.split(tables, 2, axis=1)
+        s_cells = (grid.T.tocsr() @ _row_scaled(grid, w * q.residual())).toarray()
+        # the cells' weights are the fine levels' contingency tables, added up
+        fine = np.concatenate([design.starts[t] + np.arange(a.n_levels) for t, a in enumerate(design.axes)])
+        to_coarse = np.zeros((len(fine), int(sizes.sum())))
+        to_coarse[np.arange(len(fine)), np.concatenate([offsets[t] + c.of_level for t, c in enumerate(coarse)])] = 1.0
+        n_cells = to_coarse.T @ q.gram[np.ix_(fine, fine)] @ to_coarse
         first, second = np.triu_indices(n_axes, 1)
         width = int(sizes.max())
         inside = np.arange(width)
