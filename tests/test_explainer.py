@@ -391,3 +391,55 @@ def test_constant_black_box_has_no_r2_and_says_why(logistic_world):
     assert exp.content.intercept == pytest.approx(0.25)
     assert exp.fidelity.note in exp.to_text()
     assert sg.Explanation.from_json(exp.to_json()) == exp
+
+
+# ------------------------------------------------------------ decision threshold
+
+
+def _agreement_by_hand(explainer, exp, row, threshold):
+    """Agreement on the held-out neighbourhood, recomputed from the explanation's own terms."""
+    from surrogate.explain.pipeline import apply_link, held_out_rows
+    from surrogate.kernels import kernel_weights
+
+    values = explainer.schema.encode(row)[0]
+    hood = held_out_rows(explainer, values, explainer.schema.readable(values), exp.meta.n_holdout)
+    column = list(explainer.blackbox.output_names).index(exp.meta.target)
+    y = apply_link(
+        explainer.blackbox.predict_rows(hood.values, explainer.schema.decode)[:, column], "logit"
+    )
+    names = list(explainer.sampler.z_names)
+    pred = exp.content.intercept + sum(
+        t.weight * hood.z[:, names.index(t.feature)] for t in exp.content.terms
+    )
+    w = kernel_weights(explainer.kernel, hood.distance, explainer.kernel_width)
+    return float(np.dot(w, (y >= threshold) == (pred >= threshold)) / w.sum())
+
+
+def test_agreement_is_measured_at_the_threshold_in_the_explained_scale(logistic_world):
+    model, X = logistic_world
+    row = X.iloc[[3]]
+    for cutoff in (None, 0.2, 0.7):
+        explainer = sg.TabularExplainer(model, X, n_samples=600, threshold=cutoff)
+        exp = explainer.explain(row, max_features=1)  # one of three features: not exact
+        t = 0.5 if cutoff is None else cutoff
+        assert exp.meta.threshold == t and explainer.identity()["threshold"] == t
+        assert explainer.scorer.threshold == pytest.approx(np.log(t / (1 - t)), abs=1e-12)
+        assert exp.fidelity.agreement == pytest.approx(
+            _agreement_by_hand(explainer, exp, row, np.log(t / (1 - t))), abs=1e-12
+        )
+    identity = sg.TabularExplainer(model, X, n_samples=600, threshold=0.2, link="identity")
+    assert identity.scorer.threshold == 0.2
+
+
+def test_the_default_threshold_is_the_class_boundary(logistic_world):
+    model, X = logistic_world
+    default = sg.TabularExplainer(model, X, n_samples=400).explain(X.iloc[0])
+    explicit = sg.TabularExplainer(model, X, n_samples=400, threshold=0.5).explain(X.iloc[0])
+    assert default.to_json() == explicit.to_json()
+
+
+@pytest.mark.parametrize("bad", [0.0, 1.0, 1.5, -0.1, float("nan"), "0.2", True])
+def test_a_threshold_outside_the_probabilities_is_refused(logistic_world, bad):
+    model, X = logistic_world
+    with pytest.raises(ParameterError, match="threshold"):
+        sg.TabularExplainer(model, X, n_samples=400, threshold=bad)

@@ -39,6 +39,7 @@ from .pipeline import (
     Run,
     Scorer,
     Size,
+    check_cutoff,
     explain_queries,
     resolve_link,
 )
@@ -81,6 +82,13 @@ class TabularExplainer:
         ``max_samples``. Each explanation's ``meta.n_samples`` (and ``n_fit``,
         ``n_holdout``) hold the size it stopped at, and a note in ``notes`` lists every
         round tried (the black box scored all of them).
+    threshold : float, optional
+        Decision threshold in the output's scale (a probability for a classifier with
+        ``predict_proba``: decline at ``P(target) >= threshold``, say). Agreement, agreement
+        per class and rule precision are measured at it, in the explained scale (under
+        the logit link a probability ``t`` becomes ``log(t / (1 - t))``). Default: the
+        class boundary (probability 0.5, or score 0); a regression has agreement only
+        when given one. Recorded in every explanation's ``meta.threshold``.
     kernel : {"exponential", "uniform"}, default "exponential"
     kernel_width : float, optional
         Default 1.0 (in root-mean-square standardised distance; see ``surrogate.kernels``).
@@ -141,6 +149,7 @@ class TabularExplainer:
         target: Any = None,
         sampler: Any = "qmc",
         n_samples: int | Literal["auto"] = 5000,
+        threshold: float | None = None,
         kernel: str = "exponential",
         kernel_width: float | None = None,
         link: str | None = None,
@@ -192,7 +201,10 @@ class TabularExplainer:
         )
         self.kernel, self.kernel_width = check_kernel(kernel, kernel_width)
         self.link = resolve_link(link, self.blackbox)
-        self.scorer = Scorer(self.blackbox, self.target, self.link, self.model_fingerprint)
+        self.threshold = check_cutoff(threshold, self.blackbox)
+        self.scorer = Scorer(
+            self.blackbox, self.target, self.link, self.model_fingerprint, self.threshold
+        )
         self.holdout_share = check("holdout_share", holdout_share, HOLDOUT_SHARE)
         self.limits = SizeLimits.of(len(self.schema), self.blackbox)
         self.n_samples, self.adaptive = sampling_plan(
@@ -226,6 +238,7 @@ class TabularExplainer:
             "sampler": self.sampler.params(),
             "kernel": {"name": self.kernel, "width": self.kernel_width},
             "link": self.link,
+            "threshold": self.scorer.output_threshold,
             "holdout_share": self.holdout_share,
             "sampling": self.sampling_plan(),
             "random_state_entropy": entropy_of(self.root),

@@ -37,6 +37,9 @@ class Provenance:
     schema_fingerprint: str
     model_fingerprint: str
     model: str
+    #: decision threshold of agreement and rule precision, in the output's scale (a
+    #: probability for probabilities; None: regression without one); schema 1.1
+    threshold: float | None = None
 
 
 @dataclass(frozen=True)

@@ -140,7 +140,12 @@ def build_report(config: ReviewConfig, *, command_line: str | None = None) -> Re
 
 def make_explainer(problem: Problem, config: ReviewConfig, **changes: Any) -> TabularExplainer:
     """The review's explainer (``changes`` override kernel_width / n_samples for sensitivity)."""
-    options = {"n_samples": config.n_samples, "kernel_width": config.kernel_width, **changes}
+    options = {
+        "n_samples": config.n_samples,
+        "kernel_width": config.kernel_width,
+        "threshold": config.cutoff,
+        **changes,
+    }
     target = config.adverse
     return TabularExplainer(
         problem.model,
@@ -342,6 +347,7 @@ def local_section(case_exps, positions, ids, config: ReviewConfig) -> dict[str, 
             "n_samples": config.n_samples,
             "kernel_width": config.kernel_width,
             "link": config.link,
+            "threshold": config.cutoff,
             "random_state": config.seed,
         },
         "cases": [
