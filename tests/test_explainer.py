@@ -443,3 +443,58 @@ def test_a_threshold_outside_the_probabilities_is_refused(logistic_world, bad):
     model, X = logistic_world
     with pytest.raises(ParameterError, match="threshold"):
         sg.TabularExplainer(model, X, n_samples=400, threshold=bad)
+
+
+# ------------------------------------------------------------ contributions
+
+
+def _surrogate_over_training(explainer, exp, query, X_train) -> float:
+    """The linear surrogate's mean over the training rows, each row's z computed by hand."""
+    schema, sampler = explainer.schema, explainer.sampler
+    q = schema.encode(query)[0]
+    train = schema.encode(X_train)
+    bins = getattr(sampler, "_bins", {})
+    total = np.full(len(train), exp.content.intercept)
+    for term in exp.content.terms:
+        j = schema.names.index(term.feature)
+        feature = schema.features[j]
+        if feature.is_numeric and j in bins:  # lime: -1 where the quartile bin differs
+            z = -(bins[j].index(train[:, j]) != bins[j].index(q[j : j + 1])).astype(float)
+        elif feature.is_numeric:
+            z = (train[:, j] - q[j]) / feature.scale
+        else:  # a category, missing being one: -1 where it differs
+            z = -(train[:, j] != q[j]).astype(float)
+        total += term.weight * z
+    return float(total.mean())
+
+
+@pytest.mark.parametrize("sampler", ["qmc", "lime"])
+def test_contributions_add_up_from_the_training_mean_to_the_surrogate_at_the_query(
+    adult_model, sampler
+):
+    model, X = adult_model
+    explainer = sg.TabularExplainer(model, X, n_samples=800, sampler=sampler)
+    many = explainer.explain_many(X.iloc[[0, 5, 11]], max_features=6)
+    for i, exp in zip([0, 5, 11], many, strict=True):
+        assert exp.content.reference.startswith("the training data")
+        assert len(exp.contributions) == len(exp.content.terms) > 0
+        total = exp.baseline + sum(exp.contributions.values())
+        assert total == pytest.approx(exp.content.intercept, abs=1e-12)
+        # the surrogate at the query is the intercept (z is 0 there): the black box minus the gap
+        logit = np.log(exp.prediction / (1 - exp.prediction))
+        assert abs(total - logit) == pytest.approx(exp.fidelity.query_gap, abs=1e-9)
+        # the baseline is the surrogate's mean over the training rows
+        query = X.iloc[[i]]
+        assert exp.baseline == pytest.approx(_surrogate_over_training(explainer, exp, query, X))
+        for term in exp.content.terms:
+            if term.weight_per_unit is not None:  # a number: slope per sd x sds from the mean
+                feature = explainer.schema[term.feature]
+                expected = term.weight * (term.value - feature.mean) / feature.scale
+                assert term.contribution == pytest.approx(expected, abs=1e-12)
+
+
+def test_global_linear_terms_have_no_contribution(logistic_world):
+    model, X = logistic_world
+    glob = sg.TabularExplainer(model, X, n_samples=400).explain_global(X, "linear")
+    assert glob.content.baseline is None
+    assert all(t.contribution is None and t.value is None for t in glob.content.terms)

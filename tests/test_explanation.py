@@ -143,6 +143,20 @@ def test_older_minor_of_the_same_major_is_read(explanation, monkeypatch):
         Explanation.from_json(_with_version(explanation, "1.4"))
 
 
+def test_a_schema_1_0_document_reads_without_contributions_or_threshold(explanation):
+    """Schema 1.1 added contributions, the baseline and its reference, and meta.threshold."""
+    document = json.loads(explanation.to_json())
+    document["schema_version"] = "1.0"
+    body = document["explanation"]
+    del body["meta"]["threshold"], body["content"]["baseline"], body["content"]["reference"]
+    for term in body["content"]["terms"]:
+        del term["contribution"]
+    old = Explanation.from_json(json.dumps(document))
+    assert old.meta.threshold is None and old.baseline is None and old.contributions == {}
+    assert [t.weight for t in old.content.terms] == [t.weight for t in explanation.content.terms]
+    assert explanation.meta.threshold == 0.5 and len(explanation.contributions) == 3
+
+
 @pytest.mark.parametrize(
     "text, fragment",
     [

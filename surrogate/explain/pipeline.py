@@ -36,7 +36,7 @@ from ..explanation import Explanation, Failure, NeighbourhoodSummary, Provenance
 from ..fidelity import effective_sample_size
 from ..kernels import kernel_weights
 from ..schema import Feature
-from ..surrogates.base import Content, LocalFit, LocalProblem, local_fidelity
+from ..surrogates.base import Content, LocalFit, LocalProblem, ReferencePoint, local_fidelity
 from .parallel import fit_problems
 from .seeding import QuerySeeds, query_seeds, round_seeds
 
@@ -286,6 +286,7 @@ def local_problem(modality: Modality, s: Scored) -> LocalProblem:
         y_hold=s.y_hold,
         w_hold=kernel_weights(modality.kernel, s.d_hold, modality.kernel_width),
         threshold=s.query.scorer.threshold,
+        reference=reference_point(modality, s.query),
     )
     ess_fit, ess_hold, need = _weight_sizes(problem, s.query)
     if ess_fit < need or ess_hold < 2:
@@ -295,6 +296,12 @@ def local_problem(modality: Modality, s: Scored) -> LocalProblem:
             "Widen the kernel (or sample closer to the query with a smaller sampler scale)."
         )
     return problem
+
+
+def reference_point(modality: Modality, query: Query) -> ReferencePoint | None:
+    """Where the query's contributions are measured from, when its modality states one."""
+    stated = getattr(modality, "reference_point", None)
+    return None if stated is None else stated(query.row)
 
 
 def _weight_sizes(problem: LocalProblem, query: Query) -> tuple[float, float, int]:

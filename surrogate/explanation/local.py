@@ -80,6 +80,22 @@ class Explanation:
         """Feature names, most important first (linear: |weight|; tree, rules: importance)."""
         return top_features(self.content, k)
 
+    @property
+    def contributions(self) -> dict[str, float]:
+        """Each term's contribution at the query, in the explained scale: its value there
+        minus its mean over the reference population (``content.reference``).
+
+        With :attr:`baseline` they add up to the surrogate at the query:
+        ``baseline + sum(contributions.values()) == content.intercept``. Empty for
+        rules and trees, and for linear explanations without a reference.
+        """
+        return contributions_of(self.content)
+
+    @property
+    def baseline(self) -> float | None:
+        """The surrogate's mean over the reference population (None when not known)."""
+        return getattr(self.content, "baseline", None)
+
     # ---- serialisation ---------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return {"schema_version": SCHEMA_VERSION, "explanation": _to_data(self)}
@@ -220,6 +236,15 @@ class ExplanationSet(Sequence):
 
     def __repr__(self) -> str:
         return f"ExplanationSet({len(self)} explanations, {len(self.failures)} failures)"
+
+
+def contributions_of(content: Content) -> dict[str, float]:
+    """Per-term contributions of a content that has them, in term order."""
+    return {
+        t.feature: t.contribution
+        for t in getattr(content, "terms", ())
+        if getattr(t, "contribution", None) is not None
+    }
 
 
 def top_features(content: Content, k: int | None = None) -> list[str]:
