@@ -96,6 +96,30 @@ class Explanation:
         """The surrogate's mean over the reference population (None when not known)."""
         return getattr(self.content, "baseline", None)
 
+    def plot(self):
+        """A matplotlib Figure: the waterfall of contributions from the reference to the
+        surrogate at the query, the black box marked (linear); the features' importances
+        (tree, rules). See :mod:`surrogate.render.figures`."""
+        from ..render.figures import explanation_figure
+
+        return explanation_figure(self)
+
+    def to_frame(self):
+        """The surrogate as a table: one row per linear term, or per rule (tree leaf).
+
+        Linear: ``feature``, ``value`` (at the query), ``contribution`` (the term there
+        minus its mean over the reference), ``slope`` (per training sd of a number, or
+        for having the query's category), ``slope_per_unit`` (numbers), all in the
+        explained scale (``meta.link``). Rules: ``rule``, ``prediction`` (explained
+        scale), ``probability`` (under the logit link), ``coverage``, ``n_covered``,
+        ``precision``, ``error``, ``fires``.
+        """
+        import pandas as pd
+
+        return pd.DataFrame(
+            content_records(self.content, self.meta.link), columns=columns_of(self.content)
+        )
+
     # ---- serialisation ---------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return {"schema_version": SCHEMA_VERSION, "explanation": _to_data(self)}
@@ -184,15 +208,20 @@ class ExplanationSet(Sequence):
     def __len__(self) -> int:
         return len(self._explanations)
 
-    def to_frame(self, k: int = 5):
+    def to_frame(self, k: int = 5, *, long: bool = False):
         """One row per explained query: prediction, fidelity, stability, rows used and top-k features.
 
         ``n_samples`` is the size of the sample the explanation was fitted and checked on
         (with ``n_samples="auto"``, the size it stopped at; its note lists the earlier,
         smaller rounds the black box also scored).
+
+        ``long=True``: one row per term (or rule) of every explanation instead, with the
+        query's position in ``row`` and the columns of :meth:`Explanation.to_frame`.
         """
         import pandas as pd
 
+        if long:
+            return self._long_frame()
         rows = []
         for index, exp in zip(self.indices, self._explanations, strict=True):
             top = exp.top_features(k)
@@ -213,6 +242,23 @@ class ExplanationSet(Sequence):
             row.update({f"feature_{r + 1}": top[r] if r < len(top) else None for r in range(k)})
             rows.append(row)
         return pd.DataFrame(rows)
+
+    def _long_frame(self) -> Any:
+        import pandas as pd
+
+        columns: list[str] = []
+        records = []
+        for index, exp in zip(self.indices, self._explanations, strict=True):
+            columns += [c for c in columns_of(exp.content) if c not in columns]
+            records += [{"row": index, **r} for r in content_records(exp.content, exp.meta.link)]
+        return pd.DataFrame(records, columns=["row", *columns])
+
+    def plot(self, k: int = 10):
+        """Importance over the explained rows (mean |contribution|, or mean importance for rules
+        and trees), as a matplotlib Figure (:func:`surrogate.render.plots.importance_figure`)."""
+        from ..render.figures import importance_figure
+
+        return importance_figure(self._explanations, k=k)
 
     def to_jsonl(self, path=None) -> str | None:
         """One canonical JSON explanation per line; written to ``path`` when given."""
@@ -236,6 +282,61 @@ class ExplanationSet(Sequence):
 
     def __repr__(self) -> str:
         return f"ExplanationSet({len(self)} explanations, {len(self.failures)} failures)"
+
+
+_LINEAR_COLUMNS = ["feature", "value", "contribution", "slope", "slope_per_unit"]
+_RULE_COLUMNS = [
+    "rule",
+    "prediction",
+    "probability",
+    "coverage",
+    "n_covered",
+    "precision",
+    "error",
+    "fires",
+]
+
+
+def columns_of(content: Content) -> list[str]:
+    return _LINEAR_COLUMNS if isinstance(content, LinearContent) else _RULE_COLUMNS
+
+
+def content_records(content: Content, link: str) -> list[dict[str, Any]]:
+    """Rows of :meth:`Explanation.to_frame`: one per linear term, or per rule."""
+    from ..render.text import probability_of
+
+    if isinstance(content, LinearContent):
+        return [
+            {
+                "feature": t.feature,
+                "value": t.value,
+                "contribution": t.contribution,
+                "slope": t.weight,
+                "slope_per_unit": t.weight_per_unit,
+            }
+            for t in content.terms
+        ]
+    ordered = content.family == "rules"
+    return [
+        {
+            "rule": _rule_text(r, i, ordered),
+            "prediction": r.prediction,
+            "probability": probability_of(r.prediction, link),
+            "coverage": r.coverage,
+            "n_covered": r.n_covered,
+            "precision": r.precision,
+            "error": r.error,
+            "fires": r.fires,
+        }
+        for i, r in enumerate(content.rules)
+    ]
+
+
+def _rule_text(rule: Any, position: int, ordered: bool) -> str:
+    if not rule.conditions:
+        return "ELSE"
+    keyword = "ELSE IF" if ordered and position > 0 else "IF"
+    return f"{keyword} " + " AND ".join(str(c) for c in rule.conditions)
 
 
 def contributions_of(content: Content) -> dict[str, float]:
