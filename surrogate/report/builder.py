@@ -51,6 +51,7 @@ from .reason_codes import (
     case_reasons,
     default_policy,
     load_families,
+    load_texts,
     reason_codes_csv,
 )
 
@@ -107,7 +108,7 @@ def build_report(config: ReviewConfig, *, command_line: str | None = None) -> Re
     scores_test = explainer.blackbox.predict(problem.X_test)[:, adverse]
     scores_train = explainer.blackbox.predict(problem.X_train)[:, adverse]
     positions = select_cases(scores_test, config)
-    policy = make_policy(config, explainer.schema.names)
+    policy = make_policy(config, explainer.schema)
     reference = make_reference(config, explainer, problem, scores_train)
 
     survey = survey_positions(len(problem.X_test), config)
@@ -204,19 +205,23 @@ def explain_positions(
     return {positions[i]: exp for i, exp in zip(explained.indices, explained, strict=True)}
 
 
-def make_policy(config: ReviewConfig, names: tuple[str, ...]) -> ReasonPolicy:
+def make_policy(config: ReviewConfig, schema: Any) -> ReasonPolicy:
     overrides: dict[str, Any] = {
         "min_fidelity": config.min_fidelity,
         "max_reasons": config.max_reasons,
     }
     if config.families is not None:
         overrides["families"] = load_families(config.families)
+        overrides["texts"] = {
+            **default_policy(config.data, adverse_class=config.adverse).texts,
+            **load_texts(config.families),
+        }
     if config.prohibited is not None:
         overrides["prohibited"] = tuple(config.prohibited)
     if config.excluded is not None:
         overrides["excluded"] = tuple(config.excluded)
-    return default_policy(config.data, adverse_class=config.adverse, **overrides).check_features(
-        names
+    return default_policy(config.data, adverse_class=config.adverse, **overrides).check_schema(
+        schema
     )
 
 
@@ -316,11 +321,17 @@ def performance_section(
     return {"held_out": test, "training": train}
 
 
+def _scale(config: ReviewConfig) -> str:
+    """The unit of every surrogate number in the review: "log-odds of 'bad'"."""
+    from ..render.text import scale_label
+
+    return scale_label(config.adverse, config.link, probability=config.link == "identity")
+
+
 def global_section(explainer, problem: Problem, config: ReviewConfig) -> dict[str, Any]:
-    scale = "log-odds" if config.link == "logit" else "output"
     return {
         "data": "the training split, split again into fitting and held-out parts by explain_global",
-        "scale": f"{scale} of {config.adverse!r} (the explainer's link: {config.link})",
+        "scale": f"{_scale(config)} (the explainer's link: {config.link})",
         "tree": analysis.global_surrogate(
             explainer,
             problem.X_train,
@@ -420,11 +431,17 @@ def reasons_section(
             frequency[reason.family] = frequency.get(reason.family, 0) + 1
     return {
         "method": (
-            "Contributions of the local linear surrogate towards the adverse outcome: numbers as "
-            "weight x (query - reference mean) / training sd, categories as the weight of having the "
-            "query's category instead of one drawn from the training frequencies; summed per family; "
-            "positive families ranked, largest first."
+            "Contributions of the local linear surrogate towards the adverse outcome, in log-odds "
+            "of the adverse class under the logit link, against the reference population: numbers "
+            "as slope per training sd x (applicant's value - reference mean) / training sd; "
+            "categories as the slope of having the applicant's category x (1 - its share in the "
+            "reference population). Summed per family; families with a positive total ranked, "
+            "largest first. Each reason names its members that push towards the adverse outcome, "
+            "with the policy's text for the applicant's own value: the text of the applicant's "
+            "category, of the value band holding the applicant's number, or of the direction in "
+            "which it lies from the reference mean."
         ),
+        "unit": _scale(config),
         "reference": reference.name,
         "policy": {
             "adverse_class": policy.adverse_class,
@@ -434,6 +451,7 @@ def reasons_section(
                 {"name": f.name, "features": list(f.features), "text": f.text}
                 for f in policy.families
             ],
+            "texts": {name: texts.as_dict() for name, texts in sorted(policy.texts.items())},
             "prohibited": list(policy.prohibited),
             "excluded": list(policy.excluded),
         },
