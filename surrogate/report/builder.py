@@ -41,7 +41,7 @@ from .. import _version
 from ..errors import ParameterError
 from ..explain import TabularExplainer
 from ..explanation import Explanation
-from . import analysis
+from . import analysis, findings
 from .config import ReviewConfig
 from .problem import Problem, load_problem
 from .reason_codes import (
@@ -122,6 +122,7 @@ def build_report(config: ReviewConfig, *, command_line: str | None = None) -> Re
     report = {
         "report_schema_version": REPORT_SCHEMA_VERSION,
         "scope": scope_section(config, problem, explainer),
+        "findings": {},  # filled last, from the figures below
         "data": data_section(problem, explainer, policy),
         "performance": performance_section(problem, explainer, config, scores_test, scores_train),
         "global": global_section(explainer, problem, config),
@@ -129,10 +130,15 @@ def build_report(config: ReviewConfig, *, command_line: str | None = None) -> Re
         "fidelity": fidelity_section(explained, survey, ids, scores_test, config),
         "sensitivity": sensitivity_section(problem, case_exps, positions, ids, config),
         "reason_codes": reasons_section(reasons, positions, policy, reference, config),
+        "subgroups": subgroups_section(problem, explainer, policy, scores_test, config),
         "limitations": list(LIMITATIONS),
         "reproducibility": reproducibility_section(
             problem, config, case_exps, positions, command_line
         ),
+    }
+    report["findings"] = {
+        "items": findings.findings(to_jsonable(report)),
+        "cutoffs": findings.cutoffs_text(),
     }
     return ReportBundle(
         report=to_jsonable(report), explanations=case_exps, reasons=reasons, config=config
@@ -465,6 +471,32 @@ def reasons_section(
             for f, n in sorted(frequency.items(), key=lambda kv: (-kv[1], kv[0]))
         ],
         "cases": [dict(r.to_dict(), position=p) for r, p in zip(reasons, positions, strict=True)],
+    }
+
+
+def subgroups_section(
+    problem: Problem, explainer, policy: ReasonPolicy, scores_test, config: ReviewConfig
+) -> dict[str, Any]:
+    """Decline rate and AUC per group of each prohibited-basis feature, on held-out rows."""
+    common = {
+        "data": "the held-out split, scored once for the performance section",
+        "threshold": config.cutoff,
+        "min_group": findings.MIN_GROUP,
+    }
+    if explainer.blackbox.mode != "classification":
+        return {**common, "features": [], "note": "Decline rates need a classifier."}
+    is_adverse = (problem.y_test.astype(str) == str(config.adverse)).to_numpy()
+    return {
+        **common,
+        "features": findings.subgroups(
+            problem.X_test,
+            is_adverse,
+            np.asarray(scores_test, dtype=float),
+            features=policy.prohibited,
+            threshold=config.cutoff,
+            X_train=problem.X_train,
+        ),
+        "note": None,
     }
 
 
