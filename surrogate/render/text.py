@@ -103,6 +103,8 @@ def slope_text(term: LinearTerm) -> str:
     """A term's slope with its unit: per sd (and per unit) of a number, or for its category."""
     if term.weight_per_unit is not None:
         return f"slope {term.weight:+.4f} per sd ({term.weight_per_unit:+.4g} per unit)"
+    if term.value == "present":  # a word or image segment: present, or masked out
+        return f"slope {term.weight:+.4f} for being present rather than masked out"
     if isinstance(term.value, str):
         return f"slope {term.weight:+.4f} for having this category rather than another"
     return f"slope {term.weight:+.4f} per unit of z"
@@ -158,7 +160,9 @@ def explanation_to_text(exp: Explanation) -> str:
     content = exp.content
     if isinstance(content, LinearContent):
         lines += baseline_lines(content, scale)
-        lines.append(linear_header(scale))
+        lines.append(
+            linear_header(scale) if content.baseline is not None else f"Terms, in {scale}:"
+        )
         lines += [f"  {term_line(term)}" for term in content.terms]
     else:
         ordered = content.family == "rules"
