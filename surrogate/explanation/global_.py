@@ -83,7 +83,9 @@ class GlobalExplanation:
         from ..render.dot import to_dot
 
         return to_dot(
-            self.content, title=f"global {self.family} surrogate of {self.meta['target']}"
+            self.content,
+            title=f"global {self.family} surrogate of {self.meta['target']}",
+            link=str(self.meta.get("link", "identity")),
         )
 
 

@@ -164,7 +164,10 @@ class Explanation:
         from ..render.dot import to_dot
 
         return to_dot(
-            self.content, title=f"{self.meta.target}: {self.prediction:.4g}", query=self.query
+            self.content,
+            title=f"{self.meta.target}: {self.prediction:.4g}",
+            query=self.query,
+            link=self.meta.link,
         )
 
     def __str__(self) -> str:
