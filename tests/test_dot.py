@@ -122,6 +122,17 @@ def test_rule_list_drawing_is_a_chain():
     assert source.count('fillcolor="#ffd966"') == 1
 
 
+@pytest.mark.parametrize("surrogate", [TreeSurrogate(max_depth=2), RuleListSurrogate(max_rules=3)])
+def test_predictions_in_log_odds_are_also_drawn_as_probabilities(surrogate):
+    content = fitted(surrogate)
+    plain = to_dot(content, title="t")
+    logit = to_dot(content, title="t", link="logit")
+    assert "probability" not in plain
+    for rule in content.rules:
+        p = 1 / (1 + np.exp(-rule.prediction))
+        assert f"predict {dot._number(rule.prediction)} (probability {p:.3f})" in logit
+
+
 def test_output_is_deterministic_and_independent_of_query_order():
     content = fitted(TreeSurrogate())
     reordered = dict(reversed(list(QUERY.items())))

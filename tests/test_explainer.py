@@ -393,3 +393,110 @@ def test_constant_black_box_has_no_r2_and_says_why(logistic_world):
     assert exp.content.intercept == pytest.approx(0.25)
     assert exp.fidelity.note in exp.to_text()
     assert sg.Explanation.from_json(exp.to_json()) == exp
+
+
+# ------------------------------------------------------------ decision threshold
+
+
+def _agreement_by_hand(explainer, exp, row, threshold):
+    """Agreement on the held-out neighbourhood, recomputed from the explanation's own terms."""
+    from surrogate.explain.pipeline import apply_link, held_out_rows
+    from surrogate.kernels import kernel_weights
+
+    values = explainer.schema.encode(row)[0]
+    hood = held_out_rows(explainer, values, explainer.schema.readable(values), exp.meta.n_holdout)
+    column = list(explainer.blackbox.output_names).index(exp.meta.target)
+    y = apply_link(
+        explainer.blackbox.predict_rows(hood.values, explainer.schema.decode)[:, column], "logit"
+    )
+    names = list(explainer.sampler.z_names)
+    pred = exp.content.intercept + sum(
+        t.weight * hood.z[:, names.index(t.feature)] for t in exp.content.terms
+    )
+    w = kernel_weights(explainer.kernel, hood.distance, explainer.kernel_width)
+    return float(np.dot(w, (y >= threshold) == (pred >= threshold)) / w.sum())
+
+
+def test_agreement_is_measured_at_the_threshold_in_the_explained_scale(logistic_world):
+    model, X = logistic_world
+    row = X.iloc[[3]]
+    for cutoff in (None, 0.2, 0.7):
+        explainer = sg.TabularExplainer(model, X, n_samples=600, threshold=cutoff)
+        exp = explainer.explain(row, max_features=1)  # one of three features: not exact
+        t = 0.5 if cutoff is None else cutoff
+        assert exp.meta.threshold == t and explainer.identity()["threshold"] == t
+        assert explainer.scorer.threshold == pytest.approx(np.log(t / (1 - t)), abs=1e-12)
+        assert exp.fidelity.agreement == pytest.approx(
+            _agreement_by_hand(explainer, exp, row, np.log(t / (1 - t))), abs=1e-12
+        )
+    identity = sg.TabularExplainer(model, X, n_samples=600, threshold=0.2, link="identity")
+    assert identity.scorer.threshold == 0.2
+
+
+def test_the_default_threshold_is_the_class_boundary(logistic_world):
+    model, X = logistic_world
+    default = sg.TabularExplainer(model, X, n_samples=400).explain(X.iloc[0])
+    explicit = sg.TabularExplainer(model, X, n_samples=400, threshold=0.5).explain(X.iloc[0])
+    assert default.to_json() == explicit.to_json()
+
+
+@pytest.mark.parametrize("bad", [0.0, 1.0, 1.5, -0.1, float("nan"), "0.2", True])
+def test_a_threshold_outside_the_probabilities_is_refused(logistic_world, bad):
+    model, X = logistic_world
+    with pytest.raises(ParameterError, match="threshold"):
+        sg.TabularExplainer(model, X, n_samples=400, threshold=bad)
+
+
+# ------------------------------------------------------------ contributions
+
+
+def _surrogate_over_training(explainer, exp, query, X_train) -> float:
+    """The linear surrogate's mean over the training rows, each row's z computed by hand."""
+    schema, sampler = explainer.schema, explainer.sampler
+    q = schema.encode(query)[0]
+    train = schema.encode(X_train)
+    bins = getattr(sampler, "_bins", {})
+    total = np.full(len(train), exp.content.intercept)
+    for term in exp.content.terms:
+        j = schema.names.index(term.feature)
+        feature = schema.features[j]
+        if feature.is_numeric and j in bins:  # lime: -1 where the quartile bin differs
+            z = -(bins[j].index(train[:, j]) != bins[j].index(q[j : j + 1])).astype(float)
+        elif feature.is_numeric:
+            z = (train[:, j] - q[j]) / feature.scale
+        else:  # a category, missing being one: -1 where it differs
+            z = -(train[:, j] != q[j]).astype(float)
+        total += term.weight * z
+    return float(total.mean())
+
+
+@pytest.mark.parametrize("sampler", ["qmc", "lime"])
+def test_contributions_add_up_from_the_training_mean_to_the_surrogate_at_the_query(
+    adult_model, sampler
+):
+    model, X = adult_model
+    explainer = sg.TabularExplainer(model, X, n_samples=800, sampler=sampler)
+    many = explainer.explain_many(X.iloc[[0, 5, 11]], max_features=6)
+    for i, exp in zip([0, 5, 11], many, strict=True):
+        assert exp.content.reference.startswith("the training data")
+        assert len(exp.contributions) == len(exp.content.terms) > 0
+        total = exp.baseline + sum(exp.contributions.values())
+        assert total == pytest.approx(exp.content.intercept, abs=1e-12)
+        # the surrogate at the query is the intercept (z is 0 there): the black box minus the gap
+        logit = np.log(exp.prediction / (1 - exp.prediction))
+        assert abs(total - logit) == pytest.approx(exp.fidelity.query_gap, abs=1e-9)
+        # the baseline is the surrogate's mean over the training rows
+        query = X.iloc[[i]]
+        assert exp.baseline == pytest.approx(_surrogate_over_training(explainer, exp, query, X))
+        for term in exp.content.terms:
+            if term.weight_per_unit is not None:  # a number: slope per sd x sds from the mean
+                feature = explainer.schema[term.feature]
+                expected = term.weight * (term.value - feature.mean) / feature.scale
+                assert term.contribution == pytest.approx(expected, abs=1e-12)
+
+
+def test_global_linear_terms_have_no_contribution(logistic_world):
+    model, X = logistic_world
+    glob = sg.TabularExplainer(model, X, n_samples=400).explain_global(X, "linear")
+    assert glob.content.baseline is None
+    assert all(t.contribution is None and t.value is None for t in glob.content.terms)

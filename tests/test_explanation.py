@@ -128,7 +128,7 @@ def _with_version(exp: Explanation, version: str) -> str:
     return json.dumps(document)
 
 
-@pytest.mark.parametrize("version", ["1.1", "1.10", "2.0", "0.9", "0.0"])
+@pytest.mark.parametrize("version", ["1.2", "1.10", "2.0", "0.9", "0.0"])
 def test_other_schema_versions_are_refused(explanation, version):
     with pytest.raises(ExplanationFormatError) as info:
         Explanation.from_json(_with_version(explanation, version))
@@ -141,6 +141,20 @@ def test_older_minor_of_the_same_major_is_read(explanation, monkeypatch):
     assert Explanation.from_json(_with_version(explanation, "1.3")) == explanation
     with pytest.raises(ExplanationFormatError):
         Explanation.from_json(_with_version(explanation, "1.4"))
+
+
+def test_a_schema_1_0_document_reads_without_contributions_or_threshold(explanation):
+    """Schema 1.1 added contributions, the baseline and its reference, and meta.threshold."""
+    document = json.loads(explanation.to_json())
+    document["schema_version"] = "1.0"
+    body = document["explanation"]
+    del body["meta"]["threshold"], body["content"]["baseline"], body["content"]["reference"]
+    for term in body["content"]["terms"]:
+        del term["contribution"]
+    old = Explanation.from_json(json.dumps(document))
+    assert old.meta.threshold is None and old.baseline is None and old.contributions == {}
+    assert [t.weight for t in old.content.terms] == [t.weight for t in explanation.content.terms]
+    assert explanation.meta.threshold == 0.5 and len(explanation.contributions) == 3
 
 
 @pytest.mark.parametrize(
@@ -227,5 +241,112 @@ def test_markdown_escapes_hostile_feature_names():
     assert "&amp;lt;" not in markdown  # escaped once, not twice
     assert "&lt;script&gt;\\|\\*x\\*" in markdown
     row = next(line for line in markdown.splitlines() if "script" in line)
-    assert row.count("|") - row.count("\\|") == 5  # the name's pipe cannot add a table cell
+    assert row.count("|") - row.count("\\|") == 6  # the name's pipe cannot add a table cell
     assert hostile in exp.to_text()  # plain text shows the name as it is
+
+
+def test_every_view_labels_contributions_slopes_and_their_unit(explanation):
+    unit = "log-odds of '1'"
+    html = explanation._repr_html_()
+    for view in (explanation.to_text(), explanation.to_markdown().replace("\\", ""), html):
+        view = view.replace("&#x27;", "'")
+        assert unit in view and "contribution" in view and "slope" in view
+        assert "Reference: the surrogate's mean over the training data" in view
+    text = explanation.to_text()
+    for term in explanation.content.terms:
+        line = next(x for x in text.splitlines() if x.startswith(f"  {term.feature} = "))
+        assert f"contribution {term.contribution:+.4f}" in line
+        assert f"slope {term.weight:+.4f}" in line
+    assert f"= reference {explanation.baseline:.4f} + the contributions" in text
+    assert f"agreement {explanation.fidelity.agreement:.3f} at threshold 0.5" in text
+
+
+def test_rule_predictions_are_also_shown_as_probabilities():
+    exp = TabularExplainer(MODEL, WORLD, n_samples=300).explain(WORLD.iloc[0], "rules")
+    text = exp.to_text()
+    assert "Rule predictions in log-odds of '1'" in text
+    for rule in exp.content.rules:
+        p = 1 / (1 + np.exp(-rule.prediction))
+        assert f"THEN {rule.prediction:.4g} (probability {p:.3f})" in text
+    frame = exp.to_frame()
+    assert list(frame["probability"]) == pytest.approx(1 / (1 + np.exp(-frame["prediction"])))
+    assert list(frame["fires"]).count(True) == 1
+
+
+def test_notes_are_shown_in_every_view():
+    exp = TabularExplainer(MODEL, WORLD, n_samples=300).explain(WORLD.iloc[0], "auto")
+    (note,) = exp.notes
+    assert f"Note: {note}" in exp.to_text()
+    assert "Note: auto chose" in exp.to_markdown()
+    from html import escape
+
+    assert escape(note) in exp._repr_html_()
+    many = ExplanationSet([exp], indices=[0], failures=[])
+    assert escape(note) in many._repr_html_()
+
+
+def test_to_frame_has_one_row_per_term(explanation):
+    frame = explanation.to_frame()
+    assert list(frame.columns) == ["feature", "value", "contribution", "slope", "slope_per_unit"]
+    terms = explanation.content.terms
+    assert list(frame["feature"]) == [t.feature for t in terms]
+    assert list(frame["contribution"]) == [t.contribution for t in terms]
+    assert list(frame["slope"]) == [t.weight for t in terms]
+
+
+def test_explanation_set_long_frame():
+    many = TabularExplainer(MODEL, WORLD, n_samples=150).explain_many(
+        WORLD.iloc[[4, 9]], max_features=2
+    )
+    long = many.to_frame(long=True)
+    assert list(long.columns[:2]) == ["row", "feature"]
+    assert list(long["row"]) == [0, 0, 1, 1]
+    assert list(long["contribution"]) == [t.contribution for e in many for t in e.content.terms]
+
+
+def test_plot_is_a_waterfall_from_the_reference_to_the_surrogate_at_the_query(explanation):
+    from matplotlib.figure import Figure
+
+    figure = explanation.plot()
+    assert isinstance(figure, Figure)
+    bars = figure.axes[0].patches
+    widths = sorted(b.get_width() for b in bars)
+    assert widths == pytest.approx(sorted(explanation.contributions.values()))
+    lefts = sorted(min(b.get_x(), b.get_x() + b.get_width()) for b in bars)
+    rights = [b.get_x() + b.get_width() for b in bars]
+    assert min(lefts) <= explanation.baseline <= max(rights) + 1e-12
+    # the largest contribution is drawn last (on top) and ends at the surrogate at the query
+    assert rights[-1] == pytest.approx(explanation.content.intercept, abs=1e-12)
+    rules = TabularExplainer(MODEL, WORLD, n_samples=300).explain(WORLD.iloc[0], "rules")
+    assert isinstance(rules.plot(), Figure)
+
+
+def test_explanation_set_plot_shows_mean_absolute_contributions():
+    many = TabularExplainer(MODEL, WORLD, n_samples=150).explain_many(WORLD.iloc[:4])
+    bars = many.plot(k=2).axes[0].patches
+    names = {n for e in many for n in e.contributions}
+    means = {n: np.mean([abs(e.contributions.get(n, 0.0)) for e in many]) for n in names}
+    assert [b.get_width() for b in bars] == pytest.approx(sorted(means.values())[::-1][:2])
+    with pytest.raises(ParameterError, match="k must be"):
+        many.plot(k=0)
+
+
+def test_surrogate_options_and_explainer_options_are_told_apart(explanation):
+    explainer = TabularExplainer(MODEL, WORLD, n_samples=150)
+    with pytest.raises(ParameterError, match="n_samples is an explainer option"):
+        explainer.explain(WORLD.iloc[0], n_samples=500)
+    with pytest.raises(ParameterError, match="kernel_width, threshold|threshold, .*kernel_width"):
+        explainer.explain_many(WORLD.iloc[:2], "tree", threshold=0.2, kernel_width=2.0)
+
+
+def test_global_explanation_prints_in_words_and_as_html():
+    explainer = TabularExplainer(MODEL, WORLD, n_samples=150)
+    glob = explainer.explain_global(WORLD, "rules")
+    assert str(glob) == glob.to_text() and "Rule predictions in log-odds" in str(glob)
+    assert repr(glob).startswith("<GlobalExplanation: rules surrogate of '1', held-out R^2")
+    html = glob._repr_html_()
+    assert (
+        "held-out R\u00b2" in html
+        and "agreement at threshold 0.5" in html
+        and "<script" not in html
+    )

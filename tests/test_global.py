@@ -121,3 +121,18 @@ def test_auto_rejects_a_bad_target(logistic_world):
     explainer = sg.TabularExplainer(model, X, n_samples=400)
     with pytest.raises(ParameterError, match="target_fidelity"):
         explainer.explain(X.iloc[0], "auto", target_fidelity=1.5)
+
+
+def test_global_agreement_is_measured_at_the_threshold(logistic_world):
+    model, X = logistic_world
+    explainer = sg.TabularExplainer(model, X, n_samples=500)
+    at = {t: explainer.explain_global(X, "tree", max_depth=2, threshold=t) for t in (1e-9, 0.3)}
+    assert at[1e-9].meta["threshold"] == 1e-9 and at[0.3].meta["threshold"] == 0.3
+    # every black-box probability is above 1e-9: no row of the other class is left
+    assert set(at[1e-9].fidelity.agreement_by_class) == {"black box positive"}
+    assert at[0.3].fidelity.agreement != at[1e-9].fidelity.agreement
+    # the explainer's own threshold is the default
+    own = sg.TabularExplainer(model, X, n_samples=500, threshold=0.3)
+    assert own.explain_global(X, "tree", max_depth=2).to_json() == at[0.3].to_json()
+    with pytest.raises(ParameterError, match="threshold"):
+        explainer.explain_global(X, "tree", threshold=2.0)

@@ -22,10 +22,12 @@ from surrogate.report.reason_codes import (
     contributions,
     default_policy,
     load_families,
+    load_texts,
     neutralise_cell,
     reason_codes_csv,
 )
-from surrogate.surrogates.base import LinearContent, LinearTerm
+from surrogate.report.reason_texts import Band, ValueTexts, choose_text, number_words
+from surrogate.surrogates.base import LinearContent, LinearTerm, RuleContent
 
 
 @pytest.fixture(scope="module")
@@ -74,9 +76,21 @@ def _policy(**kw):
     return ReasonPolicy(**base)
 
 
+#: reference shares of the categories the tests use
+SHARES = {
+    "region": {"north": 0.5, "south": 0.25, "missing": 0.25},
+    "sex": {"f": 0.5, "m": 0.5},
+    "@region": {"-x": 0.5},
+    **{f"f{i}": {"a": 0.5} for i in range(7)},
+}
+
+
 def _reference():
     return Reference(
-        name="test", means={"income": 50.0, "debt": 20.0}, scales={"income": 10.0, "debt": 5.0}
+        name="test",
+        means={"income": 50.0, "debt": 20.0},
+        scales={"income": 10.0, "debt": 5.0},
+        shares=SHARES,
     )
 
 
@@ -87,16 +101,17 @@ def test_numeric_contribution_is_weight_times_standardised_offset(small_world):
     )
     parts = {c.feature: c for c in contributions(exp, _policy(), _reference())}
     assert parts["income"].contribution == pytest.approx(-0.5 * (30.0 - 50.0) / 10.0)
-    assert parts["region"].contribution == pytest.approx(0.7)  # a category: its weight
+    # a category: its weight x the share of reference applicants without it
+    assert parts["region"].contribution == pytest.approx(0.7 * (1 - 0.25))
     assert parts["income"].basis == "numeric vs reference mean"
-    assert parts["region"].basis == "category vs training frequencies"
+    assert parts["region"].basis == "category vs reference shares"
 
 
 def test_contributions_flip_when_the_other_class_is_explained(small_world):
     _, exp = small_world
     exp = _with_terms(exp, [LinearTerm("region", "south", 0.7, None)], target="good")
     (part,) = contributions(exp, _policy(), _reference())
-    assert part.contribution == pytest.approx(-0.7)
+    assert part.contribution == pytest.approx(-0.7 * 0.75)
 
 
 def test_families_add_up_and_at_most_max_reasons_ranked(small_world):
@@ -104,7 +119,7 @@ def test_families_add_up_and_at_most_max_reasons_ranked(small_world):
     terms = [
         LinearTerm("income", 40.0, -0.5, -0.05),  # +0.5 towards bad
         LinearTerm("debt", 25.0, 0.4, 0.08),  # +0.4 towards bad, same family
-        LinearTerm("region", "south", 0.6, None),
+        LinearTerm("region", "south", 1.2, None),  # +0.9 towards bad
         LinearTerm("sex", "m", 5.0, None),  # prohibited: never a reason
     ]
     case = case_reasons(
@@ -271,7 +286,10 @@ def test_plain_cells_are_unchanged():
 
 def test_reason_csv_neutralises_hostile_families(small_world):
     _, exp = small_world
-    policy = _policy(families=(ReasonFamily('=HYPERLINK("x")', ("income",), "+danger"),))
+    policy = _policy(
+        families=(ReasonFamily('=HYPERLINK("x")', ("income",), "+heading"),),
+        texts={"income": ValueTexts(below="+danger {value}")},
+    )
     terms = [LinearTerm("income", 40.0, -0.5, -0.05), LinearTerm("@region", "-x", 0.6, None)]
     case = case_reasons(_with_terms(exp, terms), policy, _reference(), case_id="-1", threshold=0.5)
     text = reason_codes_csv([case])
@@ -281,7 +299,226 @@ def test_reason_csv_neutralises_hostile_families(small_world):
     assert not any(cell.startswith(FORMULA_PREFIXES) for cell in cells)
     assert (
         '\'=HYPERLINK("x")' in cells
-        and "'+danger" in cells
+        and "'+danger 40" in cells
         and "'@region" in cells
         and "'-1" in cells
     )
+
+
+# ---- texts chosen by the applicant's value ---------------------------------------------------------
+def test_a_reason_names_the_applicants_value_and_its_direction(small_world):
+    _, exp = small_world
+    texts = {
+        "income": ValueTexts(
+            above="Income of {value}: above {reference_name}'s {reference}",
+            below="Income of {value}: below {reference_name}'s {reference}",
+        ),
+        "region": ValueTexts(
+            categories={"south": "Lives in the south", "north": "Lives in the north"}
+        ),
+    }
+    terms = [
+        LinearTerm("income", 40.0, -0.5, -0.05),  # below the mean, pushes towards bad
+        LinearTerm("debt", 15.0, 0.4, 0.08),  # below the mean: pulls away from bad
+        LinearTerm("region", "south", 1.2, None),
+    ]
+    case = case_reasons(
+        _with_terms(exp, terms), _policy(texts=texts), _reference(), case_id="1", threshold=0.5
+    )
+    region, finances = case.reasons  # 1.2 x (1 - 0.25) = 0.9 before 0.5 - 0.4
+    # the family adds up both members, but only the one pushing towards bad is named
+    assert finances.contribution == pytest.approx(0.5 - 0.4)
+    (part,) = finances.parts
+    assert (part.feature, part.value, part.basis, part.reference) == ("income", 40.0, "below", 50.0)
+    assert finances.text == "Income of 40: below test's 50"
+    assert region.text == "Lives in the south" and region.parts[0].basis == "category"
+
+
+def test_plain_texts_are_true_of_the_value_when_the_policy_has_none():
+    chosen = choose_text(
+        "credit_amount", 9000.0, None, reference_mean=3271.3, reference_name="all applicants"
+    )
+    assert chosen.text == "Credit amount of 9,000: above the average of all applicants (3,271)"
+    assert chosen.basis == "above" and chosen.reference == 3271.3
+    below = choose_text("age", 20.0, None, reference_mean=35.5, reference_name="x")
+    assert below.basis == "below" and "below the average" in below.text
+    category = choose_text("housing", "rent", None, reference_mean=None, reference_name="x")
+    assert category.text == "Housing: rent" and category.basis == "category"
+    missing = choose_text(
+        "job",
+        "missing",
+        ValueTexts(categories={"missing": "Job not recorded"}),
+        reference_mean=None,
+        reference_name="x",
+    )
+    assert missing.text == "Job not recorded"
+
+
+def test_bands_come_before_directions():
+    texts = ValueTexts(
+        bands=(Band(None, 0.0, "No gains"), Band(1e4, None, "Gains of {value} or more")),
+        above="Gains of {value}: above {reference}",
+    )
+    pick = lambda v: choose_text("gain", v, texts, reference_mean=1000.0, reference_name="x")  # noqa: E731
+    assert (pick(0.0).text, pick(0.0).basis, pick(0.0).band) == ("No gains", "band", (None, 0.0))
+    assert pick(5000.0).text == "Gains of 5,000: above 1,000"
+    assert pick(20000.0).text == "Gains of 20,000 or more"
+
+
+def test_policy_texts_are_checked_when_read(tmp_path):
+    good = tmp_path / "policy.toml"
+    good.write_text(
+        '[[family]]\nname = "Money"\nfeatures = ["income"]\ntext = "Income"\n'
+        '[texts.income]\nbelow = "Income of {value}"\n'
+        '[[texts.income.bands]]\nlower = 0\nupper = 0\ntext = "No income"\n'
+        '[texts.region.categories]\nsouth = "Lives in the south"\n',
+        encoding="utf-8",
+    )
+    texts = load_texts(good)
+    assert texts["income"].bands == (Band(0.0, 0.0, "No income"),)
+    assert texts["region"].categories == {"south": "Lives in the south"}
+    assert load_texts(tmp_path / "families.csv") == {}
+    for table, message in [
+        ('[texts.income]\nabove = "Income of {amount}"\n', "amount"),
+        ('[texts.income]\nover = "x"\n', "unknown keys"),
+        ('[[texts.income.bands]]\nlower = 5\nupper = 1\ntext = "x"\n', "above upper"),
+        ('[texts.income]\nabove = ""\n', "non-empty"),
+    ]:
+        bad = tmp_path / "bad.toml"
+        bad.write_text(table, encoding="utf-8")
+        with pytest.raises(ParameterError, match=message):
+            load_texts(bad)
+
+
+def test_texts_must_fit_the_features_kind_and_categories(small_world):
+    explainer, _ = small_world
+    ok = _policy(texts={"region": ValueTexts(categories={"south": "S", "missing": "M"})})
+    assert ok.check_schema(explainer.schema) is ok
+    for texts, message in [
+        ({"income": ValueTexts(categories={"high": "x"})}, "category texts for the number"),
+        ({"region": ValueTexts(above="x")}, "for the category"),
+        ({"region": ValueTexts(categories={"west": "x"})}, "not in the data"),
+        ({"nowhere": ValueTexts(above="x")}, "not in the data"),
+    ]:
+        with pytest.raises(ParameterError, match=message):
+            _policy(texts=texts).check_schema(explainer.schema)
+
+
+def test_bundled_policies_have_texts_for_the_categories_of_their_data():
+    from surrogate.datasets import load_adult, load_german_credit
+    from surrogate.schema import FeatureSchema
+
+    for name, load in (("german-credit", load_german_credit), ("adult", load_adult)):
+        policy = bundled_policy(name)
+        schema = FeatureSchema.infer(load()[0])
+        policy.check_schema(schema)
+    german = bundled_policy("german-credit")
+    for feature in ("checking_account", "credit_history", "telephone", "savings", "purpose"):
+        labels = {str(c) for c in FeatureSchema.infer(load_german_credit()[0])[feature].categories}
+        assert set(german.texts[feature].categories) == labels
+
+
+def test_the_explanations_own_contributions_are_those_against_the_training_data(small_world):
+    explainer, exp = small_world
+    parts = contributions(exp, _policy(), Reference.from_schema(explainer.schema))
+    assert [p.contribution for p in parts] == pytest.approx(list(exp.contributions.values()))
+
+
+def test_an_approved_reference_uses_its_own_means_and_shares(small_world):
+    explainer, exp = small_world
+    X = pd.DataFrame(
+        {
+            "income": [60.0, 70.0],
+            "debt": [10.0, 10.0],
+            "region": pd.Categorical(["north", "north"]),
+            "sex": pd.Categorical(["f", "m"]),
+        }
+    )
+    approved = Reference.from_frame(X, explainer.schema, "approved")
+    assert approved.means["income"] == 65.0 and approved.shares["region"] == {"north": 1.0}
+    assert approved.scales == Reference.from_schema(explainer.schema).scales
+    terms = [LinearTerm("region", "south", 0.8, None), LinearTerm("income", 40.0, -0.5, -0.05)]
+    parts = {c.feature: c for c in contributions(_with_terms(exp, terms), _policy(), approved)}
+    assert parts["region"].contribution == pytest.approx(0.8)  # nobody approved lives in the south
+    scale = explainer.schema["income"].scale
+    assert parts["income"].contribution == pytest.approx(-0.5 * (40.0 - 65.0) / scale)
+
+
+def test_a_family_that_states_its_contributions_feeds_the_same_reasons(small_world):
+    """Another surrogate family (say, additive) gives contributions against the training data."""
+    _, exp = small_world
+
+    class Stated:
+        content = dataclasses.replace(exp.content)  # not read: contributions are stated
+        query = {"income": 40.0, "region": "south"}
+        meta, outputs = exp.meta, {"bad": 0.8, "good": 0.2}
+        fidelity = dataclasses.replace(exp.fidelity, r2=0.9)
+        contributions = {"income": 0.6, "region": 0.2}
+
+    Stated.content = RuleContent(family="rules", rules=(), importances={})
+    training = dataclasses.replace(_reference(), training=True)
+    case = case_reasons(Stated(), _policy(), training, case_id="2", threshold=0.5)
+    assert [r.family for r in case.reasons] == ["Finances", "region"]
+    assert case.reasons[0].parts[0].value == 40.0
+    with pytest.raises(ParameterError, match="per-term contributions"):
+        contributions(Stated(), _policy(), _reference())  # another population: cannot re-reference
+
+
+# ---- the demo review: every reason is true of the applicant ---------------------------------------
+@pytest.mark.slow
+def test_every_reason_of_every_declined_demo_applicant_is_true_of_their_value():
+    """The demo review's settings (``make demo``), every declined held-out applicant."""
+    from surrogate.report import ReviewConfig
+    from surrogate.report.builder import (
+        _adverse_output,
+        explain_positions,
+        make_explainer,
+        make_policy,
+        make_reference,
+    )
+    from surrogate.report.problem import load_problem
+
+    config = ReviewConfig(data="german-credit").resolved()
+    problem = load_problem(config)
+    explainer = make_explainer(problem, config)
+    column = _adverse_output(explainer, config)
+    scores = explainer.blackbox.predict(problem.X_test)[:, column]
+    train_scores = explainer.blackbox.predict(problem.X_train)[:, column]
+    declined = [int(i) for i in np.flatnonzero(scores >= config.cutoff)]
+    policy = make_policy(config, explainer.schema)
+    reference = make_reference(config, explainer, problem, train_scores)
+    explained = explain_positions(explainer, problem, declined, config)
+    n_reasons = 0
+    for position in declined:
+        applicant = problem.X_test.iloc[position]
+        case = case_reasons(
+            explained[position], policy, reference, case_id=str(position), threshold=config.cutoff
+        )
+        assert case.declined
+        for reason in case.reasons:
+            assert reason.parts and reason.text == "; ".join(p.text for p in reason.parts)
+            for part in reason.parts:
+                n_reasons += 1
+                assert part.contribution > 0 and part.feature in reason.features
+                assert not policy.never_a_reason(part.feature)
+                _assert_true_of(part, applicant[part.feature], policy, reference)
+    assert n_reasons > 100  # the demo's declined applicants do get reasons
+
+
+def _assert_true_of(part, value, policy, reference):
+    texts = policy.texts.get(part.feature)
+    if part.basis == "category":
+        assert part.value == str(value), (part, value)
+        expected = texts.categories[str(value)] if texts else None
+        assert expected is None or part.text == expected, (part, value)
+        others = set(texts.categories.values()) - {part.text} if texts else set()
+        assert not any(other in part.text for other in others), (part, value)
+    elif part.basis == "band":
+        lower, upper = part.band
+        assert (lower is None or value >= lower) and (upper is None or value <= upper)
+    else:
+        assert part.basis in ("above", "below"), part
+        assert part.value == float(value) and part.reference == reference.means[part.feature]
+        assert (value > part.reference) if part.basis == "above" else (value < part.reference)
+        chosen = texts.above if part.basis == "above" else texts.below
+        assert part.text.split(":")[0] == chosen.split(":")[0].format(value=number_words(value))

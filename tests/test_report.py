@@ -252,6 +252,72 @@ def test_reason_codes_are_few_and_never_prohibited(german_report):
     assert all(int(r["rank"]) <= 4 for r in rows if r["rank"])
 
 
+def test_local_cases_state_contributions_that_add_up_in_log_odds(german_report):
+    report = _json(german_report)
+    assert report["reason_codes"]["unit"] == "log-odds of 'bad'"
+    assert report["local"]["settings"]["threshold"] == pytest.approx(0.1667)
+    for case in report["local"]["cases"]:
+        assert case["unit"] == "log-odds of 'bad'"
+        assert case["reference"].startswith("the training data")
+        total = case["baseline"] + sum(t["contribution"] for t in case["terms"])
+        assert total == pytest.approx(case["intercept"], abs=1e-9)
+        p = case["prediction"]
+        assert case["prediction_in_scale"] == pytest.approx(math.log(p / (1 - p)))
+        assert abs(case["intercept"] - case["prediction_in_scale"]) == pytest.approx(
+            case["fidelity"]["query_gap"], abs=1e-9
+        )
+
+
+def test_findings_are_the_reports_own_figures(german_report):
+    from surrogate.report.findings import CUTOFFS, expected_calibration_error, severity
+
+    report = _json(german_report)
+    perf, items = report["performance"], report["findings"]["items"]
+    by_kind = {}
+    for item in items:
+        by_kind.setdefault(item["kind"], []).append(item)
+        assert item["severity"] == severity(item["kind"], item["value"])
+    assert set(by_kind) == set(CUTOFFS)
+    order = [{"high": 0, "medium": 1, "low": 2}[i["severity"]] for i in items]
+    assert order == sorted(order)
+    (over,) = by_kind["overfitting"]
+    assert over["value"] == pytest.approx(perf["training"]["auc"] - perf["held_out"]["auc"])
+    (calibration,) = by_kind["calibration"]
+    bins = perf["held_out"]["calibration"]
+    assert calibration["value"] == pytest.approx(expected_calibration_error(bins))
+    (local,) = by_kind["local_fidelity"]
+    assert local["value"] == report["fidelity"]["share_below_min"]
+    (best,) = by_kind["global_fidelity"]
+    assert best["value"] == max(report["global"][f]["fidelity"]["r2"] for f in ("tree", "rules"))
+    (prohibited,) = by_kind["prohibited_bases"]
+    rc = report["reason_codes"]
+    using = sum(1 for c in rc["cases"] if c["prohibited_used"])
+    assert prohibited["value"] == pytest.approx(using / rc["n_cases"])
+    gaps = {t["feature"]: t for t in report["subgroups"]["features"]}
+    for item in by_kind["subgroup_gap"]:
+        table = report["subgroups"]["features"][item["table"]]
+        assert item["value"] == table["approval_ratio"]
+    assert set(gaps) == set(rc["policy"]["prohibited"])
+
+
+def test_subgroup_tables_add_up_to_the_held_out_figures(german_report):
+    report = _json(german_report)
+    held = report["performance"]["held_out"]
+    for table in report["subgroups"]["features"]:
+        groups = table["groups"]
+        assert sum(g["n"] for g in groups) == held["n"]
+        declined = sum(g["n"] * g["decline_rate"] for g in groups) / held["n"]
+        adverse = sum(g["n"] * g["adverse_rate"] for g in groups) / held["n"]
+        assert declined == pytest.approx(held["decline_rate"])
+        assert adverse == pytest.approx(held["base_rate"])
+        compared = [g for g in groups if g["n"] >= report["subgroups"]["min_group"]]
+        if len(compared) >= 2:
+            approval = [1 - g["decline_rate"] for g in compared]
+            assert table["approval_ratio"] == pytest.approx(min(approval) / max(approval))
+    ages = next(t for t in report["subgroups"]["features"] if t["feature"] == "age")
+    assert [g["group"] for g in ages["groups"]][0].startswith("age <= ")
+
+
 def test_saved_configuration_reruns_the_review_exactly(german_report, tmp_path):
     saved = ReviewConfig.from_toml(german_report / "review.toml")
     assert saved.threshold == 0.1667 and saved.n_samples == 300 and saved.max_cases == 4
@@ -464,7 +530,9 @@ def test_hostile_names_reach_reasons_and_csv_is_neutralised(hostile_report):
     text = (folder / "reason_codes.csv").read_text(encoding="utf-8")
     cells = [cell for row in csv.reader(io.StringIO(text)) for cell in row]
     assert not any(cell.startswith(FORMULA_PREFIXES) for cell in cells)
-    assert "'@Risky <i>family</i>" in cells and "'-Score {{ x }}" in cells
+    assert "'@Risky <i>family</i>" in cells
+    # a reason's text names the hostile feature and the applicant's value: neutralised too
+    assert any(cell.startswith('\'=HYPERLINK("http://x") of ') for cell in cells)
 
 
 def test_hostile_names_are_escaped_in_dot_and_svg(hostile_report):
@@ -543,3 +611,31 @@ def test_explanation_html_fragment_escapes(hostile_report):
     )
     table = explanation_set_repr_html(many)
     assert "<script" not in table.lower() and "<table>" in table
+
+
+def test_subgroups_and_severities_known_answers():
+    from surrogate.report.findings import severity, subgroups
+
+    X = pd.DataFrame({"g": ["a"] * 40 + ["b"] * 40 + ["c"] * 5, "x": np.arange(85.0)})
+    scores = np.r_[np.full(40, 0.9), np.r_[np.full(30, 0.1), np.full(10, 0.6)], np.full(5, 0.9)]
+    adverse = np.r_[np.arange(40) % 2 == 0, np.arange(40) < 10, np.ones(5, dtype=bool)]
+    (g, x) = subgroups(X, adverse, scores, features=["g", "x"], threshold=0.5, X_train=X)
+    assert [r["group"] for r in g["groups"]] == ["a", "b", "c"]
+    assert [r["decline_rate"] for r in g["groups"]] == [1.0, 0.25, 1.0]
+    assert g["n_compared"] == 2 and g["approval_ratio"] == 0.0  # c has 5 rows: not compared
+    # b: its 10 adverse rows score 0.1, tied with 20 others and below 10: AUC (20 / 2) / 30
+    assert g["decline_rate_gap"] == 0.75 and g["groups"][1]["auc"] == pytest.approx(1 / 3)
+    assert [r["group"] for r in x["groups"]] == [
+        "x <= 21",
+        "21 < x <= 42",
+        "42 < x <= 63",
+        "x > 63",
+    ]
+    assert [r["n"] for r in x["groups"]] == [22, 21, 21, 21]
+    assert severity("overfitting", 0.10) == "high" and severity("overfitting", 0.05) == "low"
+    assert (
+        severity("prohibited_bases", 0.0) == "low"
+        and severity("prohibited_bases", 0.01) == "medium"
+    )
+    assert severity("subgroup_gap", 0.79) == "high" and severity("subgroup_gap", 0.85) == "medium"
+    assert severity("global_fidelity", 0.9) == "low"

@@ -106,6 +106,31 @@ def test_report_renders_without_errors_or_requests(driver, report_folder):
     assert png.startswith(b"\x89PNG") and _colours(png) > 1
 
 
+def test_findings_and_a_waterfall_per_case_are_rendered(driver, report_folder):
+    page = (report_folder / "report.html").resolve()
+    report = json.loads((report_folder / "report.json").read_text(encoding="utf-8"))
+    driver.get_log("performance")
+    driver.get(page.as_uri())
+    findings = driver.find_element("id", "findings")
+    assert findings.location["y"] < driver.find_element("id", "scope").location["y"]
+    rows = findings.find_elements("css selector", "tr.finding")
+    assert len(rows) == len(report["findings"]["items"]) >= 5
+    for row, item in zip(rows, report["findings"]["items"], strict=True):
+        assert row.find_element("css selector", "td span").text == item["severity"]
+        assert item["title"] in row.text and row.size["height"] > 0
+    cases = driver.find_elements("css selector", "#local ~ .case")
+    assert len(cases) == len(report["local"]["cases"]) == 3
+    for case in cases:
+        (waterfall,) = case.find_elements("css selector", ".waterfall svg")
+        assert waterfall.size["width"] > 100 and waterfall.size["height"] > 60
+    assert len(driver.find_elements("css selector", "table.subgroup")) == 3
+    assert _requests(driver) == [page.as_uri()]  # the CSP still forbids every request
+    csp = driver.execute_script(
+        "return document.querySelector('meta[http-equiv=\"Content-Security-Policy\"]').content"
+    )
+    assert csp.startswith("default-src 'none'")
+
+
 def test_drawings_have_size(driver, report_folder):
     driver.get((report_folder / "report.html").resolve().as_uri())
     sizes = driver.execute_script(

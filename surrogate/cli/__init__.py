@@ -40,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     explain.add_argument("--surrogate", default="linear", help="linear, tree, rules or auto")
     explain.add_argument("--n-samples", type=int, default=5000)
+    explain.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="decision threshold (a probability) where agreement and rule precision are measured",
+    )
     explain.add_argument("--seed", type=int, default=0)
     explain.add_argument("--format", choices=FORMATS, default="text")
     explain.add_argument(

@@ -20,7 +20,12 @@ def run_explain(args: Any) -> str:
     from ..explain import TabularExplainer
 
     explainer = TabularExplainer(
-        model, X_train, target=target, n_samples=args.n_samples, random_state=args.seed
+        model,
+        X_train,
+        target=target,
+        n_samples=args.n_samples,
+        threshold=args.threshold,
+        random_state=args.seed,
     )
     rows = parse_rows(args.rows, len(X_test))
     if args.out:

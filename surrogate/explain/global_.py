@@ -34,7 +34,7 @@ from ..surrogates.base import (
     LocalProblem,
 )
 from ..surrogates.contributions import term_values
-from .pipeline import apply_link
+from .pipeline import apply_link, check_cutoff
 from .seeding import entropy_of
 
 DEFAULT_TEST_SHARE = 0.3
@@ -48,10 +48,19 @@ def explain_global(
     *,
     test_share: float = DEFAULT_TEST_SHARE,
     augment: int = 0,
+    threshold: float | None = None,
     **params: Any,
 ) -> GlobalExplanation:
-    """Fit ``surrogate`` to the black box over ``X``; report held-out fidelity and complexity."""
+    """Fit ``surrogate`` to the black box over ``X``; report held-out fidelity and complexity.
+
+    ``threshold`` (in the output's scale, a probability for probabilities) is where
+    agreement, agreement per class and rule precision are measured; default: the
+    explainer's own threshold.
+    """
     test_share = check("test_share", test_share, TEST_SHARE)
+    scorer = explainer.scorer
+    if threshold is not None:
+        scorer = replace(scorer, cutoff=check_cutoff(threshold, explainer.blackbox))
     augment = check("augment (rows per training row)", augment, Interval(int, 0))
     if explainer.target.index is None:
         raise ParameterError(
@@ -71,7 +80,7 @@ def explain_global(
     fit_values = _augmented(explainer, values[train], augment, augment_seed)
     y_fit, y_test = _score(explainer, fit_values), _score(explainer, values[test])
     z_fit, z_test = _global_z(schema, fit_values), _global_z(schema, values[test])
-    threshold = explainer.scorer.threshold
+    threshold = scorer.threshold
     problem = LocalProblem(
         z_fit=z_fit,
         values_fit=fit_values,
@@ -92,6 +101,7 @@ def explain_global(
             "library_version": _version.__version__,
             "target": explainer.blackbox.output_names[explainer.target.index],
             "link": explainer.link,
+            "threshold": scorer.output_threshold,
             "surrogate": {"family": family.name, **family.params()},
             "test_share": float(test_share),
             "augment": augment,

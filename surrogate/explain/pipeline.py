@@ -29,14 +29,14 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .._validation import Interval, Options
+from .._validation import Interval, Options, check
 from ..blackbox import BlackBox, Target
 from ..errors import ModelOutputError, ParameterError, SurrogateError, UnknownOptionError
 from ..explanation import Explanation, Failure, NeighbourhoodSummary, Provenance
 from ..fidelity import effective_sample_size
 from ..kernels import kernel_weights
 from ..schema import Feature
-from ..surrogates.base import Content, LocalFit, LocalProblem, local_fidelity
+from ..surrogates.base import Content, LocalFit, LocalProblem, ReferencePoint, local_fidelity
 from .parallel import fit_problems
 from .seeding import QuerySeeds, query_seeds, round_seeds
 
@@ -83,11 +83,18 @@ class Scorer:
     target: Target
     link: str
     fingerprint: str
+    #: the decision threshold asked for, in the output's scale (None: the class boundary)
+    cutoff: float | None = None
 
     @property
     def threshold(self) -> float | None:
-        """Decision threshold in the explained scale; None for regression."""
-        return decision_threshold(self.blackbox, self.link)
+        """Decision threshold in the explained scale; None for regression without a cut-off."""
+        return decision_threshold(self.blackbox, self.link, self.cutoff)
+
+    @property
+    def output_threshold(self) -> float | None:
+        """The same threshold in the output's scale (a probability for probabilities)."""
+        return output_threshold(self.blackbox, self.cutoff)
 
 
 @dataclass(frozen=True)
@@ -281,6 +288,7 @@ def local_problem(modality: Modality, s: Scored) -> LocalProblem:
         y_hold=s.y_hold,
         w_hold=kernel_weights(modality.kernel, s.d_hold, modality.kernel_width),
         threshold=s.query.scorer.threshold,
+        reference=reference_point(modality, s.query),
     )
     ess_fit, ess_hold, need = _weight_sizes(problem, s.query)
     if ess_fit < need or ess_hold < 2:
@@ -290,6 +298,12 @@ def local_problem(modality: Modality, s: Scored) -> LocalProblem:
             "Widen the kernel (or sample closer to the query with a smaller sampler scale)."
         )
     return problem
+
+
+def reference_point(modality: Modality, query: Query) -> ReferencePoint | None:
+    """Where the query's contributions are measured from, when its modality states one."""
+    stated = getattr(modality, "reference_point", None)
+    return None if stated is None else stated(query.row)
 
 
 def _weight_sizes(problem: LocalProblem, query: Query) -> tuple[float, float, int]:
@@ -375,6 +389,7 @@ def provenance(modality: Modality, s: Scored, family: Any) -> Provenance:
         schema_fingerprint=s.query.schema_fingerprint,
         model_fingerprint=scorer.fingerprint,
         model=scorer.blackbox.description(),
+        threshold=scorer.output_threshold,
     )
 
 
@@ -413,10 +428,32 @@ def resolve_link(link: str | None, blackbox: BlackBox) -> str:
     return link
 
 
-def decision_threshold(blackbox: BlackBox, link: str) -> float | None:
-    """The class boundary in the explained scale: 0 in log-odds or for scores, 0.5 in probability."""
+def decision_threshold(blackbox: BlackBox, link: str, cutoff: float | None = None) -> float | None:
+    """The decision threshold in the explained scale: ``cutoff`` (in the output's scale) through
+    the link, or by default the class boundary (0 in log-odds or for scores, 0.5 in probability).
+
+    A regression has a threshold only when a cut-off is given.
+    """
+    threshold = output_threshold(blackbox, cutoff)
+    if threshold is None:
+        return None
+    if link == "logit":
+        return float(apply_link(np.array([threshold]), "logit")[0])
+    return threshold
+
+
+def output_threshold(blackbox: BlackBox, cutoff: float | None) -> float | None:
+    """The decision threshold in the output's scale: ``cutoff``, or the default class boundary."""
+    if cutoff is not None:
+        return float(cutoff)
     if blackbox.mode != "classification":
         return None
-    if not blackbox.outputs_probabilities or link == "logit":
-        return 0.0
-    return 0.5
+    return 0.5 if blackbox.outputs_probabilities else 0.0
+
+
+def check_cutoff(cutoff: Any, blackbox: BlackBox) -> float | None:
+    """A decision threshold in the output's scale: a probability in (0, 1) for a black box
+    that outputs probabilities, any finite number otherwise; None for the default."""
+    if blackbox.outputs_probabilities:
+        return check("threshold (a probability)", cutoff, None, Interval(float, 0, 1, "neither"))
+    return check("threshold", cutoff, None, Interval(float, -np.inf, np.inf, "neither"))

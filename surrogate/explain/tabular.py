@@ -26,9 +26,9 @@ from ..errors import DataError, ParameterError, SurrogateError
 from ..explanation import Explanation, ExplanationSet, Failure
 from ..kernels import check_kernel
 from ..sampling import make_sampler, needs_training_values
-from ..schema import DEFAULT_POINT_MASS_SHARE, FeatureSchema
+from ..schema import DEFAULT_POINT_MASS_SHARE, MISSING_CODE, FeatureSchema
 from ..surrogates import make_surrogate
-from ..surrogates.base import Content, LinearContent
+from ..surrogates.base import Content, LinearContent, ReferencePoint
 from .adaptive import AdaptiveSampling, SizeLimits, is_stable, rounds_note, sampling_plan
 from .parallel import check_n_jobs
 from .pipeline import (
@@ -39,6 +39,7 @@ from .pipeline import (
     Run,
     Scorer,
     Size,
+    check_cutoff,
     explain_queries,
     resolve_link,
 )
@@ -81,6 +82,13 @@ class TabularExplainer:
         ``max_samples``. Each explanation's ``meta.n_samples`` (and ``n_fit``,
         ``n_holdout``) hold the size it stopped at, and a note in ``notes`` lists every
         round tried (the black box scored all of them).
+    threshold : float, optional
+        Decision threshold in the output's scale (a probability for a classifier with
+        ``predict_proba``: decline at ``P(target) >= threshold``, say). Agreement, agreement
+        per class and rule precision are measured at it, in the explained scale (under
+        the logit link a probability ``t`` becomes ``log(t / (1 - t))``). Default: the
+        class boundary (probability 0.5, or score 0); a regression has agreement only
+        when given one. Recorded in every explanation's ``meta.threshold``.
     kernel : {"exponential", "uniform"}, default "exponential"
     kernel_width : float, optional
         Default 1.0 (in root-mean-square standardised distance; see ``surrogate.kernels``).
@@ -145,6 +153,7 @@ class TabularExplainer:
         target: Any = None,
         sampler: Any = "qmc",
         n_samples: int | Literal["auto"] = 5000,
+        threshold: float | None = None,
         kernel: str = "exponential",
         kernel_width: float | None = None,
         link: str | None = None,
@@ -198,7 +207,10 @@ class TabularExplainer:
         )
         self.kernel, self.kernel_width = check_kernel(kernel, kernel_width)
         self.link = resolve_link(link, self.blackbox)
-        self.scorer = Scorer(self.blackbox, self.target, self.link, self.model_fingerprint)
+        self.threshold = check_cutoff(threshold, self.blackbox)
+        self.scorer = Scorer(
+            self.blackbox, self.target, self.link, self.model_fingerprint, self.threshold
+        )
         self.holdout_share = check("holdout_share", holdout_share, HOLDOUT_SHARE)
         self.limits = SizeLimits.of(len(self.schema), self.blackbox)
         self.n_samples, self.adaptive = sampling_plan(
@@ -232,6 +244,7 @@ class TabularExplainer:
             "sampler": self.sampler.params(),
             "kernel": {"name": self.kernel, "width": self.kernel_width},
             "link": self.link,
+            "threshold": self.scorer.output_threshold,
             "holdout_share": self.holdout_share,
             "sampling": self.sampling_plan(),
             "random_state_entropy": entropy_of(self.root),
@@ -501,6 +514,17 @@ class TabularExplainer:
     def share_outside(self, values: np.ndarray) -> float:
         return self._share_outside(values)
 
+    def reference_point(self, row: np.ndarray) -> ReferencePoint | None:
+        """The training data's mean of ``z`` around ``row``: where contributions start.
+
+        A number's ``z`` (a standardised offset) averages ``(mean - value) / sd`` over
+        the training data; a category's (or quartile bin's) indicator, -1 where a row
+        differs from the query, averages ``-(1 - share of the query's category)``.
+        None when the sampler does not say how its ``z`` columns read.
+        """
+        z = reference_z(self.sampler, self.schema, row)
+        return None if z is None else ReferencePoint(REFERENCE, z)
+
     def query_warnings(self, query: Query, size: Size) -> tuple[str, ...]:
         return self._warnings(query.row)
 
@@ -548,6 +572,48 @@ class TabularExplainer:
                 f"Features constant in the training data are never varied and cannot be explained: {constant}."
             )
         return tuple(warnings)
+
+
+#: the population linear contributions are measured against
+REFERENCE = "the training data (numbers at their mean, categories at their training frequencies)"
+
+
+def reference_z(sampler: Any, schema: FeatureSchema, row: np.ndarray) -> np.ndarray | None:
+    """Mean of each ``z`` column over the training data, for the query ``row`` (see
+    :meth:`TabularExplainer.reference_point`); None for a sampler whose numbers' ``z``
+    is neither a declared offset nor a known quartile bin."""
+    offsets = getattr(sampler, "z_offsets", None)
+    if offsets is None or tuple(sampler.z_names) != schema.names:
+        return None
+    bins = getattr(sampler, "_bins", {})  # the lime sampler's quartile bins, learned once
+    z = np.zeros(len(schema))
+    for j, (feature, offset) in enumerate(zip(schema.features, offsets, strict=True)):
+        q = row[j]
+        if feature.frozen or np.isnan(q):
+            continue  # never varied: no weight
+        if feature.is_numeric and offset:
+            z[j] = (float(feature.mean or 0.0) - q) / float(feature.scale or 1.0)
+        elif feature.is_numeric and j in bins:
+            z[j] = -(1.0 - _bin_share(bins[j], q))
+        elif feature.is_numeric:
+            return None
+        else:
+            z[j] = -(1.0 - _category_share(feature, q))
+    return z
+
+
+def _category_share(feature: Any, code: float) -> float:
+    if int(code) == MISSING_CODE:
+        return float(feature.missing_rate)
+    return float(feature.frequencies[int(code)])
+
+
+def _bin_share(bins: Any, value: float) -> float:
+    """Training share of the quartile bin ``value`` falls in."""
+    code = bins.index(np.array([value]))[0]
+    shares = np.diff(np.concatenate([[0.0], bins.cdf]))
+    matches = np.flatnonzero(bins.codes == code)
+    return float(shares[matches[0]]) if len(matches) else 0.0
 
 
 def _head(X: Any, schema: FeatureSchema) -> Any:

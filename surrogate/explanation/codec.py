@@ -5,6 +5,10 @@ of the same MAJOR version whose MINOR is not newer than this library's (fields
 added by later minors get their defaults when older documents are read); anything
 else is refused with :class:`~surrogate.errors.ExplanationFormatError` rather than
 read approximately.
+
+Minor versions: 1.1 added ``meta.threshold`` (the decision threshold of agreement and
+rule precision), and to linear terms their ``contribution`` at the query with the
+content's ``baseline`` and ``reference`` (see :class:`~surrogate.surrogates.base.LinearContent`).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import numpy as np
 
 from ..errors import ExplanationFormatError
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 def canonical_json(document: Any, *, indent: int | None = None) -> str:

@@ -32,8 +32,14 @@ class GlobalFidelity:
     note: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class GlobalExplanation:
+    """One surrogate of the black box over a data set, with its held-out fidelity.
+
+    ``print(glob)`` shows it in words (:meth:`to_text`), a notebook as a table
+    (``_repr_html_``); ``meta`` holds what produced it (target, link, threshold, seeds).
+    """
+
     content: Content
     fidelity: GlobalFidelity
     complexity: dict[str, int]
@@ -66,11 +72,30 @@ class GlobalExplanation:
 
         return global_to_text(self)
 
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def __repr__(self) -> str:
+        r2 = self.fidelity.r2
+        shown = "undefined" if r2 is None else f"{r2:.3f}"
+        shape = ", ".join(f"{k} {v}" for k, v in sorted(self.complexity.items()))
+        return (
+            f"<GlobalExplanation: {self.family} surrogate of {self.meta.get('target')!r}, "
+            f"held-out R^2 {shown} on {self.fidelity.n_test} rows, {shape}>"
+        )
+
+    def _repr_html_(self) -> str:
+        from ..render.html import global_repr_html
+
+        return global_repr_html(self)
+
     def to_dot(self) -> str:
         from ..render.dot import to_dot
 
         return to_dot(
-            self.content, title=f"global {self.family} surrogate of {self.meta['target']}"
+            self.content,
+            title=f"global {self.family} surrogate of {self.meta['target']}",
+            link=str(self.meta.get("link", "identity")),
         )
 
 

@@ -44,6 +44,9 @@ class Provenance:
     schema_fingerprint: str
     model_fingerprint: str
     model: str
+    #: decision threshold of agreement and rule precision, in the output's scale (a
+    #: probability for probabilities; None: regression without one); schema 1.1
+    threshold: float | None = None
 
 
 @dataclass(frozen=True)
@@ -87,10 +90,45 @@ class Explanation:
 
     @property
     def contributions(self) -> dict[str, float]:
-        """Additive surrogates: each term's value at the query minus its mean over the
-        content's ``reference``, largest first (pairs after the features, named "a × b").
-        With ``content.intercept`` they sum to the surrogate's prediction at the query."""
+        """Each term's contribution at the query, in the explained scale: its value there
+        minus its mean over the reference population (``content.reference``).
+
+        With :attr:`baseline` they add up to the surrogate at the query:
+        ``baseline + sum(contributions.values()) == content.intercept``. Empty for
+        rules and trees, and for linear explanations without a reference.
+        """
         return contributions(self.content)
+
+    @property
+    def baseline(self) -> float | None:
+        """The surrogate's mean over the reference population (None when not known)."""
+        if isinstance(self.content, AdditiveContent):
+            return self.content.intercept
+        return getattr(self.content, "baseline", None)
+
+    def plot(self):
+        """A matplotlib Figure: the waterfall of contributions from the reference to the
+        surrogate at the query, the black box marked (linear); the features' importances
+        (tree, rules). See :mod:`surrogate.render.figures`."""
+        from ..render.figures import explanation_figure
+
+        return explanation_figure(self)
+
+    def to_frame(self):
+        """The surrogate as a table: one row per linear term, or per rule (tree leaf).
+
+        Linear: ``feature``, ``value`` (at the query), ``contribution`` (the term there
+        minus its mean over the reference), ``slope`` (per training sd of a number, or
+        for having the query's category), ``slope_per_unit`` (numbers), all in the
+        explained scale (``meta.link``). Rules: ``rule``, ``prediction`` (explained
+        scale), ``probability`` (under the logit link), ``coverage``, ``n_covered``,
+        ``precision``, ``error``, ``fires``.
+        """
+        import pandas as pd
+
+        return pd.DataFrame(
+            content_records(self.content, self.meta.link), columns=columns_of(self.content)
+        )
 
     # ---- serialisation ---------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -141,7 +179,10 @@ class Explanation:
         from ..render.dot import to_dot
 
         return to_dot(
-            self.content, title=f"{self.meta.target}: {self.prediction:.4g}", query=self.query
+            self.content,
+            title=f"{self.meta.target}: {self.prediction:.4g}",
+            query=self.query,
+            link=self.meta.link,
         )
 
     def __str__(self) -> str:
@@ -185,7 +226,7 @@ class ExplanationSet(Sequence):
     def __len__(self) -> int:
         return len(self._explanations)
 
-    def to_frame(self, k: int = 5):
+    def to_frame(self, k: int = 5, *, long: bool = False):
         """One row per explained query: prediction, fidelity, stability, rows used and top-k features.
 
         ``n_samples`` is the size of the sample the explanation was fitted and checked on
@@ -194,9 +235,14 @@ class ExplanationSet(Sequence):
 
         Additive explanations add their ``intercept`` and a ``contribution:<term>`` column
         per term (empty where a query has no such term).
+
+        ``long=True``: one row per term (or rule) of every explanation instead, with the
+        query's position in ``row`` and the columns of :meth:`Explanation.to_frame`.
         """
         import pandas as pd
 
+        if long:
+            return self._long_frame()
         rows = []
         for index, exp in zip(self.indices, self._explanations, strict=True):
             top = exp.top_features(k)
@@ -220,6 +266,23 @@ class ExplanationSet(Sequence):
                 row.update({f"contribution:{t}": v for t, v in exp.contributions.items()})
             rows.append(row)
         return pd.DataFrame(rows)
+
+    def _long_frame(self) -> Any:
+        import pandas as pd
+
+        columns: list[str] = []
+        records = []
+        for index, exp in zip(self.indices, self._explanations, strict=True):
+            columns += [c for c in columns_of(exp.content) if c not in columns]
+            records += [{"row": index, **r} for r in content_records(exp.content, exp.meta.link)]
+        return pd.DataFrame(records, columns=["row", *columns])
+
+    def plot(self, k: int = 10):
+        """Importance over the explained rows (mean |contribution|, or mean importance for rules
+        and trees), as a matplotlib Figure (:func:`surrogate.render.plots.importance_figure`)."""
+        from ..render.figures import importance_figure
+
+        return importance_figure(self._explanations, k=k)
 
     def to_jsonl(self, path=None) -> str | None:
         """One canonical JSON explanation per line; written to ``path`` when given."""
@@ -245,6 +308,87 @@ class ExplanationSet(Sequence):
         return f"ExplanationSet({len(self)} explanations, {len(self.failures)} failures)"
 
 
+_LINEAR_COLUMNS = ["feature", "value", "contribution", "slope", "slope_per_unit"]
+_RULE_COLUMNS = [
+    "rule",
+    "prediction",
+    "probability",
+    "coverage",
+    "n_covered",
+    "precision",
+    "error",
+    "fires",
+]
+
+
+_ADDITIVE_COLUMNS = ["feature", "value", "contribution"]
+
+
+def columns_of(content: Content) -> list[str]:
+    if isinstance(content, AdditiveContent):
+        return _ADDITIVE_COLUMNS
+    return _LINEAR_COLUMNS if isinstance(content, LinearContent) else _RULE_COLUMNS
+
+
+def content_records(content: Content, link: str) -> list[dict[str, Any]]:
+    """Rows of :meth:`Explanation.to_frame`: one per linear term, or per rule."""
+    from ..render.text import probability_of
+
+    if isinstance(content, AdditiveContent):
+        return [
+            {"feature": t.feature, "value": t.value, "contribution": t.contribution}
+            for t in content.terms
+        ] + [
+            {
+                "feature": pair_name(p.features),
+                "value": list(p.values),
+                "contribution": p.contribution,
+            }
+            for p in content.pairs
+        ]
+    if isinstance(content, LinearContent):
+        return [
+            {
+                "feature": t.feature,
+                "value": t.value,
+                "contribution": t.contribution,
+                "slope": t.weight,
+                "slope_per_unit": t.weight_per_unit,
+            }
+            for t in content.terms
+        ]
+    ordered = content.family == "rules"
+    return [
+        {
+            "rule": _rule_text(r, i, ordered),
+            "prediction": r.prediction,
+            "probability": probability_of(r.prediction, link),
+            "coverage": r.coverage,
+            "n_covered": r.n_covered,
+            "precision": r.precision,
+            "error": r.error,
+            "fires": r.fires,
+        }
+        for i, r in enumerate(content.rules)
+    ]
+
+
+def _rule_text(rule: Any, position: int, ordered: bool) -> str:
+    if not rule.conditions:
+        return "ELSE"
+    keyword = "ELSE IF" if ordered and position > 0 else "IF"
+    return f"{keyword} " + " AND ".join(str(c) for c in rule.conditions)
+
+
+def contributions_of(content: Content) -> dict[str, float]:
+    """Per-term contributions of a content that has them, in term order."""
+    return {
+        t.feature: t.contribution
+        for t in getattr(content, "terms", ())
+        if getattr(t, "contribution", None) is not None
+    }
+
+
 def top_features(content: Content, k: int | None = None) -> list[str]:
     """Features of a surrogate, most important first (linear: |weight|; tree, rules: importance;
     additive: |contribution|, features with none left out)."""
@@ -265,15 +409,16 @@ def top_features(content: Content, k: int | None = None) -> list[str]:
 
 
 def contributions(content: Content) -> dict[str, float]:
-    """An additive surrogate's contributions by term name (see ``Explanation.contributions``)."""
-    if not isinstance(content, AdditiveContent):
-        raise ParameterError(
-            f"Contributions are stated by additive surrogates; this is a {content.family!r} one. "
-            "Explain with surrogate='additive'."
-        )
-    out = {t.feature: t.contribution for t in content.terms}
-    out.update({pair_name(p.features): p.contribution for p in content.pairs})
-    return out
+    """Per-term contributions at the query, by term name (empty for trees and rule lists).
+
+    Additive: every shape's value at the query minus its mean over ``content.reference``
+    (pairs after the features, named "a × b"); linear: the terms that carry one.
+    """
+    if isinstance(content, AdditiveContent):
+        out = {t.feature: t.contribution for t in content.terms}
+        out.update({pair_name(p.features): p.contribution for p in content.pairs})
+        return out
+    return contributions_of(content)
 
 
 def pair_name(features: Sequence[str]) -> str:

@@ -44,6 +44,8 @@ class MaskedExplanation(ABC):
     warnings = property(lambda self: self.explanation.warnings)
     notes = property(lambda self: self.explanation.notes)
     family = property(lambda self: self.explanation.family)
+    contributions = property(lambda self: self.explanation.contributions)
+    baseline = property(lambda self: self.explanation.baseline)
 
     def top_features(self, k: int | None = None) -> list[Any]:
         return self.explanation.top_features(k)
@@ -56,6 +58,12 @@ class MaskedExplanation(ABC):
 
     def to_dot(self) -> str:
         return self.explanation.to_dot()
+
+    def to_frame(self) -> Any:
+        return self.explanation.to_frame()
+
+    def plot(self) -> Any:
+        return self.explanation.plot()
 
     @abstractmethod
     def _layout_data(self) -> Any:

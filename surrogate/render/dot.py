@@ -70,6 +70,14 @@ def _number(value: float) -> str:
     return f"{value:.4g}"
 
 
+def _prediction(value: float, link: str) -> str:
+    """A leaf's or rule's prediction, with its probability when the scale is log-odds."""
+    from .text import probability_of
+
+    p = probability_of(value, link)
+    return _number(value) if p is None else f"{_number(value)} (probability {p:.3f})"
+
+
 def _value(value: Any) -> str:
     if value is None:
         return "missing"
@@ -86,6 +94,7 @@ def to_dot(
     *,
     title: str,
     query: Mapping[str, Any] | None = None,
+    link: str = "identity",
 ) -> str:
     """DOT source for an explanation's content.
 
@@ -98,6 +107,9 @@ def to_dot(
     query : mapping, optional
         The query's values by feature; the features the content uses are listed in a
         note, in the order the content first mentions them.
+    link : {"identity", "logit"}, optional
+        The scale of the predictions: under "logit" each leaf and rule also shows its
+        prediction as a probability.
 
     Examples
     --------
@@ -114,10 +126,10 @@ def to_dot(
         body = _additive_body(content)
         used = [term.feature for term in content.terms]
     elif isinstance(content, RuleContent) and content.family == "tree":
-        body = _tree_body(content)
+        body = _tree_body(content, link)
         used = _features_of(content.rules)
     elif isinstance(content, RuleContent) and content.family == "rules":
-        body = _rules_body(content)
+        body = _rules_body(content, link)
         used = _features_of(content.rules)
     else:
         raise ParameterError(
@@ -155,7 +167,7 @@ def _query_note(query: Mapping[str, Any], used: Sequence[str]) -> list[str]:
 
 
 # ---- trees ---------------------------------------------------------------------------------
-def _tree_body(content: RuleContent) -> list[str]:
+def _tree_body(content: RuleContent, link: str = "identity") -> list[str]:
     nodes = {node.id: node for node in content.nodes}
     leaves = [node for node in content.nodes if node.yes is None]
     # rules are the leaves in the order of ``nodes`` (see TreeSurrogate)
@@ -164,7 +176,7 @@ def _tree_body(content: RuleContent) -> list[str]:
     on_path = _path_to(nodes, fired)
     lines = []
     for node in content.nodes:
-        lines.append(_tree_node(node, rule_of.get(node.id), node.id == fired))
+        lines.append(_tree_node(node, rule_of.get(node.id), node.id == fired, link))
     for node in content.nodes:
         for child, word in ((node.yes, "yes"), (node.no, "no")):
             if child is None:
@@ -190,11 +202,11 @@ def _path_to(nodes: Mapping[int, TreeNode], target: int | None) -> set[int]:
     return path
 
 
-def _tree_node(node: TreeNode, rule: Rule | None, fired: bool) -> str:
+def _tree_node(node: TreeNode, rule: Rule | None, fired: bool, link: str = "identity") -> str:
     if node.condition is not None:
         label = _label([str(node.condition), f"{100 * node.weight:.1f}% of weight"])
         return f"  n{node.id} [{_attrs(label=label)}];"
-    lines = [f"predict {_number(node.prediction)}", f"{100 * node.weight:.1f}% of weight"]
+    lines = [f"predict {_prediction(node.prediction, link)}", f"{100 * node.weight:.1f}% of weight"]
     if rule is not None:
         lines.extend(_held_out_lines(rule))
     style = {"style": "rounded,filled,bold", "fillcolor": HIGHLIGHT} if fired else {}
@@ -211,10 +223,10 @@ def _held_out_lines(rule: Rule) -> list[str]:
 
 
 # ---- rule lists ----------------------------------------------------------------------------
-def _rules_body(content: RuleContent) -> list[str]:
+def _rules_body(content: RuleContent, link: str = "identity") -> list[str]:
     lines = []
     for i, rule in enumerate(content.rules):
-        text = [*_rule_head(rule, i), *_held_out_lines(rule)]
+        text = [*_rule_head(rule, i, link), *_held_out_lines(rule)]
         style = {"style": "rounded,filled,bold", "fillcolor": HIGHLIGHT} if rule.fires else {}
         label = _label(text, justify=LEFT)
         lines.append(f"  r{i} [{_attrs(label=label, **style)}];")
@@ -223,13 +235,13 @@ def _rules_body(content: RuleContent) -> list[str]:
     return lines
 
 
-def _rule_head(rule: Rule, position: int) -> list[str]:
+def _rule_head(rule: Rule, position: int, link: str = "identity") -> list[str]:
     if not rule.conditions:
-        return [f"ELSE predict {_number(rule.prediction)}"]
+        return [f"ELSE predict {_prediction(rule.prediction, link)}"]
     keyword = "IF" if position == 0 else "ELSE IF"
     head = [f"{keyword} {rule.conditions[0]}"]
     head.extend(f"  AND {c}" for c in rule.conditions[1:])
-    head.append(f"THEN predict {_number(rule.prediction)}")
+    head.append(f"THEN predict {_prediction(rule.prediction, link)}")
     return head
 
 
@@ -250,7 +262,10 @@ def _additive_body(content: AdditiveContent) -> list[str]:
     """The mean over the reference, then every term's contribution, largest first."""
     rows = [(t.feature + " = " + _value(t.value), t.contribution) for t in content.terms]
     rows += [
-        (" \u00d7 ".join(p.features) + " = " + ", ".join(_value(v) for v in p.values), p.contribution)
+        (
+            " \u00d7 ".join(p.features) + " = " + ", ".join(_value(v) for v in p.values),
+            p.contribution,
+        )
         for p in content.pairs
     ]
     rows.sort(key=lambda row: (-abs(row[1]), row[0]))

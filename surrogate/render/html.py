@@ -6,8 +6,10 @@ Graphviz output) enters an HTML page: it drops scripts, event handlers, foreign
 content and external references, and gives each drawing its own id prefix so that
 several inline SVGs on one page cannot collide.
 
-:func:`explanation_repr_html` and :func:`explanation_set_repr_html` are what
-``Explanation._repr_html_`` and ``ExplanationSet._repr_html_`` show in notebooks.
+:func:`explanation_repr_html`, :func:`explanation_set_repr_html` and
+:func:`global_repr_html` are what ``Explanation._repr_html_``,
+``ExplanationSet._repr_html_`` and ``GlobalExplanation._repr_html_`` show in notebooks;
+each shows the explanation's notes and warnings.
 """
 
 from __future__ import annotations
@@ -28,17 +30,21 @@ from ..surrogates.base import (
 )
 from .shapes import category_shape_svg, number_shape_svg, pair_shape_svg
 from .text import (
+    baseline_lines,
     contribution_rows,
+    explained_scale,
     fidelity_line,
+    fmt,
     others_label,
+    output_line,
     rule_line,
+    scale_label,
     stability_line,
     surrogate_at_query,
-    units,
 )
 
 if TYPE_CHECKING:
-    from ..explanation import Explanation, ExplanationSet
+    from ..explanation import Explanation, ExplanationSet, GlobalExplanation
 
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
@@ -167,30 +173,43 @@ def _value(value: Any) -> str:
     return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
-def _linear_table(content: LinearContent) -> str:
+def _right(text: str) -> str:
+    return f'<td style="text-align:right">{text}</td>'
+
+
+def _linear_table(content: LinearContent, scale: str) -> str:
     rows = "".join(
         "<tr>"
         f"<td>{escape(t.feature)}</td><td>{escape(_value(t.value))}</td>"
-        f'<td style="text-align:right">{t.weight:+.4f}</td>'
-        f'<td style="text-align:right">{"" if t.weight_per_unit is None else f"{t.weight_per_unit:+.4g}"}</td>'
-        "</tr>"
+        + _right("" if t.contribution is None else f"{t.contribution:+.4f}")
+        + _right(f"{t.weight:+.4f}")
+        + _right("" if t.weight_per_unit is None else f"{t.weight_per_unit:+.4g}")
+        + "</tr>"
         for t in content.terms
     )
+    lines = "".join(f"<p>{escape(line)}</p>" for line in baseline_lines(content, scale))
     return (
-        "<table><thead><tr><th>feature</th><th>value at query</th><th>weight (per sd)</th>"
-        f"<th>weight (per unit)</th></tr></thead><tbody>{rows}</tbody></table>"
-        f"<p>Intercept: {content.intercept:.4f}</p>"
+        f"{lines}<table><thead><tr><th>feature</th><th>value at query</th>"
+        f"<th>contribution ({escape(scale)})</th><th>slope (per sd, or for having the category)</th>"
+        f"<th>slope per unit</th></tr></thead><tbody>{rows}</tbody></table>"
     )
 
 
-def _rule_list(content: Any) -> str:
+def _rule_list(content: Any, scale: str, link: str) -> str:
     ordered = content.family == "rules"
     bold = ' style="font-weight:bold"'
     items = "".join(
-        f"<li{bold if rule.fires else ''}>{escape(rule_line(rule, i, ordered=ordered))}</li>"
+        f"<li{bold if rule.fires else ''}>{escape(rule_line(rule, i, ordered=ordered, link=link))}</li>"
         for i, rule in enumerate(content.rules)
     )
-    return f"<ol>{items}</ol>"
+    return f"<p>Rule predictions in {escape(scale)}:</p><ol>{items}</ol>"
+
+
+def _remarks(notes: Any, warnings: Any = (), fidelity_note: str | None = None) -> str:
+    """Fidelity note, notes and warnings, each in its own paragraph."""
+    out = "" if not fidelity_note else f"<p><em>{escape(fidelity_note)}</em></p>"
+    out += "".join(f"<p><em>Note: {escape(n)}</em></p>" for n in notes)
+    return out + "".join(f"<p><em>Warning: {escape(w)}</em></p>" for w in warnings)
 
 
 def _additive_table(exp: Explanation, content: AdditiveContent) -> str:
@@ -212,10 +231,23 @@ def _additive_table(exp: Explanation, content: AdditiveContent) -> str:
         )
     return (
         "<table><thead><tr><th>feature</th><th>value at query</th>"
-        f"<th>contribution ({escape(units(exp.meta))})</th><th>shape (query marked)</th>"
+        f"<th>contribution ({escape(explained_scale(exp))})</th><th>shape (query marked)</th>"
         f"</tr></thead><tbody>{rows}</tbody></table>"
         f"<p>Mean over the {escape(content.reference)}: {content.intercept:+.4f}; "
         f"surrogate at the query: {surrogate_at_query(content):+.4f}</p>"
+    )
+
+
+def _global_shapes(content: AdditiveContent, scale: str) -> str:
+    """A global additive surrogate: each shape over the data set, largest spread first."""
+    rows = "".join(
+        f"<tr><td>{escape(t.feature)}</td><td>{sanitize_svg(shape_svg(t), id_prefix=f'g{i}-')}</td></tr>"
+        for i, t in enumerate(content.terms)
+    )
+    return (
+        f"<p>Mean over the data {content.intercept:+.4f} ({escape(scale)}); each shape is a "
+        "feature's effect, centred on the data.</p>"
+        f"<table><thead><tr><th>feature</th><th>shape</th></tr></thead><tbody>{rows}</tbody></table>"
     )
 
 
@@ -264,22 +296,64 @@ def _query_cell(pair: PairTerm) -> tuple[int, int]:
 def explanation_to_html(exp: Explanation) -> str:
     """One explanation as a self-contained HTML fragment (no script, no external resource)."""
     m = exp.meta
+    scale = explained_scale(exp)
     if isinstance(exp.content, AdditiveContent):
         body = _additive_table(exp, exp.content)
     elif isinstance(exp.content, LinearContent):
-        body = _linear_table(exp.content)
+        body = _linear_table(exp.content, scale)
     else:
-        body = _rule_list(exp.content)
-    notes = "".join(f"<p><em>{escape(w)}</em></p>" for w in exp.warnings)
-    if exp.fidelity.note:
-        notes = f"<p><em>{escape(exp.fidelity.note)}</em></p>" + notes
+        body = _rule_list(exp.content, scale, m.link)
     return (
         '<div class="surrogate-explanation">'
-        f"<h4>Explanation of {escape(str(m.target))} ({escape(exp.family)} surrogate, link {escape(m.link)})</h4>"
-        f"<p>Black-box output at the query: <strong>{exp.prediction:.4f}</strong></p>"
+        f"<h4>Explanation of {escape(str(m.target))} ({escape(exp.family)} surrogate, "
+        f"fitted in {escape(scale)})</h4>"
+        f"<p>{escape(output_line(exp))}</p>"
         f"<p>Fidelity: {escape(fidelity_line(exp))}</p>"
         f"<p>Stability: {escape(stability_line(exp))}</p>"
-        f"{body}{notes}</div>"
+        f"{body}{_remarks(exp.notes, exp.warnings, exp.fidelity.note)}</div>"
+    )
+
+
+def global_to_html(glob: GlobalExplanation) -> str:
+    """A global surrogate as a self-contained HTML fragment: fidelity, complexity, rules or slopes."""
+    f = glob.fidelity
+    link = glob.meta["link"]
+    scale = scale_label(glob.meta["target"], link)
+    threshold = glob.meta.get("threshold")
+    rows = [
+        ("held-out R\u00b2", fmt(f.r2)),
+        ("in-sample R\u00b2", fmt(f.r2_in_sample)),
+        ("held-out MAE", fmt(f.mae)),
+        (
+            "agreement" + ("" if threshold is None else f" at threshold {threshold:.4g}"),
+            fmt(f.agreement),
+        ),
+        *((f"agreement where the {k}", fmt(v)) for k, v in sorted(f.agreement_by_class.items())),
+        ("fitting rows", str(f.n_train)),
+        ("held-out rows", str(f.n_test)),
+        *((f"complexity: {k}", str(v)) for k, v in sorted(glob.complexity.items())),
+    ]
+    table = "".join(f"<tr><th>{escape(k)}</th>{_right(escape(v))}</tr>" for k, v in rows)
+    content = glob.content
+    if isinstance(content, LinearContent):
+        slopes = "".join(
+            f"<tr><td>{escape(t.feature)}</td>{_right(f'{t.weight:+.4f}')}</tr>"
+            for t in content.terms
+        )
+        body = (
+            f"<p>Intercept {content.intercept:.4f}; slopes in {escape(scale)}, per training "
+            "standard deviation of a number, or for a category other than the most frequent one.</p>"
+            f"<table><thead><tr><th>feature</th><th>slope</th></tr></thead><tbody>{slopes}</tbody></table>"
+        )
+    elif isinstance(content, AdditiveContent):
+        body = _global_shapes(content, scale)
+    else:
+        body = _rule_list(content, scale, link)
+    return (
+        '<div class="surrogate-global-explanation">'
+        f"<h4>Global {escape(glob.family)} surrogate of {escape(str(glob.meta['target']))} "
+        f"(fitted in {escape(scale)})</h4><table><tbody>{table}</tbody></table>"
+        f"{body}{_remarks(glob.notes, (), f.note)}</div>"
     )
 
 
@@ -287,13 +361,21 @@ def explanation_set_to_html(explanations: ExplanationSet, k: int = 5) -> str:
     """A summary table of many explanations (one row per query) plus their failures."""
     head = "".join(
         f"<th>{escape(c)}</th>"
-        for c in ("query", "prediction", "held-out R\u00b2", f"top-{k} Jaccard", "top features")
+        for c in (
+            "query",
+            "prediction",
+            "held-out R\u00b2",
+            f"top-{k} Jaccard",
+            "top features",
+            "notes and warnings",
+        )
     )
     rows = "".join(
         "<tr>"
         f"<td>{index}</td><td>{exp.prediction:.4f}</td><td>{_number(exp.fidelity.r2, 3)}</td>"
         f"<td>{_number(exp.stability.top_k_jaccard, 3)}</td>"
         f"<td>{escape(', '.join(exp.top_features(k)))}</td>"
+        f"<td>{'<br>'.join(escape(t) for t in (*exp.notes, *exp.warnings))}</td>"
         "</tr>"
         for index, exp in zip(explanations.indices, explanations, strict=True)
     )
@@ -319,10 +401,17 @@ def explanation_set_repr_html(explanations: ExplanationSet) -> str:
     return explanation_set_to_html(explanations)
 
 
+def global_repr_html(glob: GlobalExplanation) -> str:
+    """``GlobalExplanation._repr_html_``: the notebook display."""
+    return global_to_html(glob)
+
+
 __all__ = [
     "explanation_repr_html",
     "explanation_set_repr_html",
     "explanation_set_to_html",
     "explanation_to_html",
+    "global_repr_html",
+    "global_to_html",
     "sanitize_svg",
 ]

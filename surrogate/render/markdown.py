@@ -7,14 +7,16 @@ from typing import TYPE_CHECKING
 
 from ..surrogates.base import AdditiveContent, LinearContent
 from .text import (
+    baseline_lines,
     contribution_rows,
+    explained_scale,
     fidelity_line,
     fmt,
     others_label,
+    output_line,
     rule_line,
     stability_line,
     surrogate_at_query,
-    units,
     value_text,
 )
 
@@ -42,36 +44,43 @@ def escape(text: object) -> str:
 
 def explanation_to_markdown(exp: Explanation) -> str:
     m = exp.meta
+    scale = explained_scale(exp)
     out = [
         f"### Explanation of {escape(m.target)} ({escape(exp.family)} surrogate)",
         "",
-        f"- Black-box output at the query: **{exp.prediction:.4f}** (mode {escape(m.mode)}, link {escape(m.link)})",
+        f"- {escape(output_line(exp))} (mode {escape(m.mode)}, fitted in {escape(scale)})",
         f"- Fidelity: {escape(fidelity_line(exp))}",
         f"- Stability: {escape(stability_line(exp))}",
-        "",
     ]
     content = exp.content
     if isinstance(content, AdditiveContent):
-        out += _additive_table(exp, content)
+        out += [""] + _additive_table(exp, content)
     elif isinstance(content, LinearContent):
+        out += [f"- {escape(line)}" for line in baseline_lines(content, scale)]
         out += [
-            "| feature | value at query | weight (per sd) | weight (per unit) |",
-            "|---|---|---|---|",
+            "",
+            f"| feature | value at query | contribution ({escape(scale)}) "
+            "| slope (per sd, or for having the category) | slope per unit |",
+            "|---|---|---|---|---|",
         ]
         for t in content.terms:
             per_unit = "" if t.weight_per_unit is None else f"{t.weight_per_unit:+.4g}"
+            contribution = "" if t.contribution is None else f"{t.contribution:+.4f}"
             out.append(
-                f"| {escape(t.feature)} | {escape(value_text(t.value))} | {t.weight:+.4f} | {per_unit} |"
+                f"| {escape(t.feature)} | {escape(value_text(t.value))} | {contribution} "
+                f"| {t.weight:+.4f} | {per_unit} |"
             )
-        out.append(f"\nIntercept: {content.intercept:.4f}")
     else:
         ordered = content.family == "rules"
+        out += ["", f"Rule predictions in {escape(scale)}:", ""]
         out += [
-            f"{i + 1}. {escape(rule_line(r, i, ordered=ordered))}"
+            f"{i + 1}. {escape(rule_line(r, i, ordered=ordered, link=m.link))}"
             for i, r in enumerate(content.rules)
         ]
     if exp.fidelity.note:
         out.append(f"\n> {escape(exp.fidelity.note)}")
+    for note in exp.notes:
+        out.append(f"\n> Note: {escape(note)}")
     for warning in exp.warnings:
         out.append(f"\n> Warning: {escape(warning)}")
     return "\n".join(out) + "\n"
@@ -80,7 +89,7 @@ def explanation_to_markdown(exp: Explanation) -> str:
 def _additive_table(exp: Explanation, content: AdditiveContent) -> list[str]:
     shown, others = contribution_rows(content)
     out = [
-        f"| feature | value at query | contribution ({escape(units(exp.meta))}) |",
+        f"| feature | value at query | contribution ({escape(explained_scale(exp))}) |",
         "|---|---|---|",
     ]
     out += [f"| {escape(r.label)} | {escape(r.value)} | {r.contribution:+.4f} |" for r in shown]

@@ -1,7 +1,7 @@
-"""Small SVG plots for reports, drawn with matplotlib (no pyplot, no GUI backend).
+"""Small plots for reports and notebooks, drawn with matplotlib (no pyplot, no GUI backend).
 
 Every function takes plain numbers (never an explanation object) and returns SVG
-text. Output is deterministic: figures are built without pyplot (no global figure
+text (``*_svg``) or a matplotlib Figure (``*_figure``, what ``exp.plot()`` returns). Output is deterministic: figures are built without pyplot (no global figure
 state), ``svg.hashsalt`` is fixed so element ids do not change between runs, and the
 date metadata is removed. Text is drawn as glyph paths (``svg.fonttype = "path"``),
 so no label from data ever reaches the SVG as markup.
@@ -42,11 +42,154 @@ def _draw(draw, *args, width: float = 4.6, height: float = 3.2) -> str:
     """Run ``draw(ax, *args)`` on a fresh figure under the fixed rc settings; return SVG."""
     matplotlib = require("matplotlib", "report")
     with matplotlib.rc_context(_RC):
-        fig = _figure(width, height)
-        ax = fig.add_subplot(1, 1, 1)
-        draw(ax, *args)
-        fig.tight_layout()
-        return _to_svg(fig)
+        return _to_svg(_drawn(draw, *args, width=width, height=height))
+
+
+def _drawn(draw, *args, width: float, height: float):
+    """A fresh figure with ``draw(ax, *args)`` done on it (under the caller's rc settings)."""
+    fig = _figure(width, height)
+    ax = fig.add_subplot(1, 1, 1)
+    draw(ax, *args)
+    fig.tight_layout()
+    return fig
+
+
+def _as_figure(draw, *args, width: float, height: float):
+    """A matplotlib Figure (no pyplot: nothing global) under the fixed rc settings."""
+    matplotlib = require("matplotlib", "report")
+    with matplotlib.rc_context(_RC):
+        return _drawn(draw, *args, width=width, height=height)
+
+
+# ---- contributions ------------------------------------------------------------------------------
+def _waterfall(
+    ax,
+    labels: Sequence[str],
+    contributions: Sequence[float],
+    baseline: float,
+    *,
+    scale: str,
+    reference: str,
+    black_box: float | None,
+) -> None:
+    """Bars from the reference to the surrogate at the query, largest contribution on top.
+
+    The bottom bar starts at ``baseline``; each bar adds its contribution to the running
+    total, so the top bar ends at ``baseline + sum(contributions)``.
+    """
+    order = sorted(range(len(labels)), key=lambda i: (abs(contributions[i]), -i))  # bottom up
+    start = baseline
+    ends = [baseline]
+    for row, i in enumerate(order):
+        c = contributions[i]
+        ax.barh(row, c, left=start, height=0.6, color=_ORANGE if c > 0 else _BLUE)
+        ax.text(
+            start + c, row, f" {c:+.3g} ", va="center", ha="left" if c >= 0 else "right", fontsize=8
+        )
+        start += c
+        ends.append(start)
+    ax.set_yticks(range(len(order)))
+    ax.set_yticklabels([_short(labels[i]) for i in order])
+    ax.axvline(
+        baseline,
+        color="#777777",
+        linestyle="--",
+        linewidth=1,
+        label=f"reference {baseline:.3g} ({reference})",
+    )
+    ax.axvline(start, color="#222222", linewidth=1, label=f"surrogate at the query {start:.3g}")
+    if black_box is not None:
+        ends.append(black_box)
+        ax.plot(
+            [black_box],
+            [len(order) - 0.4],
+            marker="v",
+            color="#222222",
+            linestyle="none",
+            label=f"black box at the query {black_box:.3g}",
+        )
+    low, high = min(ends), max(ends)
+    pad = 0.25 * (high - low or 1.0)  # room for the values written beside the bars
+    ax.set_xlim(low - pad, high + pad)
+    ax.set_ylim(-0.6, len(order) - 0.1)
+    ax.set_xlabel(f"{scale}: orange raises it, blue lowers it", fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False, fontsize=7, ncol=1)
+
+
+def _short(label: str, width: int = 48) -> str:
+    return label if len(label) <= width else label[: width - 1] + "\u2026"
+
+
+def waterfall_svg(
+    labels: Sequence[str],
+    contributions: Sequence[float],
+    baseline: float,
+    *,
+    scale: str,
+    reference: str,
+    black_box: float | None = None,
+) -> str:
+    """Waterfall of a linear explanation's contributions, from the reference to the query (SVG)."""
+    return _draw(
+        lambda ax: _waterfall(
+            ax,
+            labels,
+            contributions,
+            baseline,
+            scale=scale,
+            reference=reference,
+            black_box=black_box,
+        ),
+        width=6.4,
+        height=1.9 + 0.32 * len(labels),
+    )
+
+
+def waterfall_figure(
+    labels: Sequence[str],
+    contributions: Sequence[float],
+    baseline: float,
+    *,
+    scale: str,
+    reference: str,
+    black_box: float | None = None,
+):
+    """The waterfall of :func:`waterfall_svg` as a matplotlib Figure."""
+    return _as_figure(
+        lambda ax: _waterfall(
+            ax,
+            labels,
+            contributions,
+            baseline,
+            scale=scale,
+            reference=reference,
+            black_box=black_box,
+        ),
+        width=6.4,
+        height=1.9 + 0.32 * len(labels),
+    )
+
+
+def _bars(ax, labels: Sequence[str], values: Sequence[float], *, xlabel: str, signed: bool) -> None:
+    """Horizontal bars, the first label on top."""
+    rows = list(range(len(labels)))[::-1]
+    colours = [(_ORANGE if v > 0 else _BLUE) if signed else _BLUE for v in values]
+    ax.barh(rows, values, height=0.6, color=colours)
+    ax.set_yticks(rows)
+    ax.set_yticklabels([_short(label) for label in labels])
+    ax.axvline(0, color="#555555", linewidth=0.6)
+    ax.set_xlabel(xlabel, fontsize=8)
+
+
+def bars_figure(
+    labels: Sequence[str], values: Sequence[float], *, xlabel: str, signed: bool = False
+):
+    """Horizontal bars (first label on top) as a matplotlib Figure: importances or slopes."""
+    return _as_figure(
+        lambda ax: _bars(ax, labels, values, xlabel=xlabel, signed=signed),
+        width=6.0,
+        height=1.0 + 0.3 * len(labels),
+    )
 
 
 def calibration_svg(
@@ -127,4 +270,12 @@ def sensitivity_svg(
     return _draw(draw, width=5.4, height=3.2)
 
 
-__all__ = ["HASH_SALT", "calibration_svg", "histogram_svg", "sensitivity_svg"]
+__all__ = [
+    "HASH_SALT",
+    "bars_figure",
+    "calibration_svg",
+    "histogram_svg",
+    "sensitivity_svg",
+    "waterfall_figure",
+    "waterfall_svg",
+]

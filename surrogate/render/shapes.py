@@ -53,7 +53,9 @@ def number_shape_svg(
     parts = [_zero_line(to_y, PAD, plot_right)]
     for segment in segments:
         points = " ".join(f"{_c(to_x(x))},{_c(to_y(y))}" for x, y in segment)
-        parts.append(f'<polyline points="{points}" fill="none" stroke="{BLUE}" stroke-width="1.5"/>')
+        parts.append(
+            f'<polyline points="{points}" fill="none" stroke="{BLUE}" stroke-width="1.5"/>'
+        )
     for left, right in zip(segments[:-1], segments[1:], strict=True):  # the jumps, dotted
         (x0, y0), (x1, y1) = left[-1], right[0]
         parts.append(

@@ -1,5 +1,10 @@
 """Plain-text rendering of an explanation, for terminals and logs.
 
+Every number says its unit: a linear surrogate's slopes and contributions are in
+the explained scale (:func:`scale_label`: "log-odds of 'bad'" under the logit
+link), and a rule's prediction is also shown as a probability when the scale is
+log-odds.
+
 Names and labels come from the user's data, so every line is made inert before it is
 returned: control characters (ANSI escape sequences, carriage returns, embedded
 newlines) and bidirectional-override characters are written as visible escapes
@@ -8,11 +13,19 @@ newlines) and bidirectional-override characters are written as visible escapes
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from ..surrogates.base import AdditiveContent, AdditiveTerm, LinearContent, PairTerm, Rule
+from ..surrogates.base import (
+    AdditiveContent,
+    AdditiveTerm,
+    LinearContent,
+    LinearTerm,
+    PairTerm,
+    Rule,
+)
 
 if TYPE_CHECKING:
     from ..explanation import Explanation
@@ -38,6 +51,40 @@ def fmt(value: float | None, digits: int = 3) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
+def scale_label(target: Any, link: str, *, probability: bool | None = None) -> str:
+    """The unit a surrogate is fitted in: "log-odds of 'bad'", "probability of 'bad'"...
+
+    ``probability`` says whether an identity-link classifier's output is a probability
+    (None: not known, the output is named as such).
+    """
+    if link == "logit":
+        return f"log-odds of {str(target)!r}"
+    if probability:
+        return f"probability of {str(target)!r}"
+    return f"output {str(target)!r}"
+
+
+def explained_scale(exp: Explanation) -> str:
+    """:func:`scale_label` of an explanation."""
+    m = exp.meta
+    outputs = list(exp.outputs.values())
+    probability = (
+        m.mode == "classification"
+        and all(0.0 <= v <= 1.0 for v in outputs)
+        and math.isclose(sum(outputs), 1.0, abs_tol=1e-6)
+    )
+    return scale_label(m.target, m.link, probability=probability)
+
+
+def probability_of(value: float, link: str) -> float | None:
+    """A log-odds value as a probability (None in any other scale)."""
+    if link != "logit":
+        return None
+    return (
+        1.0 / (1.0 + math.exp(-value)) if value >= 0 else math.exp(value) / (1.0 + math.exp(value))
+    )
+
+
 def fidelity_line(exp: Explanation) -> str:
     f = exp.fidelity
     parts = [
@@ -46,7 +93,8 @@ def fidelity_line(exp: Explanation) -> str:
         f"MAE {fmt(f.mae)}",
     ]
     if f.agreement is not None:
-        parts.append(f"agreement {fmt(f.agreement)}")
+        at = "" if exp.meta.threshold is None else f" at threshold {exp.meta.threshold:.4g}"
+        parts.append(f"agreement {fmt(f.agreement)}{at}")
     parts.append(f"gap at query {fmt(f.query_gap)}")
     return ", ".join(parts)
 
@@ -61,21 +109,78 @@ def stability_line(exp: Explanation) -> str:
     return text
 
 
-def rule_line(rule: Rule, position: int, *, ordered: bool) -> str:
+def prediction_text(value: float, link: str) -> str:
+    """A rule's or leaf's prediction, with its probability when the scale is log-odds."""
+    p = probability_of(value, link)
+    return f"{value:.4g}" if p is None else f"{value:.4g} (probability {p:.3f})"
+
+
+def rule_line(rule: Rule, position: int, *, ordered: bool, link: str = "identity") -> str:
     keyword = "IF" if position == 0 or not ordered else "ELSE IF"
     conditions = " AND ".join(str(c) for c in rule.conditions)
     head = f"{keyword} {conditions}" if rule.conditions else "ELSE"
     quality = "" if rule.precision is None else f", precision {fmt(rule.precision)}"
     quality += "" if rule.error is None else f", error {fmt(rule.error)}"
     mark = "  <- applies to the query" if rule.fires else ""
-    return f"{head} THEN {rule.prediction:.4g}  (coverage {fmt(rule.coverage)}{quality}){mark}"
+    return (
+        f"{head} THEN {prediction_text(rule.prediction, link)}  "
+        f"(coverage {fmt(rule.coverage)}{quality}){mark}"
+    )
+
+
+def slope_text(term: LinearTerm) -> str:
+    """A term's slope with its unit: per sd (and per unit) of a number, or for its category."""
+    if term.weight_per_unit is not None:
+        return f"slope {term.weight:+.4f} per sd ({term.weight_per_unit:+.4g} per unit)"
+    if term.value == "present":  # a word or image segment: present, or masked out
+        return f"slope {term.weight:+.4f} for being present rather than masked out"
+    if isinstance(term.value, str):
+        return f"slope {term.weight:+.4f} for having this category rather than another"
+    return f"slope {term.weight:+.4f} per unit of z"
+
+
+def term_line(term: LinearTerm) -> str:
+    """One linear term: its value at the query, contribution and slope, each labelled."""
+    head = f"{term.feature} = {value_text(term.value)}"
+    if term.contribution is None:
+        return f"{head}: {slope_text(term)}"
+    return f"{head}: contribution {term.contribution:+.4f}, {slope_text(term)}"
+
+
+def baseline_lines(content: LinearContent, scale: str) -> list[str]:
+    """How the surrogate at the query is made: the reference's value plus the contributions."""
+    if content.baseline is None:
+        return [f"Surrogate at the query: {content.intercept:.4f} {scale}"]
+    return [
+        f"Surrogate at the query: {content.intercept:.4f} {scale} = reference "
+        f"{content.baseline:.4f} + the contributions below",
+        f"Reference: the surrogate's mean over {content.reference}",
+    ]
+
+
+def output_line(exp: Explanation) -> str:
+    """The black box at the query, and in the explained scale when that differs."""
+    text = f"Black-box output at the query: {exp.prediction:.4f}"
+    if exp.meta.link == "logit":
+        p = min(max(exp.prediction, 1e-6), 1 - 1e-6)  # the clip of the link
+        text += f" ({math.log(p / (1 - p)):.4f} in log-odds)"
+    return text
+
+
+def linear_header(scale: str) -> str:
+    return (
+        f"Terms, in {scale}: contribution = the term at the query minus its mean over the "
+        "reference; slope = change per training standard deviation of a number, or for "
+        "having the query's category rather than another"
+    )
 
 
 def explanation_to_text(exp: Explanation) -> str:
     m = exp.meta
+    scale = explained_scale(exp)
     lines = [
-        f"Explanation of {m.target!r} ({m.mode}, {exp.family} surrogate, link {m.link})",
-        f"Black-box output at the query: {exp.prediction:.4f}",
+        f"Explanation of {m.target!r} ({m.mode}, {exp.family} surrogate fitted in {scale})",
+        output_line(exp),
         f"Fidelity: {fidelity_line(exp)}",
     ]
     if exp.fidelity.note:
@@ -85,30 +190,20 @@ def explanation_to_text(exp: Explanation) -> str:
     if isinstance(content, AdditiveContent):
         lines += additive_lines(exp)
     elif isinstance(content, LinearContent):
-        lines.append(f"Intercept (surrogate at the query): {content.intercept:.4f}")
-        for term in content.terms:
-            per_unit = (
-                "" if term.weight_per_unit is None else f" ({term.weight_per_unit:+.4g} per unit)"
-            )
-            lines.append(
-                f"  {term.feature} = {value_text(term.value)}: {term.weight:+.4f}{per_unit}"
-            )
+        lines += baseline_lines(content, scale)
+        lines.append(
+            linear_header(scale) if content.baseline is not None else f"Terms, in {scale}:"
+        )
+        lines += [f"  {term_line(term)}" for term in content.terms]
     else:
         ordered = content.family == "rules"
+        lines.append(f"Rule predictions in {scale}:")
         for i, rule in enumerate(content.rules):
-            lines.append("  " + rule_line(rule, i, ordered=ordered))
+            lines.append("  " + rule_line(rule, i, ordered=ordered, link=m.link))
+    lines += [f"Note: {note}" for note in exp.notes]
     for warning in exp.warnings:
         lines.append(f"Warning: {warning}")
     return _lines(lines)
-
-
-def units(meta) -> str:
-    """What the surrogate's numbers are in: "log-odds of bad", "probability of bad", "price"."""
-    if meta.link == "logit":
-        return f"log-odds of {meta.target}"
-    if meta.mode == "classification":
-        return f"probability of {meta.target}"
-    return str(meta.target)
 
 
 @dataclass(frozen=True)
@@ -163,7 +258,7 @@ def additive_lines(exp: Explanation) -> list[str]:
         return []
     shown, others = contribution_rows(content)
     lines = [
-        f"Surrogate at the query: {surrogate_at_query(content):+.4f} {units(exp.meta)} = "
+        f"Surrogate at the query: {surrogate_at_query(content):+.4f} {explained_scale(exp)} = "
         f"mean over the {content.reference} {content.intercept:+.4f}, plus:"
     ]
     lines += [f"  {r.label} = {r.value}: {r.contribution:+.4f}" for r in shown]
@@ -182,10 +277,14 @@ def value_text(value: float | str | None) -> str:
 def global_to_text(glob) -> str:
     """Plain text of a global surrogate: held-out fidelity, complexity, rules or terms."""
     f = glob.fidelity
+    link = glob.meta["link"]
+    scale = scale_label(glob.meta["target"], link)
+    threshold = glob.meta.get("threshold")
+    at = "" if threshold is None else f" at threshold {threshold:.4g}"
     lines = [
-        f"Global {glob.family} surrogate of {glob.meta['target']!r} (link {glob.meta['link']})",
+        f"Global {glob.family} surrogate of {glob.meta['target']!r} (fitted in {scale})",
         f"Held-out fidelity on {f.n_test} rows: R^2 {fmt(f.r2)}, MAE {fmt(f.mae)}"
-        + ("" if f.agreement is None else f", agreement {fmt(f.agreement)}"),
+        + ("" if f.agreement is None else f", agreement {fmt(f.agreement)}{at}"),
         f"In-sample R^2 on {f.n_train} rows: {fmt(f.r2_in_sample)}",
     ]
     lines += [
@@ -195,11 +294,16 @@ def global_to_text(glob) -> str:
     lines.append("Complexity: " + ", ".join(f"{k} {v}" for k, v in sorted(glob.complexity.items())))
     content = glob.content
     if isinstance(content, LinearContent):
-        lines.append(f"Intercept: {content.intercept:.4f}")
-        lines += [f"  {t.feature}: {t.weight:+.4f}" for t in content.terms]
+        lines.append(f"Intercept: {content.intercept:.4f} {scale}")
+        lines.append(
+            f"Slopes, in {scale}: per training standard deviation of a number (from its "
+            "training mean), or for a category other than the most frequent one"
+        )
+        lines += [f"  {t.feature}: slope {t.weight:+.4f}" for t in content.terms]
     else:
+        lines.append(f"Rule predictions in {scale}:")
         lines += [
-            "  " + rule_line(r, i, ordered=content.family == "rules")
+            "  " + rule_line(r, i, ordered=content.family == "rules", link=link)
             for i, r in enumerate(content.rules)
         ]
     lines += [f"Note: {note}" for note in glob.notes]

@@ -101,12 +101,16 @@ def explanation_summary(
     exp: Any, *, case_id: str, position: int, k: int = SENSITIVITY_TOP_K
 ) -> dict[str, Any]:
     """What the report shows of one local explanation (the full record is in explanations.jsonl)."""
+    from ..render.figures import in_explained_scale
+    from ..render.text import explained_scale
+
     f, s = exp.fidelity, exp.stability
     content = exp.content
     terms = [
         {
             "feature": t.feature,
             "value": t.value,
+            "contribution": t.contribution,
             "weight": t.weight,
             "weight_per_unit": t.weight_per_unit,
             "selection_frequency": s.selection_frequency.get(t.feature),
@@ -118,7 +122,11 @@ def explanation_summary(
         "case_id": case_id,
         "position": position,
         "prediction": exp.prediction,
+        "unit": explained_scale(exp),
+        "prediction_in_scale": in_explained_scale(exp.prediction, exp.meta.link),
         "intercept": getattr(content, "intercept", None),
+        "baseline": getattr(content, "baseline", None),
+        "reference": getattr(content, "reference", None),
         "terms": terms,
         "top_features": exp.top_features(k),
         "fidelity": {
@@ -215,6 +223,7 @@ def global_surrogate(
 ) -> dict[str, Any]:
     """A global surrogate's held-out fidelity, complexity and rules; the error when it cannot be fitted."""
     from ..explain.global_ import explain_global
+    from ..render.text import probability_of
 
     try:
         g = explain_global(explainer, X, surrogate=family, augment=augment, **params)
@@ -244,6 +253,7 @@ def global_surrogate(
             {
                 "text": rule_conditions(r, i, ordered=ordered),
                 "prediction": r.prediction,
+                "probability": probability_of(r.prediction, g.meta["link"]),
                 "coverage": r.coverage,
                 "precision": r.precision,
                 "error": r.error,
@@ -286,6 +296,13 @@ def _numbers(exp: Any) -> dict[str, float]:
     if isinstance(content, LinearContent):
         out["intercept"] = content.intercept
         out.update({f"weight:{t.feature}": t.weight for t in content.terms})
+        out.update(
+            {
+                f"contribution:{t.feature}": t.contribution
+                for t in content.terms
+                if t.contribution is not None
+            }
+        )
     elif isinstance(content, AdditiveContent):
         out["intercept"] = content.intercept
         out.update({f"contribution:{t.feature}": t.contribution for t in content.terms})

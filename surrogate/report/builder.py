@@ -45,7 +45,7 @@ from .. import _version
 from ..errors import ParameterError
 from ..explain import TabularExplainer
 from ..explanation import Explanation
-from . import analysis
+from . import analysis, findings
 from .config import ReviewConfig
 from .problem import Problem, load_problem
 from .reason_codes import (
@@ -55,6 +55,7 @@ from .reason_codes import (
     case_reasons,
     default_policy,
     load_families,
+    load_texts,
     reason_codes_csv,
 )
 
@@ -120,7 +121,7 @@ def build_report(config: ReviewConfig, *, command_line: str | None = None) -> Re
     scores_test = explainer.blackbox.predict(problem.X_test)[:, adverse]
     scores_train = explainer.blackbox.predict(problem.X_train)[:, adverse]
     positions = select_cases(scores_test, config)
-    policy = make_policy(config, explainer.schema.names)
+    policy = make_policy(config, explainer.schema)
     reference = make_reference(config, explainer, problem, scores_train)
 
     survey = survey_positions(len(problem.X_test), config)
@@ -134,6 +135,7 @@ def build_report(config: ReviewConfig, *, command_line: str | None = None) -> Re
     report = {
         "report_schema_version": REPORT_SCHEMA_VERSION,
         "scope": scope_section(config, problem, explainer, scores_test, positions),
+        "findings": {},  # filled last, from the figures below
         "data": data_section(problem, explainer, policy),
         "performance": performance_section(problem, explainer, config, scores_test, scores_train),
         "global": global_section(explainer, problem, config),
@@ -141,10 +143,15 @@ def build_report(config: ReviewConfig, *, command_line: str | None = None) -> Re
         "fidelity": fidelity_section(explained, survey, ids, scores_test, config),
         "sensitivity": sensitivity_section(problem, case_exps, positions, ids, config),
         "reason_codes": reasons_section(reasons, positions, policy, reference, config),
+        "subgroups": subgroups_section(problem, explainer, policy, scores_test, config),
         "limitations": list(LIMITATIONS),
         "reproducibility": reproducibility_section(
             problem, config, case_exps, positions, command_line
         ),
+    }
+    report["findings"] = {
+        "items": findings.findings(to_jsonable(report)),
+        "cutoffs": findings.cutoffs_text(),
     }
     return ReportBundle(
         report=to_jsonable(report), explanations=case_exps, reasons=reasons, config=config
@@ -153,7 +160,12 @@ def build_report(config: ReviewConfig, *, command_line: str | None = None) -> Re
 
 def make_explainer(problem: Problem, config: ReviewConfig, **changes: Any) -> TabularExplainer:
     """The review's explainer (``changes`` override kernel_width / n_samples for sensitivity)."""
-    options = {"n_samples": config.n_samples, "kernel_width": config.kernel_width, **changes}
+    options = {
+        "n_samples": config.n_samples,
+        "kernel_width": config.kernel_width,
+        "threshold": config.cutoff,
+        **changes,
+    }
     target = config.adverse
     return TabularExplainer(
         problem.model,
@@ -212,19 +224,23 @@ def explain_positions(
     return {positions[i]: exp for i, exp in zip(explained.indices, explained, strict=True)}
 
 
-def make_policy(config: ReviewConfig, names: tuple[str, ...]) -> ReasonPolicy:
+def make_policy(config: ReviewConfig, schema: Any) -> ReasonPolicy:
     overrides: dict[str, Any] = {
         "min_fidelity": config.min_fidelity,
         "max_reasons": config.max_reasons,
     }
     if config.families is not None:
         overrides["families"] = load_families(config.families)
+        overrides["texts"] = {
+            **default_policy(config.data, adverse_class=config.adverse).texts,
+            **load_texts(config.families),
+        }
     if config.prohibited is not None:
         overrides["prohibited"] = tuple(config.prohibited)
     if config.excluded is not None:
         overrides["excluded"] = tuple(config.excluded)
-    return default_policy(config.data, adverse_class=config.adverse, **overrides).check_features(
-        names
+    return default_policy(config.data, adverse_class=config.adverse, **overrides).check_schema(
+        schema
     )
 
 
@@ -367,11 +383,17 @@ def performance_section(
     return {"held_out": test, "training": train}
 
 
+def _scale(config: ReviewConfig) -> str:
+    """The unit of every surrogate number in the review: "log-odds of 'bad'"."""
+    from ..render.text import scale_label
+
+    return scale_label(config.adverse, config.link, probability=config.link == "identity")
+
+
 def global_section(explainer, problem: Problem, config: ReviewConfig) -> dict[str, Any]:
-    scale = "log-odds" if config.link == "logit" else "output"
     return {
         "data": "the training split, split again into fitting and held-out parts by explain_global",
-        "scale": f"{scale} of {config.adverse!r} (the explainer's link: {config.link})",
+        "scale": f"{_scale(config)} (the explainer's link: {config.link})",
         "tree": analysis.global_surrogate(
             explainer,
             problem.X_train,
@@ -398,6 +420,7 @@ def local_section(case_exps, positions, ids, config: ReviewConfig) -> dict[str, 
             "n_samples": config.n_samples,
             "kernel_width": config.kernel_width,
             "link": config.link,
+            "threshold": config.cutoff,
             "random_state": config.seed,
         },
         "cases": [
@@ -482,11 +505,17 @@ def reasons_section(
             frequency[reason.family] = frequency.get(reason.family, 0) + 1
     return {
         "method": (
-            "Contributions of the local linear surrogate towards the adverse outcome: numbers as "
-            "weight x (query - reference mean) / training sd, categories as the weight of having the "
-            "query's category instead of one drawn from the training frequencies; summed per family; "
-            "positive families ranked, largest first."
+            "Contributions of the local linear surrogate towards the adverse outcome, in log-odds "
+            "of the adverse class under the logit link, against the reference population: numbers "
+            "as slope per training sd x (applicant's value - reference mean) / training sd; "
+            "categories as the slope of having the applicant's category x (1 - its share in the "
+            "reference population). Summed per family; families with a positive total ranked, "
+            "largest first. Each reason names its members that push towards the adverse outcome, "
+            "with the policy's text for the applicant's own value: the text of the applicant's "
+            "category, of the value band holding the applicant's number, or of the direction in "
+            "which it lies from the reference mean."
         ),
+        "unit": _scale(config),
         "reference": reference.name,
         "policy": {
             "adverse_class": policy.adverse_class,
@@ -496,6 +525,7 @@ def reasons_section(
                 {"name": f.name, "features": list(f.features), "text": f.text}
                 for f in policy.families
             ],
+            "texts": {name: texts.as_dict() for name, texts in sorted(policy.texts.items())},
             "prohibited": list(policy.prohibited),
             "excluded": list(policy.excluded),
         },
@@ -509,6 +539,32 @@ def reasons_section(
             for f, n in sorted(frequency.items(), key=lambda kv: (-kv[1], kv[0]))
         ],
         "cases": [dict(r.to_dict(), position=p) for r, p in zip(reasons, positions, strict=True)],
+    }
+
+
+def subgroups_section(
+    problem: Problem, explainer, policy: ReasonPolicy, scores_test, config: ReviewConfig
+) -> dict[str, Any]:
+    """Decline rate and AUC per group of each prohibited-basis feature, on held-out rows."""
+    common = {
+        "data": "the held-out split, scored once for the performance section",
+        "threshold": config.cutoff,
+        "min_group": findings.MIN_GROUP,
+    }
+    if explainer.blackbox.mode != "classification":
+        return {**common, "features": [], "note": "Decline rates need a classifier."}
+    is_adverse = (problem.y_test.astype(str) == str(config.adverse)).to_numpy()
+    return {
+        **common,
+        "features": findings.subgroups(
+            problem.X_test,
+            is_adverse,
+            np.asarray(scores_test, dtype=float),
+            features=policy.prohibited,
+            threshold=config.cutoff,
+            X_train=problem.X_train,
+        ),
+        "note": None,
     }
 
 

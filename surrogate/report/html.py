@@ -119,7 +119,31 @@ def drawings(report: dict[str, Any]) -> dict[str, Any]:
         out[family], out["notes"][family] = _global_drawing(
             report["global"][family], prefix=f"g{family}-"
         )
+    out["cases"] = [
+        _waterfall(case, prefix=f"wf{i}-") for i, case in enumerate(report["local"]["cases"])
+    ]
     return out
+
+
+def _waterfall(case: dict[str, Any], *, prefix: str) -> Markup | None:
+    """A case's contributions from the reference to the surrogate at the case (None without them)."""
+    from ..render import plots
+    from ..render.figures import reference_name
+    from ..render.html import sanitize_svg
+    from ..render.text import value_text
+
+    terms = [t for t in case["terms"] if t["contribution"] is not None]
+    if case.get("baseline") is None or not terms:
+        return None
+    svg = plots.waterfall_svg(
+        [f"{t['feature']} = {value_text(t['value'])}" for t in terms],
+        [t["contribution"] for t in terms],
+        case["baseline"],
+        scale=case["unit"],
+        reference=reference_name(case["reference"]),
+        black_box=case["prediction_in_scale"],
+    )
+    return Markup(sanitize_svg(svg, id_prefix=prefix))
 
 
 def _global_drawing(section: dict[str, Any], *, prefix: str) -> tuple[Markup | None, str | None]:

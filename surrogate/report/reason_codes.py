@@ -1,18 +1,28 @@
-"""Adverse-action reasons ("reason codes") from local linear explanations.
+"""Adverse-action reasons ("reason codes") from local explanations, in the applicant's own terms.
 
 For each declined case the principal reasons are the **reason families** that push
 the model's output furthest towards the adverse outcome, measured against a stated
-reference population (default: all training applicants).
+reference population (default: all training applicants), and each reason says what
+is true of *this* applicant: the feature, the applicant's value and its direction
+("Loan duration of 48 months: longer than the average of all training applicants
+(20.9 months)"; "Checking account overdrawn (balance below 0 DM)").
 
-How a contribution is computed, per feature of the local linear surrogate that the
-model uses at the query (non-zero weight):
+How a contribution is computed, per term of the local linear surrogate that the
+model uses at the query (non-zero weight), in the surrogate's scale (log-odds of the
+explained class under the logit link):
 
 * a number: ``weight * (query - reference mean) / sd`` -- ``weight`` is per training
   standard deviation ``sd``, so this is the surrogate's change in output between an
   applicant at the reference mean and this applicant;
-* a category: ``weight`` itself -- the effect of *having* the query's category instead
-  of a category drawn from the training frequencies (the reference for categories is
-  always the training population);
+* a category: ``weight * (1 - share of the applicant's category in the reference
+  population)`` -- ``weight`` is the effect of *having* the applicant's category
+  rather than another, and an applicant drawn from the reference population already
+  has it with that share. Against the training population this is the explanation's
+  own ``contribution`` (:attr:`~surrogate.explanation.Explanation.contributions`).
+
+A family that states its own per-term contributions against the training data
+(:attr:`~surrogate.explanation.Explanation.contributions`) feeds the same steps; the
+linear terms are recomputed so that another reference population can be chosen.
 * the point-mass state of a number (``"capital_gain is 0"``, see
   :mod:`surrogate.sampling.tabular`): ``weight`` itself, as for a category -- the effect
   of being where the query is (at the point or not) instead of the other state, drawn
@@ -24,7 +34,14 @@ the adverse class they are taken as they are; when it explains the other class o
 binary classifier they are negated. Features are grouped into families (e.g.
 "Loan duration and amount" = duration + credit amount + instalment rate) whose
 contributions add up; a family is a reason when its total is positive, and at most
-``max_reasons`` (default 4) families are given, largest first.
+``max_reasons`` (default 4) families are given, largest first. A reason's text names
+each member feature that pushes towards the adverse outcome, largest first, with a
+text chosen by the applicant's value (:class:`ValueTexts`): the policy's text for
+the applicant's category, or for the value band holding the applicant's number, or
+its "above" / "below" text as the number lies above or below the reference mean;
+a feature the policy gives no text gets a plain one ("Housing: rent"; "Age of 42:
+above the average of all training applicants (35.5)"). No text is ever chosen for a
+value the applicant does not have.
 
 Never given as reasons: **prohibited bases** (defaults for German credit:
 ``personal_status_sex``, ``foreign_worker``, ``age``; for Adult: ``race``, ``sex``,
@@ -44,6 +61,8 @@ Examples
 >>> policy = default_policy("german-credit", adverse_class="bad")
 >>> policy.max_reasons
 4
+>>> policy.texts["checking_account"].categories["< 0 DM"]
+'Checking account overdrawn (balance below 0 DM)'
 >>> neutralise_cell("=HYPERLINK()")
 "'=HYPERLINK()"
 """
@@ -52,6 +71,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
@@ -64,7 +84,8 @@ import numpy as np
 from .._validation import Interval, check
 from ..errors import DataError, ParameterError
 from ..schema import point_flag_feature
-from ..surrogates.base import LinearContent, LinearTerm
+from ..surrogates.base import LinearContent
+from .reason_texts import ValueTexts, choose_text, texts_from_tables, value_words
 
 #: default lowest held-out R^2 at which automatic reasons are given
 DEFAULT_MIN_FIDELITY = 0.5
@@ -114,12 +135,17 @@ class Reference:
     """The population contributions are measured against.
 
     ``means`` holds the reference mean of every numeric feature; ``scales`` the
-    *training* standard deviations (the unit of the linear weights).
+    *training* standard deviations (the unit of the linear weights); ``shares`` the
+    share of each category label (``"missing"`` included) in the population.
+    ``training`` marks the training population, the one explanations state their
+    own contributions against.
     """
 
     name: str
     means: dict[str, float]
     scales: dict[str, float]
+    shares: dict[str, dict[str, float]] = field(default_factory=dict)
+    training: bool = False
 
     @classmethod
     def from_schema(cls, schema: Any, name: str = "all training applicants") -> Reference:
@@ -129,21 +155,53 @@ class Reference:
             name=name,
             means={f.name: float(f.mean) for f in numeric if f.mean is not None},
             scales={f.name: float(f.scale or 0.0) for f in numeric},
+            shares={f.name: _schema_shares(f) for f in schema.features if not f.is_numeric},
+            training=True,
         )
 
     @classmethod
     def from_frame(cls, frame: Any, schema: Any, name: str) -> Reference:
-        """A sub-population (e.g. approved applicants): its means, the training scales."""
+        """A sub-population (e.g. approved applicants): its means and shares, the training scales."""
         base = cls.from_schema(schema)
         if len(frame) == 0:
             raise DataError(f"The reference population {name!r} is empty.")
         means = {f: float(np.nanmean(frame[f].to_numpy(dtype=float))) for f in base.means}
-        return cls(name=name, means=means, scales=base.scales)
+        shares = {f: _frame_shares(frame[f], schema[f]) for f in base.shares}
+        return cls(name=name, means=means, scales=base.scales, shares=shares)
+
+
+def _schema_shares(feature: Any) -> dict[str, float]:
+    shares = {
+        str(c): float(p) for c, p in zip(feature.categories, feature.frequencies, strict=True)
+    }
+    shares["missing"] = float(feature.missing_rate)
+    return shares
+
+
+def _frame_shares(column: Any, feature: Any) -> dict[str, float]:
+    codes = feature_codes(column, feature)
+    return {feature.label(code): float(np.mean(codes == code)) for code in np.unique(codes)}
+
+
+def feature_codes(column: Any, feature: Any) -> np.ndarray:
+    """Category codes of a column (-1 for missing), as the schema labels them."""
+    labels = {str(c): i for i, c in enumerate(feature.categories)}
+    return np.array(
+        [-1 if _is_missing(v) else labels.get(str(v), -1) for v in column], dtype=np.float64
+    )
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 @dataclass(frozen=True)
 class ReasonPolicy:
-    """Families, prohibited and excluded bases, thresholds: everything reasons depend on."""
+    """Families, texts, prohibited and excluded bases, thresholds: everything reasons depend on.
+
+    ``texts`` maps a feature to its :class:`~.reason_texts.ValueTexts` (texts chosen by
+    the applicant's value); a feature without one gets plain texts.
+    """
 
     adverse_class: str
     families: tuple[ReasonFamily, ...] = ()
@@ -151,6 +209,7 @@ class ReasonPolicy:
     excluded: tuple[str, ...] = ()
     min_fidelity: float = DEFAULT_MIN_FIDELITY
     max_reasons: int = DEFAULT_MAX_REASONS
+    texts: Mapping[str, ValueTexts] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _check_fraction(self.min_fidelity, "min_fidelity")
@@ -181,6 +240,7 @@ class ReasonPolicy:
             {f for fam in self.families for f in fam.features}
             | set(self.prohibited)
             | set(self.excluded)
+            | set(self.texts)
         )
         unknown = sorted(listed - names)
         if unknown:
@@ -188,6 +248,31 @@ class ReasonPolicy:
                 f"The reason-code policy names features that are not in the data: {unknown}; "
                 f"the data has {sorted(names)}."
             )
+        return self
+
+    def check_schema(self, schema: Any) -> ReasonPolicy:
+        """:meth:`check_features`, and that each text fits its feature: category texts
+        name categories of a categorical feature, bands and directions are for numbers."""
+        self.check_features(schema.names)
+        for name, texts in self.texts.items():
+            feature = schema[name]
+            if feature.is_numeric and texts.categories:
+                raise ParameterError(
+                    f"The reason-code policy gives category texts for the number {name!r}; "
+                    "give it bands or above/below texts."
+                )
+            if not feature.is_numeric and (texts.bands or texts.above or texts.below):
+                raise ParameterError(
+                    f"The reason-code policy gives bands or above/below texts for the category "
+                    f"{name!r}; give it texts per category."
+                )
+            known = {str(c) for c in feature.categories} | {"missing"}
+            unknown = sorted(set(texts.categories) - known)
+            if unknown:
+                raise ParameterError(
+                    f"The reason-code policy has texts for categories of {name!r} that are not in "
+                    f"the data: {unknown}; its categories are {sorted(known)}."
+                )
         return self
 
 
@@ -200,17 +285,43 @@ class Contribution:
     value: float | str | None
     weight: float
     contribution: float
-    basis: Literal["numeric vs reference mean", "category vs training frequencies"]
+    basis: Literal[
+        "numeric vs reference mean",
+        "category vs reference shares",
+        "point state vs training share",
+        "stated by the explanation",
+    ]
     eligible: bool
 
 
 @dataclass(frozen=True)
+class ReasonPart:
+    """One feature of a reason: the applicant's value, its contribution and its text.
+
+    ``basis`` says how the text was chosen (:class:`~.reason_texts.ChosenText`):
+    the applicant's category, the band holding the applicant's number, or the
+    number above / below ``reference`` (the reference mean).
+    """
+
+    feature: str
+    value: float | str | None
+    contribution: float
+    text: str
+    basis: str
+    reference: float | None = None
+    band: tuple[float | None, float | None] | None = None
+
+
+@dataclass(frozen=True)
 class Reason:
+    """A reason family pushing towards the adverse outcome; its text is its parts' texts."""
+
     rank: int
     family: str
     text: str
     contribution: float
     features: tuple[str, ...]
+    parts: tuple[ReasonPart, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -249,6 +360,7 @@ def bundled_policy(data: str) -> ReasonPolicy:
         families=tuple(families_from_tables(document["family"], name)),
         prohibited=tuple(document.get("prohibited", ())),
         excluded=tuple(document.get("excluded", ())),
+        texts=texts_from_tables(document.get("texts", {}), name),
     )
 
 
@@ -272,6 +384,19 @@ def load_families(path: str | Path) -> tuple[ReasonFamily, ...]:
     if path.suffix.lower() == ".csv":
         return _families_from_csv(path)
     raise ParameterError(f"reason families file must be .csv or .toml, got {path.name!r}.")
+
+
+def load_texts(path: str | Path) -> dict[str, ValueTexts]:
+    """The ``[texts.<feature>]`` tables of a TOML family mapping (:mod:`.reason_texts`);
+    none for a CSV one."""
+    path = Path(path)
+    if path.suffix.lower() != ".toml":
+        return {}
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ParameterError(f"reason families file {path.name!r} cannot be read: {exc}") from exc
+    return texts_from_tables(document.get("texts", {}), path.name)
 
 
 def _families_from_csv(path: Path) -> tuple[ReasonFamily, ...]:
@@ -364,22 +489,30 @@ def adverse_score(exp: Any, adverse_class: str) -> float:
 def contributions(exp: Any, policy: ReasonPolicy, reference: Reference) -> tuple[Contribution, ...]:
     """Every used feature's contribution towards the adverse outcome (module doc)."""
     content = exp.content
-    if not isinstance(content, LinearContent):
-        raise ParameterError(
-            f"Reason codes need a linear explanation; got a {content.family!r} surrogate. "
-            "Explain the case with surrogate='linear'."
-        )
     sign = adverse_direction(exp, policy.adverse_class)
-    return tuple(
-        _contribution(term, policy, reference, sign) for term in content.terms if term.weight != 0.0
+    if isinstance(content, LinearContent):
+        return tuple(
+            _linear_contribution(term, policy, reference, sign)
+            for term in content.terms
+            if term.weight != 0.0
+        )
+    stated = getattr(exp, "contributions", {})
+    if stated and reference.training:  # a family stating its own, against the training data
+        return tuple(
+            _contribution(
+                name, exp.query.get(name), 0.0, c, "stated by the explanation", policy, sign
+            )
+            for name, c in stated.items()
+        )
+    raise ParameterError(
+        f"Reason codes need per-term contributions: a linear explanation (or one stating its "
+        f"contributions against the training data); got a {content.family!r} surrogate. "
+        "Explain the case with surrogate='linear'."
     )
 
 
-def _contribution(
-    term: LinearTerm, policy: ReasonPolicy, reference: Reference, sign: float
-) -> Contribution:
-    if term.feature in reference.means:
-        basis = "numeric vs reference mean"
+def _linear_contribution(term: Any, policy: ReasonPolicy, reference: Reference, sign: float):
+    if term.feature in reference.means and term.weight_per_unit is not None:
         scale = reference.scales.get(term.feature, 0.0)
         value = term.value
         offset = (
@@ -387,18 +520,69 @@ def _contribution(
             if not scale or value is None
             else (float(value) - reference.means[term.feature]) / scale
         )
-        raw = term.weight * offset
-    else:
-        basis = "category vs training frequencies"
-        raw = term.weight
-    base = _base_feature(term.feature, reference)
+        return _contribution(
+            term.feature,
+            value,
+            term.weight,
+            term.weight * offset,
+            "numeric vs reference mean",
+            policy,
+            sign,
+            reference,
+        )
+    if isinstance(term.value, str) and term.feature in reference.shares:
+        share = reference.shares[term.feature].get(term.value, 0.0)
+        return _contribution(
+            term.feature,
+            term.value,
+            term.weight,
+            term.weight * (1.0 - share),
+            "category vs reference shares",
+            policy,
+            sign,
+            reference,
+        )
+    if reference.training and term.contribution is not None:  # e.g. a quartile bin
+        return _contribution(
+            term.feature,
+            term.value,
+            term.weight,
+            term.contribution,
+            "stated by the explanation",
+            policy,
+            sign,
+            reference,
+        )
+    if _base_feature(term.feature, reference) != term.feature:  # a number's point-mass state
+        return _contribution(
+            term.feature,
+            term.value,
+            term.weight,
+            term.weight,
+            "point state vs training share",
+            policy,
+            sign,
+            reference,
+        )
+    raise ParameterError(
+        f"The contribution of {term.feature!r} against {reference.name!r} cannot be computed: the "
+        "term is neither a standardised number nor a category (a binned number?). Use the "
+        "training population as the reference, or the qmc/gaussian sampler."
+    )
+
+
+def _contribution(
+    feature, value, weight, raw, basis, policy: ReasonPolicy, sign: float, reference=None
+):
+    # a point-mass state belongs to its number: same family, same prohibited status
+    base = feature if reference is None else _base_feature(feature, reference)
     return Contribution(
-        feature=term.feature,
+        feature=feature,
         family=policy.family_of(base).name,
-        value=term.value,
-        weight=float(term.weight),
+        value=value,
+        weight=float(weight),
         contribution=float(sign * raw) + 0.0,
-        basis=basis,  # type: ignore[arg-type]
+        basis=basis,
         eligible=not policy.never_a_reason(base),
     )
 
@@ -444,7 +628,7 @@ def case_reasons(
         shown = "undefined" if r2 is None else f"{r2:.3f}"
         flag = f"low fidelity: local held-out R^2 {shown} < {policy.min_fidelity:g}; manual review"
         return CaseReasons(status="manual_review", reasons=(), flags=(flag, *flags), **common)
-    reasons = rank_families(parts, policy)
+    reasons = rank_families(parts, policy, reference)
     if not reasons:
         flag = "no eligible factor pushes towards the adverse outcome; manual review"
         return CaseReasons(status="manual_review", reasons=(), flags=(flag, *flags), **common)
@@ -461,30 +645,57 @@ def _flags(used: set[str], policy: ReasonPolicy, used_prohibited: Sequence[str])
     return tuple(flags)
 
 
-def rank_families(parts: Sequence[Contribution], policy: ReasonPolicy) -> tuple[Reason, ...]:
-    """Eligible contributions summed per family; positive totals, largest first, at most max_reasons."""
+def rank_families(
+    parts: Sequence[Contribution], policy: ReasonPolicy, reference: Reference | None = None
+) -> tuple[Reason, ...]:
+    """Eligible contributions summed per family; positive totals, largest first, at most
+    max_reasons. Each reason's text names its members that push towards the adverse
+    outcome, with texts chosen by the applicant's values (:mod:`.reason_texts`)."""
     totals: dict[str, float] = {}
-    members: dict[str, list[str]] = {}
+    members: dict[str, list[Contribution]] = {}
     for c in parts:
         if not c.eligible:
             continue
         totals[c.family] = totals.get(c.family, 0.0) + c.contribution
-        members.setdefault(c.family, []).append(c.feature)
+        members.setdefault(c.family, []).append(c)
     positive = sorted((f for f in totals if totals[f] > 0), key=lambda f: (-totals[f], f))
-    return tuple(
-        Reason(
-            rank=i + 1,
-            family=f,
-            text=_family_text(policy, f, members[f]),
-            contribution=float(totals[f]),
-            features=tuple(sorted(members[f])),
+    reasons = []
+    for i, family in enumerate(positive[: policy.max_reasons]):
+        pushing = sorted(
+            (c for c in members[family] if c.contribution > 0),
+            key=lambda c: (-c.contribution, c.feature),
         )
-        for i, f in enumerate(positive[: policy.max_reasons])
+        said = tuple(_part(c, policy, reference) for c in pushing)
+        reasons.append(
+            Reason(
+                rank=i + 1,
+                family=family,
+                text="; ".join(p.text for p in said),
+                contribution=float(totals[family]),
+                features=tuple(sorted(c.feature for c in members[family])),
+                parts=said,
+            )
+        )
+    return tuple(reasons)
+
+
+def _part(c: Contribution, policy: ReasonPolicy, reference: Reference | None) -> ReasonPart:
+    chosen = choose_text(
+        c.feature,
+        c.value,
+        policy.texts.get(c.feature),
+        reference_mean=None if reference is None else reference.means.get(c.feature),
+        reference_name="the reference population" if reference is None else reference.name,
     )
-
-
-def _family_text(policy: ReasonPolicy, family: str, features: Sequence[str]) -> str:
-    return policy.family_of(features[0]).text
+    return ReasonPart(
+        feature=c.feature,
+        value=c.value,
+        contribution=c.contribution,
+        text=chosen.text,
+        basis=chosen.basis,
+        reference=chosen.reference,
+        band=chosen.band,
+    )
 
 
 # ---- CSV output ------------------------------------------------------------------------------
@@ -498,6 +709,7 @@ CSV_COLUMNS = (
     "reason",
     "contribution",
     "features",
+    "values",
     "fidelity_r2",
     "flags",
 )
@@ -529,7 +741,15 @@ def reason_rows(cases: Sequence[CaseReasons]) -> list[dict[str, Any]]:
         }
         if not case.reasons:
             rows.append(
-                {**base, "rank": "", "family": "", "reason": "", "contribution": "", "features": ""}
+                {
+                    **base,
+                    "rank": "",
+                    "family": "",
+                    "reason": "",
+                    "contribution": "",
+                    "features": "",
+                    "values": "",
+                }
             )
         for r in case.reasons:
             rows.append(
@@ -540,6 +760,7 @@ def reason_rows(cases: Sequence[CaseReasons]) -> list[dict[str, Any]]:
                     "reason": r.text,
                     "contribution": r.contribution,
                     "features": ";".join(r.features),
+                    "values": ";".join(f"{p.feature}={value_words(p.value)}" for p in r.parts),
                 }
             )
     return rows
@@ -567,6 +788,7 @@ __all__ = [
     "POLICY_FILES",
     "bundled_policy",
     "Reason",
+    "ReasonPart",
     "ReasonFamily",
     "ReasonPolicy",
     "Reference",
@@ -574,6 +796,7 @@ __all__ = [
     "contributions",
     "default_policy",
     "load_families",
+    "load_texts",
     "neutralise_cell",
     "rank_families",
     "reason_codes_csv",

@@ -49,6 +49,7 @@ def make_surrogate(spec: Any, **params: Any):
         raise UnknownOptionError(
             f"Unknown surrogate {spec!r}; expected one of {sorted(SURROGATES)}."
         )
+    _refuse_explainer_options(params)
     module, cls_name = SURROGATES[spec]
     cls = getattr(importlib.import_module(module), cls_name)
     try:
@@ -57,7 +58,36 @@ def make_surrogate(spec: Any, **params: Any):
         raise ParameterError(f"Invalid parameters for surrogate {spec!r}: {exc}") from exc
 
 
+#: options of the explainer, not of a surrogate: a common slip is to pass them to explain()
+EXPLAINER_OPTIONS = (
+    "n_samples",
+    "threshold",
+    "sampler",
+    "kernel",
+    "kernel_width",
+    "link",
+    "holdout_share",
+    "random_state",
+    "mode",
+    "target",
+    "row_budget",
+)
+
+
+def _refuse_explainer_options(params: dict[str, Any]) -> None:
+    given = [name for name in EXPLAINER_OPTIONS if name in params]
+    if given:
+        shown = ", ".join(f"{name}=..." for name in given)
+        raise ParameterError(
+            f"{', '.join(given)} {'is an explainer option' if len(given) == 1 else 'are explainer options'}"
+            f", not a surrogate parameter: give {'it' if len(given) == 1 else 'them'} when building "
+            f"the explainer, e.g. TabularExplainer(model, X_train, {shown}), and call explain() "
+            "with surrogate parameters only (max_features=..., max_depth=..., max_rules=...)."
+        )
+
+
 __all__ = [
+    "EXPLAINER_OPTIONS",
     "SURROGATES",
     "make_surrogate",
     "Condition",

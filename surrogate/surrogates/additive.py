@@ -282,9 +282,14 @@ class AdditiveSurrogate(Family):
         grid = _indicators(codes + offsets, int(sizes.sum()))
         s_cells = (grid.T.tocsr() @ _row_scaled(grid, w * q.residual())).toarray()
         # the cells' weights are the fine levels' contingency tables, added up
-        fine = np.concatenate([design.starts[t] + np.arange(a.n_levels) for t, a in enumerate(design.axes)])
+        fine = np.concatenate(
+            [design.starts[t] + np.arange(a.n_levels) for t, a in enumerate(design.axes)]
+        )
         to_coarse = np.zeros((len(fine), int(sizes.sum())))
-        to_coarse[np.arange(len(fine)), np.concatenate([offsets[t] + c.of_level for t, c in enumerate(coarse)])] = 1.0
+        to_coarse[
+            np.arange(len(fine)),
+            np.concatenate([offsets[t] + c.of_level for t, c in enumerate(coarse)]),
+        ] = 1.0
         n_cells = to_coarse.T @ q.gram[np.ix_(fine, fine)] @ to_coarse
         first, second = np.triu_indices(n_axes, 1)
         width = int(sizes.max())

@@ -86,24 +86,47 @@ class TreeNode:
 
 @dataclass(frozen=True)
 class LinearTerm:
-    """One feature of a linear surrogate.
+    """One feature of a linear surrogate: its slopes, and its contribution at the query.
 
-    ``weight`` is per standardised unit of ``z`` (per training standard deviation for
-    numbers; for categories, the effect of *differing* from the query's category);
-    ``weight_per_unit`` is per original unit for numbers (None for categories).
+    ``weight`` is the slope per standardised unit of ``z``: per training standard
+    deviation for numbers; for a category (or a quartile bin), the effect of *having*
+    the query's category rather than another. ``weight_per_unit`` is the slope per
+    original unit for numbers (None for categories). ``contribution`` is the term's
+    value at the query minus its mean over the content's reference population
+    (``weight * (0 - mean of z there)``, as ``z`` is 0 at the query); None when no
+    reference is known (a global surrogate, or an explanation of schema 1.0).
     """
 
     feature: str
     value: float | str | None
     weight: float
     weight_per_unit: float | None
+    contribution: float | None = None
 
 
 @dataclass(frozen=True)
 class LinearContent:
+    """A linear surrogate: ``intercept`` is its value at the query (where ``z`` is 0).
+
+    ``baseline`` is its mean over the ``reference`` population, so that
+    ``baseline + sum(term.contribution) == intercept``; both None when no reference
+    is known.
+    """
+
     family: Literal["linear"]
     intercept: float
     terms: tuple[LinearTerm, ...]
+    baseline: float | None = None
+    reference: str | None = None
+
+
+@dataclass(frozen=True)
+class ReferencePoint:
+    """Where contributions are measured from: the mean of each ``z`` column over a
+    reference population, for one query (``z`` being 0 at the query), and its name."""
+
+    name: str
+    z: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -243,6 +266,8 @@ class LocalProblem:
     w_hold: np.ndarray
     #: decision threshold in the explained scale (0.5 for probabilities, 0 for log-odds), None for regression
     threshold: float | None
+    #: the reference population's mean of z, for contributions (None: not known)
+    reference: ReferencePoint | None = None
 
 
 @dataclass(frozen=True)

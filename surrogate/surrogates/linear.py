@@ -182,6 +182,7 @@ class LinearSurrogate(Family):
         pred_hold = intercept + problem.z_hold[:, selected] @ slopes
         order = sorted(range(len(selected)), key=lambda t: (-abs(slopes[t]), z_names[selected[t]]))
         query = problem.values_fit[0]
+        z_ref = None if problem.reference is None else problem.reference.z
         terms = []
         for t in order:
             j = selected[t]
@@ -198,6 +199,8 @@ class LinearSurrogate(Family):
                     weight_per_unit=weight / feature.scale
                     if point is None and feature.is_numeric and feature.scale
                     else None,
+                    # z is 0 at the query: its value there minus its mean over the reference
+                    contribution=None if z_ref is None else -weight * float(z_ref[j]) + 0.0,
                 )
             )
         ranking = tuple(term.feature for term in terms)
@@ -214,7 +217,15 @@ class LinearSurrogate(Family):
         return LocalFit(
             pred_fit=pred_fit,
             pred_hold=pred_hold,
-            content=LinearContent(family="linear", intercept=float(intercept), terms=tuple(terms)),
+            content=LinearContent(
+                family="linear",
+                intercept=float(intercept),
+                terms=tuple(terms),
+                baseline=None
+                if z_ref is None
+                else float(intercept - sum(t.contribution or 0.0 for t in terms)),
+                reference=None if problem.reference is None else problem.reference.name,
+            ),
             ranking=ranking,
             stability=stability,
             notes=(note,) if note else (),

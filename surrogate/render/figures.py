@@ -1,0 +1,106 @@
+"""Figures of explanations: what ``exp.plot()`` and ``ExplanationSet.plot()`` return.
+
+This module reads explanations and hands plain numbers to :mod:`.plots`, which
+draws them. A linear explanation with contributions is drawn as a waterfall from
+the reference (the surrogate's mean over the reference population) to the
+surrogate at the query, with the black box at the query marked; one without
+contributions (an explanation of schema 1.0) as its slopes; a tree or rule list
+as its features' importances.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from ..errors import ParameterError
+from ..surrogates.base import LinearContent
+from . import plots
+from .text import explained_scale, value_text
+
+
+def explanation_figure(exp: Any):
+    """A matplotlib Figure of one explanation (module doc)."""
+    content = exp.content
+    scale = explained_scale(exp)
+    if isinstance(content, LinearContent) and content.baseline is not None:
+        return plots.waterfall_figure(
+            [f"{t.feature} = {value_text(t.value)}" for t in content.terms],
+            [float(t.contribution or 0.0) for t in content.terms],
+            content.baseline,
+            scale=scale,
+            reference=reference_name(content.reference),
+            black_box=in_explained_scale(exp.prediction, exp.meta.link),
+        )
+    if isinstance(content, LinearContent):
+        return plots.bars_figure(
+            [f"{t.feature} = {value_text(t.value)}" for t in content.terms],
+            [t.weight for t in content.terms],
+            xlabel=f"slope ({scale}; per sd, or for having the category)",
+            signed=True,
+        )
+    names = exp.top_features()
+    return plots.bars_figure(
+        names, [content.importances[n] for n in names], xlabel="importance in the surrogate"
+    )
+
+
+def reference_name(reference: str | None) -> str:
+    """The reference population in a few words: "mean over the training data"."""
+    return f"mean over {(reference or 'the reference').split(' (')[0]}"
+
+
+def in_explained_scale(prediction: float, link: str) -> float:
+    """The black box's output in the scale the surrogate is fitted in."""
+    if link != "logit":
+        return prediction
+    p = min(max(prediction, 1e-6), 1 - 1e-6)  # the clip of the link
+    return math.log(p / (1 - p))
+
+
+def importance_figure(explanations: Sequence[Any], k: int = 10):
+    """Mean importance of each feature over many explanations, as a matplotlib Figure.
+
+    A linear explanation counts each term's |contribution| (its |slope| when it has no
+    contribution), a tree or rule list its importances; a feature an explanation does
+    not use counts 0. The ``k`` largest means are drawn.
+    """
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ParameterError(f"k must be a positive integer, got {k!r}.")
+    if not explanations:
+        raise ParameterError("There is nothing to plot: the set holds no explanation.")
+    totals: dict[str, float] = {}
+    kinds = set()
+    for exp in explanations:
+        for name, value in _importances(exp).items():
+            totals[name] = totals.get(name, 0.0) + value
+        kinds.add(_kind(exp))
+    means = {name: total / len(explanations) for name, total in totals.items()}
+    top = sorted(means, key=lambda n: (-means[n], n))[:k]
+    what = " / ".join(sorted(kinds))
+    scale = explained_scale(explanations[0])
+    return plots.bars_figure(
+        top,
+        [means[n] for n in top],
+        xlabel=f"mean {what} over {len(explanations)} explanations ({scale})",
+    )
+
+
+def _kind(exp: Any) -> str:
+    if not isinstance(exp.content, LinearContent):
+        return "importance"
+    return "|contribution|" if exp.content.baseline is not None else "|slope|"
+
+
+def _importances(exp: Any) -> dict[str, float]:
+    content = exp.content
+    if isinstance(content, LinearContent):
+        return {
+            t.feature: abs(t.contribution if t.contribution is not None else t.weight)
+            for t in content.terms
+        }
+    return dict(content.importances)
+
+
+__all__ = ["explanation_figure", "importance_figure", "in_explained_scale", "reference_name"]

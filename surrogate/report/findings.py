@@ -1,0 +1,317 @@
+"""Findings: what a validator should look at first, each with a severity and the figure behind it.
+
+Every finding is read from figures the review has already measured (nothing here
+calls the model): the gap between training and held-out performance, the global
+surrogates' held-out fidelity, the share of local explanations below the minimum
+fidelity, the cases whose local explanations give weight to a prohibited basis,
+the held-out calibration error, and the gaps between groups of each
+prohibited-basis feature (:func:`subgroups`, from the held-out predictions).
+
+Severity follows fixed cut-offs (:data:`CUTOFFS`), stated in the report next to
+the findings: ``high`` -- act before relying on the model or its explanations;
+``medium`` -- look into it; ``low`` -- within the usual range.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: fewest held-out rows a group needs before its rates are compared with others'
+MIN_GROUP = 20
+#: severity cut-offs per finding: (high at or beyond, medium at or beyond, direction)
+CUTOFFS: dict[str, tuple[float, float, str]] = {
+    "overfitting": (0.10, 0.05, "above"),
+    "global_fidelity": (0.5, 0.8, "below"),
+    "local_fidelity": (0.5, 0.2, "above"),
+    "prohibited_bases": (0.10, 0.0, "above"),
+    "calibration": (0.10, 0.05, "above"),
+    "subgroup_gap": (0.8, 0.9, "below"),
+}
+SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+
+
+def severity(kind: str, value: float) -> str:
+    """``high``, ``medium`` or ``low`` for a figure, by the cut-offs of :data:`CUTOFFS`."""
+    high, medium, direction = CUTOFFS[kind]
+    if direction == "above":
+        return "high" if value >= high else "medium" if value > medium else "low"
+    return "high" if value < high else "medium" if value < medium else "low"
+
+
+def cutoffs_text() -> list[dict[str, Any]]:
+    """The cut-offs, as the report states them."""
+    words = {
+        "overfitting": "training minus held-out AUC (R\u00b2 for regression)",
+        "global_fidelity": "best held-out R\u00b2 of the global surrogates",
+        "local_fidelity": "share of surveyed local explanations below the minimum fidelity",
+        "prohibited_bases": "share of explained cases whose local explanation uses a prohibited basis",
+        "calibration": "expected calibration error on held-out data",
+        "subgroup_gap": "lowest approval-rate ratio between groups of a prohibited-basis feature",
+    }
+    return [
+        {"finding": kind, "figure": words[kind], "high": high, "medium": medium, "direction": d}
+        for kind, (high, medium, d) in CUTOFFS.items()
+    ]
+
+
+# ---- subgroups ------------------------------------------------------------------------------------
+def subgroups(
+    X_test: pd.DataFrame,
+    is_adverse: np.ndarray,
+    scores: np.ndarray,
+    *,
+    features: Sequence[str],
+    threshold: float,
+    X_train: pd.DataFrame,
+) -> list[dict[str, Any]]:
+    """Decline rate, adverse rate and AUC per group of each feature, on held-out rows.
+
+    A category is a group (missing values one of their own); a number is cut at its
+    training quartiles. Groups under :data:`MIN_GROUP` rows are listed but left out
+    of the gaps; AUC needs both outcomes in the group.
+    """
+    tables = []
+    for name in features:
+        if name not in X_test.columns:
+            continue
+        labels, order = _groups(X_test[name], X_train[name])
+        rows = [
+            _group_row(g, labels == g, is_adverse[labels == g], scores[labels == g], threshold)
+            for g in order
+        ]
+        compared = [r for r in rows if r["n"] >= MIN_GROUP]
+        approval = [1.0 - r["decline_rate"] for r in compared]
+        aucs = [r["auc"] for r in compared if r["auc"] is not None]
+        tables.append(
+            {
+                "feature": name,
+                "groups": rows,
+                "n_compared": len(compared),
+                "decline_rate_gap": _spread([r["decline_rate"] for r in compared]),
+                "approval_ratio": (
+                    min(approval) / max(approval)
+                    if len(approval) >= 2 and max(approval) > 0
+                    else None
+                ),
+                "auc_gap": _spread(aucs),
+            }
+        )
+    return tables
+
+
+def _groups(column: pd.Series, train: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Each row's group, and the groups in reading order (bands ascending, missing last)."""
+    missing = column.isna().to_numpy()
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        edges = np.unique(np.nanquantile(train.to_numpy(dtype=float), [0.25, 0.5, 0.75]))
+        names = _band_names(edges, str(column.name))
+        index = np.searchsorted(edges, column.to_numpy(dtype=float), side="left")
+        labels = np.array([names[min(k, len(names) - 1)] for k in index], dtype=object)
+        order = [n for n in names if (labels[~missing] == n).any()]
+    else:
+        labels = np.array([str(v) for v in column], dtype=object)
+        order = sorted(set(labels[~missing].tolist()))
+    labels[missing] = "missing"
+    return labels, order + (["missing"] if missing.any() else [])
+
+
+def _band_names(edges: np.ndarray, name: str) -> list[str]:
+    """``age <= 27``, ``27 < age <= 33``, ..., ``age > 42``: value ``v`` is in band
+    ``searchsorted(edges, v, side="left")``."""
+    shown = [f"{e:g}" for e in edges]
+    return (
+        [f"{name} <= {shown[0]}"]
+        + [f"{lo} < {name} <= {hi}" for lo, hi in zip(shown[:-1], shown[1:], strict=True)]
+        + [f"{name} > {shown[-1]}"]
+    )
+
+
+def _group_row(
+    label: str, mask: np.ndarray, adverse: np.ndarray, scores: np.ndarray, threshold: float
+) -> dict[str, Any]:
+    from sklearn.metrics import roc_auc_score
+
+    n = int(mask.sum())
+    both = 0 < adverse.sum() < len(adverse)
+    return {
+        "group": label,
+        "n": n,
+        "share": float(n / len(mask)) if len(mask) else 0.0,
+        "decline_rate": float(np.mean(scores >= threshold)) if n else 0.0,
+        "adverse_rate": float(np.mean(adverse)) if n else 0.0,
+        "mean_score": float(np.mean(scores)) if n else 0.0,
+        "auc": float(roc_auc_score(adverse, scores)) if both else None,
+    }
+
+
+def _spread(values: Sequence[float]) -> float | None:
+    """Largest minus smallest; None unless there are two values to compare."""
+    return float(max(values) - min(values)) if len(values) >= 2 else None
+
+
+# ---- findings -----------------------------------------------------------------------------------------
+def expected_calibration_error(bins: Sequence[dict[str, Any]]) -> float | None:
+    """Row-weighted mean |observed - mean predicted| over the calibration bins."""
+    n = sum(b["count"] for b in bins)
+    if not n:
+        return None
+    return float(sum(b["count"] * abs(b["observed"] - b["mean_predicted"]) for b in bins) / n)
+
+
+def findings(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every finding of a report document, most severe first (module doc)."""
+    found = [
+        f
+        for f in (
+            _overfitting(report),
+            _global_fidelity(report),
+            _local_fidelity(report),
+            _prohibited(report),
+            _calibration(report),
+            *_subgroup_findings(report),
+        )
+        if f is not None
+    ]
+    return sorted(found, key=lambda f: SEVERITY_ORDER[f["severity"]])
+
+
+def _finding(kind: str, title: str, value: float, label: str, text: str, section: str):
+    return {
+        "kind": kind,
+        "title": title,
+        "severity": severity(kind, value),
+        "value": float(value),
+        "label": label,
+        "text": text,
+        "section": section,
+    }
+
+
+def _overfitting(report):
+    perf = report["performance"]
+    measure = "auc" if perf["held_out"]["task"] == "classification" else "r2"
+    train, held = perf["training"].get(measure), perf["held_out"].get(measure)
+    if train is None or held is None:
+        return None
+    name = "AUC" if measure == "auc" else "R\u00b2"
+    return _finding(
+        "overfitting",
+        "Training versus held-out performance",
+        train - held,
+        f"training minus held-out {name}",
+        f"{name} is {train:.3f} on the training split and {held:.3f} on held-out rows.",
+        "performance",
+    )
+
+
+def _global_fidelity(report):
+    fitted = {
+        family: g["fidelity"]["r2"]
+        for family, g in report["global"].items()
+        if isinstance(g, dict) and g.get("available") and g["fidelity"]["r2"] is not None
+    }
+    if not fitted:
+        return None
+    best = max(fitted, key=lambda f: fitted[f])
+    return _finding(
+        "global_fidelity",
+        "Global surrogate fidelity",
+        fitted[best],
+        f"best held-out R\u00b2 (global {best})",
+        "The most faithful global surrogate explains this share of the model's held-out "
+        "variation; below it, global rules describe the model only roughly.",
+        "global",
+    )
+
+
+def _local_fidelity(report):
+    share = report["fidelity"]["share_below_min"]
+    if share is None:
+        return None
+    return _finding(
+        "local_fidelity",
+        "Local explanations below the minimum fidelity",
+        share,
+        f"share of {report['fidelity']['n']} surveyed rows with held-out R\u00b2 below "
+        f"{report['fidelity']['min_fidelity']:g}",
+        "These applicants would get no automatic reasons, only a manual review.",
+        "fidelity",
+    )
+
+
+def _prohibited(report):
+    rc = report["reason_codes"]
+    if not rc["n_cases"]:
+        return None
+    n_using = sum(1 for c in rc["cases"] if c["prohibited_used"])
+    used = ", ".join(f"{p['feature']} ({p['n_cases']})" for p in rc["prohibited_used"])
+    return _finding(
+        "prohibited_bases",
+        "Prohibited bases used by the model",
+        n_using / rc["n_cases"],
+        f"share of the {rc['n_cases']} explained cases",
+        (
+            f"Local explanations give weight to {used}: the model uses them, although they are "
+            "never stated as reasons."
+            if used
+            else "No local explanation gives weight to a prohibited basis."
+        ),
+        "reasons",
+    )
+
+
+def _calibration(report):
+    held = report["performance"]["held_out"]
+    if held["task"] != "classification":
+        return None
+    ece = expected_calibration_error(held.get("calibration") or [])
+    if ece is None:
+        return None
+    return _finding(
+        "calibration",
+        "Calibration error",
+        ece,
+        "expected calibration error (held-out, 10 bins)",
+        "Row-weighted mean distance between predicted probability and observed rate of the "
+        "adverse class; decisions at a probability cut-off assume it is small.",
+        "performance",
+    )
+
+
+def _subgroup_findings(report):
+    out = []
+    for i, table in enumerate(report.get("subgroups", {}).get("features", [])):
+        ratio = table["approval_ratio"]
+        if ratio is None:
+            continue
+        auc = "" if table["auc_gap"] is None else f"; AUC differs by up to {table['auc_gap']:.3f}"
+        out.append(
+            {
+                **_finding(
+                    "subgroup_gap",
+                    f"Groups of {table['feature']}",
+                    ratio,
+                    "lowest approval-rate ratio between groups (four-fifths rule: 0.8)",
+                    f"Decline rates differ by up to {table['decline_rate_gap']:.3f} between the "
+                    f"{table['n_compared']} groups with at least {MIN_GROUP} held-out rows{auc}.",
+                    "subgroups",
+                ),
+                "table": i,
+            }
+        )
+    return out
+
+
+__all__ = [
+    "CUTOFFS",
+    "MIN_GROUP",
+    "cutoffs_text",
+    "expected_calibration_error",
+    "findings",
+    "severity",
+    "subgroups",
+]
