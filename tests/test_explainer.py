@@ -20,6 +20,7 @@ from sklearn.preprocessing import OneHotEncoder
 import surrogate as sg
 from surrogate import TabularExplainer
 from surrogate.errors import DataError, ModelError, ParameterError
+from surrogate.schema import point_flag_owner
 
 SIGNS = {"f1": 1.0, "f4": -1.0, "f7": 1.0}
 
@@ -458,6 +459,11 @@ def _surrogate_over_training(explainer, exp, query, X_train) -> float:
     bins = getattr(sampler, "_bins", {})
     total = np.full(len(train), exp.content.intercept)
     for term in exp.content.terms:
+        owner = point_flag_owner(term.feature, schema.features)
+        if owner is not None:  # a point-mass state: -1 where a row's state differs from the query's
+            j, point = schema.names.index(owner.name), float(term.feature.split(" is ")[-1])
+            total += term.weight * -((train[:, j] == point) != (q[j] == point)).astype(float)
+            continue
         j = schema.names.index(term.feature)
         feature = schema.features[j]
         if feature.is_numeric and j in bins:  # lime: -1 where the quartile bin differs

@@ -401,7 +401,7 @@ def test_a_flag_belongs_to_its_feature_family_and_prohibition(jump_explainer):
     parts = {c.feature: c for c in contributions(exp, policy, reference)}
     assert parts["gain is 0"].family == "Capital"
     assert parts["gain is 0"].contribution == pytest.approx(0.8)  # its weight, as a category's
-    assert parts["gain is 0"].basis == "category vs training frequencies"
+    assert parts["gain is 0"].basis == "point state vs training share"
     assert not parts["hours is 40"].eligible
     case = case_reasons(exp, policy, reference, case_id="1", threshold=0.5)
     assert case.prohibited_used == ("hours",)

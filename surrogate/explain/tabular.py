@@ -26,7 +26,13 @@ from ..errors import DataError, ParameterError, SurrogateError
 from ..explanation import Explanation, ExplanationSet, Failure
 from ..kernels import check_kernel
 from ..sampling import make_sampler, needs_training_values
-from ..schema import DEFAULT_POINT_MASS_SHARE, MISSING_CODE, FeatureSchema
+from ..schema import (
+    DEFAULT_POINT_MASS_SHARE,
+    MISSING_CODE,
+    FeatureSchema,
+    point_flag_name,
+    point_flag_owner,
+)
 from ..surrogates import make_surrogate
 from ..surrogates.base import Content, LinearContent, ReferencePoint
 from .adaptive import AdaptiveSampling, SizeLimits, is_stable, rounds_note, sampling_plan
@@ -583,11 +589,14 @@ def reference_z(sampler: Any, schema: FeatureSchema, row: np.ndarray) -> np.ndar
     :meth:`TabularExplainer.reference_point`); None for a sampler whose numbers' ``z``
     is neither a declared offset nor a known quartile bin."""
     offsets = getattr(sampler, "z_offsets", None)
-    if offsets is None or tuple(sampler.z_names) != schema.names:
+    names = tuple(sampler.z_names)
+    if offsets is None or names[: len(schema)] != schema.names:
         return None
     bins = getattr(sampler, "_bins", {})  # the lime sampler's quartile bins, learned once
-    z = np.zeros(len(schema))
-    for j, (feature, offset) in enumerate(zip(schema.features, offsets, strict=True)):
+    z = np.zeros(len(names))
+    for j, (feature, offset) in enumerate(
+        zip(schema.features, offsets[: len(schema)], strict=True)
+    ):
         q = row[j]
         if feature.frozen or np.isnan(q):
             continue  # never varied: no weight
@@ -599,7 +608,25 @@ def reference_z(sampler: Any, schema: FeatureSchema, row: np.ndarray) -> np.ndar
             return None
         else:
             z[j] = -(1.0 - _category_share(feature, q))
+    for k, name in enumerate(names[len(schema) :], start=len(schema)):
+        state = _point_state_mean(name, schema, row)
+        if state is None:
+            return None
+        z[k] = state
     return z
+
+
+def _point_state_mean(name: str, schema: FeatureSchema, row: np.ndarray) -> float | None:
+    """Training mean of a point-mass state column (-1 where a row's state differs from the
+    query's): minus the training share of the other state."""
+    owner = point_flag_owner(name, schema.features)
+    if owner is None:
+        return None
+    j = schema.names.index(owner.name)
+    for value, share in owner.point_masses:
+        if point_flag_name(owner.name, value) == name:
+            return -(1.0 - share) if row[j] == value else -share
+    return None
 
 
 def _category_share(feature: Any, code: float) -> float:
