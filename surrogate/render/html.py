@@ -238,7 +238,7 @@ def _additive_table(exp: Explanation, content: AdditiveContent) -> str:
     )
 
 
-def _global_shapes(content: AdditiveContent, scale: str) -> str:
+def global_shapes(content: AdditiveContent, scale: str) -> str:
     """A global additive surrogate: each shape over the data set, largest spread first."""
     rows = "".join(
         f"<tr><td>{escape(t.feature)}</td><td>{sanitize_svg(shape_svg(t), id_prefix=f'g{i}-')}</td></tr>"
@@ -346,7 +346,7 @@ def global_to_html(glob: GlobalExplanation) -> str:
             f"<table><thead><tr><th>feature</th><th>slope</th></tr></thead><tbody>{slopes}</tbody></table>"
         )
     elif isinstance(content, AdditiveContent):
-        body = _global_shapes(content, scale)
+        body = global_shapes(content, scale)
     else:
         body = _rule_list(content, scale, link)
     return (

@@ -101,6 +101,7 @@ def explanation_summary(
     exp: Any, *, case_id: str, position: int, k: int = SENSITIVITY_TOP_K
 ) -> dict[str, Any]:
     """What the report shows of one local explanation (the full record is in explanations.jsonl)."""
+    from ..explanation import pair_name
     from ..render.figures import in_explained_scale
     from ..render.text import explained_scale
 
@@ -111,21 +112,34 @@ def explanation_summary(
             "feature": t.feature,
             "value": t.value,
             "contribution": t.contribution,
-            "weight": t.weight,
-            "weight_per_unit": t.weight_per_unit,
+            "weight": getattr(t, "weight", None),  # additive shapes have no single slope
+            "weight_per_unit": getattr(t, "weight_per_unit", None),
             "selection_frequency": s.selection_frequency.get(t.feature),
             "interval": list(s.intervals[t.feature]) if t.feature in s.intervals else None,
         }
         for t in getattr(content, "terms", ())
     ]
+    terms += [
+        {
+            "feature": pair_name(p.features),
+            "value": ", ".join(str(v) for v in p.values),
+            "contribution": p.contribution,
+            "weight": None,
+            "weight_per_unit": None,
+            "selection_frequency": None,
+            "interval": None,
+        }
+        for p in getattr(content, "pairs", ())
+    ]
     return {
         "case_id": case_id,
         "position": position,
+        "family": exp.family,
         "prediction": exp.prediction,
         "unit": explained_scale(exp),
         "prediction_in_scale": in_explained_scale(exp.prediction, exp.meta.link),
         "intercept": getattr(content, "intercept", None),
-        "baseline": getattr(content, "baseline", None),
+        "baseline": exp.baseline,
         "reference": getattr(content, "reference", None),
         "terms": terms,
         "top_features": exp.top_features(k),

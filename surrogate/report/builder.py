@@ -33,7 +33,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,8 @@ from .. import _version
 from ..errors import ParameterError
 from ..explain import TabularExplainer
 from ..explanation import Explanation
+from ..surrogates.base import AdditiveContent
+from ..surrogates.contributions import with_reference
 from . import analysis, findings
 from .config import ReviewConfig
 from .problem import Problem, load_problem
@@ -126,11 +128,16 @@ def build_report(config: ReviewConfig, *, command_line: str | None = None) -> Re
 
     survey = survey_positions(len(problem.X_test), config)
     explained = explain_positions(explainer, problem, sorted(set(positions) | set(survey)), config)
-    case_exps = [explained[p] for p in positions]
+    # additive cases state their contributions against the reference population, as linear ones do
+    rows = reference_rows(config, explainer, problem, scores_train)
+    case_exps = [
+        stated_against(explained[p], rows, explainer.schema.features, reference.name)
+        for p in positions
+    ]
     ids = _case_ids(problem)
     reasons = [
-        case_reasons(explained[p], policy, reference, case_id=ids[p], threshold=config.cutoff)
-        for p in positions
+        case_reasons(exp, policy, reference, case_id=ids[p], threshold=config.cutoff)
+        for exp, p in zip(case_exps, positions, strict=True)
     ]
     report = {
         "report_schema_version": REPORT_SCHEMA_VERSION,
@@ -145,8 +152,9 @@ def build_report(config: ReviewConfig, *, command_line: str | None = None) -> Re
         "reason_codes": reasons_section(reasons, positions, policy, reference, config),
         "subgroups": subgroups_section(problem, explainer, policy, scores_test, config),
         "limitations": list(LIMITATIONS),
+        # the rerun compares explanations as fitted, before any restatement
         "reproducibility": reproducibility_section(
-            problem, config, case_exps, positions, command_line
+            problem, config, [explained[p] for p in positions], positions, command_line
         ),
     }
     report["findings"] = {
@@ -218,10 +226,36 @@ def explain_positions(
 ) -> dict[int, Explanation]:
     if not positions:
         return {}
-    explained = explainer.explain_many(
-        problem.X_test.iloc[positions], "linear", max_features=config.max_features
-    )
+    family, params = local_family(config)
+    explained = explainer.explain_many(problem.X_test.iloc[positions], family, **params)
     return {positions[i]: exp for i, exp in zip(explained.indices, explained, strict=True)}
+
+
+def local_family(config: ReviewConfig) -> tuple[str, dict[str, Any]]:
+    """How each case is explained: the simplest family reaching ``min_fidelity``.
+
+    "simplest" walks linear (``max_features``), additive, and additive with three pairwise
+    terms, and keeps the first whose fidelity on an inner split of the fitting sample
+    reaches ``min_fidelity`` (``surrogate="auto"`` with that ladder: one neighbourhood, no
+    extra model calls); "linear" always explains with the linear family.
+    """
+    linear = ("linear", {"max_features": config.max_features})
+    if config.local_families == "linear" or not 0 < config.min_fidelity <= 1:
+        return linear
+    ladder: tuple[tuple[str, dict[str, Any]], ...] = (
+        linear,
+        ("additive", {}),
+        ("additive", {"interactions": 3}),
+    )
+    return "auto", {"target_fidelity": config.min_fidelity, "ladder": ladder}
+
+
+def stated_against(exp: Explanation, rows: np.ndarray, features: Any, name: str) -> Explanation:
+    """An additive explanation with its contributions restated against a reference
+    population (encoded ``rows``); other explanations as they are."""
+    if not isinstance(exp.content, AdditiveContent):
+        return exp
+    return replace(exp, content=with_reference(exp.content, rows, features, reference=name))
 
 
 def make_policy(config: ReviewConfig, schema: Any) -> ReasonPolicy:
@@ -242,6 +276,16 @@ def make_policy(config: ReviewConfig, schema: Any) -> ReasonPolicy:
     return default_policy(config.data, adverse_class=config.adverse, **overrides).check_schema(
         schema
     )
+
+
+def reference_rows(
+    config: ReviewConfig, explainer, problem: Problem, scores_train: np.ndarray
+) -> np.ndarray:
+    """The reference population's rows, encoded: all training applicants, or those approved."""
+    frame = problem.X_train
+    if config.reference != "training":
+        frame = frame[scores_train < config.cutoff]
+    return explainer.schema.encode(frame)
 
 
 def make_reference(
@@ -408,6 +452,9 @@ def global_section(explainer, problem: Problem, config: ReviewConfig) -> dict[st
             augment=config.global_augment,
             max_rules=config.global_max_rules,
         ),
+        "additive": analysis.global_surrogate(
+            explainer, problem.X_train, "additive", augment=config.global_augment
+        ),
     }
 
 
@@ -415,7 +462,12 @@ def local_section(case_exps, positions, ids, config: ReviewConfig) -> dict[str, 
     return {
         "selection": config.select,
         "settings": {
-            "surrogate": "linear",
+            "surrogate": local_family(config)[0],
+            "families": (
+                ["linear"]
+                if local_family(config)[0] == "linear"
+                else ["linear", "additive", "additive with 3 pairs"]
+            ),
             "max_features": config.max_features,
             "n_samples": config.n_samples,
             "kernel_width": config.kernel_width,

@@ -49,6 +49,9 @@ TORCH_OUTPUTS = ("logits", "probabilities")
 MODEL_SUFFIXES = (".skops", ".joblib", ".pt2", ".pt", ".pth")
 CASE_SELECTIONS = ("declined", "rows", "sample")
 REFERENCES = ("training", "approved")
+#: how each case is explained: the simplest of linear, additive and additive with three
+#: pairs whose fidelity reaches min_fidelity ("simplest"), or always linear
+LOCAL_FAMILIES = ("simplest", "linear")
 LINKS = ("identity", "logit")
 
 #: German credit's cost matrix: accepting a bad applicant costs 5, declining a good one 1,
@@ -78,7 +81,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     ),
     "decision": ("adverse_class", "threshold", "threshold_rationale"),
     "cases": ("select", "rows", "sample", "max_cases"),
-    "explanation": ("n_samples", "max_features", "link", "kernel_width"),
+    "explanation": ("n_samples", "max_features", "local_families", "link", "kernel_width"),
     "reasons": ("min_fidelity", "max_reasons", "families", "prohibited", "excluded", "reference"),
     "analysis": (
         "fidelity_survey",
@@ -132,9 +135,10 @@ class ReviewConfig:
     max_cases: int = 20
     n_samples: int = 2000
     max_features: int = 8
+    local_families: str = "simplest"
     link: str = "logit"
     kernel_width: float = 1.0
-    min_fidelity: float = 0.5
+    min_fidelity: float = 0.7
     max_reasons: int = 4
     families: str | None = None
     prohibited: list[str] | None = None
@@ -271,6 +275,7 @@ class ReviewConfig:
             _choice("torch_output", self.torch_output, TORCH_OUTPUTS)
         _choice("select", self.select, CASE_SELECTIONS)
         _choice("reference", self.reference, REFERENCES)
+        _choice("local_families", self.local_families, LOCAL_FAMILIES)
         _choice("link", self.link, LINKS)
         if not self.is_bundled and Path(self.data).suffix.lower() not in (".csv", ".parquet"):
             raise ParameterError(

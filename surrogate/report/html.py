@@ -19,6 +19,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from ..errors import ParameterError, SurrogateError, require
+from ..surrogates.base import AdditiveContent
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -84,6 +85,10 @@ class Numbers:
 
 
 # ---- drawings -------------------------------------------------------------------------------------
+#: global surrogates the review fits, each shown with its held-out fidelity
+GLOBAL_FAMILIES = ("tree", "rules", "additive")
+
+
 def drawings(report: dict[str, Any]) -> dict[str, Any]:
     """Every drawing of the page, as sanitised inline SVG (or None with the reason in ``notes``)."""
     from ..render import plots
@@ -115,7 +120,7 @@ def drawings(report: dict[str, Any]) -> dict[str, Any]:
             [s["mean_jaccard_vs_default"] for s in settings],
         )
         out["sensitivity"] = Markup(sanitize_svg(svg, id_prefix="sens-"))
-    for family in ("tree", "rules"):
+    for family in GLOBAL_FAMILIES:
         out[family], out["notes"][family] = _global_drawing(
             report["global"][family], prefix=f"g{family}-"
         )
@@ -155,6 +160,12 @@ def _global_drawing(section: dict[str, Any], *, prefix: str) -> tuple[Markup | N
 
     try:
         glob = GlobalExplanation.from_json(json.dumps(section["explanation"]))
+        if isinstance(glob.content, AdditiveContent):  # shapes, not a graph
+            from ..render.html import global_shapes
+            from ..render.text import scale_label
+
+            scale = scale_label(glob.meta["target"], glob.meta["link"])
+            return Markup(global_shapes(glob.content, scale)), None
         svg = render(glob.to_dot(), "svg")
         return Markup(sanitize_svg(svg, id_prefix=prefix)), None
     except (SurrogateError, ImportError) as exc:

@@ -497,17 +497,34 @@ def contributions(exp: Any, policy: ReasonPolicy, reference: Reference) -> tuple
             if term.weight != 0.0
         )
     stated = getattr(exp, "contributions", {})
-    if stated and reference.training:  # a family stating its own, against the training data
-        return tuple(
-            _contribution(
-                name, exp.query.get(name), 0.0, c, "stated by the explanation", policy, sign
-            )
-            for name, c in stated.items()
-        )
+    if stated and (reference.training or getattr(content, "reference", None) == reference.name):
+        # a family stating its own contributions, against this reference population
+        return tuple(_stated_contribution(name, c, exp, policy, sign) for name, c in stated.items())
     raise ParameterError(
         f"Reason codes need per-term contributions: a linear explanation (or one stating its "
         f"contributions against the training data); got a {content.family!r} surrogate. "
         "Explain the case with surrogate='linear'."
+    )
+
+
+def _stated_contribution(name: str, c: float, exp: Any, policy: ReasonPolicy, sign: float):
+    """A stated term's contribution. A pairwise term ("a \u00d7 b") counts towards a family
+    only when both its features belong to it, and never when either is prohibited."""
+    members = name.split(" \u00d7 ")
+    if len(members) == 1:
+        return _contribution(
+            name, exp.query.get(name), 0.0, c, "stated by the explanation", policy, sign
+        )
+    families = {policy.family_of(f).name for f in members}
+    prohibited = [f for f in members if policy.never_a_reason(f)]
+    return Contribution(
+        feature=name,
+        family=families.pop() if len(families) == 1 else name,
+        value=", ".join(str(exp.query.get(f)) for f in members),
+        weight=0.0,
+        contribution=float(sign * c) + 0.0,
+        basis="stated by the explanation",
+        eligible=not prohibited and len({policy.family_of(f).name for f in members}) == 1,
     )
 
 
@@ -610,7 +627,7 @@ def case_reasons(
     score = adverse_score(exp, policy.adverse_class)
     declined = bool(score >= threshold)
     parts = contributions(exp, policy, reference)
-    used = {_base_feature(c.feature, reference) for c in parts}
+    used = {_base_feature(name, reference) for c in parts for name in c.feature.split(" \u00d7 ")}
     used_prohibited = tuple(sorted(used & set(policy.prohibited)))
     flags = _flags(used, policy, used_prohibited)
     r2 = exp.fidelity.r2
