@@ -289,7 +289,8 @@ class FeatureSchema:
         frame = self.to_frame(X, what=what)
         out = np.empty((len(frame), len(self)), dtype=np.float64)
         for j, feature in enumerate(self.features):
-            out[:, j] = _encode_column(frame.iloc[:, j], feature, what)
+            # + 0.0 folds -0.0 into 0.0: the same query gives the same seeds and JSON
+            out[:, j] = _encode_column(frame.iloc[:, j], feature, what) + 0.0
         return out
 
     def decode(self, values: np.ndarray) -> pd.DataFrame | np.ndarray:
@@ -463,7 +464,11 @@ def _numeric_feature(
     if bounds is not None:
         lower, upper = _check_bounds(name, bounds, lower, upper)
         _check_dtype_range(name, original.dtype, lower, upper)
-    scale = float(data.std())
+    with np.errstate(over="ignore"):
+        scale = float(data.std())
+    if not np.isfinite(scale):  # squares overflow past ~1e154: measure in units of the largest
+        largest = float(np.abs(data).max())
+        scale = largest * float((data / largest).std())
     return Feature(
         kind="integer" if integer else "numeric",
         lower=lower,
@@ -633,6 +638,12 @@ def _decode_numeric(numbers: np.ndarray, feature: Feature) -> Any:
             f"Feature {feature.name!r} has dtype {dtype}, which cannot hold missing values, "
             "but a row to decode has one."
         )
+    if np.issubdtype(np.dtype(dtype), np.integer):
+        # a float past the integer type's range would wrap around (2**63 - 1 -> -2**63):
+        # clip to the largest floats the type holds exactly
+        info = np.iinfo(np.dtype(dtype))
+        high = np.nextafter(float(info.max) + 1.0, 0.0)
+        numbers = np.clip(numbers, float(info.min), high)
     return numbers.astype(dtype)
 
 

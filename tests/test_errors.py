@@ -390,3 +390,25 @@ def test_a_narrow_kernel_is_explained_with_a_warning(handled_world):
     assert any("few effective rows" in w for w in exp.warnings)
     wide = sg.TabularExplainer(model, X, n_samples=300).explain(X.iloc[0])
     assert not any("few effective rows" in w for w in wide.warnings)
+
+
+# ---- numbers at the edges of float64 and int64 ------------------------------------------------
+def test_huge_numbers_keep_a_finite_scale_and_integers_never_wrap():
+    from surrogate.schema import FeatureSchema
+
+    X = pd.DataFrame(
+        {"a": np.array([0, 2**63 - 1, 5, 7], dtype=np.int64), "b": [1e154, 2e154, 3e154, 4e154]}
+    )
+    schema = FeatureSchema.infer(X)
+    assert np.isfinite(schema.features[1].scale) and schema.features[1].scale > 1e153
+    decoded = schema.decode(schema.encode(X))["a"].tolist()
+    assert min(decoded) == 0 and max(decoded) > 2**62  # the largest never wraps to -2**63
+
+
+def test_minus_zero_is_the_same_query_as_zero():
+    from surrogate.schema import FeatureSchema
+
+    schema = FeatureSchema.infer(pd.DataFrame({"a": [1.0, -2.0, 3.0]}))
+    zero = schema.encode(pd.DataFrame({"a": [0.0]}))
+    minus = schema.encode(pd.DataFrame({"a": [-0.0]}))
+    assert zero.tobytes() == minus.tobytes()
