@@ -120,13 +120,55 @@ def read_table(path: Path) -> pd.DataFrame:
     if path.suffix.lower() == ".parquet":
         frame = pd.read_parquet(path)
     else:
-        _check_csv_header(path)
-        frame = pd.read_csv(path)
+        frame = _read_csv(path)
     for column in frame.columns:
         if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
             frame[column] = frame[column].astype("category")
     _check_finite(frame, path)
+    _check_cardinality(frame, path)
     return frame
+
+
+#: a text column with more distinct values than this share of its rows (and at least
+#: MANY_LEVELS of them) is an identifier or a free-text field, not a category
+ID_LIKE_SHARE = 0.5
+MANY_LEVELS = 100
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """A UTF-8 CSV file, refused in one line when it is empty or in another encoding."""
+    if path.stat().st_size == 0:
+        raise DataError(f"The data file {path.name!r} is empty: expected a header and rows.")
+    try:
+        _check_csv_header(path)
+        frame = pd.read_csv(path, encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"The data file {path.name!r} is not UTF-8 (byte {exc.start}: {exc.reason}); save it "
+            "as UTF-8 (e.g. from Latin-1: iconv -f latin1 -t utf-8)."
+        ) from exc
+    except pd.errors.ParserError as exc:
+        raise DataError(f"The data file {path.name!r} is not a readable CSV: {exc}") from exc
+    if len(frame) == 0:
+        raise DataError(f"The data file {path.name!r} has a header but no rows.")
+    return frame
+
+
+def _check_cardinality(frame: pd.DataFrame, path: Path) -> None:
+    """Refuse text columns that are identifiers or timestamps rather than categories."""
+    id_like = [
+        f"{column!r} ({frame[column].nunique()} distinct values in {len(frame)} rows)"
+        for column in frame.columns
+        if isinstance(frame[column].dtype, pd.CategoricalDtype)
+        and frame[column].nunique() >= MANY_LEVELS
+        and frame[column].nunique() > ID_LIKE_SHARE * len(frame)
+    ]
+    if id_like:
+        raise DataError(
+            f"The data file {path.name!r} has text columns that look like identifiers, free text or "
+            f"timestamps, not categories: {', '.join(id_like)}. Drop them, or turn dates into "
+            "numbers (e.g. days since a stated origin), before the review."
+        )
 
 
 def _check_csv_header(path: Path) -> None:
@@ -332,7 +374,13 @@ def _load_joblib(path: Path, data: bytes, grant: _Grant) -> Any:
             f"(skops.io.dump) and pass the .skops file. {grant.how()}"
         )
     joblib = require("joblib", "report")
-    return joblib.load(io.BytesIO(data))
+    try:
+        return joblib.load(io.BytesIO(data))
+    except ModuleNotFoundError as exc:
+        raise ModelError(
+            f"{path.name!r} needs the module {exc.name!r}, which cannot be imported here: run the "
+            "review where that module is importable (e.g. set PYTHONPATH to its folder)."
+        ) from exc
 
 
 def _load_skops(path: Path, data: bytes, grant: _Grant) -> Any:
