@@ -206,7 +206,7 @@ def test_a_model_editing_its_input_changes_nothing_shown(bundle, tmp_path, monke
     edited = build_report(ReviewConfig(**SMALL, out=str(tmp_path / "r"))).report
     clean = copy.deepcopy(bundle.report)
     for report in (clean, edited):  # the wrapper is another object: its fingerprint differs
-        for family in ("tree", "rules"):
+        for family in ("tree", "rules", "additive"):
             report["global"][family]["explanation"]["global_explanation"]["meta"].pop(
                 "model_fingerprint"
             )

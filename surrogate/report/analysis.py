@@ -103,7 +103,7 @@ def explanation_summary(
     """What the report shows of one local explanation (the full record is in explanations.jsonl)."""
     from ..explanation import pair_name
     from ..render.figures import in_explained_scale
-    from ..render.text import explained_scale
+    from ..render.text import explained_scale, surrogate_at_query
 
     f, s = exp.fidelity, exp.stability
     content = exp.content
@@ -135,10 +135,16 @@ def explanation_summary(
         "case_id": case_id,
         "position": position,
         "family": exp.family,
+        "notes": list(exp.notes),  # e.g. the family chosen, the point masses kept
         "prediction": exp.prediction,
         "unit": explained_scale(exp),
         "prediction_in_scale": in_explained_scale(exp.prediction, exp.meta.link),
-        "intercept": getattr(content, "intercept", None),
+        # the surrogate at the case (a linear intercept is that; an additive one is its baseline)
+        "intercept": (
+            surrogate_at_query(content)
+            if isinstance(content, AdditiveContent)
+            else getattr(content, "intercept", None)
+        ),
         "baseline": exp.baseline,
         "reference": getattr(content, "reference", None),
         "terms": terms,

@@ -44,6 +44,7 @@ import pandas as pd
 from .. import _version
 from ..errors import ParameterError
 from ..explain import TabularExplainer
+from ..explain.tabular import REFERENCE
 from ..explanation import Explanation
 from ..surrogates.base import AdditiveContent
 from ..surrogates.contributions import with_reference
@@ -130,8 +131,9 @@ def build_report(config: ReviewConfig, *, command_line: str | None = None) -> Re
     explained = explain_positions(explainer, problem, sorted(set(positions) | set(survey)), config)
     # additive cases state their contributions against the reference population, as linear ones do
     rows = reference_rows(config, explainer, problem, scores_train)
+    stated_as = REFERENCE if reference.training else reference.name
     case_exps = [
-        stated_against(explained[p], rows, explainer.schema.features, reference.name)
+        stated_against(explained[p], rows, explainer.schema.features, stated_as)
         for p in positions
     ]
     ids = _case_ids(problem)

@@ -97,6 +97,8 @@ def report_json(out: Path) -> str:
     document = json.loads(text)
     for key in VARYING:
         _drop_key(document, key)
+    # the review file names the output folder, so its digest differs with the folder
+    document["reproducibility"]["sha256"].pop("config", None)
     return json.dumps(document, sort_keys=True, indent=1) + "\n"
 
 
