@@ -169,6 +169,9 @@ class FeatureSchema:
 
     features: tuple[Feature, ...]
     input_kind: Literal["frame", "array"] = "frame"
+    #: the training frame's own column labels when some are not strings (``0``, ``1``...),
+    #: so the model gets its columns back as it knew them; empty when all are the names
+    column_labels: tuple[Any, ...] = ()
 
     # ---- construction -------------------------------------------------------------
     @classmethod
@@ -210,7 +213,9 @@ class FeatureSchema:
             )
             for col, name in zip(frame.columns, names, strict=True)
         )
-        return cls(features=features, input_kind=input_kind)
+        labels = tuple(c.item() if isinstance(c, np.generic) else c for c in frame.columns)
+        own_labels = () if all(isinstance(c, str) for c in labels) else labels
+        return cls(features=features, input_kind=input_kind, column_labels=own_labels)
 
     # ---- lookups --------------------------------------------------------------------
     @property
@@ -232,13 +237,13 @@ class FeatureSchema:
         A feature without point masses is encoded without the (empty) field, so schemas
         that learn none keep the fingerprints they had before point masses were learned.
         """
-        payload = json.dumps(
-            {
-                "input_kind": self.input_kind,
-                "features": [_canonical(_definition(f)) for f in self.features],
-            },
-            sort_keys=True,
-        )
+        document: dict[str, Any] = {
+            "input_kind": self.input_kind,
+            "features": [_canonical(_definition(f)) for f in self.features],
+        }
+        if self.column_labels:  # left out when the labels are the names, as before
+            document["column_labels"] = [repr(c) for c in self.column_labels]
+        payload = json.dumps(document, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()
 
     def point_masses(self) -> dict[str, tuple[tuple[float, float], ...]]:
@@ -299,6 +304,8 @@ class FeatureSchema:
         frame = pd.DataFrame(columns, copy=False)
         if self.input_kind == "array":
             return frame.to_numpy()
+        if self.column_labels:
+            frame.columns = list(self.column_labels)
         return frame
 
     def readable(self, values: np.ndarray) -> dict[str, float | str | None]:
@@ -334,6 +341,12 @@ def _as_training_frame(
             raise DataError(f"The training data is empty (shape {X.shape}).")
         if len(set(map(str, X.columns))) != X.shape[1]:
             raise DataError(f"The training data has duplicated column names: {list(X.columns)}.")
+        nested = [c for c in X.columns if isinstance(c, tuple)]
+        if isinstance(X.columns, pd.MultiIndex) or nested:
+            raise DataTypeError(
+                f"The training data has multi-level column labels such as {nested[:3]}; expected "
+                "one label per column (flatten them, e.g. '_'.join(label))."
+            )
         return X, "frame"
     if isinstance(X, np.ndarray):
         if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
@@ -415,6 +428,7 @@ def _infer_feature(
     bounds: tuple[float, float] | None,
     point_mass_share: float | None = DEFAULT_POINT_MASS_SHARE,
 ) -> Feature:
+    _check_scalar_cells(series, name, "training data")
     missing = series.isna().to_numpy()
     if missing.all():
         raise DataError(
@@ -570,7 +584,24 @@ def _canonical(obj: Any) -> Any:
 
 
 # ---- column codecs ----------------------------------------------------------------------
+def _check_scalar_cells(series: pd.Series, name: str, what: str) -> None:
+    """Refuse complex numbers and cells holding containers: a feature holds one value a row."""
+    if pd.api.types.is_complex_dtype(series.dtype):
+        raise DataTypeError(
+            f"Feature {name!r} holds complex numbers in the {what}; expected real numbers or labels."
+        )
+    if series.dtype != object:
+        return
+    for i, value in enumerate(series.to_numpy()):
+        if isinstance(value, list | tuple | dict | set | np.ndarray | complex):
+            raise DataTypeError(
+                f"Feature {name!r} holds a {type(value).__name__} in {what} row {i} ({value!r:.60}); "
+                "expected one number or label per cell."
+            )
+
+
 def _encode_column(series: pd.Series, feature: Feature, what: str) -> np.ndarray:
+    _check_scalar_cells(series, feature.name, what)
     missing = series.isna().to_numpy()
     if missing.any() and not feature.allow_missing:
         first = int(np.flatnonzero(missing)[0])

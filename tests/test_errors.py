@@ -412,3 +412,29 @@ def test_minus_zero_is_the_same_query_as_zero():
     zero = schema.encode(pd.DataFrame({"a": [0.0]}))
     minus = schema.encode(pd.DataFrame({"a": [-0.0]}))
     assert zero.tobytes() == minus.tobytes()
+
+
+def test_integer_column_labels_reach_the_model_as_they_were():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(200, 3)))  # labels 0, 1, 2
+
+    def model(rows):
+        p = 1 / (1 + np.exp(-rows[0].to_numpy()))  # indexes by the integer label
+        return np.column_stack([1 - p, p])
+
+    exp = TabularExplainer(model, X, n_samples=300).explain(X.iloc[0])
+    assert exp.top_features(1) == ["0"]
+
+
+def test_multi_level_column_labels_are_refused():
+    columns = pd.MultiIndex.from_tuples([("a", 1), ("a", 2)])
+    X = pd.DataFrame(np.ones((20, 2)), columns=columns)
+    with pytest.raises(DataTypeError, match="multi-level column labels"):
+        TabularExplainer(linear, X)
+
+
+@pytest.mark.parametrize("cell", [[1, 2], {"a": 1}, 1 + 2j])
+def test_container_and_complex_cells_are_refused_by_name(cell):
+    X = pd.DataFrame({"income": [1.0, 2.0, 3.0] * 10, "odd": [cell, 1.0, 2.0] * 10})
+    with pytest.raises(DataTypeError, match="'odd'"):
+        TabularExplainer(lambda rows: rows["income"].to_numpy(), X, mode="regression")
