@@ -364,3 +364,12 @@ def test_auto_reaches_for_the_additive_family_when_simpler_ones_fall_short(expla
     exp = explainer.explain(pd.Series(QUERY), surrogate="auto", target_fidelity=0.95)
     assert exp.family == "additive"
     assert "auto chose additive" in exp.notes[0]
+
+
+def test_plot_is_a_waterfall_of_every_term_from_the_intercept(explainer):
+    exp = explainer.explain(pd.Series(QUERY), surrogate="additive", interactions=1)
+    figure = exp.plot()
+    labels = [t.get_text() for t in figure.axes[0].get_yticklabels()]
+    assert len([x for x in labels if x]) >= len(exp.contributions)
+    assert any("\u00d7" in label for label in labels)  # the pair has its own bar
+    assert explainer.explain_many(pd.DataFrame([QUERY] * 2), "additive").plot() is not None

@@ -5,7 +5,8 @@ draws them. A linear explanation with contributions is drawn as a waterfall from
 the reference (the surrogate's mean over the reference population) to the
 surrogate at the query, with the black box at the query marked; one without
 contributions (an explanation of schema 1.0) as its slopes; a tree or rule list
-as its features' importances.
+as its features' importances. An additive explanation is drawn as a waterfall of
+its terms' contributions from its intercept (the mean over its reference).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import ParameterError
-from ..surrogates.base import LinearContent
+from ..surrogates.base import AdditiveContent, LinearContent
 from . import plots
 from .text import explained_scale, value_text
 
@@ -29,6 +30,19 @@ def explanation_figure(exp: Any):
             [f"{t.feature} = {value_text(t.value)}" for t in content.terms],
             [float(t.contribution or 0.0) for t in content.terms],
             content.baseline,
+            scale=scale,
+            reference=reference_name(content.reference),
+            black_box=in_explained_scale(exp.prediction, exp.meta.link),
+        )
+    if isinstance(content, AdditiveContent):  # every term, pairs included, from the intercept
+        rows = [(name, c) for name, c in exp.contributions.items()]
+        return plots.waterfall_figure(
+            [
+                f"{name} = {value_text(exp.query.get(name))}" if name in exp.query else name
+                for name, _ in rows
+            ],
+            [c for _, c in rows],
+            content.intercept,
             scale=scale,
             reference=reference_name(content.reference),
             black_box=in_explained_scale(exp.prediction, exp.meta.link),
@@ -88,6 +102,8 @@ def importance_figure(explanations: Sequence[Any], k: int = 10):
 
 
 def _kind(exp: Any) -> str:
+    if isinstance(exp.content, AdditiveContent):
+        return "|contribution|"
     if not isinstance(exp.content, LinearContent):
         return "importance"
     return "|contribution|" if exp.content.baseline is not None else "|slope|"
@@ -100,6 +116,8 @@ def _importances(exp: Any) -> dict[str, float]:
             t.feature: abs(t.contribution if t.contribution is not None else t.weight)
             for t in content.terms
         }
+    if isinstance(content, AdditiveContent):
+        return {name: abs(c) for name, c in exp.contributions.items()}
     return dict(content.importances)
 
 
