@@ -16,12 +16,9 @@ def _run(argv: list[str], capsys) -> tuple[int, str]:
     return code, capsys.readouterr().err
 
 
-def _one_line_error(code: int, err: str, *fragments: str) -> None:
-    assert code == 2
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("surrogate: error:"), err
-    for fragment in fragments:
-        assert fragment in lines[0]
+def _error_lines(err: str) -> list[str]:
+    """The lines written to stderr (one, for a refusal said in one line)."""
+    return [line for line in err.splitlines() if line.strip()]
 
 
 def _frame(n: int = 300) -> pd.DataFrame:
@@ -41,7 +38,9 @@ def test_an_empty_csv_is_refused_in_one_line(tmp_path, capsys):
     code, err = _run(
         ["report", "--data", str(path), "--target", "default", "--adverse-class", "yes"], capsys
     )
-    _one_line_error(code, err, "empty.csv", "empty")
+    (line,) = _error_lines(err)
+    assert code == 2 and line.startswith("surrogate: error:")
+    assert "empty.csv" in line and "empty" in line
 
 
 def test_a_latin1_csv_is_refused_in_one_line(tmp_path, capsys):
@@ -52,7 +51,9 @@ def test_a_latin1_csv_is_refused_in_one_line(tmp_path, capsys):
     code, err = _run(
         ["report", "--data", str(path), "--target", "default", "--adverse-class", "yes"], capsys
     )
-    _one_line_error(code, err, "latin1.csv", "UTF-8")
+    (line,) = _error_lines(err)
+    assert code == 2 and line.startswith("surrogate: error:")
+    assert "latin1.csv" in line and "UTF-8" in line
 
 
 def test_a_timestamp_column_with_thousands_of_levels_is_refused(tmp_path, capsys):
@@ -63,7 +64,9 @@ def test_a_timestamp_column_with_thousands_of_levels_is_refused(tmp_path, capsys
     code, err = _run(
         ["report", "--data", str(path), "--target", "default", "--adverse-class", "yes"], capsys
     )
-    _one_line_error(code, err, "'opened'", "3000 distinct values")
+    (line,) = _error_lines(err)
+    assert code == 2 and line.startswith("surrogate: error:")
+    assert "'opened'" in line and "3000 distinct values" in line
 
 
 def test_a_model_file_needing_the_users_module_is_refused_in_one_line(tmp_path, capsys):
@@ -83,4 +86,6 @@ def test_a_model_file_needing_the_users_module_is_refused_in_one_line(tmp_path, 
     argv = ["report", "--data", str(data), "--target", "default", "--adverse-class", "yes"]
     argv += ["--model", str(tmp_path / "model.joblib"), "--trust-model-file"]
     code, err = _run(argv, capsys)
-    _one_line_error(code, err, "model.joblib", "'bank_models'")
+    (line,) = _error_lines(err)
+    assert code == 2 and line.startswith("surrogate: error:")
+    assert "model.joblib" in line and "'bank_models'" in line
