@@ -24,6 +24,7 @@ _DIRECT = (
     "trust_model_sha256",
     "model_factory",
     "torch_output",
+    "task",
     "adverse_class",
     "threshold",
     "out",
@@ -78,6 +79,13 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="SHA256",
         help="load a model file that unpickles only if its SHA-256 is this digest "
         "(trusts that exact file); a review file cannot grant this",
+    )
+    p.add_argument(
+        "--task",
+        choices=("classification", "regression"),
+        help="what the model's output is: a class probability with a decline rule, or a number "
+        "(e.g. a loss given default); default: the loaded model's, classification for a "
+        "trained demo model",
     )
     p.add_argument("--adverse-class", help="the label of the adverse outcome (German credit: bad)")
     p.add_argument(
@@ -160,19 +168,33 @@ def summary(bundle: Any, html: Any) -> str:
     rerun = bundle.report["reproducibility"]["rerun_check"]
     folder = html.parent
     written = [
-        "report.html",
-        "report.json",
-        "explanations.jsonl",
-        "reason_codes.csv",
-        "review.toml",
+        name
+        for name in (
+            "report.html",
+            "report.json",
+            "explanations.jsonl",
+            "reason_codes.csv",
+            "review.toml",
+        )
+        if (folder / name).is_file()
     ]
     if (folder / "report.pdf").is_file() and bundle.config.pdf:
         written.append("report.pdf")
+    if rc.get("performed", True):
+        cases = (
+            f"  declined cases explained: {rc['n_declined']}; with reasons: {rc['n_with_reasons']}; "
+            f"manual review: {rc['n_manual_review']}"
+        )
+    else:  # a regression review: no decision rule, so nothing is declined
+        local = bundle.report["local"]
+        cases = (
+            f"  cases explained: {len(local['cases'])} (in {local['unit']}); reason codes: not "
+            "produced, a regression review has no decision rule (no reason_codes.csv)"
+        )
     return "\n".join(
         [
             f"Review written to {folder}/ ({', '.join(written)})",
-            f"  declined cases explained: {rc['n_declined']}; with reasons: {rc['n_with_reasons']}; "
-            f"manual review: {rc['n_manual_review']}",
+            cases,
             f"  rerun check: {'passed' if rerun['passed'] else 'not passed' if rerun['performed'] else 'not performed'}",
         ]
     )

@@ -9,11 +9,11 @@ import time
 from typing import Any, cast
 
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import train_test_split
-from sklearn.neural_network import MLPClassifier
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
@@ -24,6 +24,25 @@ from ..explanation import ExplanationSet
 
 #: the demo trainers, by name
 TRAINERS = ("gbm", "gbm-overfit", "mlp", "logreg")
+#: each trainer's learner for a class label and, where it has one, for a numeric target
+#: (its regression counterpart: the same learner with a squared-error loss; a ridge for
+#: the logistic regression)
+LEARNERS: dict[str, dict[str, Any]] = {
+    "classification": {
+        "gbm": HistGradientBoostingClassifier,
+        "gbm-overfit": HistGradientBoostingClassifier,
+        "mlp": MLPClassifier,
+        "logreg": LogisticRegression,
+    },
+    "regression": {
+        "gbm": HistGradientBoostingRegressor,
+        "gbm-overfit": HistGradientBoostingRegressor,
+        "mlp": MLPRegressor,
+        "logreg": Ridge,
+    },
+}
+#: the ridge's penalty (scikit-learn's default), on standardised inputs like the logistic one
+RIDGE_PARAMETERS: dict[str, Any] = {"alpha": 1.0}
 
 #: "gbm": small trees (8 leaves of at least 40 rows), an L2 penalty on the leaf values, and
 #: as many rounds as improve the loss on an inner validation split (a fifth of the
@@ -55,12 +74,19 @@ GBM_OVERFIT_PARAMETERS: dict[str, Any] = {
 }
 
 
-def trainer_parameters(trainer: str, random_state: int = 0) -> dict[str, Any]:
+def trainer_parameters(
+    trainer: str, random_state: int = 0, *, task: str = "classification"
+) -> dict[str, Any]:
     """The hyper-parameters of a demo trainer's learner, as it is built.
 
     >>> trainer_parameters("gbm")["max_leaf_nodes"]
     8
+    >>> trainer_parameters("logreg", task="regression")
+    {'alpha': 1.0}
     """
+    learner(trainer, task)  # refuses a trainer without a learner for the task
+    if trainer == "logreg" and task == "regression":
+        return dict(RIDGE_PARAMETERS)
     if trainer == "gbm":
         return {**GBM_PARAMETERS, "random_state": random_state}
     if trainer == "gbm-overfit":
@@ -77,17 +103,33 @@ def trainer_parameters(trainer: str, random_state: int = 0) -> dict[str, Any]:
     raise ParameterError(f"trainer must be one of {list(TRAINERS)}, got {trainer!r}.")
 
 
+def learner(trainer: str, task: str = "classification") -> Any:
+    """The learner class of a demo trainer for a task, refused by name when it has none."""
+    if task not in LEARNERS:
+        raise ParameterError(f"task must be one of {list(LEARNERS)}, got {task!r}.")
+    if trainer not in LEARNERS["classification"]:
+        raise ParameterError(f"trainer must be one of {list(TRAINERS)}, got {trainer!r}.")
+    if trainer not in LEARNERS[task]:
+        raise ParameterError(
+            f"The demo trainer {trainer!r} has no {task} counterpart; choose one of "
+            f"{sorted(LEARNERS[task])}."
+        )
+    return LEARNERS[task][trainer]
+
+
 def german_credit_model(
-    X_train, y_train, *, random_state: int = 0, trainer: str = "gbm"
+    X_train, y_train, *, random_state: int = 0, trainer: str = "gbm", task: str = "classification"
 ) -> Pipeline:
     """A pipeline that takes the raw frame: categories imputed and one-hot encoded inside.
 
     ``trainer`` is "gbm" (regularised histogram gradient boosting, see
     ``GBM_PARAMETERS``), "gbm-overfit" (the same learner with scikit-learn's defaults,
     which overfits German credit), "mlp" (a small multi-layer perceptron on
-    standardised inputs) or "logreg" (standardised logistic regression).
+    standardised inputs) or "logreg" (standardised logistic regression). With
+    ``task="regression"`` each learner is its regression counterpart (:data:`LEARNERS`).
     """
-    parameters = trainer_parameters(trainer, random_state)
+    parameters = trainer_parameters(trainer, random_state, task=task)
+    build = learner(trainer, task)
     categorical = [c for c in X_train.columns if X_train[c].dtype == "category"]
     numeric = [c for c in X_train.columns if c not in categorical]
     categories = Pipeline(
@@ -100,7 +142,6 @@ def german_credit_model(
         encode = ColumnTransformer(
             [("categories", categories, categorical)], remainder="passthrough"
         )
-        learner = HistGradientBoostingClassifier(**parameters)
     else:
         numbers = Pipeline(
             [("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]
@@ -108,10 +149,7 @@ def german_credit_model(
         encode = ColumnTransformer(
             [("categories", categories, categorical), ("numbers", numbers, numeric)]
         )
-        learner = (
-            LogisticRegression(**parameters) if trainer == "logreg" else MLPClassifier(**parameters)
-        )
-    return Pipeline([("encode", encode), ("model", learner)]).fit(X_train, y_train)
+    return Pipeline([("encode", encode), ("model", build(**parameters))]).fit(X_train, y_train)
 
 
 def load_demo_problem(data: str, trainer: str, *, seed: int = 0):

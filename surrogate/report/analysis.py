@@ -87,12 +87,16 @@ def calibration_bins(
 
 
 def regression_performance(pred: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    """R^2 (None when the target is constant), MAE, RMSE, and the means of target and prediction."""
     total = float(np.sum((y - y.mean()) ** 2))
     return {
         "task": "regression",
         "n": int(len(y)),
         "r2": None if total == 0 else float(1 - np.sum((y - pred) ** 2) / total),
         "mae": float(np.mean(np.abs(y - pred))),
+        "rmse": float(np.sqrt(np.mean((y - pred) ** 2))),
+        "mean_actual": float(np.mean(y)),
+        "mean_predicted": float(np.mean(pred)),
     }
 
 

@@ -119,6 +119,12 @@ def build_report(config: ReviewConfig, *, command_line: str | None = None) -> Re
     """Run the whole review (module doc) and return it, without writing anything."""
     config = config.resolved()
     problem = load_problem(config)
+    if config.task is None:  # the loaded model decided it
+        config = config.for_task(problem.task)
+    if config.task == "regression":
+        from .regression import build_regression_report
+
+        return build_regression_report(config, problem, command_line=command_line)
     explainer = make_explainer(problem, config)
     adverse = _adverse_output(explainer, config)
     scores_test = explainer.blackbox.predict(problem.X_test)[:, adverse]
@@ -133,8 +139,7 @@ def build_report(config: ReviewConfig, *, command_line: str | None = None) -> Re
     rows = reference_rows(config, explainer, problem, scores_train)
     stated_as = REFERENCE if reference.training else reference.name
     case_exps = [
-        stated_against(explained[p], rows, explainer.schema.features, stated_as)
-        for p in positions
+        stated_against(explained[p], rows, explainer.schema.features, stated_as) for p in positions
     ]
     ids = _case_ids(problem)
     reasons = [
@@ -173,14 +178,13 @@ def make_explainer(problem: Problem, config: ReviewConfig, **changes: Any) -> Ta
     options = {
         "n_samples": config.n_samples,
         "kernel_width": config.kernel_width,
-        "threshold": config.cutoff,
+        "threshold": config.threshold,  # none for a regression: it has no decision rule
         **changes,
     }
-    target = config.adverse
     return TabularExplainer(
         problem.model,
         problem.X_train,
-        target=target,
+        target=config.adverse_class,
         link=config.link,
         random_state=config.seed,
         torch_output=config.torch_output,  # type: ignore[arg-type]  # validated: TORCH_OUTPUTS
@@ -260,7 +264,11 @@ def stated_against(exp: Explanation, rows: np.ndarray, features: Any, name: str)
     return replace(exp, content=with_reference(exp.content, rows, features, reference=name))
 
 
-def make_policy(config: ReviewConfig, schema: Any) -> ReasonPolicy:
+def make_policy(
+    config: ReviewConfig, schema: Any, *, adverse_class: str | None = None
+) -> ReasonPolicy:
+    """The reason policy; ``adverse_class`` stands for the configuration's (a regression has none)."""
+    adverse = config.adverse if adverse_class is None else adverse_class
     overrides: dict[str, Any] = {
         "min_fidelity": config.min_fidelity,
         "max_reasons": config.max_reasons,
@@ -268,16 +276,14 @@ def make_policy(config: ReviewConfig, schema: Any) -> ReasonPolicy:
     if config.families is not None:
         overrides["families"] = load_families(config.families)
         overrides["texts"] = {
-            **default_policy(config.data, adverse_class=config.adverse).texts,
+            **default_policy(config.data, adverse_class=adverse).texts,
             **load_texts(config.families),
         }
     if config.prohibited is not None:
         overrides["prohibited"] = tuple(config.prohibited)
     if config.excluded is not None:
         overrides["excluded"] = tuple(config.excluded)
-    return default_policy(config.data, adverse_class=config.adverse, **overrides).check_schema(
-        schema
-    )
+    return default_policy(config.data, adverse_class=adverse, **overrides).check_schema(schema)
 
 
 def reference_rows(
@@ -346,7 +352,11 @@ def _trainer_parameters(config: ReviewConfig) -> list[dict[str, Any]]:
 
     return [
         {"name": k, "value": v if v is None or isinstance(v, bool | int | float) else str(v)}
-        for k, v in sorted(trainer_parameters(config.train, config.seed).items())
+        for k, v in sorted(
+            trainer_parameters(
+                config.train, config.seed, task=config.task or "classification"
+            ).items()
+        )
     ]
 
 
@@ -761,7 +771,7 @@ def render_files(bundle: ReportBundle) -> dict[str, bytes]:
     from .html import render_report_html
 
     document = report_json(bundle.report)
-    return {
+    files = {
         "report.json": document.encode("utf-8"),
         "explanations.jsonl": "".join(e.to_json() + "\n" for e in bundle.explanations).encode(
             "utf-8"
@@ -770,6 +780,9 @@ def render_files(bundle: ReportBundle) -> dict[str, bytes]:
         "review.toml": bundle.config.to_toml().encode("utf-8"),
         "report.html": render_report_html(bundle.report).encode("utf-8"),
     }
+    if bundle.config.task == "regression":  # no decision rule, so no reasons: no file
+        del files["reason_codes.csv"]
+    return files
 
 
 def report_json_sha256(report: dict[str, Any]) -> str:

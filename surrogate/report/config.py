@@ -53,6 +53,10 @@ REFERENCES = ("training", "approved")
 #: pairs whose fidelity reaches min_fidelity ("simplest"), or always linear
 LOCAL_FAMILIES = ("simplest", "linear")
 LINKS = ("identity", "logit")
+#: what the model's output is: a class probability (a decision rule applies) or a number
+TASKS = ("classification", "regression")
+#: decision settings that a regression review refuses: it has no decline rule
+DECISION_FIELDS = ("adverse_class", "threshold", "threshold_rationale")
 
 #: German credit's cost matrix: accepting a bad applicant costs 5, declining a good one 1,
 #: so declining minimises the expected cost when P(bad) >= 1 / (1 + 5).
@@ -66,6 +70,8 @@ THRESHOLD_RATIONALES = {
     "adult": "Illustrative cut-off of 0.5: the Adult data set carries no cost matrix.",
 }
 DEFAULT_ADVERSE = {"german-credit": "bad", "adult": "<=50K"}
+#: the intended use a regression review states unless one is given
+REGRESSION_USE = "Illustration: predicting {target} (a number; no decision rule is applied)."
 
 #: TOML section of every configuration field (the order in which review.toml is written)
 SECTIONS: dict[str, tuple[str, ...]] = {
@@ -79,7 +85,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "model_id",
         "intended_use",
     ),
-    "decision": ("adverse_class", "threshold", "threshold_rationale"),
+    "decision": ("task", "adverse_class", "threshold", "threshold_rationale"),
     "cases": ("select", "rows", "sample", "max_cases"),
     "explanation": ("n_samples", "max_features", "local_families", "link", "kernel_width"),
     "reasons": ("min_fidelity", "max_reasons", "families", "prohibited", "excluded", "reference"),
@@ -126,17 +132,18 @@ class ReviewConfig:
         "Illustration: consumer credit decisions (decline when the adverse-class probability "
         "reaches the threshold)."
     )
+    task: str | None = None
     adverse_class: str | None = None
     threshold: float | None = None
     threshold_rationale: str | None = None
-    select: str = "declined"
+    select: str | None = None
     rows: list[int] = field(default_factory=list)
     sample: int | None = None
     max_cases: int = 20
     n_samples: int = 2000
     max_features: int = 8
     local_families: str = "simplest"
-    link: str = "logit"
+    link: str | None = None
     kernel_width: float = 1.0
     min_fidelity: float = 0.7
     max_reasons: int = 4
@@ -233,7 +240,44 @@ class ReviewConfig:
         return Path(_required(self.out, "out"))
 
     def resolved(self) -> ReviewConfig:
-        """Defaults for the data set filled in, paths absolute, values validated."""
+        """Defaults for the data set filled in, paths absolute, values validated.
+
+        The decision settings follow the task (:meth:`for_task`); when the task is not set
+        and a model file is given, the loaded model decides it, and they are filled in once
+        it is known (``task`` stays None until then).
+        """
+        name = self.data_name + "-" + (Path(self.model).stem if self.model else self.train)
+        sha = None if self.trust_model_sha256 is None else self.trust_model_sha256.lower()
+        resolved = replace(
+            self,
+            model_id=self.model_id or name,
+            title=self.title or f"Model-risk review: {name}",
+            out=str(Path(self.out or Path("reports") / name).resolve()),
+            data=self.data if self.is_bundled else str(Path(self.data).resolve()),
+            model=None if self.model is None else str(Path(self.model).resolve()),
+            families=None if self.families is None else str(Path(self.families).resolve()),
+            trust_model_sha256=sha,
+        )
+        resolved = replace(resolved, trusted_by=resolved.trust_granted())
+        task = self.task or (None if self.model else "classification")
+        if task is None:
+            resolved.validate()
+            return resolved
+        return resolved.for_task(task)
+
+    def for_task(self, task: str) -> ReviewConfig:
+        """The decision settings of ``task`` filled in and checked: a classification's adverse
+        class, cut-off and declined cases; a regression's sample of cases, refusing any
+        decision rule (a regression review has none)."""
+        _choice("task", task, TASKS)
+        if self.task is not None and self.task != task:
+            raise ParameterError(f"--task {self.task} contradicts the task {task!r} of the model.")
+        decided = self._regression() if task == "regression" else self._classification()
+        decided = replace(decided, task=task)
+        decided.validate()
+        return decided
+
+    def _classification(self) -> ReviewConfig:
         adverse = self.adverse_class or DEFAULT_ADVERSE.get(self.data)
         if adverse is None:
             raise ParameterError(
@@ -249,34 +293,58 @@ class ReviewConfig:
             )
         elif rationale is None:
             rationale = "Cut-off set by the reviewer (--threshold or the review file)."
-        name = self.data_name + "-" + (Path(self.model).stem if self.model else self.train)
-        sha = None if self.trust_model_sha256 is None else self.trust_model_sha256.lower()
-        resolved = replace(
+        return replace(
             self,
             adverse_class=str(adverse),
             threshold=float(threshold),
             threshold_rationale=rationale,
-            model_id=self.model_id or name,
-            title=self.title or f"Model-risk review: {name}",
-            out=str(Path(self.out or Path("reports") / name).resolve()),
-            data=self.data if self.is_bundled else str(Path(self.data).resolve()),
-            model=None if self.model is None else str(Path(self.model).resolve()),
-            families=None if self.families is None else str(Path(self.families).resolve()),
-            trust_model_sha256=sha,
+            select=self.select or "declined",
+            link=self.link or "logit",
         )
-        resolved = replace(resolved, trusted_by=resolved.trust_granted())
-        resolved.validate()
-        return resolved
+
+    def _regression(self) -> ReviewConfig:
+        """A regression's settings: no decline rule, a seeded sample of cases, identity link."""
+        refused = [
+            *[
+                f"{name} = {getattr(self, name)!r}"
+                for name in DECISION_FIELDS
+                if getattr(self, name) is not None
+            ],
+            *(["select = 'declined' (--declined)"] if self.select == "declined" else []),
+            *(["reference = 'approved'"] if self.reference == "approved" else []),
+            *(["link = 'logit'"] if self.link == "logit" else []),
+        ]
+        if refused:
+            raise ParameterError(
+                f"A regression review has no decision rule (the model's output is a number, not a "
+                f"class probability), so {'; '.join(refused)} cannot apply: remove "
+                f"{'it' if len(refused) == 1 else 'them'} (--adverse-class, --threshold, --declined "
+                "or the review file's [decision] section), or review a classifier."
+            )
+        intended = self.intended_use
+        if intended == ReviewConfig.intended_use:
+            intended = REGRESSION_USE.format(target=self.target)
+        return replace(
+            self,
+            select=self.select or "sample",
+            sample=self.max_cases if self.select is None and self.sample is None else self.sample,
+            link=self.link or "identity",
+            intended_use=intended,
+        )
 
     def validate(self) -> None:
         """Check the values that the explainer does not check itself."""
         _choice("train", self.train, TRAINERS)
         if self.torch_output is not None:
             _choice("torch_output", self.torch_output, TORCH_OUTPUTS)
-        _choice("select", self.select, CASE_SELECTIONS)
+        if self.task is not None:
+            _choice("task", self.task, TASKS)
+        if self.select is not None:
+            _choice("select", self.select, CASE_SELECTIONS)
         _choice("reference", self.reference, REFERENCES)
         _choice("local_families", self.local_families, LOCAL_FAMILIES)
-        _choice("link", self.link, LINKS)
+        if self.link is not None:
+            _choice("link", self.link, LINKS)
         if not self.is_bundled and Path(self.data).suffix.lower() not in (".csv", ".parquet"):
             raise ParameterError(
                 f"--data must be one of {list(BUNDLED)} or a .csv / .parquet file, got {self.data!r}."

@@ -306,12 +306,120 @@ def _subgroup_findings(report):
     return out
 
 
+# ---- regression reviews ------------------------------------------------------------------------------
+#: the findings of a regression review: there is no decision rule, so no calibration of a
+#: probability and no decline rates between groups
+REGRESSION_FINDINGS = ("overfitting", "global_fidelity", "local_fidelity", "prohibited_bases")
+#: why the other findings are left out of a regression review
+NOT_APPLICABLE_TO_REGRESSION = (
+    {
+        "finding": "calibration",
+        "why": "Calibration compares predicted probabilities of a class with observed rates; "
+        "a regression's output is a number, whose errors the performance section measures "
+        "(MAE, RMSE).",
+    },
+    {
+        "finding": "subgroup_gap",
+        "why": "Approval-rate ratios need a decline rule (an adverse class and a cut-off), "
+        "which a regression review does not have; the subgroups section compares mean "
+        "prediction, mean actual value and MAE per group instead.",
+    },
+)
+
+
+def regression_subgroups(
+    X_test: pd.DataFrame,
+    y: np.ndarray,
+    predictions: np.ndarray,
+    *,
+    features: Sequence[str],
+    X_train: pd.DataFrame,
+) -> list[dict[str, Any]]:
+    """Mean prediction, mean actual value and MAE per group of each feature, on held-out rows
+    (groups as in :func:`subgroups`; gaps over groups of at least :data:`MIN_GROUP` rows)."""
+    tables = []
+    for name in features:
+        if name not in X_test.columns:
+            continue
+        labels, order = _groups(X_test[name], X_train[name])
+        rows = [_regression_group_row(g, labels == g, y, predictions) for g in order]
+        compared = [r for r in rows if r["n"] >= MIN_GROUP]
+        tables.append(
+            {
+                "feature": name,
+                "groups": rows,
+                "n_compared": len(compared),
+                "mean_prediction_gap": _spread([r["mean_prediction"] for r in compared]),
+                "mean_actual_gap": _spread([r["mean_actual"] for r in compared]),
+                "mae_gap": _spread([r["mae"] for r in compared]),
+            }
+        )
+    return tables
+
+
+def _regression_group_row(
+    label: str, mask: np.ndarray, y: np.ndarray, predictions: np.ndarray
+) -> dict[str, Any]:
+    n = int(mask.sum())  # at least one: only groups holding rows are listed
+    return {
+        "group": label,
+        "n": n,
+        "share": float(n / len(mask)),
+        "mean_prediction": float(np.mean(predictions[mask])),
+        "mean_actual": float(np.mean(y[mask])),
+        "mae": float(np.mean(np.abs(y[mask] - predictions[mask]))),
+    }
+
+
+def regression_findings(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The findings of a regression review (:data:`REGRESSION_FINDINGS`), most severe first."""
+    local = _local_fidelity(report)
+    if local is not None:
+        local["text"] = (
+            "For these rows the local surrogate follows the model's output only roughly; read "
+            "their explanations with care."
+        )
+    found = [
+        f
+        for f in (
+            _overfitting(report),
+            _global_fidelity(report),
+            local,
+            _regression_prohibited(report),
+        )
+        if f is not None
+    ]
+    return sorted(found, key=lambda f: SEVERITY_ORDER[f["severity"]])
+
+
+def _regression_prohibited(report):
+    local = report["local"]
+    if not local["cases"]:
+        return None
+    used = ", ".join(f"{p['feature']} ({p['n_cases']})" for p in local["prohibited_used"])
+    n_using = sum(1 for c in local["cases"] if c["prohibited_used"])
+    return _finding(
+        "prohibited_bases",
+        "Prohibited bases used by the model",
+        n_using / len(local["cases"]),
+        f"share of the {len(local['cases'])} explained cases",
+        (
+            f"Local explanations give weight to {used}: the model's output moves with them."
+            if used
+            else "No local explanation gives weight to a prohibited basis."
+        ),
+        "local",
+    )
+
+
 __all__ = [
     "CUTOFFS",
     "MIN_GROUP",
     "cutoffs_text",
     "expected_calibration_error",
     "findings",
+    "regression_findings",
+    "regression_subgroups",
     "severity",
     "subgroups",
 ]

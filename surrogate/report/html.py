@@ -109,7 +109,11 @@ def drawings(report: dict[str, Any]) -> dict[str, Any]:
         values,
         threshold=report["fidelity"]["min_fidelity"],
         xlabel="local held-out R\u00b2",
-        threshold_label="minimum fidelity for automatic reasons",
+        threshold_label=(
+            "minimum fidelity"  # a regression review gives no reasons
+            if held_out.get("task") == "regression"
+            else "minimum fidelity for automatic reasons"
+        ),
     )
     out["fidelity"] = Markup(sanitize_svg(svg, id_prefix="fid-"))
     settings = report["sensitivity"]["settings"]
@@ -122,7 +126,7 @@ def drawings(report: dict[str, Any]) -> dict[str, Any]:
         out["sensitivity"] = Markup(sanitize_svg(svg, id_prefix="sens-"))
     for family in GLOBAL_FAMILIES:
         out[family], out["notes"][family] = _global_drawing(
-            report["global"][family], prefix=f"g{family}-"
+            report["global"][family], prefix=f"g{family}-", unit=report["scope"].get("unit")
         )
     out["cases"] = [
         _waterfall(case, prefix=f"wf{i}-") for i, case in enumerate(report["local"]["cases"])
@@ -151,7 +155,11 @@ def _waterfall(case: dict[str, Any], *, prefix: str) -> Markup | None:
     return Markup(sanitize_svg(svg, id_prefix=prefix))
 
 
-def _global_drawing(section: dict[str, Any], *, prefix: str) -> tuple[Markup | None, str | None]:
+def _global_drawing(
+    section: dict[str, Any], *, prefix: str, unit: str | None = None
+) -> tuple[Markup | None, str | None]:
+    """A global surrogate's drawing; ``unit`` names the output's scale where the document
+    states one (a regression review: "predicted lgd")."""
     if not section.get("available"):
         return None, "not fitted"
     from ..explanation import GlobalExplanation
@@ -164,7 +172,7 @@ def _global_drawing(section: dict[str, Any], *, prefix: str) -> tuple[Markup | N
             from ..render.html import global_shapes
             from ..render.text import scale_label
 
-            scale = scale_label(glob.meta["target"], glob.meta["link"])
+            scale = unit or scale_label(glob.meta["target"], glob.meta["link"])
             return Markup(global_shapes(glob.content, scale)), None
         svg = render(glob.to_dot(), "svg")
         return Markup(sanitize_svg(svg, id_prefix=prefix)), None

@@ -58,23 +58,34 @@ class Problem:
     model_source: str
     model_sha256: str
     split: dict[str, Any]
+    #: "classification" (labels are class names) or "regression" (labels are numbers)
+    task: str = "classification"
 
 
 def load_problem(config: ReviewConfig) -> Problem:
-    """Load the data, split it as configured, and train or load the model."""
+    """Load the data, split it as configured, and train or load the model.
+
+    The task is the configuration's, else the loaded model's (its adapter's mode), else
+    classification; a regression's labels are numbers.
+    """
     X, y, source, file_sha = load_data(config)
-    X_train, X_test, y_train, y_test, split = split_data(X, y, config)
-    if config.model is None:
-        model = train_model(X_train, y_train, config)
-        model_source = f"trained here: demo pipeline '{config.train}' on the training split"
-        model_sha = hashlib.sha256(pickle.dumps(model, protocol=5)).hexdigest()
-    else:
+    model = model_sha = None
+    if config.model is not None:
         model, model_sha = load_model_file(
             config.model,
             trust=config.trust_model_file,
             sha256=config.trust_model_sha256,
             factory=config.model_factory,
         )
+    task = review_task(config, model, X)
+    if task == "regression":
+        y = numeric_target(y, config)
+    X_train, X_test, y_train, y_test, split = split_data(X, y, config)
+    if model is None:
+        model = train_model(X_train, y_train, config, task=task)
+        model_source = f"trained here: demo pipeline '{config.train}' on the training split"
+        model_sha = hashlib.sha256(pickle.dumps(model, protocol=5)).hexdigest()
+    else:
         model_source = f"loaded from {config.model}" + (
             f"; unpickling trusted by {config.trusted_by}" if config.trusted_by else ""
         )
@@ -88,9 +99,44 @@ def load_problem(config: ReviewConfig) -> Problem:
         data_sha256=frame_sha256(X, y),
         data_file_sha256=file_sha,
         model_source=model_source,
-        model_sha256=model_sha,
+        model_sha256=str(model_sha),
         split=split,
+        task=task,
     )
+
+
+def review_task(config: ReviewConfig, model: Any, X: pd.DataFrame) -> str:
+    """The review's task: the configuration's, checked against a loaded model's mode."""
+    if model is None:
+        return config.task or "classification"
+    from ..blackbox import as_blackbox
+
+    torch_output: Any = config.torch_output
+    adapter = as_blackbox(model, probe_rows=X.head(8), torch_output=torch_output)
+    if config.task is not None and config.task != adapter.mode:
+        kind = "a regressor" if adapter.mode == "regression" else "a classifier"
+        raise ParameterError(
+            f"--task {config.task} contradicts the model file {Path(str(config.model)).name!r}, "
+            f"which is {kind} ({adapter.description()}, mode {adapter.mode!r}); leave --task "
+            "out or give a model of that task."
+        )
+    return adapter.mode
+
+
+def numeric_target(y: pd.Series, config: ReviewConfig) -> pd.Series:
+    """A regression's labels as numbers; a target with other values is refused, naming them."""
+    import numpy as np
+
+    values = pd.to_numeric(y, errors="coerce").astype(float)
+    bad = y[~np.isfinite(values.to_numpy())]
+    if len(bad):
+        shown = sorted(map(str, bad.unique()))[:3]
+        raise DataError(
+            f"A regression review needs a numeric target, but {y.name or config.target!r} of "
+            f"{config.data_name!r} holds values like {shown}; use --task classification for class "
+            "labels."
+        )
+    return values.rename(y.name)
 
 
 # ---- data ------------------------------------------------------------------------------------
@@ -229,7 +275,8 @@ def split_data(X: pd.DataFrame, y: pd.Series, config: ReviewConfig):
     n_test = int(math.ceil(config.test_share * len(X)))
     # stratify only when every class can appear on both sides of the split
     fits_both = counts.min() >= 2 and len(counts) <= min(n_test, len(X) - n_test)
-    stratify = y if len(counts) <= _MAX_STRATA and fits_both else None
+    is_label = not pd.api.types.is_numeric_dtype(y)  # a regression's numbers are not strata
+    stratify = y if is_label and len(counts) <= _MAX_STRATA and fits_both else None
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=config.test_share, random_state=config.seed, stratify=stratify
     )
@@ -259,18 +306,28 @@ def file_sha256(path: str | Path) -> str:
 
 
 # ---- model -----------------------------------------------------------------------------------
-def train_model(X_train: pd.DataFrame, y_train: pd.Series, config: ReviewConfig) -> Any:
+def train_model(
+    X_train: pd.DataFrame, y_train: pd.Series, config: ReviewConfig, *, task: str = "classification"
+) -> Any:
     """The demo pipeline trained on the training split; its failures are said as ModelError."""
-    from ..demo import german_credit_model
-
+    if task == "regression":
+        return _train(X_train, y_train, config, task)
     classes = sorted(map(str, y_train.dropna().unique()))
     if len(classes) < 2:
         raise DataError(
             f"The label {y_train.name!r} has a single class in the training split ({classes}); "
             "a classifier needs at least two. Use more data or another split."
         )
+    return _train(X_train, y_train, config, task)
+
+
+def _train(X_train: pd.DataFrame, y_train: pd.Series, config: ReviewConfig, task: str) -> Any:
+    from ..demo import german_credit_model
+
     try:
-        return german_credit_model(X_train, y_train, random_state=config.seed, trainer=config.train)
+        return german_credit_model(
+            X_train, y_train, random_state=config.seed, trainer=config.train, task=task
+        )
     except (ValueError, TypeError) as exc:
         raise ModelError(
             f"Training the demo '{config.train}' model on the training split "

@@ -652,6 +652,13 @@ def case_reasons(
     return CaseReasons(status="reasons", reasons=reasons, flags=flags, **common)
 
 
+def prohibited_used(exp: Any, policy: ReasonPolicy, reference: Reference) -> tuple[str, ...]:
+    """The prohibited bases an explanation gives weight to (as :func:`case_reasons` flags them)."""
+    parts = contributions(exp, policy, reference)
+    used = {_base_feature(name, reference) for c in parts for name in c.feature.split(" \u00d7 ")}
+    return tuple(sorted(used & set(policy.prohibited)))
+
+
 def _flags(used: set[str], policy: ReasonPolicy, used_prohibited: Sequence[str]) -> tuple[str, ...]:
     flags = []
     if used_prohibited:
