@@ -443,7 +443,8 @@ def _scale(config: ReviewConfig) -> str:
     """The unit of every surrogate number in the review: "log-odds of 'bad'"."""
     from ..render.text import scale_label
 
-    return scale_label(config.adverse, config.link, probability=config.link == "identity")
+    link = str(config.link)  # set for every resolved task
+    return scale_label(config.adverse, link, probability=link == "identity")
 
 
 def global_section(explainer, problem: Problem, config: ReviewConfig) -> dict[str, Any]:
