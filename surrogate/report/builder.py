@@ -119,7 +119,7 @@ def build_report(config: ReviewConfig, *, command_line: str | None = None) -> Re
     """Run the whole review (module doc) and return it, without writing anything."""
     config = config.resolved()
     problem = load_problem(config)
-    if config.task is None:  # the loaded model decided it
+    if config.model is not None:  # the loaded model decides the task (checked against --task)
         config = config.for_task(problem.task)
     if config.task == "regression":
         from .regression import build_regression_report

@@ -242,9 +242,9 @@ class ReviewConfig:
     def resolved(self) -> ReviewConfig:
         """Defaults for the data set filled in, paths absolute, values validated.
 
-        The decision settings follow the task (:meth:`for_task`); when the task is not set
-        and a model file is given, the loaded model decides it, and they are filled in once
-        it is known (``task`` stays None until then).
+        The decision settings follow the task (:meth:`for_task`). With a model file they
+        are filled in once the model is loaded (by :func:`.builder.build_report`): the
+        task is then the model's, and a ``task`` set here that contradicts it is refused.
         """
         name = self.data_name + "-" + (Path(self.model).stem if self.model else self.train)
         sha = None if self.trust_model_sha256 is None else self.trust_model_sha256.lower()
@@ -259,11 +259,10 @@ class ReviewConfig:
             trust_model_sha256=sha,
         )
         resolved = replace(resolved, trusted_by=resolved.trust_granted())
-        task = self.task or (None if self.model else "classification")
-        if task is None:
+        if self.model is not None:  # decided with the model: see build_report
             resolved.validate()
             return resolved
-        return resolved.for_task(task)
+        return resolved.for_task(self.task or "classification")
 
     def for_task(self, task: str) -> ReviewConfig:
         """The decision settings of ``task`` filled in and checked: a classification's adverse

@@ -82,7 +82,7 @@ def load_problem(config: ReviewConfig) -> Problem:
         y = numeric_target(y, config)
     X_train, X_test, y_train, y_test, split = split_data(X, y, config)
     if model is None:
-        model = train_model(X_train, y_train, config, task=task)
+        model = train_model(X_train, y_train, config)
         model_source = f"trained here: demo pipeline '{config.train}' on the training split"
         model_sha = hashlib.sha256(pickle.dumps(model, protocol=5)).hexdigest()
     else:
@@ -306,10 +306,10 @@ def file_sha256(path: str | Path) -> str:
 
 
 # ---- model -----------------------------------------------------------------------------------
-def train_model(
-    X_train: pd.DataFrame, y_train: pd.Series, config: ReviewConfig, *, task: str = "classification"
-) -> Any:
-    """The demo pipeline trained on the training split; its failures are said as ModelError."""
+def train_model(X_train: pd.DataFrame, y_train: pd.Series, config: ReviewConfig) -> Any:
+    """The demo pipeline trained on the training split (the regression counterpart for a
+    regression review); its failures are said as ModelError."""
+    task = config.task or "classification"  # known when a model is trained here
     if task == "regression":
         return _train(X_train, y_train, config, task)
     classes = sorted(map(str, y_train.dropna().unique()))
