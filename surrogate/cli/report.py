@@ -99,7 +99,8 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--declined",
         action="store_true",
         default=None,
-        help="explain the first declined held-out applicants (default)",
+        help="explain the first declined held-out applicants (default for a classifier; "
+        "a regression review has no decline rule and explains a --sample by default)",
     )
     cases.add_argument(
         "--rows", help="explain these positions of the held-out split: '0,3,7' or ranges '0-9'"

@@ -8,7 +8,8 @@ document's. :func:`write_report` writes the output folder:
 * ``report.html`` -- self-contained (no script, no external request);
 * ``report.json`` -- every number;
 * ``explanations.jsonl`` -- the local explanations of the chosen cases, lossless;
-* ``reason_codes.csv`` -- reasons per declined case, neutralised against formula injection;
+* ``reason_codes.csv`` -- reasons per declined case, neutralised against formula injection
+  (not written for a regression review, which has no decision rule: :mod:`.regression`);
 * ``review.toml`` -- the effective configuration, to rerun the review exactly;
 * ``report.pdf`` -- when asked for and Chromium is installed.
 

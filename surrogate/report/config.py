@@ -21,6 +21,7 @@ Example ``review.toml``::
     seed = 0
 
     [decision]
+    task = "classification"
     adverse_class = "bad"
     threshold = 0.16666666666666666
 
