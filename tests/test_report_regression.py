@@ -389,18 +389,24 @@ def test_a_decision_rule_is_refused_for_a_regressor(files, tmp_path, capsys, fla
 
 
 @pytest.mark.parametrize(
-    "decision",
-    ['task = "regression"\nthreshold = 0.3', 'task = "regression"\nadverse_class = "high"'],
+    ("review_file", "named"),
+    [
+        ('[decision]\ntask = "regression"\nthreshold = 0.3\n', "threshold = 0.3"),
+        ('[decision]\ntask = "regression"\nadverse_class = "high"\n', "adverse_class = 'high'"),
+        ('[decision]\ntask = "regression"\n[cases]\nselect = "declined"\n', "--declined"),
+    ],
 )
-def test_a_decision_rule_from_the_review_file_is_refused(files, tmp_path, capsys, decision):
+def test_a_decision_rule_from_the_review_file_is_refused(
+    files, tmp_path, capsys, review_file, named
+):
     config = tmp_path / "review.toml"
-    config.write_text(f"[decision]\n{decision}\n", encoding="utf-8")
+    config.write_text(review_file, encoding="utf-8")
     line = _refused(
         ["report", "--config", str(config), "--data", str(files["data"]), "--target", "lgd",
          "--out", str(tmp_path / "o")],
         capsys,
     )  # fmt: skip
-    assert "regression review has no decision rule" in line
+    assert "regression review has no decision rule" in line and named in line
 
 
 def test_config_defaults_follow_the_task():
