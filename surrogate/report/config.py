@@ -282,7 +282,8 @@ class ReviewConfig:
         if adverse is None:
             raise ParameterError(
                 f"--adverse-class is required for the data file {self.data!r}: name the target value "
-                "that is the adverse outcome (e.g. 'bad' or '1')."
+                "that is the adverse outcome (e.g. 'bad' or '1'), or give --task regression for a "
+                "numeric target (e.g. a loss given default)."
             )
         threshold = self.threshold
         rationale = self.threshold_rationale
