@@ -314,12 +314,14 @@ REGRESSION_FINDINGS = ("overfitting", "global_fidelity", "local_fidelity", "proh
 NOT_APPLICABLE_TO_REGRESSION = (
     {
         "finding": "calibration",
+        "title": "Calibration error",
         "why": "Calibration compares predicted probabilities of a class with observed rates; "
         "a regression's output is a number, whose errors the performance section measures "
         "(MAE, RMSE).",
     },
     {
         "finding": "subgroup_gap",
+        "title": "Approval-rate gaps between groups",
         "why": "Approval-rate ratios need a decline rule (an adverse class and a cut-off), "
         "which a regression review does not have; the subgroups section compares mean "
         "prediction, mean actual value and MAE per group instead.",
