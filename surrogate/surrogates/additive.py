@@ -15,7 +15,7 @@ every shape reads in the data's units:
   (the query's always); the rarer ones share one ("other").
 - **pairs** (``interactions=k``): after the main effects are fitted, every pair of
   features is screened on the residual by the interaction sum of squares of a
-  coarse 2-D grid of its bins (about four per feature), as FAST does (Lou,
+  coarse 2-D grid of its bins (at most ``COARSE_LEVELS`` per feature), as FAST does (Lou,
   Caruana, Gehrke & Hooker, KDD 2013); the ``k`` strongest pairs get a table of
   heights on that grid (ridge-penalised) and everything is refitted jointly. Each
   table is then *purified* (Lengerich et al., AISTATS 2020): its weighted row and
@@ -25,7 +25,11 @@ every shape reads in the data's units:
 Bins with fewer than ``min_rows`` rows are merged into a neighbour, and the
 explanation says so in its notes. The penalty is ``lambda * sum (h[b+1] - h[b])^2``
 with ``lambda = smoothing`` times the mean kernel weight: each difference is pulled
-towards zero as strongly as ``smoothing`` rows would pull it.
+towards zero as strongly as ``smoothing`` rows would pull it. The default, 10, is
+small beside the rows of a bin at the default sizes (about 250): on the demo German
+credit model (first 20 test applicants) the median held-out R^2 moved by at most
+0.003 for smoothing between 0 and 30; the penalty matters where bins are thin, and
+keeps a linear black box straight.
 
 Each shape is centred on its weighted mean over the neighbourhood, so the
 intercept is the surrogate's mean prediction there, and a feature's
@@ -39,9 +43,11 @@ feature's columns enter together, the one lowering the penalised residual sum of
 squares most first).
 
 Everything is solved from weighted Gram matrices of a sparse design (one column
-per level, a line per number); the penalised systems of the queries of a block
-are solved in batched solves (one per system size, so a query's numbers are
-exactly those it gets alone), which also return their inverses.
+per level, a line per number; the Gram matrix by one symmetric rank-k update); the
+penalised systems of the queries of a block are solved in batched solves (one per
+system size, so a query's numbers are exactly those it gets alone), which also
+return their inverses. BLAS runs on one thread inside a fit: the systems are small,
+and one thread makes the numbers independent of the machine's thread settings.
 
 Stability: ``n_bootstrap`` multinomial resamples of the fitting sample, each as
 one Newton step from the full fit (``beta_b = beta + A^-1 X' (W_b - W) r``, with A
