@@ -73,7 +73,9 @@ class TabularExplainer:
     X_train : DataFrame or 2-D array
         Training data: defines the schema (kinds, bounds, categories) and scales.
     mode : {"classification", "regression"}, optional
-        Inferred from the model when not given.
+        Inferred from the model when not given. A function returning one number per
+        row, each in [0, 1], is refused without it: under "classification" that number
+        is P(class '1'), explained in log-odds; under "regression" it is explained as it is.
     target : class label or output index, optional
         Output explained. Default: the positive class of a binary classifier, the
         single output of a regressor, the predicted class of each query otherwise.
