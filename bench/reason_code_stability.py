@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import time
+
 import numpy as np
 
 from surrogate.interop import reseeded
