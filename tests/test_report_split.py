@@ -146,28 +146,31 @@ def test_unseen_categories_are_scored_but_not_explained(files, tmp_path, capsys)
     later = _frame(80, seed=3)
     later.loc[[2, 5, 7, 11], "region"] = "west"
     later.loc[[20], "region"] = "far north"
+    later.loc[[30], "income"] = np.nan  # never missing in the training data
     later.to_csv(tmp_path / "new_regions.csv", index=False)
     out = tmp_path / "unseen"
     argv = _review(files, out, "--test-data", str(tmp_path / "new_regions.csv"), "--sample", "80")
     assert cli.main(argv) == 0
     report = _json(out)
     record = report["data"]["split"]["not_explained"]
-    assert record["n"] == 5 and record["share"] == pytest.approx(5 / 80)
+    assert record["n"] == 6 and record["share"] == pytest.approx(6 / 80)
     assert [(v["column"], v["value"], v["n_rows"]) for v in record["values"]] == [
+        ("income", None, 1),
         ("region", "far north", 1),
         ("region", "west", 4),
     ]
-    assert record["case_ids"] == ["2", "5", "7", "11", "20"]
+    assert record["case_ids"] == ["2", "5", "7", "11", "20", "30"]
     # every row is scored: performance and subgroups count all 80
     assert report["performance"]["held_out"]["n"] == 80
     # no case, survey row or reason code comes from an unexplained row
     excluded = set(record["case_ids"])
     cases = {c["case_id"] for c in report["local"]["cases"]}
-    assert len(cases) == 75 and not cases & excluded
+    assert len(cases) == 74 and not cases & excluded
     surveyed = {r["case_id"] for r in report["fidelity"]["rows"]}
     assert surveyed and not surveyed & excluded
     (finding,) = [f for f in report["findings"]["items"] if f["kind"] == "unexplained_rows"]
-    assert finding["value"] == pytest.approx(5 / 80) and finding["severity"] == "high"
+    assert finding["value"] == pytest.approx(6 / 80) and finding["severity"] == "high"
+    assert "income missing (1 row)" in finding["text"]
     assert "region = 'west' (4 rows)" in finding["text"]
     assert "unexplained_rows" in {c["finding"] for c in report["findings"]["cutoffs"]}
     html = (out / "report.html").read_text(encoding="utf-8")

@@ -370,7 +370,9 @@ def scope_section(
             {"role": "Independent validator"},
             {"role": "Compliance"},
         ],
-        "not_performed": not_performed(config, scores_test, positions),
+        "not_performed": not_performed(
+            config, scores_test, positions, problem.split.get("not_explained")
+        ),
     }
 
 
@@ -403,11 +405,19 @@ def _trainer_parameters(config: ReviewConfig) -> list[dict[str, Any]]:
     ]
 
 
-def not_performed(config: ReviewConfig, scores_test: np.ndarray, positions) -> list[dict[str, str]]:
+def not_performed(
+    config: ReviewConfig, scores_test: np.ndarray, positions, unexplained=None
+) -> list[dict[str, str]]:
     """The parts of the review that could not be performed, and why (none in a usual review)."""
     if positions:
         return []
-    if config.select == "declined":
+    declined = len(scores_test) and float(np.max(scores_test)) >= config.cutoff
+    if config.select == "declined" and declined and unexplained and unexplained["n"]:
+        why = (
+            f"every held-out applicant declined at the cut-off {config.cutoff:g} is a row the "
+            "training data cannot describe (see the data section)"
+        )
+    elif config.select == "declined":
         highest = float(np.max(scores_test)) if len(scores_test) else float("nan")
         why = (
             f"no held-out applicant is declined at the cut-off {config.cutoff:g}: the model's "
@@ -687,7 +697,12 @@ def reproducibility_section(
         ],
         "platform": platform.platform(),
         "seed": config.seed,
-        "seed_used_for": "the train/test split, the demo model's training and every explanation's random_state",
+        "seed_used_for": (
+            "the train/test split, the demo model's training and every explanation's random_state"
+            if problem.split.get("kind", "random") == "random"
+            else "the demo model's training and every explanation's random_state (the held-out "
+            "rows were given, not drawn)"
+        ),
         "sha256": {
             "data": problem.data_sha256,
             "data_file": problem.data_file_sha256,

@@ -27,6 +27,15 @@ Example ``review.toml``::
     [cases]
     select = "declined"
     max_cases = 20
+
+    [findings]
+    calibration_high = 0.08
+
+``[data]`` may name the held-out rows instead of splitting at random: ``test_data``
+(a file, resolved like ``model``) or ``split_column`` (a column of the data holding
+``train`` / ``test``), not both (see :mod:`.heldout`). ``[findings]`` holds the
+severity cut-offs of the findings, ``<finding>_high`` and ``<finding>_medium``
+(defaults :data:`surrogate.report.findings.ALL_CUTOFFS`).
 """
 
 from __future__ import annotations

@@ -258,9 +258,8 @@ def _plain(value: Any) -> Any:
 def describe_unexplained(record: dict[str, Any], *, limit: int = 5) -> str:
     """The unexplained rows' columns and values in one phrase: "region = 'west' (12 rows)"."""
     parts = [
-        f"{e['column']} = {e['value']!r} ({e['n_rows']} rows)"
-        if e["value"] is not None
-        else f"{e['column']} missing ({e['n_rows']} rows)"
+        (f"{e['column']} = {e['value']!r}" if e["value"] is not None else f"{e['column']} missing")
+        + f" ({e['n_rows']} row{'' if e['n_rows'] == 1 else 's'})"
         for e in record["values"][:limit]
     ]
     more = len(record["values"]) - limit + record["n_values_not_listed"]
