@@ -62,8 +62,11 @@ class Problem:
 
 def load_problem(config: ReviewConfig) -> Problem:
     """Load the data, split it as configured, and train or load the model."""
+    from . import heldout
+
     X, y, source, file_sha = load_data(config)
-    X_train, X_test, y_train, y_test, split = split_data(X, y, config)
+    given = heldout.select(config, X, y)  # held-out rows given by a file or a column, if any
+    X_train, X_test, y_train, y_test, split = given or split_data(X, y, config)
     if config.model is None:
         model = train_model(X_train, y_train, config)
         model_source = f"trained here: demo pipeline '{config.train}' on the training split"
@@ -234,6 +237,7 @@ def split_data(X: pd.DataFrame, y: pd.Series, config: ReviewConfig):
         X, y, test_size=config.test_share, random_state=config.seed, stratify=stratify
     )
     split = {
+        "kind": "random",
         "method": "sklearn.model_selection.train_test_split, "
         + ("stratified on the label" if stratify is not None else "not stratified"),
         "test_share": config.test_share,
