@@ -10,6 +10,7 @@ compared across seeds:
 - *identical*: the same status (reasons / manual review) and the same top-4 reason
   families in the same order under every seed;
 - *same set*: the same status and the same set of top-4 families (order aside);
+- the first reason, and the first two in order, identical under every seed;
 - the share of (applicant, seed) pairs where the family chosen by the ladder differs
   from the one chosen under seed 0.
 
@@ -70,11 +71,13 @@ def reasons_under_seeds(config: ReviewConfig, n_cases: int) -> tuple[list[list],
 
 
 def summarise(runs: list[list], n: int) -> dict[str, float]:
-    identical = same_set = 0
+    identical = same_set = first_same = two_same = 0
     family_moves = 0
     for i in range(n):
         first = runs[0][i]
         identical += all(run[i][:2] == first[:2] for run in runs)
+        first_same += all(run[i][1][:1] == first[1][:1] for run in runs)
+        two_same += all(run[i][1][:2] == first[1][:2] for run in runs)
         same_set += all(
             run[i][0] == first[0] and set(run[i][1]) == set(first[1]) for run in runs
         )
@@ -83,6 +86,8 @@ def summarise(runs: list[list], n: int) -> dict[str, float]:
     return {
         "identical": identical / n,
         "same_set": same_set / n,
+        "first": first_same / n,
+        "first_two": two_same / n,
         "with_reasons": with_reasons,
         "family_moves": family_moves / (n * (len(runs) - 1)),
     }
@@ -98,10 +103,11 @@ def main() -> None:
         f"{N_SEEDS} explainer seeds, top-{TOP} reason families\n"
     )
     print(
-        "| n_samples | declined | identical (order kept) | same set | "
-        "with reasons (all seeds) | ladder family differs from seed 0 | seconds |"
+        "| n_samples | declined | identical (order kept) | same set | first reason identical "
+        "| first two identical | with reasons (all seeds) | ladder family differs from seed 0 "
+        "| seconds |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for n_samples in args.n_samples:
         start = time.perf_counter()
         config = ReviewConfig(data="german-credit", n_samples=n_samples).resolved()
@@ -110,7 +116,8 @@ def main() -> None:
         met = "met" if s["identical"] >= TARGET else "not met"
         print(
             f"| {n_samples} | {n} | {s['identical']:.0%} (target >= {TARGET:.0%}: {met}) "
-            f"| {s['same_set']:.0%} | {s['with_reasons']:.0%} | {s['family_moves']:.0%} "
+            f"| {s['same_set']:.0%} | {s['first']:.0%} | {s['first_two']:.0%} "
+            f"| {s['with_reasons']:.0%} | {s['family_moves']:.0%} "
             f"| {time.perf_counter() - start:.0f} |",
             flush=True,
         )
