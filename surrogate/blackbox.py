@@ -383,7 +383,12 @@ def _sklearn_mode(model: Any) -> Mode:
 
 # ---- any callable ---------------------------------------------------------------------------
 class CallableBlackBox(BlackBox):
-    """Any function ``f(rows) -> array``; mode inferred from a probe call when not given."""
+    """Any function ``f(rows) -> array``; mode inferred from a probe call when not given.
+
+    One number per row in [0, 1] is ambiguous (a probability, or a regression on the unit
+    interval) and needs ``mode``; under ``mode="classification"`` it is read as P(class '1')
+    and scored as the two columns P('0'), P('1').
+    """
 
     def __init__(
         self,
@@ -396,9 +401,21 @@ class CallableBlackBox(BlackBox):
     ) -> None:
         self.fn = fn
         self.row_budget = row_budget
+        self.one_probability = False
         scored = self._scores(probe_rows)  # model failures get the same context as later calls
         probe = scored.values
+        if mode is None and _one_unit_column(probe):
+            raise ParameterError(
+                f"The function {_name(fn)} returns one number per row, each in [0, 1] on the probe "
+                "rows: a probability or a regression output? Say which: mode='classification' reads "
+                "it as the probability of class '1' (explained in log-odds), mode='regression' "
+                "explains it as it is."
+            )
         self.mode = mode or _infer_mode(probe, scored.resolution)
+        if self.mode == "classification" and _one_unit_column(probe):
+            # one probability per row: widened to both classes, as predict_proba gives them
+            self.one_probability = True
+            probe = _both_classes(probe)
         # several columns all in [0, 1] from a classifier are read as probabilities, and then
         # checked as such (rows must sum to 1); anything else is a score
         self.outputs_probabilities = (
@@ -418,11 +435,30 @@ class CallableBlackBox(BlackBox):
         )
 
     def _call(self, rows: Any) -> Any:
-        return self.fn(rows)
+        raw = self.fn(rows)
+        if not self.one_probability:
+            return raw
+        scores = as_float64(raw)
+        if scores.values.ndim != 1 and scores.values.shape[1:] != (1,):
+            return raw  # the shape check says what is wrong
+        return _Scores(_both_classes(scores.values), scores.resolution)
 
     def description(self) -> str:
-        fn = self.fn
-        return f"callable:{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', type(fn).__name__)}"
+        return f"callable:{_name(self.fn)}"
+
+
+def _name(fn: Any) -> str:
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', type(fn).__name__)}"
+
+
+def _one_unit_column(out: np.ndarray) -> bool:
+    return out.shape[1] == 1 and out.min() >= 0 and out.max() <= 1
+
+
+def _both_classes(p: np.ndarray) -> np.ndarray:
+    """P(class '1') as the two columns P('0'), P('1')."""
+    p = p.reshape(len(p))
+    return np.column_stack([1.0 - p, p])
 
 
 def _looks_like_probabilities(out: np.ndarray, resolution: float = 0.0) -> bool:

@@ -54,7 +54,7 @@ class Counting:
 
 def counting_box(row_budget: int, fixed_shape: bool = False) -> tuple[BlackBox, Counting]:
     model = Counting()
-    box = as_blackbox(model, row_budget=row_budget, probe_rows=PROBE)
+    box = as_blackbox(model, mode="regression", row_budget=row_budget, probe_rows=PROBE)
     box.fixed_shape = fixed_shape
     model.calls.clear()  # forget the probe call
     return box, model
@@ -187,10 +187,49 @@ def test_a_callable_returning_probabilities_is_a_classifier():
     assert box.output_names == ("0", "1")
 
 
-def test_a_callable_returning_one_column_is_a_regressor():
-    box = as_blackbox(lambda rows: np.asarray(rows)[:, 0] + 1.0, probe_rows=PROBE)
+def test_a_callable_returning_one_column_outside_the_unit_interval_is_a_regressor():
+    box = as_blackbox(lambda rows: np.asarray(rows)[:, 0] + 2.0, probe_rows=PROBE)
     assert box.mode == "regression" and box.output_names == ("output",)
-    np.testing.assert_array_equal(box.predict(np.array([[2.0, 0.0]])), [[3.0]])
+    np.testing.assert_array_equal(box.predict(np.array([[2.0, 0.0]])), [[4.0]])
+
+
+def one_probability(rows):
+    return 1 / (1 + np.exp(-np.asarray(rows, dtype=float)[:, 0]))
+
+
+def test_one_number_in_the_unit_interval_needs_a_mode():
+    with pytest.raises(ParameterError, match=r"one_probability returns one number per row, each in \[0, 1\]"):
+        as_blackbox(one_probability, probe_rows=PROBE)
+    regression = as_blackbox(one_probability, mode="regression", probe_rows=PROBE)
+    assert not regression.outputs_probabilities and regression.output_names == ("output",)
+
+
+def test_one_probability_under_classification_is_both_classes():
+    box = as_blackbox(one_probability, mode="classification", probe_rows=PROBE)
+    assert box.outputs_probabilities and box.output_names == ("0", "1")
+    rows = np.array([[0.0, 0.0], [np.log(3.0), 0.0]])
+    np.testing.assert_allclose(box.predict(rows), [[0.5, 0.5], [0.25, 0.75]])
+    with pytest.raises(ModelOutputError, match="outside"):
+        as_blackbox(lambda rows: one_probability(rows) * 3 - 1, mode="classification", probe_rows=PROBE).predict(rows)
+
+
+def test_one_probability_is_explained_in_log_odds_like_predict_proba():
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 2))
+    y = (X[:, 0] + rng.normal(size=300) > 0).astype(int)
+    frame = pd.DataFrame(X, columns=["a", "b"])
+    model = LogisticRegression().fit(frame, y)
+    wrapped = TabularExplainer(
+        lambda rows: model.predict_proba(rows)[:, 1],
+        frame, mode="classification", n_samples=300, random_state=1,
+    )
+    direct = TabularExplainer(model, frame, n_samples=300, random_state=1)
+    a, b = wrapped.explain(frame.iloc[0]), direct.explain(frame.iloc[0])
+    assert a.meta.link == b.meta.link == "logit"
+    assert a.outputs == pytest.approx(b.outputs) and a.prediction == pytest.approx(b.prediction)
+    assert a.contributions == pytest.approx(b.contributions)
 
 
 def test_columns_in_unit_range_that_do_not_sum_to_one_are_scores():
@@ -382,7 +421,7 @@ def test_frames_rendered_per_block_are_joined_with_a_fresh_index():
         seen.append(frame)
         return frame["x"].to_numpy(float)
 
-    box = as_blackbox(model, probe_rows=pd.DataFrame({"x": [0.0]}))
+    box = as_blackbox(model, mode="regression", probe_rows=pd.DataFrame({"x": [0.0]}))
     seen.clear()
 
     def render(rows):

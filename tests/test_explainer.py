@@ -385,7 +385,9 @@ def test_on_error_record_isolates_a_model_failure(logistic_world):
 
 def test_constant_black_box_has_no_r2_and_says_why(logistic_world):
     _, X = logistic_world
-    explainer = TabularExplainer(lambda rows: np.full(len(rows), 0.25), X, n_samples=300)
+    explainer = TabularExplainer(
+        lambda rows: np.full(len(rows), 0.25), X, mode="regression", n_samples=300
+    )
     exp = explainer.explain(X.iloc[0])
     assert exp.fidelity.r2 is None and exp.fidelity.r2_in_sample is None
     assert "constant" in exp.fidelity.note and "R^2" in exp.fidelity.note

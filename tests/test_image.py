@@ -37,9 +37,15 @@ def corner_model(images):
     return images[:, :4, :4].reshape(len(images), -1).mean(axis=1)
 
 
+def corner_explainer(**options):
+    """The corner model explained as the regression it is (one number in [0, 1] per image
+    could also be a probability, so the mode is stated)."""
+    return ImageExplainer(corner_model, mode="regression", **options)
+
+
 @pytest.mark.parametrize("family", FAMILIES)
 def test_corner_model_puts_the_corner_segment_first(family):
-    exp = ImageExplainer(corner_model, n_samples=200, baseline="zeros").explain(IMAGE, family)
+    exp = corner_explainer(n_samples=200, baseline="zeros").explain(IMAGE, family)
     assert exp.top_features(1) == [0]  # grid cell (0, 0): the top-left 4 x 4 pixels
     assert exp.top_feature_names(1) == ["segment 0"]
     assert exp.fidelity.r2 == pytest.approx(1.0)
@@ -52,6 +58,7 @@ def test_slic_segment_of_the_corner_comes_first():
     image[:8, :8] = [1.0, 0.2, 0.2]  # a red square in the corner, its own superpixel
     exp = ImageExplainer(
         lambda x: x[:, :8, :8, 0].mean(axis=(1, 2)),
+        mode="regression",
         segmentation="slic",
         n_samples=150,
         baseline="zeros",
@@ -94,7 +101,9 @@ def test_callable_gets_batches_in_the_query_layout():
         return corner_model(images)
 
     rgb = np.random.default_rng(1).random((8, 8, 3)).astype(np.float32)
-    exp = ImageExplainer(model, n_samples=60, grid_size=(2, 2), row_budget=25).explain(rgb)
+    exp = ImageExplainer(
+        model, mode="regression", n_samples=60, grid_size=(2, 2), row_budget=25
+    ).explain(rgb)
     assert {s[1:] for s in shapes} == {(8, 8, 3)}
     assert [s[0] for s in shapes[-3:]] == [
         25,
@@ -117,7 +126,7 @@ def test_image_readers_and_layouts():
 
 # ---- invariance and round trips ---------------------------------------------------------------
 def test_same_explanation_alone_and_in_any_company():
-    explainer = ImageExplainer(corner_model, n_samples=100, baseline="mean")
+    explainer = corner_explainer(n_samples=100, baseline="mean")
     rng = np.random.default_rng(2)
     images = rng.random((3, 12, 12))
     alone = [explainer.explain(im).to_json() for im in images]
@@ -127,15 +136,15 @@ def test_same_explanation_alone_and_in_any_company():
 
 
 def test_seed_decides():
-    first = ImageExplainer(corner_model, n_samples=100, random_state=3).explain(IMAGE).to_json()
-    again = ImageExplainer(corner_model, n_samples=100, random_state=3).explain(IMAGE).to_json()
-    other = ImageExplainer(corner_model, n_samples=100, random_state=4).explain(IMAGE).to_json()
+    first = corner_explainer(n_samples=100, random_state=3).explain(IMAGE).to_json()
+    again = corner_explainer(n_samples=100, random_state=3).explain(IMAGE).to_json()
+    other = corner_explainer(n_samples=100, random_state=4).explain(IMAGE).to_json()
     assert first == again != other
 
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_json_round_trip_keeps_segments(family):
-    exp = ImageExplainer(corner_model, n_samples=100).explain(IMAGE, family)
+    exp = corner_explainer(n_samples=100).explain(IMAGE, family)
     back = ImageExplanation.from_json(exp.to_json())
     assert back == exp and back.to_json() == exp.to_json()
     np.testing.assert_array_equal(back.segments, exp.segments)
@@ -145,13 +154,13 @@ def test_json_round_trip_keeps_segments(family):
 
 
 def test_segments_cannot_be_changed_in_place():
-    exp = ImageExplainer(corner_model, n_samples=100).explain(IMAGE)
+    exp = corner_explainer(n_samples=100).explain(IMAGE)
     with pytest.raises(ValueError):
         exp.segments[0, 0] = 5
 
 
 def test_provenance_records_the_image_set_up():
-    exp = ImageExplainer(corner_model, n_samples=100, baseline="blur", blur_sigma=2.0).explain(
+    exp = corner_explainer(n_samples=100, baseline="blur", blur_sigma=2.0).explain(
         IMAGE
     )
     assert exp.meta.modality == "image" and exp.meta.n_samples == 100
@@ -163,13 +172,13 @@ def test_provenance_records_the_image_set_up():
 
 def test_no_global_random_state_is_touched():
     py_state, np_state = random.getstate(), np.random.get_state()[1].copy()
-    ImageExplainer(corner_model, n_samples=100).explain(IMAGE)
+    corner_explainer(n_samples=100).explain(IMAGE)
     assert random.getstate() == py_state and np.array_equal(np.random.get_state()[1], np_state)
 
 
 # ---- pictures -------------------------------------------------------------------------------
 def test_png_and_svg_pictures():
-    exp = ImageExplainer(corner_model, n_samples=100, baseline="zeros").explain(IMAGE)
+    exp = corner_explainer(n_samples=100, baseline="zeros").explain(IMAGE)
     png = exp.to_png(IMAGE)
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     pil = pytest.importorskip("PIL.Image")
@@ -199,12 +208,12 @@ def test_png_and_svg_pictures():
 )
 def test_bad_options_are_named(kwargs, error, match):
     with pytest.raises(error, match=match):
-        ImageExplainer(corner_model, **kwargs)
+        corner_explainer(**kwargs)
 
 
 def test_grid_larger_than_the_image_is_refused():
     with pytest.raises(ParameterError, match="grid_size"):
-        ImageExplainer(corner_model, grid_size=(8, 8), n_samples=100).explain(np.zeros((4, 4)))
+        corner_explainer(grid_size=(8, 8), n_samples=100).explain(np.zeros((4, 4)))
 
 
 def test_slic_without_scikit_image_says_what_to_install(monkeypatch):

@@ -36,7 +36,9 @@ SCORE_BOX = as_blackbox(
     mode="classification",
     probe_rows=np.array([[2.0], [-3.0]]),  # scores outside [0, 1]: not read as probabilities
 )
-REGRESSION_BOX = as_blackbox(lambda rows: np.asarray(rows)[:, 0] * 3.0, probe_rows=PROBE)
+REGRESSION_BOX = as_blackbox(
+    lambda rows: np.asarray(rows)[:, 0] * 3.0, mode="regression", probe_rows=PROBE
+)
 
 
 # ---- Size ---------------------------------------------------------------------------------------

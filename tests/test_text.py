@@ -168,7 +168,7 @@ def test_same_json_in_another_process():
     code = (
         "import numpy as np\nfrom surrogate import TextExplainer\n"
         "m = lambda t: np.array([[0.2 + 0.5 * ('good' in s)] for s in t])\n"
-        "print(TextExplainer(m, n_samples=100).explain('not a good film').to_json())\n"
+        "print(TextExplainer(m, mode='regression', n_samples=100).explain('not a good film').to_json())\n"
     )
     outputs = [
         subprocess.run(
@@ -216,7 +216,7 @@ def test_no_global_random_state_is_touched():
 def test_non_deterministic_model_is_refused():
     rng = np.random.default_rng(0)
     with pytest.raises(ModelOutputError, match="not deterministic"):
-        TextExplainer(lambda t: rng.random(len(t)), n_samples=100).explain("any text")
+        TextExplainer(lambda t: rng.random(len(t)), mode="regression", n_samples=100).explain("any text")
 
 
 @pytest.mark.parametrize(

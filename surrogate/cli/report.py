@@ -18,6 +18,8 @@ from .rows import parse_rows
 _DIRECT = (
     "data",
     "target",
+    "test_data",
+    "split_column",
     "train",
     "model",
     "trust_model_file",
@@ -52,6 +54,19 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--config", help="review.toml holding any of these settings (flags override it)")
     p.add_argument("--data", help="german-credit, adult, or a .csv / .parquet file")
     p.add_argument("--target", help="label column of a data file")
+    # --test-data and --split-column exclude each other: the review settings refuse both in
+    # one line, also when one comes from the review file
+    p.add_argument(
+        "--test-data",
+        metavar="FILE",
+        help="held-out (e.g. out-of-time) .csv / .parquet file with the data's columns and target: "
+        "all of --data is then training data (no random split)",
+    )
+    p.add_argument(
+        "--split-column",
+        metavar="NAME",
+        help="column of --data holding 'train' or 'test' for each row (not a feature)",
+    )
     p.add_argument("--train", choices=TRAINERS, help="demo model to train (default gbm)")
     p.add_argument(
         "--model",

@@ -73,7 +73,9 @@ class TabularExplainer:
     X_train : DataFrame or 2-D array
         Training data: defines the schema (kinds, bounds, categories) and scales.
     mode : {"classification", "regression"}, optional
-        Inferred from the model when not given.
+        Inferred from the model when not given. A function returning one number per
+        row, each in [0, 1], is refused without it: under "classification" that number
+        is P(class '1'), explained in log-odds; under "regression" it is explained as it is.
     target : class label or output index, optional
         Output explained. Default: the positive class of a binary classifier, the
         single output of a regressor, the predicted class of each query otherwise.
@@ -592,7 +594,7 @@ def reference_z(sampler: Any, schema: FeatureSchema, row: np.ndarray) -> np.ndar
     names = tuple(sampler.z_names)
     if offsets is None or names[: len(schema)] != schema.names:
         return None
-    bins = getattr(sampler, "_bins", {})  # the lime sampler's quartile bins, learned once
+    bin_share = getattr(sampler, "bin_share", None)  # samplers with bin indicators
     z = np.zeros(len(names))
     for j, (feature, offset) in enumerate(
         zip(schema.features, offsets[: len(schema)], strict=True)
@@ -602,10 +604,11 @@ def reference_z(sampler: Any, schema: FeatureSchema, row: np.ndarray) -> np.ndar
             continue  # never varied: no weight
         if feature.is_numeric and offset:
             z[j] = (float(feature.mean or 0.0) - q) / float(feature.scale or 1.0)
-        elif feature.is_numeric and j in bins:
-            z[j] = -(1.0 - _bin_share(bins[j], q))
         elif feature.is_numeric:
-            return None
+            share = None if bin_share is None else bin_share(j, q)
+            if share is None:
+                return None
+            z[j] = -(1.0 - share)
         else:
             z[j] = -(1.0 - _category_share(feature, q))
     for k, name in enumerate(names[len(schema) :], start=len(schema)):
@@ -633,14 +636,6 @@ def _category_share(feature: Any, code: float) -> float:
     if int(code) == MISSING_CODE:
         return float(feature.missing_rate)
     return float(feature.frequencies[int(code)])
-
-
-def _bin_share(bins: Any, value: float) -> float:
-    """Training share of the quartile bin ``value`` falls in."""
-    code = bins.index(np.array([value]))[0]
-    shares = np.diff(np.concatenate([[0.0], bins.cdf]))
-    matches = np.flatnonzero(bins.codes == code)
-    return float(shares[matches[0]]) if len(matches) else 0.0
 
 
 def _head(X: Any, schema: FeatureSchema) -> Any:

@@ -5,7 +5,7 @@ queries, with their layout), :mod:`.global_` (one surrogate over a data set),
 :mod:`.codec` (canonical JSON and schema versions).
 """
 
-from ..surrogates.base import AdditiveContent, LinearContent, RuleContent
+from ..surrogates.base import AdditiveContent, LinearContent, RuleContent, pair_name
 from .codec import SCHEMA_VERSION, canonical_json, check_schema_version
 from .global_ import GlobalExplanation, GlobalFidelity
 from .local import (
@@ -15,7 +15,6 @@ from .local import (
     NeighbourhoodSummary,
     Provenance,
     contributions,
-    pair_name,
     top_features,
 )
 from .masking import ImageExplanation, MaskedExplanation, TextExplanation

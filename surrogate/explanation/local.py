@@ -340,7 +340,7 @@ def content_records(content: Content, link: str) -> list[dict[str, Any]]:
             for t in content.terms
         ] + [
             {
-                "feature": pair_name(p.features),
+                "feature": p.name,
                 "value": list(p.values),
                 "contribution": p.contribution,
             }
@@ -416,14 +416,9 @@ def contributions(content: Content) -> dict[str, float]:
     """
     if isinstance(content, AdditiveContent):
         out = {t.feature: t.contribution for t in content.terms}
-        out.update({pair_name(p.features): p.contribution for p in content.pairs})
+        out.update({p.name: p.contribution for p in content.pairs})
         return out
     return contributions_of(content)
-
-
-def pair_name(features: Sequence[str]) -> str:
-    """How a pairwise term is named: "a × b"."""
-    return " \u00d7 ".join(features)
 
 
 __all__ = [

@@ -263,7 +263,7 @@ def _additive_body(content: AdditiveContent) -> list[str]:
     rows = [(t.feature + " = " + _value(t.value), t.contribution) for t in content.terms]
     rows += [
         (
-            " \u00d7 ".join(p.features) + " = " + ", ".join(_value(v) for v in p.values),
+            p.name + " = " + ", ".join(_value(v) for v in p.values),
             p.contribution,
         )
         for p in content.pairs

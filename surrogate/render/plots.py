@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from typing import Any
 
 from ..errors import require
 
@@ -38,27 +39,29 @@ def _to_svg(fig) -> str:
     return buffer.getvalue()
 
 
-def _draw(draw, *args, width: float = 4.6, height: float = 3.2) -> str:
-    """Run ``draw(ax, *args)`` on a fresh figure under the fixed rc settings; return SVG."""
+def _draw(draw, *args, width: float = 4.6, height: float = 3.2, **options) -> str:
+    """Run ``draw(ax, *args, **options)`` on a fresh figure under the fixed rc settings;
+    return SVG."""
     matplotlib = require("matplotlib", "report")
     with matplotlib.rc_context(_RC):
-        return _to_svg(_drawn(draw, *args, width=width, height=height))
+        return _to_svg(_drawn(draw, *args, width=width, height=height, **options))
 
 
-def _drawn(draw, *args, width: float, height: float):
-    """A fresh figure with ``draw(ax, *args)`` done on it (under the caller's rc settings)."""
+def _drawn(draw, *args, width: float, height: float, **options):
+    """A fresh figure with ``draw(ax, *args, **options)`` done on it (under the caller's rc
+    settings)."""
     fig = _figure(width, height)
     ax = fig.add_subplot(1, 1, 1)
-    draw(ax, *args)
+    draw(ax, *args, **options)
     fig.tight_layout()
     return fig
 
 
-def _as_figure(draw, *args, width: float, height: float):
+def _as_figure(draw, *args, width: float, height: float, **options):
     """A matplotlib Figure (no pyplot: nothing global) under the fixed rc settings."""
     matplotlib = require("matplotlib", "report")
     with matplotlib.rc_context(_RC):
-        return _drawn(draw, *args, width=width, height=height)
+        return _drawn(draw, *args, width=width, height=height, **options)
 
 
 # ---- contributions ------------------------------------------------------------------------------
@@ -131,17 +134,11 @@ def waterfall_svg(
 ) -> str:
     """Waterfall of a linear explanation's contributions, from the reference to the query (SVG)."""
     return _draw(
-        lambda ax: _waterfall(
-            ax,
-            labels,
-            contributions,
-            baseline,
-            scale=scale,
-            reference=reference,
-            black_box=black_box,
-        ),
-        width=6.4,
-        height=1.9 + 0.32 * len(labels),
+        _waterfall,
+        labels,
+        contributions,
+        baseline,
+        **_waterfall_options(labels, scale=scale, reference=reference, black_box=black_box),
     )
 
 
@@ -156,18 +153,17 @@ def waterfall_figure(
 ):
     """The waterfall of :func:`waterfall_svg` as a matplotlib Figure."""
     return _as_figure(
-        lambda ax: _waterfall(
-            ax,
-            labels,
-            contributions,
-            baseline,
-            scale=scale,
-            reference=reference,
-            black_box=black_box,
-        ),
-        width=6.4,
-        height=1.9 + 0.32 * len(labels),
+        _waterfall,
+        labels,
+        contributions,
+        baseline,
+        **_waterfall_options(labels, scale=scale, reference=reference, black_box=black_box),
     )
+
+
+def _waterfall_options(labels: Sequence[str], **options: Any) -> dict[str, Any]:
+    """The waterfall's options and its size: one row per label."""
+    return {**options, "width": 6.4, "height": 1.9 + 0.32 * len(labels)}
 
 
 def _bars(ax, labels: Sequence[str], values: Sequence[float], *, xlabel: str, signed: bool) -> None:

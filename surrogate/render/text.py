@@ -226,7 +226,7 @@ def contribution_rows(
     ]
     rows += [
         ContributionRow(
-            " \u00d7 ".join(p.features),
+            p.name,
             ", ".join(value_text(v) for v in p.values),
             p.contribution,
             p,

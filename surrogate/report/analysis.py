@@ -105,7 +105,6 @@ def explanation_summary(
     exp: Any, *, case_id: str, position: int, k: int = SENSITIVITY_TOP_K
 ) -> dict[str, Any]:
     """What the report shows of one local explanation (the full record is in explanations.jsonl)."""
-    from ..explanation import pair_name
     from ..render.figures import in_explained_scale
     from ..render.text import explained_scale, surrogate_at_query
 
@@ -125,7 +124,7 @@ def explanation_summary(
     ]
     terms += [
         {
-            "feature": pair_name(p.features),
+            "feature": p.name,
             "value": ", ".join(str(v) for v in p.values),
             "contribution": p.contribution,
             "weight": None,

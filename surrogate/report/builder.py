@@ -49,7 +49,7 @@ from ..explain.tabular import REFERENCE
 from ..explanation import Explanation
 from ..surrogates.base import AdditiveContent
 from ..surrogates.contributions import with_reference
-from . import analysis, findings
+from . import analysis, findings, heldout
 from .config import ReviewConfig
 from .problem import Problem, load_problem
 from .reason_codes import (
@@ -103,6 +103,19 @@ LIMITATIONS = (
     "Held-out performance is honest only if the model never saw the held-out rows; for a model loaded "
     "from a file this cannot be checked here.",
 )
+#: the last limitation, for a loaded model, by how the held-out rows were obtained
+HELD_OUT_CAVEATS = {
+    "random": (
+        "Held-out figures may be contaminated: the model was loaded from a file, and it may have "
+        "been trained on some of the rows this review's random split holds out, which would make "
+        "its held-out performance look better than it is; this cannot be checked here. Give the rows "
+        "the model never saw with --test-data or --split-column."
+    ),
+    "given": (
+        "Held-out performance is honest only if the model never saw the held-out rows: they are the "
+        "rows the reviewer gave as held out ({how}), and the review relies on that statement."
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -130,11 +143,13 @@ def build_report(config: ReviewConfig, *, command_line: str | None = None) -> Re
     adverse = _adverse_output(explainer, config)
     scores_test = explainer.blackbox.predict(problem.X_test)[:, adverse]
     scores_train = explainer.blackbox.predict(problem.X_train)[:, adverse]
-    positions = select_cases(scores_test, config)
+    unexplained = heldout.unexplained_rows(explainer.schema, problem.X_test)
+    problem = replace(problem, split={**problem.split, "not_explained": unexplained.record})
+    positions = select_cases(scores_test, config, unexplained)
     policy = make_policy(config, explainer.schema)
     reference = make_reference(config, explainer, problem, scores_train)
 
-    survey = survey_positions(len(problem.X_test), config)
+    survey = survey_positions(len(problem.X_test), config, unexplained.explainable)
     explained = explain_positions(explainer, problem, sorted(set(positions) | set(survey)), config)
     # additive cases state their contributions against the reference population, as linear ones do
     rows = reference_rows(config, explainer, problem, scores_train)
@@ -159,15 +174,16 @@ def build_report(config: ReviewConfig, *, command_line: str | None = None) -> Re
         "sensitivity": sensitivity_section(problem, case_exps, positions, ids, config),
         "reason_codes": reasons_section(reasons, positions, policy, reference, config),
         "subgroups": subgroups_section(problem, explainer, policy, scores_test, config),
-        "limitations": list(LIMITATIONS),
+        "limitations": limitations(config, problem),
         # the rerun compares explanations as fitted, before any restatement
         "reproducibility": reproducibility_section(
             problem, config, [explained[p] for p in positions], positions, command_line
         ),
     }
+    items = findings.findings(to_jsonable(report), config.finding_cutoffs())
     report["findings"] = {
-        "items": findings.findings(to_jsonable(report)),
-        "cutoffs": findings.cutoffs_text(),
+        "items": items,
+        "cutoffs": findings.cutoffs_text(config.finding_cutoffs(), [i["kind"] for i in items]),
     }
     return ReportBundle(
         report=to_jsonable(report), explanations=case_exps, reasons=reasons, config=config
@@ -202,30 +218,50 @@ def _adverse_output(explainer: TabularExplainer, config: ReviewConfig) -> int:
     )
 
 
-def select_cases(scores: np.ndarray, config: ReviewConfig) -> list[int]:
-    """Positions in the held-out split of the cases explained in detail."""
+def select_cases(
+    scores: np.ndarray, config: ReviewConfig, unexplained: heldout.Unexplained | None = None
+) -> list[int]:
+    """Positions in the held-out split of the cases explained in detail, among the rows a
+    local explanation can describe (``unexplained``; all rows when None)."""
     n = len(scores)
+    ok = np.ones(n, dtype=bool) if unexplained is None else unexplained.explainable
     if config.select == "declined":
-        return [int(i) for i in np.flatnonzero(scores >= config.cutoff)[: config.max_cases]]
+        return [int(i) for i in np.flatnonzero((scores >= config.cutoff) & ok)[: config.max_cases]]
     if config.select == "rows":
         bad = [r for r in config.rows if not 0 <= r < n]
         if bad:
             raise ParameterError(
                 f"--rows {bad} are outside the held-out split (positions 0 to {n - 1})."
             )
+        indescribable = [r for r in config.rows if not ok[r]]
+        if indescribable and unexplained is not None:
+            raise ParameterError(
+                f"--rows {indescribable} are held-out rows the training data cannot describe, so "
+                "no local explanation can be fitted there; the held-out rows of this kind: "
+                f"{heldout.describe_unexplained(unexplained.record)}."
+            )
         return list(dict.fromkeys(config.rows))
     rng = np.random.default_rng(np.random.SeedSequence([config.seed, _SAMPLE_PURPOSE]))
-    return sorted(
-        int(i) for i in rng.choice(n, size=min(int(config.sample or 0), n), replace=False)
-    )
+    return _draw(rng, np.flatnonzero(ok), int(config.sample or 0))
 
 
-def survey_positions(n_test: int, config: ReviewConfig) -> list[int]:
-    """A seeded sample of held-out rows whose local fidelity is surveyed (all when fewer)."""
-    if config.fidelity_survey >= n_test:
-        return list(range(n_test))
+def survey_positions(
+    n_test: int, config: ReviewConfig, explainable: np.ndarray | None = None
+) -> list[int]:
+    """A seeded sample of held-out rows whose local fidelity is surveyed (all when fewer),
+    among the rows a local explanation can describe (all when ``explainable`` is None)."""
+    allowed = np.arange(n_test) if explainable is None else np.flatnonzero(explainable)
+    if config.fidelity_survey >= len(allowed):
+        return [int(i) for i in allowed]
     rng = np.random.default_rng(np.random.SeedSequence([config.seed, _SURVEY_PURPOSE]))
-    return sorted(int(i) for i in rng.choice(n_test, size=config.fidelity_survey, replace=False))
+    return _draw(rng, allowed, config.fidelity_survey)
+
+
+def _draw(rng: np.random.Generator, allowed: np.ndarray, size: int) -> list[int]:
+    """``size`` of the ``allowed`` positions without replacement, ascending; drawn by index
+    so that when every row is allowed the draw is the one of ``rng.choice(n)``."""
+    picked = rng.choice(len(allowed), size=min(size, len(allowed)), replace=False)
+    return sorted(int(allowed[i]) for i in picked)
 
 
 def explain_positions(
@@ -341,8 +377,27 @@ def scope_section(
             {"role": "Independent validator"},
             {"role": "Compliance"},
         ],
-        "not_performed": not_performed(config, scores_test, positions),
+        "not_performed": not_performed(
+            config, scores_test, positions, problem.split.get("not_explained")
+        ),
     }
+
+
+def limitations(config: ReviewConfig, problem: Problem) -> list[str]:
+    """The limitations; the last one says how far the held-out figures can be trusted,
+    which depends on where the model and the held-out rows came from."""
+    *general, trained_here = LIMITATIONS
+    kind = problem.split.get("kind", "random")
+    if config.model is None:
+        return [*general, trained_here]
+    if kind == "random":
+        return [*general, HELD_OUT_CAVEATS["random"]]
+    how = (
+        f"the file {problem.split['file']}"
+        if kind == "file"
+        else f"the rows marked 'test' in the column {problem.split['column']}"
+    )
+    return [*general, HELD_OUT_CAVEATS["given"].format(how=how)]
 
 
 def _trainer_parameters(config: ReviewConfig) -> list[dict[str, Any]]:
@@ -361,11 +416,19 @@ def _trainer_parameters(config: ReviewConfig) -> list[dict[str, Any]]:
     ]
 
 
-def not_performed(config: ReviewConfig, scores_test: np.ndarray, positions) -> list[dict[str, str]]:
+def not_performed(
+    config: ReviewConfig, scores_test: np.ndarray, positions, unexplained=None
+) -> list[dict[str, str]]:
     """The parts of the review that could not be performed, and why (none in a usual review)."""
     if positions:
         return []
-    if config.select == "declined":
+    declined = len(scores_test) and float(np.max(scores_test)) >= config.cutoff
+    if config.select == "declined" and declined and unexplained and unexplained["n"]:
+        why = (
+            f"every held-out applicant declined at the cut-off {config.cutoff:g} is a row the "
+            "training data cannot describe (see the data section)"
+        )
+    elif config.select == "declined":
         highest = float(np.max(scores_test)) if len(scores_test) else float("nan")
         why = (
             f"no held-out applicant is declined at the cut-off {config.cutoff:g}: the model's "
@@ -646,7 +709,12 @@ def reproducibility_section(
         ],
         "platform": platform.platform(),
         "seed": config.seed,
-        "seed_used_for": "the train/test split, the demo model's training and every explanation's random_state",
+        "seed_used_for": (
+            "the train/test split, the demo model's training and every explanation's random_state"
+            if problem.split.get("kind", "random") == "random"
+            else "the demo model's training and every explanation's random_state (the held-out "
+            "rows were given, not drawn)"
+        ),
         "sha256": {
             "data": problem.data_sha256,
             "data_file": problem.data_file_sha256,

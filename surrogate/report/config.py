@@ -28,6 +28,15 @@ Example ``review.toml``::
     [cases]
     select = "declined"
     max_cases = 20
+
+    [findings]
+    calibration_high = 0.08
+
+``[data]`` may name the held-out rows instead of splitting at random: ``test_data``
+(a file, resolved like ``model``) or ``split_column`` (a column of the data holding
+``train`` / ``test``), not both (see :mod:`.heldout`). ``[findings]`` holds the
+severity cut-offs of the findings, ``<finding>_high`` and ``<finding>_medium``
+(defaults :data:`surrogate.report.findings.ALL_CUTOFFS`).
 """
 
 from __future__ import annotations
@@ -41,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ParameterError, UnknownOptionError
+from .findings import ALL_CUTOFFS
 
 BUNDLED = ("german-credit", "adult")
 #: the demo trainers (``surrogate.demo.TRAINERS``; a test keeps the two equal)
@@ -76,7 +86,7 @@ REGRESSION_USE = "Illustration: predicting {target} (a number; no decision rule 
 
 #: TOML section of every configuration field (the order in which review.toml is written)
 SECTIONS: dict[str, tuple[str, ...]] = {
-    "data": ("data", "target", "test_share", "seed"),
+    "data": ("data", "target", "test_data", "split_column", "test_share", "seed"),
     "model": (
         "train",
         "model",
@@ -100,11 +110,13 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "global_augment",
     ),
     "report": ("title", "out", "pdf"),
+    # severity cut-offs of the findings: <finding>_high and <finding>_medium
+    "findings": tuple(f"{kind}_{level}" for kind in ALL_CUTOFFS for level in ("high", "medium")),
 }
 #: TOML key of a field inside its section where it differs from the field name
 _KEY_IN_SECTION = {"data": "name", "model": "path"}
 #: fields holding file paths: resolved against the config file's folder when read from one
-_PATH_FIELDS = ("model", "families", "out")
+_PATH_FIELDS = ("model", "families", "out", "test_data")
 #: grants of trust to unpickle a model file: set on the command line or in Python, never
 #: read from nor written to a review file
 TRUST_FIELDS = ("trust_model_file", "trust_model_sha256")
@@ -119,6 +131,8 @@ class ReviewConfig:
 
     data: str = "german-credit"
     target: str | None = None
+    test_data: str | None = None
+    split_column: str | None = None
     test_share: float = 0.3
     seed: int = 0
     train: str = "gbm"
@@ -162,6 +176,21 @@ class ReviewConfig:
     title: str | None = None
     out: str | None = None
     pdf: bool = False
+    # [findings]: severity cut-offs, by default those of report.findings.ALL_CUTOFFS
+    overfitting_high: float = ALL_CUTOFFS["overfitting"][0]
+    overfitting_medium: float = ALL_CUTOFFS["overfitting"][1]
+    global_fidelity_high: float = ALL_CUTOFFS["global_fidelity"][0]
+    global_fidelity_medium: float = ALL_CUTOFFS["global_fidelity"][1]
+    local_fidelity_high: float = ALL_CUTOFFS["local_fidelity"][0]
+    local_fidelity_medium: float = ALL_CUTOFFS["local_fidelity"][1]
+    prohibited_bases_high: float = ALL_CUTOFFS["prohibited_bases"][0]
+    prohibited_bases_medium: float = ALL_CUTOFFS["prohibited_bases"][1]
+    calibration_high: float = ALL_CUTOFFS["calibration"][0]
+    calibration_medium: float = ALL_CUTOFFS["calibration"][1]
+    subgroup_gap_high: float = ALL_CUTOFFS["subgroup_gap"][0]
+    subgroup_gap_medium: float = ALL_CUTOFFS["subgroup_gap"][1]
+    unexplained_rows_high: float = ALL_CUTOFFS["unexplained_rows"][0]
+    unexplained_rows_medium: float = ALL_CUTOFFS["unexplained_rows"][1]
 
     # ---- reading and writing -----------------------------------------------------------
     @classmethod
@@ -257,6 +286,7 @@ class ReviewConfig:
             data=self.data if self.is_bundled else str(Path(self.data).resolve()),
             model=None if self.model is None else str(Path(self.model).resolve()),
             families=None if self.families is None else str(Path(self.families).resolve()),
+            test_data=None if self.test_data is None else str(Path(self.test_data).resolve()),
             trust_model_sha256=sha,
         )
         resolved = replace(resolved, trusted_by=resolved.trust_granted())
@@ -354,6 +384,8 @@ class ReviewConfig:
             raise ParameterError(
                 f"--target is required with a data file ({self.data!r}): name the label column."
             )
+        self._check_held_out()
+        check_cutoffs(self.finding_cutoffs())
         if not 0.05 <= self.test_share <= 0.5:
             raise ParameterError(
                 f"test_share must be between 0.05 and 0.5, got {self.test_share!r}."
@@ -380,6 +412,34 @@ class ReviewConfig:
                 f"--model must be a {', '.join(MODEL_SUFFIXES)} file, got {self.model!r}."
             )
 
+    # ---- held-out data and findings ---------------------------------------------------
+    def _check_held_out(self) -> None:
+        if self.test_data is not None and self.split_column is not None:
+            raise ParameterError(
+                f"--test-data ({self.test_data!r}) and --split-column ({self.split_column!r}) both "
+                "say which rows are held out; give one of them (on the command line or in the "
+                "review file)."
+            )
+        if self.test_data is not None and Path(self.test_data).suffix.lower() not in (
+            ".csv",
+            ".parquet",
+        ):
+            raise ParameterError(
+                f"--test-data must be a .csv or .parquet file, got {self.test_data!r}."
+            )
+        if self.split_column is not None and self.split_column == self.target:
+            raise ParameterError(
+                f"--split-column {self.split_column!r} is the --target column; name the column "
+                "holding 'train' / 'test'."
+            )
+
+    def finding_cutoffs(self) -> dict[str, tuple[float, float, str]]:
+        """Severity cut-offs of every finding: (high, medium, direction), from [findings]."""
+        return {
+            kind: (getattr(self, f"{kind}_high"), getattr(self, f"{kind}_medium"), direction)
+            for kind, (_, _, direction) in ALL_CUTOFFS.items()
+        }
+
     # ---- trust to unpickle a model file -----------------------------------------------
     def trust_granted(self) -> str | None:
         """How this configuration grants trust to unpickle its model file, in words; None
@@ -403,6 +463,26 @@ class ReviewConfig:
             raise ParameterError(
                 "--trust-model-file and --trust-model-sha256 trust a --model file, but no model file "
                 "is given (the demo model is trained here and needs no trust)."
+            )
+
+
+def check_cutoffs(cutoffs: dict[str, tuple[float, float, str]]) -> None:
+    """Refuse a cut-off outside [0, 1], or a "high" cut-off milder than the "medium" one."""
+    for kind, (high, medium, direction) in cutoffs.items():
+        for level, value in (("high", high), ("medium", medium)):
+            if not (math.isfinite(value) and 0 <= value <= 1):
+                raise ParameterError(
+                    f"[findings] {kind}_{level} must be a number from 0 to 1, got {value!r}."
+                )
+        if direction == "above" and high < medium:
+            raise ParameterError(
+                f"[findings] {kind}_high ({high:g}) is below {kind}_medium ({medium:g}): a larger "
+                f"{kind} figure is worse, so the high cut-off must be at least the medium one."
+            )
+        if direction == "below" and high > medium:
+            raise ParameterError(
+                f"[findings] {kind}_high ({high:g}) is above {kind}_medium ({medium:g}): a smaller "
+                f"{kind} figure is worse, so the high cut-off must be at most the medium one."
             )
 
 

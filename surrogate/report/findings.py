@@ -4,12 +4,15 @@ Every finding is read from figures the review has already measured (nothing here
 calls the model): the gap between training and held-out performance, the global
 surrogates' held-out fidelity, the share of local explanations below the minimum
 fidelity, the cases whose local explanations give weight to a prohibited basis,
-the held-out calibration error, and the gaps between groups of each
-prohibited-basis feature (:func:`subgroups`, from the held-out predictions).
+the held-out calibration error, the gaps between groups of each
+prohibited-basis feature (:func:`subgroups`, from the held-out predictions), and,
+where there are any or the held-out data was given, the held-out rows no local
+explanation can describe (categories or missing values the training data never has).
 
-Severity follows fixed cut-offs (:data:`CUTOFFS`), stated in the report next to
-the findings: ``high`` -- act before relying on the model or its explanations;
-``medium`` -- look into it; ``low`` -- within the usual range.
+Severity follows cut-offs -- :data:`ALL_CUTOFFS` unless the review file's
+``[findings]`` section sets others -- stated in the report next to the findings:
+``high`` -- act before relying on the model or its explanations; ``medium`` -- look
+into it; ``low`` -- within the usual range.
 """
 
 from __future__ import annotations
@@ -31,19 +34,31 @@ CUTOFFS: dict[str, tuple[float, float, str]] = {
     "calibration": (0.10, 0.05, "above"),
     "subgroup_gap": (0.8, 0.9, "below"),
 }
+#: cut-offs of findings graded only when they arise: held-out rows no explanation describes
+WHEN_PRESENT: dict[str, tuple[float, float, str]] = {
+    "unexplained_rows": (0.05, 0.0, "above"),
+}
+#: the default cut-offs of every finding (a review file's [findings] section overrides them)
+ALL_CUTOFFS = {**CUTOFFS, **WHEN_PRESENT}
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 
+Cutoffs = dict[str, tuple[float, float, str]]
 
-def severity(kind: str, value: float) -> str:
-    """``high``, ``medium`` or ``low`` for a figure, by the cut-offs of :data:`CUTOFFS`."""
-    high, medium, direction = CUTOFFS[kind]
+
+def severity(kind: str, value: float, cutoffs: Cutoffs | None = None) -> str:
+    """``high``, ``medium`` or ``low`` for a figure, by ``cutoffs`` (default :data:`ALL_CUTOFFS`)."""
+    high, medium, direction = (cutoffs or ALL_CUTOFFS)[kind]
     if direction == "above":
         return "high" if value >= high else "medium" if value > medium else "low"
     return "high" if value < high else "medium" if value < medium else "low"
 
 
-def cutoffs_text() -> list[dict[str, Any]]:
-    """The cut-offs, as the report states them."""
+def cutoffs_text(
+    cutoffs: Cutoffs | None = None, graded: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """The cut-offs the report used, as it states them: those of :data:`CUTOFFS` always,
+    those of :data:`WHEN_PRESENT` when a finding of theirs was ``graded``."""
+    cutoffs = cutoffs or ALL_CUTOFFS
     words = {
         "overfitting": "training minus held-out AUC (R\u00b2 for regression)",
         "global_fidelity": "best held-out R\u00b2 of the global surrogates",
@@ -51,10 +66,12 @@ def cutoffs_text() -> list[dict[str, Any]]:
         "prohibited_bases": "share of explained cases whose local explanation uses a prohibited basis",
         "calibration": "expected calibration error on held-out data",
         "subgroup_gap": "lowest approval-rate ratio between groups of a prohibited-basis feature",
+        "unexplained_rows": "share of held-out rows no local explanation can describe",
     }
     return [
         {"finding": kind, "figure": words[kind], "high": high, "medium": medium, "direction": d}
-        for kind, (high, medium, d) in CUTOFFS.items()
+        for kind, (high, medium, d) in cutoffs.items()
+        if kind in CUTOFFS or kind in graded
     ]
 
 
@@ -162,8 +179,9 @@ def expected_calibration_error(bins: Sequence[dict[str, Any]]) -> float | None:
     return float(sum(b["count"] * abs(b["observed"] - b["mean_predicted"]) for b in bins) / n)
 
 
-def findings(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every finding of a report document, most severe first (module doc)."""
+def findings(report: dict[str, Any], cutoffs: Cutoffs | None = None) -> list[dict[str, Any]]:
+    """Every finding of a report document, most severe first, graded by ``cutoffs``
+    (default :data:`ALL_CUTOFFS`; module doc)."""
     found = [
         f
         for f in (
@@ -173,17 +191,19 @@ def findings(report: dict[str, Any]) -> list[dict[str, Any]]:
             _prohibited(report),
             _calibration(report),
             *_subgroup_findings(report),
+            _unexplained(report),
         )
         if f is not None
     ]
-    return sorted(found, key=lambda f: SEVERITY_ORDER[f["severity"]])
+    graded = [{**f, "severity": severity(f["kind"], f["value"], cutoffs)} for f in found]
+    return sorted(graded, key=lambda f: SEVERITY_ORDER[f["severity"]])
 
 
 def _finding(kind: str, title: str, value: float, label: str, text: str, section: str):
     return {
         "kind": kind,
         "title": title,
-        "severity": severity(kind, value),
+        "severity": "",  # graded in findings(), by the review's cut-offs
         "value": float(value),
         "label": label,
         "text": text,
@@ -306,6 +326,31 @@ def _subgroup_findings(report):
     return out
 
 
+def _unexplained(report):
+    split = report["data"]["split"]
+    record = split.get("not_explained")
+    if record is None or (record["n"] == 0 and split.get("kind", "random") == "random"):
+        return None
+    from .heldout import describe_unexplained
+
+    text = (
+        f"The model scores these rows and they count in the performance and subgroup figures, "
+        f"but no case, fidelity survey or reason code is drawn from them: "
+        f"{describe_unexplained(record)}."
+        if record["n"]
+        else "Every held-out row has only categories the training data has, and is missing only "
+        "where training values are: each could be explained."
+    )
+    return _finding(
+        "unexplained_rows",
+        "Held-out rows the training data cannot describe",
+        record["share"],
+        f"share of the {split['n_test']} held-out rows ({record['n']} rows)",
+        text,
+        "data",
+    )
+
+
 # ---- regression reviews ------------------------------------------------------------------------------
 #: the findings of a regression review: there is no decision rule, so no calibration of a
 #: probability and no decline rates between groups
@@ -373,8 +418,11 @@ def _regression_group_row(
     }
 
 
-def regression_findings(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """The findings of a regression review (:data:`REGRESSION_FINDINGS`), most severe first."""
+def regression_findings(
+    report: dict[str, Any], cutoffs: Cutoffs | None = None
+) -> list[dict[str, Any]]:
+    """The findings of a regression review (:data:`REGRESSION_FINDINGS`, and held-out rows
+    the training data cannot describe), most severe first, graded as :func:`findings` does."""
     local = _local_fidelity(report)
     if local is not None:
         local["text"] = (
@@ -388,10 +436,12 @@ def regression_findings(report: dict[str, Any]) -> list[dict[str, Any]]:
             _global_fidelity(report),
             local,
             _regression_prohibited(report),
+            _unexplained(report),
         )
         if f is not None
     ]
-    return sorted(found, key=lambda f: SEVERITY_ORDER[f["severity"]])
+    graded = [{**f, "severity": severity(f["kind"], f["value"], cutoffs)} for f in found]
+    return sorted(graded, key=lambda f: SEVERITY_ORDER[f["severity"]])
 
 
 def _regression_prohibited(report):
@@ -415,7 +465,9 @@ def _regression_prohibited(report):
 
 
 __all__ = [
+    "ALL_CUTOFFS",
     "CUTOFFS",
+    "WHEN_PRESENT",
     "MIN_GROUP",
     "cutoffs_text",
     "expected_calibration_error",

@@ -68,6 +68,8 @@ def load_problem(config: ReviewConfig) -> Problem:
     The task is the configuration's, else the loaded model's (its adapter's mode), else
     classification; a regression's labels are numbers.
     """
+    from . import heldout
+
     X, y, source, file_sha = load_data(config)
     model = model_sha = None
     if config.model is not None:
@@ -80,7 +82,10 @@ def load_problem(config: ReviewConfig) -> Problem:
     task = review_task(config, model, X)
     if task == "regression":
         y = numeric_target(y, config)
-    X_train, X_test, y_train, y_test, split = split_data(X, y, config)
+    given = heldout.select(config, X, y)  # held-out rows given by a file or a column, if any
+    X_train, X_test, y_train, y_test, split = given or split_data(X, y, config)
+    if task == "regression":  # held-out rows from a file bring their own labels
+        y_test = numeric_target(y_test, config)
     if model is None:
         model = train_model(X_train, y_train, config)
         model_source = f"trained here: demo pipeline '{config.train}' on the training split"
@@ -281,6 +286,7 @@ def split_data(X: pd.DataFrame, y: pd.Series, config: ReviewConfig):
         X, y, test_size=config.test_share, random_state=config.seed, stratify=stratify
     )
     split = {
+        "kind": "random",
         "method": "sklearn.model_selection.train_test_split, "
         + ("stratified on the label" if stratify is not None else "not stratified"),
         "test_share": config.test_share,

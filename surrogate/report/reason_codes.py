@@ -84,7 +84,7 @@ import numpy as np
 from .._validation import Interval, check
 from ..errors import DataError, ParameterError
 from ..schema import point_flag_feature
-from ..surrogates.base import LinearContent
+from ..surrogates.base import PAIR_SEPARATOR, LinearContent
 from .reason_texts import ValueTexts, choose_text, texts_from_tables, value_words
 
 #: default lowest held-out R^2 at which automatic reasons are given
@@ -510,7 +510,7 @@ def contributions(exp: Any, policy: ReasonPolicy, reference: Reference) -> tuple
 def _stated_contribution(name: str, c: float, exp: Any, policy: ReasonPolicy, sign: float):
     """A stated term's contribution. A pairwise term ("a \u00d7 b") counts towards a family
     only when both its features belong to it, and never when either is prohibited."""
-    members = name.split(" \u00d7 ")
+    members = name.split(PAIR_SEPARATOR)
     if len(members) == 1:
         return _contribution(
             name, exp.query.get(name), 0.0, c, "stated by the explanation", policy, sign
@@ -627,7 +627,7 @@ def case_reasons(
     score = adverse_score(exp, policy.adverse_class)
     declined = bool(score >= threshold)
     parts = contributions(exp, policy, reference)
-    used = {_base_feature(name, reference) for c in parts for name in c.feature.split(" \u00d7 ")}
+    used = {_base_feature(name, reference) for c in parts for name in c.feature.split(PAIR_SEPARATOR)}
     used_prohibited = tuple(sorted(used & set(policy.prohibited)))
     flags = _flags(used, policy, used_prohibited)
     r2 = exp.fidelity.r2

@@ -21,6 +21,7 @@ task is known; it returns the same :class:`.builder.ReportBundle`.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -28,15 +29,15 @@ import pandas as pd
 
 from ..errors import ModelError
 from ..explain.tabular import REFERENCE
-from . import analysis, findings
+from . import analysis, findings, heldout
 from .builder import (
-    LIMITATIONS,
     REPORT_SCHEMA_VERSION,
     ReportBundle,
     _case_ids,
     _trainer_parameters,
     data_section,
     explain_positions,
+    limitations,
     local_family,
     make_explainer,
     make_policy,
@@ -58,8 +59,6 @@ NO_REASON_CODES = (
     "adverse class and a cut-off); a regression model's output is a number with no decline "
     "rule, so no reason codes are produced and reason_codes.csv is not written."
 )
-#: the limitations of a classification review, less the one about reason codes
-LIMITATIONS_REGRESSION = tuple(item for item in LIMITATIONS if not item.startswith("Reason codes"))
 
 
 def build_regression_report(
@@ -71,13 +70,15 @@ def build_regression_report(
     unit = output_unit(problem)
     pred_test = explainer.blackbox.predict(problem.X_test)[:, explainer.target.index]
     pred_train = explainer.blackbox.predict(problem.X_train)[:, explainer.target.index]
-    positions = select_cases(pred_test, config)
+    unexplained = heldout.unexplained_rows(explainer.schema, problem.X_test)
+    problem = replace(problem, split={**problem.split, "not_explained": unexplained.record})
+    positions = select_cases(pred_test, config, unexplained)
     # the explained output stands where a classifier's adverse class does, so the policy's
     # contributions read as "raises the prediction"
     policy = make_policy(config, explainer.schema, adverse_class=explainer.target.name)
     reference = Reference.from_schema(explainer.schema)
 
-    survey = survey_positions(len(problem.X_test), config)
+    survey = survey_positions(len(problem.X_test), config, unexplained.explainable)
     explained = explain_positions(explainer, problem, sorted(set(positions) | set(survey)), config)
     rows = reference_rows(config, explainer, problem, pred_train)
     case_exps = [
@@ -99,21 +100,30 @@ def build_regression_report(
         "sensitivity": sensitivity_section(problem, case_exps, positions, ids, config),
         "reason_codes": {"performed": False, "why": NO_REASON_CODES, "n_cases": 0},
         "subgroups": subgroups_section(problem, policy, pred_test),
-        "limitations": list(LIMITATIONS_REGRESSION),
+        "limitations": regression_limitations(config, problem),
         "reproducibility": reproducibility_section(
             problem, config, [explained[p] for p in positions], positions, command_line
         ),
     }
+    items = findings.regression_findings(to_jsonable(report), config.finding_cutoffs())
+    graded = [i["kind"] for i in items]
     report["findings"] = {
-        "items": findings.regression_findings(to_jsonable(report)),
+        "items": items,
         "cutoffs": [
-            c for c in findings.cutoffs_text() if c["finding"] in findings.REGRESSION_FINDINGS
+            c
+            for c in findings.cutoffs_text(config.finding_cutoffs(), graded)
+            if c["finding"] in findings.REGRESSION_FINDINGS or c["finding"] in graded
         ],
         "not_applicable": [dict(item) for item in findings.NOT_APPLICABLE_TO_REGRESSION],
     }
     return ReportBundle(
         report=to_jsonable(report), explanations=case_exps, reasons=[], config=config
     )
+
+
+def regression_limitations(config: ReviewConfig, problem: Problem) -> list[str]:
+    """The review's limitations, less the one about reason codes (a regression has none)."""
+    return [item for item in limitations(config, problem) if not item.startswith("Reason codes")]
 
 
 def output_unit(problem: Problem) -> str:

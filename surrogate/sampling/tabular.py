@@ -430,6 +430,12 @@ class QuartileBins:
             x = np.clip(np.round(x), low, np.floor(hi))
         return x
 
+    def share(self, value: float) -> float:
+        """Training share of the bin ``value`` falls in (0 for a bin no training row is in)."""
+        matches = np.flatnonzero(self.codes == self.index(np.array([value]))[0])
+        shares = np.diff(np.concatenate([[0.0], self.cdf]))
+        return float(shares[matches[0]]) if len(matches) else 0.0
+
     def table(self) -> list[list[float]]:
         """The learned numbers, for fingerprints."""
         return [
@@ -496,6 +502,12 @@ class LimeSampler:
             "recommended_kernel_width": float(lime_width * np.sqrt(2.0 / self._n_movable)),
             "bins_fingerprint": self._fingerprint(),
         }
+
+    def bin_share(self, j: int, value: float) -> float | None:
+        """Training share of the quartile bin of feature ``j`` that ``value`` falls in (the
+        mean of its indicator over the training data); None when ``j`` is not binned."""
+        bins = self._bins.get(j)
+        return None if bins is None else bins.share(value)
 
     def _fingerprint(self) -> str:
         digest = hashlib.sha256()

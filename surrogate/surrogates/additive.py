@@ -15,7 +15,7 @@ every shape reads in the data's units:
   (the query's always); the rarer ones share one ("other").
 - **pairs** (``interactions=k``): after the main effects are fitted, every pair of
   features is screened on the residual by the interaction sum of squares of a
-  coarse 2-D grid of its bins (about four per feature), as FAST does (Lou,
+  coarse 2-D grid of its bins (at most ``COARSE_LEVELS`` per feature), as FAST does (Lou,
   Caruana, Gehrke & Hooker, KDD 2013); the ``k`` strongest pairs get a table of
   heights on that grid (ridge-penalised) and everything is refitted jointly. Each
   table is then *purified* (Lengerich et al., AISTATS 2020): its weighted row and
@@ -25,7 +25,11 @@ every shape reads in the data's units:
 Bins with fewer than ``min_rows`` rows are merged into a neighbour, and the
 explanation says so in its notes. The penalty is ``lambda * sum (h[b+1] - h[b])^2``
 with ``lambda = smoothing`` times the mean kernel weight: each difference is pulled
-towards zero as strongly as ``smoothing`` rows would pull it.
+towards zero as strongly as ``smoothing`` rows would pull it. The default, 10, is
+small beside the rows of a bin at the default sizes (about 250): on the demo German
+credit model (first 20 test applicants) the median held-out R^2 moved by at most
+0.003 for smoothing between 0 and 30; the penalty matters where bins are thin, and
+keeps a linear black box straight.
 
 Each shape is centred on its weighted mean over the neighbourhood, so the
 intercept is the surrogate's mean prediction there, and a feature's
@@ -39,9 +43,11 @@ feature's columns enter together, the one lowering the penalised residual sum of
 squares most first).
 
 Everything is solved from weighted Gram matrices of a sparse design (one column
-per level, a line per number); the penalised systems of the queries of a block
-are solved in batched solves (one per system size, so a query's numbers are
-exactly those it gets alone), which also return their inverses.
+per level, a line per number; the Gram matrix by one symmetric rank-k update); the
+penalised systems of the queries of a block are solved in batched solves (one per
+system size, so a query's numbers are exactly those it gets alone), which also
+return their inverses. BLAS runs on one thread inside a fit: the systems are small,
+and one thread makes the numbers independent of the machine's thread settings.
 
 Stability: ``n_bootstrap`` multinomial resamples of the fitting sample, each as
 one Newton step from the full fit (``beta_b = beta + A^-1 X' (W_b - W) r``, with A
@@ -59,6 +65,7 @@ from typing import Any
 
 import numpy as np
 from scipy import sparse
+from scipy.linalg import blas
 
 from .._validation import Interval
 from ..errors import ParameterError
@@ -180,6 +187,14 @@ class AdditiveSurrogate(Family):
         self._check(len(features))
         if not problems:
             return []
+        from threadpoolctl import threadpool_limits
+
+        # the systems are small (hundreds of columns): one BLAS thread is fastest, and a
+        # busy machine cannot make threads spin
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._fit(problems, features, z_names, seeds)
+
+    def _fit(self, problems, features, z_names, seeds) -> list[LocalFit]:
         queries = [self._prepare(p, features, z_names) for p in problems]
         for q in queries:
             if self.max_features is not None and len(q.design.axes) > self.max_features:
@@ -387,7 +402,7 @@ class AdditiveSurrogate(Family):
 
 
 # ---- one feature's levels ------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity (holds arrays)
 class _Axis:
     """One feature's levels in one neighbourhood: bins (numbers) or categories, and a line.
 
@@ -627,7 +642,7 @@ def _merge_notes(notes: Sequence[_MergeNote], min_rows: int) -> tuple[str, ...]:
 
 
 # ---- coarse grids for pairs --------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity (holds arrays)
 class _Coarse:
     """An axis's levels grouped into at most ``COARSE_LEVELS`` (+ missing) for a pair's grid."""
 
@@ -670,7 +685,7 @@ def _coarse(axis: _Axis) -> _Coarse:
 
 
 # ---- the design of one query -----------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity (holds arrays)
 class _Design:
     """Columns of one query's surrogate: intercept, each axis's levels and line, each pair's cells.
 
@@ -816,9 +831,8 @@ class _Query:
         self.design = design
         self.levels = design.levels(self.problem.values_fit)
         self.x = design.matrix(self.problem.values_fit, self.levels)
-        weighted = _row_scaled(self.x, w)
-        self.gram = (self.x.T.tocsr() @ weighted).toarray()
-        self.cross = weighted.T @ (self.problem.y_fit - self.mean)
+        self.gram = _gram(self.x, w)
+        self.cross = self.x.T @ (w * (self.problem.y_fit - self.mean))
         self.strength = smoothing * float(w.mean())
         self.penalty = design.penalty(self.strength)
 
@@ -881,17 +895,16 @@ class _Query:
 
     def term_fitted(self, beta: np.ndarray) -> np.ndarray:
         """Every term's value (full-layout coefficients ``beta``) on every fitting row: (n, terms)."""
-        x = self.x
-        n, n_terms = x.shape[0], len(self.design.axes) + len(self.design.pairs)
-        term = self.design.term[x.indices]
-        keep = term >= 0  # the intercept belongs to no term
-        rows = np.repeat(np.arange(n), np.diff(x.indptr))[keep]
-        sums = np.bincount(
-            rows * n_terms + term[keep],
-            weights=(x.data * beta[x.indices])[keep],
-            minlength=n * n_terms,
-        )
-        return sums.reshape(n, n_terms)
+        design = self.design
+        values = self.problem.values_fit
+        fitted = [beta[self.levels + np.array(design.starts, dtype=np.int64)]]
+        for t, axis in enumerate(design.axes):
+            if design.lines[t] >= 0:
+                fitted[0][:, t] += beta[design.lines[t]] * axis.line(values[:, axis.column])
+        if design.pairs:
+            cells = design.pair_matrix(self.levels).indices.reshape(len(values), -1)
+            fitted.append(beta[design.cells[0] + cells])
+        return np.concatenate(fitted, axis=1)
 
     def weighted_mean_row(self, w: np.ndarray) -> np.ndarray:
         return self.x.T @ w / w.sum()
@@ -924,6 +937,17 @@ def _rows_matrix(columns: np.ndarray, data: np.ndarray, width: int) -> sparse.cs
     return sparse.csr_matrix(
         (data.ravel(), columns.ravel(), np.arange(0, n * per_row + 1, per_row)), shape=(n, width)
     )
+
+
+def _gram(x: sparse.csr_matrix, w: np.ndarray) -> np.ndarray:
+    """``X' diag(w) X`` of a sparse design, by one symmetric rank-k update (BLAS ``dsyrk``)
+    on its dense, row-scaled copy: cheaper than a sparse product at these sizes."""
+    n, size = x.shape
+    rows = np.repeat(np.arange(n), np.diff(x.indptr))
+    dense = np.zeros((n, size), order="F")
+    dense[rows, x.indices] = x.data * np.sqrt(w)[rows]
+    upper = blas.dsyrk(1.0, dense, trans=1)
+    return np.triu(upper) + np.triu(upper, 1).T
 
 
 def _row_scaled(matrix: sparse.csr_matrix, scale: np.ndarray) -> sparse.csr_matrix:

@@ -212,6 +212,15 @@ class PairAxis:
     missing: bool = False
 
 
+#: joins the two features in a pairwise term's name: "a × b"
+PAIR_SEPARATOR = " \u00d7 "
+
+
+def pair_name(features: Sequence[str]) -> str:
+    """How a pairwise term is named in every view: "a × b"."""
+    return PAIR_SEPARATOR.join(features)
+
+
 @dataclass(frozen=True)
 class PairTerm:
     """A pairwise interaction: a table of heights on the coarse grid of two features.
@@ -226,6 +235,10 @@ class PairTerm:
     contribution: float
     axes: tuple[PairAxis, PairAxis]
     heights: tuple[tuple[float, ...], ...]  # [level of the first axis][level of the second]
+
+    @property
+    def name(self) -> str:
+        return pair_name(self.features)
 
 
 @dataclass(frozen=True)
