@@ -424,3 +424,26 @@ def test_config_defaults_follow_the_task():
         ReviewConfig(data="x.csv", target="lgd", task="regression", link="logit").resolved()
     with pytest.raises(ParameterError, match="reference = 'approved'"):
         ReviewConfig(data="x.csv", target="lgd", task="regression", reference="approved").resolved()
+
+
+# ---- held-out rows given by the reviewer ------------------------------------------------------------
+def test_held_out_rows_from_a_file_are_scored_as_numbers(files, tmp_path, capsys):
+    frame = lgd_frame()
+    train, test = tmp_path / "train.csv", tmp_path / "later.csv"
+    frame.iloc[:700].to_csv(train, index=False)
+    frame.iloc[700:].to_csv(test, index=False)
+    out = tmp_path / "later"
+    argv = ["report", "--config", str(files["config"]), "--data", str(train), "--target", "lgd",
+            "--test-data", str(test), "--task", "regression", "--train", "logreg", "--rows", "0",
+            "--out", str(out)]  # fmt: skip
+    assert cli.main(argv) == 0
+    report = _report(out)
+    assert report["data"]["split"]["n_test"] == 300 == report["performance"]["held_out"]["n"]
+    assert report["performance"]["held_out"]["mean_actual"] == pytest.approx(
+        frame["lgd"].iloc[700:].mean()
+    )
+    # a held-out file whose target is a class label, not a number
+    bad = frame.iloc[700:].assign(lgd=np.where(frame["lgd"].iloc[700:] > 0.4, "high", "low"))
+    bad.to_csv(test, index=False)
+    line = _refused([*argv[:-1], str(tmp_path / "o")], capsys)
+    assert "needs a numeric target" in line and "'high'" in line
