@@ -320,6 +320,23 @@ def test_a_trained_demo_regressor_on_a_numeric_target(files, tmp_path, capsys):
     # a ridge on the one-hot encoded columns: the formula is nearly linear in them
     assert report["performance"]["held_out"]["r2"] > 0.7
     assert "declined" not in capsys.readouterr().out
+    (prohibited,) = [f for f in report["findings"]["items"] if f["kind"] == "prohibited_bases"]
+    assert "age" in prohibited["text"]  # the formula's age term: the ridge gives it weight
+
+
+def test_without_a_prohibited_list_the_finding_says_none_is_listed():
+    from surrogate.report.findings import regression_findings
+
+    report = {
+        "performance": {"held_out": {"task": "regression", "r2": None}, "training": {"r2": None}},
+        "global": {},
+        "fidelity": {"share_below_min": None},
+        "data": {"split": {}},
+        "local": {"cases": [{"prohibited_used": []}], "prohibited": [], "prohibited_used": []},
+    }
+    (finding,) = regression_findings(report)
+    assert finding["kind"] == "prohibited_bases" and finding["value"] == 0
+    assert "No prohibited basis is listed" in finding["text"]
 
 
 def test_each_trainer_has_its_regression_counterpart():

@@ -459,6 +459,9 @@ def _regression_prohibited(report):
             f"Local explanations give weight to {used}: the model's output moves with them."
             if used
             else "No local explanation gives weight to a prohibited basis."
+            if local["prohibited"]
+            else "No prohibited basis is listed (the review file's [reasons] prohibited), so "
+            "none can be found."
         ),
         "local",
     )
