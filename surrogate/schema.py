@@ -745,7 +745,8 @@ def _wall_clock(days: np.ndarray, unit: str) -> np.ndarray:
     missing = np.isnan(days)
     limit = float(np.iinfo(np.int64).max // 2)  # clipped: a float past int64 would wrap around
     counts = np.clip(np.round(np.where(missing, 0.0, days) * _PER_DAY[unit]), -limit, limit)
-    out = np.datetime64(DATETIME_ORIGIN, unit) + counts.astype(np.int64).astype(f"timedelta64[{unit}]")
+    origin = np.array([DATETIME_ORIGIN], dtype=f"datetime64[{unit}]")
+    out = origin + counts.astype(np.int64).astype(f"timedelta64[{unit}]")
     out[missing] = np.datetime64("NaT")
     return out
 

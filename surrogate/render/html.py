@@ -37,6 +37,7 @@ from .text import (
     fmt,
     others_label,
     output_line,
+    per_unit_text,
     rule_line,
     scale_label,
     stability_line,
@@ -183,7 +184,7 @@ def _linear_table(content: LinearContent, scale: str) -> str:
         f"<td>{escape(t.feature)}</td><td>{escape(_value(t.value))}</td>"
         + _right("" if t.contribution is None else f"{t.contribution:+.4f}")
         + _right(f"{t.weight:+.4f}")
-        + _right("" if t.weight_per_unit is None else f"{t.weight_per_unit:+.4g}")
+        + _right(escape(per_unit_text(t)))
         + "</tr>"
         for t in content.terms
     )
