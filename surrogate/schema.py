@@ -704,6 +704,21 @@ def _as_datetimes(series: pd.Series, name: str, what: str) -> pd.Series:
     return pd.Series(pd.DatetimeIndex(stamps), index=series.index, name=series.name)
 
 
+def iso_dates(column: pd.Series, what: str) -> pd.Series | None:
+    """A text column whose every present value is an ISO 8601 date or timestamp, as
+    datetime64 (None for any other column, and for one with no present value); refused
+    by name when its timezones are mixed (:func:`_as_datetimes`)."""
+    present = column.dropna()
+    if len(present) == 0 or not present.map(
+        lambda v: isinstance(v, str) and ISO_DATE.match(v.strip()) is not None
+    ).all():
+        return None
+    try:
+        return _as_datetimes(column.astype(object), str(column.name), what)
+    except DataError:  # e.g. 2021-02-30: looks like a date, is not one; stays text
+        return None
+
+
 def _timestamp(value: Any, name: str, what: str, row: int) -> Any:
     """One cell as a Timestamp (NaT for missing): dates, datetimes or ISO 8601 text."""
     if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):

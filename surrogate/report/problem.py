@@ -35,6 +35,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import DataError, ModelError, ParameterError, require
+from ..schema import iso_dates
 from .config import ReviewConfig
 
 #: labels with more distinct values than this are not stratified on when splitting
@@ -112,7 +113,8 @@ def load_data(config: ReviewConfig) -> tuple[pd.DataFrame, pd.Series, str, str |
 
 
 def read_table(path: Path) -> pd.DataFrame:
-    """A CSV or Parquet file as a frame; text columns become categories.
+    """A CSV or Parquet file as a frame; text columns become categories, and dates when
+    every present value is an ISO 8601 date or timestamp (``2021-03-01``, ``2021-03-01T10:30Z``).
 
     Refused with a :class:`DataError` naming the column: a name given to two columns
     (pandas would silently rename the second ``name.1``) and infinite numbers.
@@ -123,7 +125,8 @@ def read_table(path: Path) -> pd.DataFrame:
         frame = _read_csv(path)
     for column in frame.columns:
         if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
-            frame[column] = frame[column].astype("category")
+            dates = iso_dates(frame[column], f"column {str(column)!r} of {path.name!r}")
+            frame[column] = frame[column].astype("category") if dates is None else dates
     _check_finite(frame, path)
     _check_cardinality(frame, path)
     return frame
