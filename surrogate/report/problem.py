@@ -169,8 +169,8 @@ def _check_cardinality(frame: pd.DataFrame, path: Path) -> None:
     if id_like:
         raise DataError(
             f"The data file {path.name!r} has text columns that look like identifiers, free text or "
-            f"timestamps, not categories: {', '.join(id_like)}. Drop them, or turn dates into "
-            "numbers (e.g. days since a stated origin), before the review."
+            f"timestamps, not categories: {', '.join(id_like)}. Drop them, or write dates as "
+            "ISO 8601 (2021-03-01, 2021-03-01T10:30:00), which are read as dates, before the review."
         )
 
 
