@@ -202,6 +202,9 @@ def test_additive_and_tree_surrogates_read_dates_as_numbers():
     assert additive.fidelity.r2 > 0.99
     shown = {t.feature: t.value for t in additive.content.terms}["opened"]
     assert shown == X["opened"].iloc[7].date().isoformat()
+    paired = explainer.explain(X.iloc[[7]], surrogate="additive", interactions=1)
+    assert paired.content.pairs[0].values[0] == shown  # the pair's query cell is found on dates
+    assert "<svg" in paired._repr_html_()
     tree = explainer.explain(X.iloc[[7]], surrogate="tree", max_depth=3)
     assert "opened" in tree.top_features()
 
