@@ -39,10 +39,13 @@ training minimum), so the same date is the same number in every schema and an
 explanation's slope is "per day" whatever the data. ``Feature.origin``, ``unit``
 (``"day"``) and ``timezone`` record this in the schema and its fingerprint. Bounds,
 mean, standard deviation (in days), missing values (``NaT``) and point masses are
-learned as for numbers. A column whose every training value is at midnight is a
-column of dates (``Feature.dates_only``): samplers draw whole days, as they draw whole
-numbers for integers, because the model never saw a time of day there. Otherwise
-sampled timestamps are continuous (rounded to the column's unit, e.g. seconds).
+learned as for numbers. ``Feature.resolution`` is the coarsest step every training
+value sits on: ``"day"`` (all at midnight), ``"s"``, ``"ms"``, ``"us"`` or ``"ns"``. A
+column of dates (resolution ``"day"``, ``Feature.dates_only``) is sampled in whole
+days, as integers are sampled in whole numbers, because the model never saw a time of
+day there. Otherwise samples are continuous and decoded rows are rounded to the
+resolution (a column of whole seconds gets whole seconds): float days hold about a
+microsecond, so finer steps would only add rounding noise to rows the model gets.
 Rows decoded for the model get the column's own dtype back (``datetime64`` with its
 unit and timezone); a wall-clock time that a daylight-saving change skips is moved
 forward, and one it repeats is read as standard time. A query given as ISO text
@@ -72,7 +75,9 @@ DATETIME_ORIGIN = "1970-01-01T00:00:00"
 #: the unit of a datetime feature's values
 DATETIME_UNIT = "day"
 #: fields that only datetime features carry (left out of other features' fingerprints)
-_DATETIME_FIELDS = ("origin", "unit", "timezone", "dates_only")
+_DATETIME_FIELDS = ("origin", "unit", "timezone", "resolution")
+#: steps a datetime column's values may sit on, coarsest first
+RESOLUTIONS = ("day", "s", "ms", "us", "ns")
 _PER_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
 #: ISO 8601 dates and timestamps, as text: 2021-03-01, 2021-03-01T10:30:00.5+01:00
 ISO_DATE = re.compile(
@@ -101,8 +106,8 @@ class Feature:
     the module doc; ``FeatureSchema.infer`` learns at most one per feature, samplers
     keep any number of them).
     A ``"datetime"`` feature's numbers are days (``unit``) since ``origin`` on the
-    wall clock of ``timezone`` (None: naive); ``dates_only`` when every training value
-    is at midnight, so samples are whole days (see the module doc).
+    wall clock of ``timezone`` (None: naive); ``resolution`` is the coarsest step its
+    training values sit on (``"day"``: dates, sampled in whole days; see the module doc).
     """
 
     name: str
@@ -123,7 +128,7 @@ class Feature:
     origin: str | None = None
     unit: str | None = None
     timezone: str | None = None
-    dates_only: bool = False
+    resolution: str | None = None
 
     @property
     def is_numeric(self) -> bool:
@@ -135,9 +140,14 @@ class Feature:
         return self.kind == "datetime"
 
     @property
+    def dates_only(self) -> bool:
+        """A datetime feature whose training values are all at midnight."""
+        return self.kind == "datetime" and self.resolution == "day"
+
+    @property
     def whole(self) -> bool:
         """Samplers draw whole numbers: integers, and dates without a time of day."""
-        return self.kind == "integer" or (self.kind == "datetime" and self.dates_only)
+        return self.kind == "integer" or self.dates_only
 
     def readable(self, value: float) -> float | str | None:
         """A value as explanations show it: a number, an ISO date, a category label."""
@@ -199,8 +209,7 @@ def format_date(feature: Feature, days: float) -> str:
     """Days since the origin of a datetime ``feature`` as ISO text, in the column's unit and
     timezone: ``2021-03-01`` for a midnight of a column of dates, ``2021-03-01T10:30:00+01:00``
     otherwise."""
-    unit = _datetime_unit(feature)
-    stamp = pd.Timestamp(_wall_clock(np.array([float(days)]), unit)[0])
+    stamp = pd.Timestamp(_wall_clock(np.array([float(days)]), feature)[0])
     if feature.dates_only and stamp == stamp.normalize():
         return stamp.date().isoformat()
     if feature.timezone is not None:
@@ -632,7 +641,7 @@ def _datetime_feature(
     data = _days(local)
     data = data[~np.isnan(data)]
     present = local.dropna()
-    dates_only = bool((present == present.dt.normalize()).all())
+    resolution = _resolution(present)
     lower, upper = float(data.min()), float(data.max())
     if bounds is not None:
         lower, upper = _check_bounds(name, _datetime_bounds(name, bounds), lower, upper)
@@ -644,11 +653,11 @@ def _datetime_feature(
         upper=upper,
         mean=float(data.mean()),
         scale=scale,
-        point_masses=_point_masses(data, scale, dates_only, point_mass_share),
+        point_masses=_point_masses(data, scale, resolution == "day", point_mass_share),
         origin=DATETIME_ORIGIN,
         unit=DATETIME_UNIT,
         timezone=timezone,
-        dates_only=dates_only,
+        resolution=resolution,
         **common,
     )
 
@@ -709,9 +718,12 @@ def iso_dates(column: pd.Series, what: str) -> pd.Series | None:
     datetime64 (None for any other column, and for one with no present value); refused
     by name when its timezones are mixed (:func:`_as_datetimes`)."""
     present = column.dropna()
-    if len(present) == 0 or not present.map(
-        lambda v: isinstance(v, str) and ISO_DATE.match(v.strip()) is not None
-    ).all():
+    if (
+        len(present) == 0
+        or not present.map(
+            lambda v: isinstance(v, str) and ISO_DATE.match(v.strip()) is not None
+        ).all()
+    ):
         return None
     try:
         return _as_datetimes(column.astype(object), str(column.name), what)
@@ -755,13 +767,34 @@ def _datetime_unit(feature: Feature) -> str:
     return _unit_of_dtype(feature.dtype)
 
 
-def _wall_clock(days: np.ndarray, unit: str) -> np.ndarray:
-    """Days since the origin as naive datetime64 in ``unit`` (NaN -> NaT)."""
+def _resolution(present: pd.Series) -> str:
+    """The coarsest step of ``RESOLUTIONS`` every (naive, present) timestamp sits on."""
+    unit = str(np.datetime_data(present.dtype)[0])
+    ticks = present.to_numpy().astype(np.int64)  # in the column's unit
+    for step in RESOLUTIONS[: RESOLUTIONS.index(unit)]:
+        if not (ticks % (_PER_DAY[unit] // _steps_per_day(step))).any():
+            return step
+    return unit
+
+
+def _steps_per_day(step: str) -> int:
+    return 1 if step == "day" else _PER_DAY[step]
+
+
+def _wall_clock(days: np.ndarray, feature: Feature) -> np.ndarray:
+    """Days since the origin as naive datetime64 in the column's unit, rounded to its
+    resolution (NaN -> NaT)."""
+    unit = _datetime_unit(feature)
+    # never finer than the unit (objects holding nanoseconds are decoded in microseconds)
+    per_day = min(_steps_per_day(feature.resolution or unit), _PER_DAY[unit])
+    ticks_per_step = _PER_DAY[unit] // per_day
     missing = np.isnan(days)
-    limit = float(np.iinfo(np.int64).max // 2)  # clipped: a float past int64 would wrap around
-    counts = np.clip(np.round(np.where(missing, 0.0, days) * _PER_DAY[unit]), -limit, limit)
+    # clipped: a float past int64 would wrap around
+    bound = float(np.iinfo(np.int64).max // 2) / ticks_per_step
+    steps = np.clip(np.round(np.where(missing, 0.0, days) * per_day), -bound, bound)
+    counts = steps.astype(np.int64) * ticks_per_step
     origin = np.array([DATETIME_ORIGIN], dtype=f"datetime64[{unit}]")
-    out = origin + counts.astype(np.int64).astype(f"timedelta64[{unit}]")
+    out = origin + counts.astype(f"timedelta64[{unit}]")
     out[missing] = np.datetime64("NaT")
     return out
 
@@ -788,7 +821,7 @@ def _encode_datetime(series: pd.Series, feature: Feature, what: str) -> np.ndarr
 
 
 def _decode_datetime(days: np.ndarray, feature: Feature) -> Any:
-    naive = pd.DatetimeIndex(_wall_clock(days, _datetime_unit(feature)))
+    naive = pd.DatetimeIndex(_wall_clock(days, feature))
     stamps = naive if feature.timezone is None else _localize(naive, feature.timezone)
     if feature.dtype == "object":  # dates the training frame held as Python objects stay objects
         out = np.empty(len(days), dtype=object)

@@ -7,6 +7,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import surrogate as sg
 from surrogate import cli
@@ -65,8 +67,8 @@ def test_a_datetime_column_is_a_number_of_days_since_the_stated_origin():
 def test_origin_and_unit_are_in_the_fingerprint_and_other_kinds_keep_theirs():
     schema = FeatureSchema.infer(_loans())
     opened, income = schema.features
-    assert {"origin", "unit", "timezone", "dates_only"} <= set(_definition(opened))
-    assert not {"origin", "unit", "timezone", "dates_only"} & set(_definition(income))
+    assert {"origin", "unit", "timezone", "resolution"} <= set(_definition(opened))
+    assert not {"origin", "unit", "timezone", "resolution"} & set(_definition(income))
     moved = FeatureSchema(features=(replace_origin(opened), income))
     assert moved.fingerprint() != schema.fingerprint()
 
@@ -85,7 +87,7 @@ def test_a_timezone_aware_column_counts_days_on_its_own_wall_clock():
     )
     schema = FeatureSchema.infer(X)
     feature = schema["opened"]
-    assert feature.timezone == "Europe/Paris" and feature.dates_only
+    assert feature.timezone == "Europe/Paris" and feature.resolution == "day"
     values = schema.encode(X)
     assert np.array_equal(values[:, 0], np.arange(18706.0, 18726.0))  # 2021-03-20 is day 18706
     back = schema.decode(values)
@@ -329,3 +331,31 @@ def test_a_review_of_a_csv_with_an_iso_date_column(tmp_path, capsys):
     for exp in explanations:
         date = exp.query["opened"]
         assert pd.Timestamp(date).isoformat().startswith(date) and len(date) == 10
+
+
+@settings(max_examples=25)
+@given(
+    days=st.lists(st.integers(-25_000, 45_000), min_size=2, max_size=12),
+    seconds=st.lists(st.integers(0, 86_399), min_size=12, max_size=12),
+    unit=st.sampled_from(["s", "ms", "us", "ns"]),
+    zone=st.sampled_from([None, "UTC", "Europe/Paris", "America/New_York"]),
+    dates=st.booleans(),
+)
+def test_rows_decode_to_the_values_and_dtype_they_were_encoded_from(
+    days, seconds, unit, zone, dates
+):
+    stamps = pd.Series(ORIGIN + pd.to_timedelta(days, unit="D"))
+    if not dates and zone is None:  # a time of day (zones: midnights, never skipped or repeated)
+        stamps = stamps + pd.to_timedelta(seconds[: len(days)], unit="s")
+    stamps = stamps.astype(f"datetime64[{unit}]")
+    if zone is not None:
+        stamps = stamps.dt.tz_localize(zone)
+    X = pd.DataFrame({"opened": stamps, "x": np.arange(len(days), dtype=float)})
+    schema = FeatureSchema.infer(X)
+    values = schema.encode(X)
+    back = schema.decode(values)
+    assert str(back["opened"].dtype) == str(X["opened"].dtype)
+    assert back["opened"].equals(X["opened"])
+    local = X["opened"].dt.tz_localize(None) if zone else X["opened"]
+    assert schema["opened"].dates_only == bool((local == local.dt.normalize()).all())
+    assert np.array_equal(values[:, 0], _days(X["opened"]))
