@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -209,6 +210,22 @@ def test_additive_and_tree_surrogates_read_dates_as_numbers():
     assert "<svg" in paired._repr_html_()
     tree = explainer.explain(X.iloc[[7]], surrogate="tree", max_depth=3)
     assert "opened" in tree.top_features()
+    # thresholds on a date read as dates: the last day on the "<=" side
+    thresholds = [
+        c.value for r in tree.content.rules for c in r.conditions if c.feature == "opened"
+    ]
+    assert thresholds and all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", v) for v in thresholds)
+    assert (
+        f"opened <= {thresholds[0]}" in tree.to_text()
+        or f"opened > {thresholds[0]}" in tree.to_text()
+    )
+    assert sg.Explanation.from_json(tree.to_json()) == tree
+    rules = explainer.explain_global(X.iloc[:200], surrogate="rules")
+    assert any(
+        c.feature == "opened" and isinstance(c.value, str)
+        for r in rules.content.rules
+        for c in r.conditions
+    )
 
 
 def test_an_out_of_time_query_is_explained_and_flagged_as_numbers_are():
