@@ -79,6 +79,8 @@ _DATETIME_FIELDS = ("origin", "unit", "timezone", "resolution")
 #: steps a datetime column's values may sit on, coarsest first
 RESOLUTIONS = ("day", "s", "ms", "us", "ns")
 _PER_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
+#: the largest float below 2**63: datetime64 ticks past it would wrap around
+_LARGEST_TICK = float(np.nextafter(2.0**63, 0.0))
 #: ISO 8601 dates and timestamps, as text: 2021-03-01, 2021-03-01T10:30:00.5+01:00
 ISO_DATE = re.compile(
     r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
@@ -679,10 +681,14 @@ def _datetime_bounds(name: str, bounds: Any) -> tuple[float, float]:
         ) from exc
 
 
+def _days_limit(dtype: str) -> float:
+    """The most days from the origin a datetime dtype holds (datetime64[ns]: 1677 to 2262)."""
+    return _LARGEST_TICK / _PER_DAY[_unit_of_dtype(dtype)]
+
+
 def _check_datetime_range(name: str, dtype: str, lower: float, upper: float) -> None:
-    """Bounds of a datetime column must fit its dtype (datetime64[ns] spans 1677 to 2262)."""
-    unit = _unit_of_dtype(dtype)
-    limit = float(np.iinfo(np.int64).max) / _PER_DAY[unit]
+    """Bounds of a datetime column must fit its dtype."""
+    limit = _days_limit(dtype)
     if not -limit < lower <= upper < limit:
         raise ParameterError(
             f"bounds[{name!r}] = ({lower}, {upper}) days since {DATETIME_ORIGIN} exceed what the "
@@ -789,8 +795,8 @@ def _wall_clock(days: np.ndarray, feature: Feature) -> np.ndarray:
     per_day = min(_steps_per_day(feature.resolution or unit), _PER_DAY[unit])
     ticks_per_step = _PER_DAY[unit] // per_day
     missing = np.isnan(days)
-    # clipped: a float past int64 would wrap around
-    bound = float(np.iinfo(np.int64).max // 2) / ticks_per_step
+    # clipped: a float past int64 would wrap around (encoded rows are checked to fit)
+    bound = np.floor(_LARGEST_TICK / ticks_per_step)
     steps = np.clip(np.round(np.where(missing, 0.0, days) * per_day), -bound, bound)
     counts = steps.astype(np.int64) * ticks_per_step
     origin = np.array([DATETIME_ORIGIN], dtype=f"datetime64[{unit}]")
@@ -817,7 +823,16 @@ def _encode_datetime(series: pd.Series, feature: Feature, what: str) -> np.ndarr
         )
     if zone is not None:
         stamps = stamps.dt.tz_convert(feature.timezone).dt.tz_localize(None)
-    return _days(stamps)
+    days = _days(stamps)
+    beyond = np.abs(days) >= _days_limit(feature.dtype)  # NaN compares False
+    if beyond.any():
+        i = int(np.flatnonzero(beyond)[0])
+        raise DataError(
+            f"Feature {feature.name!r} is {series.iloc[i]!r} in {what} row {i}, which the column's "
+            f"dtype {feature.dtype} cannot hold (about {_days_limit(feature.dtype):.0f} days either "
+            f"side of {DATETIME_ORIGIN}); the model could not be given it."
+        )
+    return days
 
 
 def _decode_datetime(days: np.ndarray, feature: Feature) -> Any:

@@ -151,6 +151,9 @@ def test_queries_that_are_not_dates_or_in_the_wrong_timezone_are_refused():
         schema.encode(
             pd.DataFrame({"opened": [pd.Timestamp("2021-03-01", tz="UTC")], "income": [1.0]})
         )
+    nanos = FeatureSchema.infer(_loans(unit="ns"))
+    with pytest.raises(DataError, match=r"'opened' is '2300-01-01' .*datetime64\[ns\] cannot hold"):
+        nanos.encode(pd.DataFrame({"opened": ["2300-01-01"], "income": [50.0]}))
     # ISO text is read as a date
     text = schema.encode(pd.DataFrame({"opened": ["2021-03-01"], "income": [50.0]}))
     assert text[0, 0] == (pd.Timestamp("2021-03-01") - ORIGIN).days
