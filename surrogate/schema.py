@@ -712,7 +712,9 @@ def _as_datetimes(series: pd.Series, name: str, what: str) -> pd.Series:
     zones = sorted({str(t.tz) for t in stamps if t is not pd.NaT})
     if len(zones) > 1:
         raise DataTypeError(
-            f"Feature {name!r} mixes timezones in the {what}: {zones} ('None': no timezone); "
+            f"Feature {name!r} mixes timezones in the {what}: {zones}"
+            + (" ('None': no timezone)" if "None" in zones else "")
+            + "; "
             "expected one timezone per column. Convert it first, e.g. "
             "pd.to_datetime(column, utc=True)."
         )

@@ -133,6 +133,9 @@ def test_mixed_timezones_are_refused_naming_the_feature():
     )
     with pytest.raises(DataTypeError, match=r"'opened' mixes timezones.*Asia/Tokyo.*UTC"):
         FeatureSchema.infer(X)
+    X["opened"] = [pd.Timestamp("2021-01-01", tz="UTC"), pd.Timestamp("2021-01-02")]
+    with pytest.raises(DataTypeError, match=r"\['None', 'UTC'\] \('None': no timezone\)"):
+        FeatureSchema.infer(X)
 
 
 def test_a_datetime_column_missing_everywhere_is_refused_naming_it():

@@ -125,7 +125,7 @@ def read_table(path: Path) -> pd.DataFrame:
         frame = _read_csv(path)
     for column in frame.columns:
         if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
-            dates = iso_dates(frame[column], f"column {str(column)!r} of {path.name!r}")
+            dates = iso_dates(frame[column], f"data file {path.name!r}")
             frame[column] = frame[column].astype("category") if dates is None else dates
     _check_finite(frame, path)
     _check_cardinality(frame, path)
