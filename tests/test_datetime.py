@@ -382,3 +382,24 @@ def test_rows_decode_to_the_values_and_dtype_they_were_encoded_from(
     local = X["opened"].dt.tz_localize(None) if zone else X["opened"]
     assert schema["opened"].dates_only == bool((local == local.dt.normalize()).all())
     assert np.array_equal(values[:, 0], _days(X["opened"]))
+
+
+def test_subgroups_of_a_date_are_bands_between_training_quartile_days():
+    from surrogate.report import findings
+
+    days = pd.Series(pd.date_range("2020-01-01", "2020-12-31", freq="D"), name="opened")
+    X_train = days.to_frame()  # 366 days: quartiles at days 91.25, 182.5, 273.75 -> 91, 182, 273
+    X_test = days.iloc[::3].reset_index(drop=True).to_frame()
+    X_test.iloc[0, 0] = pd.NaT
+    scores = np.linspace(0, 1, len(X_test))
+    (table,) = findings.subgroups(
+        X_test, scores > 0.5, scores, features=["opened"], threshold=0.5, X_train=X_train
+    )
+    assert [g["group"] for g in table["groups"]] == [
+        "opened <= 2020-04-01",
+        "2020-04-01 < opened <= 2020-07-01",
+        "2020-07-01 < opened <= 2020-09-30",
+        "opened > 2020-09-30",
+        "missing",
+    ]
+    assert [g["n"] for g in table["groups"]] == [30, 30, 31, 30, 1]  # days 3, 6, ... 363
