@@ -29,12 +29,36 @@ at its most frequent value when
 So a feature has at most one point mass. On Adult they are ``capital_gain`` = 0
 (92% of people), ``capital_loss`` = 0 (95%) and ``hours_per_week`` = 40 (47%, five
 times the next value, 50 hours); German credit has none.
+
+Dates and timestamps: a ``datetime64`` column (naive, or in one timezone), or a column
+of Python ``datetime``/``date`` objects, is a feature of kind ``"datetime"``. Its values
+are numbers: days since ``DATETIME_ORIGIN`` (1970-01-01 00:00), read on the column's
+own wall clock (in its timezone), so a date at midnight is a whole number of days
+even across daylight-saving changes. The origin is fixed rather than learned (not the
+training minimum), so the same date is the same number in every schema and an
+explanation's slope is "per day" whatever the data. ``Feature.origin``, ``unit``
+(``"day"``) and ``timezone`` record this in the schema and its fingerprint. Bounds,
+mean, standard deviation (in days), missing values (``NaT``) and point masses are
+learned as for numbers. ``Feature.resolution`` is the coarsest step every training
+value sits on: ``"day"`` (all at midnight), ``"s"``, ``"ms"``, ``"us"`` or ``"ns"``. A
+column of dates (resolution ``"day"``, ``Feature.dates_only``) is sampled in whole
+days, as integers are sampled in whole numbers, because the model never saw a time of
+day there. Otherwise samples are continuous and decoded rows are rounded to the
+resolution (a column of whole seconds gets whole seconds): float days hold about a
+microsecond, so finer steps would only add rounding noise to rows the model gets.
+Rows decoded for the model get the column's own dtype back (``datetime64`` with its
+unit and timezone); a wall-clock time that a daylight-saving change skips is moved
+forward, and one it repeats is read as standard time. A query given as ISO text
+(``"2021-03-01"``) is read as a date; a query in another timezone is converted to the
+column's. Explanations show such values as ISO dates (:meth:`Feature.readable`).
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
@@ -44,8 +68,23 @@ import pandas as pd
 
 from .errors import DataError, DataTypeError, ParameterError
 
-Kind = Literal["numeric", "integer", "categorical", "boolean"]
+Kind = Literal["numeric", "integer", "datetime", "categorical", "boolean"]
 MISSING_CODE = -1
+#: a datetime feature's values are days since this wall-clock time, in the column's timezone
+DATETIME_ORIGIN = "1970-01-01T00:00:00"
+#: the unit of a datetime feature's values
+DATETIME_UNIT = "day"
+#: fields that only datetime features carry (left out of other features' fingerprints)
+_DATETIME_FIELDS = ("origin", "unit", "timezone", "resolution")
+#: steps a datetime column's values may sit on, coarsest first
+RESOLUTIONS = ("day", "s", "ms", "us", "ns")
+_PER_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
+#: the largest float below 2**63: datetime64 ticks past it would wrap around
+_LARGEST_TICK = float(np.nextafter(2.0**63, 0.0))
+#: ISO 8601 dates and timestamps, as text: 2021-03-01, 2021-03-01T10:30:00.5+01:00
+ISO_DATE = re.compile(
+    r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
+)
 #: default least training share of a value that counts as a point mass (see module doc)
 DEFAULT_POINT_MASS_SHARE = 0.05
 #: a point mass holds at least this many times the rows of any other value
@@ -68,6 +107,9 @@ class Feature:
     values that hold a share of the training rows where the number is present (see
     the module doc; ``FeatureSchema.infer`` learns at most one per feature, samplers
     keep any number of them).
+    A ``"datetime"`` feature's numbers are days (``unit``) since ``origin`` on the
+    wall clock of ``timezone`` (None: naive); ``resolution`` is the coarsest step its
+    training values sit on (``"day"``: dates, sampled in whole days; see the module doc).
     """
 
     name: str
@@ -85,10 +127,37 @@ class Feature:
     ordered: bool = False
     categories_dtype: str | None = None
     point_masses: tuple[tuple[float, float], ...] = ()
+    origin: str | None = None
+    unit: str | None = None
+    timezone: str | None = None
+    resolution: str | None = None
 
     @property
     def is_numeric(self) -> bool:
-        return self.kind in ("numeric", "integer")
+        """Numbers in the values view: numeric, integer and datetime (days) features."""
+        return self.kind in ("numeric", "integer", "datetime")
+
+    @property
+    def is_datetime(self) -> bool:
+        return self.kind == "datetime"
+
+    @property
+    def dates_only(self) -> bool:
+        """A datetime feature whose training values are all at midnight."""
+        return self.kind == "datetime" and self.resolution == "day"
+
+    @property
+    def whole(self) -> bool:
+        """Samplers draw whole numbers: integers, and dates without a time of day."""
+        return self.kind == "integer" or self.dates_only
+
+    def readable(self, value: float) -> float | str | None:
+        """A value as explanations show it: a number, an ISO date, a category label."""
+        if self.kind == "datetime":
+            return None if np.isnan(value) else format_date(self, value)
+        if self.is_numeric:
+            return None if np.isnan(value) else float(value)
+        return self.label(value)
 
     @property
     def is_constant(self) -> bool:
@@ -115,7 +184,7 @@ class Feature:
 
     def point_flag_names(self) -> tuple[str, ...]:
         """Names of the "is at the point" states, e.g. ``"capital_gain is 0"``."""
-        return tuple(point_flag_name(self.name, v) for v in self.points)
+        return tuple(point_flag_label(self, v) for v in self.points)
 
 
 def point_flag_name(feature: str, value: float) -> str:
@@ -123,9 +192,41 @@ def point_flag_name(feature: str, value: float) -> str:
     return f"{feature} is {format_number(value)}"
 
 
+def point_flag_label(feature: Feature, value: float) -> str:
+    """:func:`point_flag_name` with the value as ``feature`` shows it (a date for dates)."""
+    return f"{feature.name} is {format_value(feature, value)}"
+
+
 def format_number(value: float) -> str:
     """A number as the data shows it: ``0``, ``40``, ``0.5``."""
     return str(int(value)) if float(value).is_integer() else f"{value:.6g}"
+
+
+def format_value(feature: Feature, value: float) -> str:
+    """A value of a number as the data shows it: ``40``, ``0.5``, or an ISO date for dates."""
+    return format_date(feature, value) if feature.is_datetime else format_number(value)
+
+
+def format_date(feature: Feature, days: float) -> str:
+    """Days since the origin of a datetime ``feature`` as ISO text, in the column's unit and
+    timezone: ``2021-03-01`` for a midnight of a column of dates, ``2021-03-01T10:30:00+01:00``
+    otherwise."""
+    stamp = pd.Timestamp(_wall_clock(np.array([float(days)]), feature)[0])
+    if feature.dates_only and stamp == stamp.normalize():
+        return stamp.date().isoformat()
+    if feature.timezone is not None:
+        stamp = _localize(pd.DatetimeIndex([stamp]), feature.timezone)[0]
+    return stamp.isoformat()
+
+
+def days_since_origin(value: Any) -> float:
+    """An ISO date or timestamp (text, ``datetime``, ``Timestamp``) as days since
+    ``DATETIME_ORIGIN`` on its own wall clock: how a datetime feature holds it
+    (for readers that hold explanations but no schema, e.g. reason codes)."""
+    stamp = pd.Timestamp(value)
+    if stamp.tz is not None:
+        stamp = stamp.tz_localize(None)
+    return float((stamp - pd.Timestamp(DATETIME_ORIGIN)) / pd.Timedelta(days=1))
 
 
 def point_flag_feature(name: str, feature_names: Iterable[str]) -> str | None:
@@ -138,6 +239,8 @@ def point_flag_feature(name: str, feature_names: Iterable[str]) -> str | None:
         prefix = f"{feature} is "
         if name.startswith(prefix):
             rest = name[len(prefix) :]
+            if ISO_DATE.match(rest):  # a date's point: "opened is 1900-01-01"
+                return feature
             try:
                 if format_number(float(rest)) == rest:
                     return feature
@@ -309,14 +412,11 @@ class FeatureSchema:
         return frame
 
     def readable(self, values: np.ndarray) -> dict[str, float | str | None]:
-        """One row of values as {feature: number or category label}."""
-        row: dict[str, float | str | None] = {}
-        for feature, v in zip(self.features, values, strict=True):
-            if feature.is_numeric:
-                row[feature.name] = None if np.isnan(v) else float(v)
-            else:
-                row[feature.name] = feature.label(v)
-        return row
+        """One row of values as {feature: number, ISO date or category label}."""
+        return {
+            feature.name: feature.readable(v)
+            for feature, v in zip(self.features, values, strict=True)
+        }
 
     def with_immutable(self, names: Iterable[str]) -> FeatureSchema:
         names = set(names)
@@ -410,6 +510,9 @@ def _definition(feature: Feature) -> dict[str, Any]:
     out = asdict(feature)
     if not out["point_masses"]:
         del out["point_masses"]
+    if feature.kind != "datetime":  # schemas without dates keep the fingerprints they had
+        for name in _DATETIME_FIELDS:
+            del out[name]
     return out
 
 
@@ -444,6 +547,8 @@ def _infer_feature(
     )
     if pd.api.types.is_bool_dtype(series.dtype) and not force_categorical:
         return _categorical_feature(series, "boolean", common, bounds)
+    if not force_categorical and _holds_datetimes(series):
+        return _datetime_feature(series, common, bounds, point_mass_share)
     if force_categorical or not _is_numeric_dtype(series):
         if not force_categorical and series.dtype == object:
             if series.dropna().map(lambda v: isinstance(v, bool | np.bool_)).all():
@@ -512,6 +617,234 @@ def _point_masses(
     ):
         return ()
     return ((float(values[top]), float(counts[top]) / len(data)),)
+
+
+# ---- dates and timestamps ------------------------------------------------------------------
+def _holds_datetimes(series: pd.Series) -> bool:
+    """A datetime64 column, or an object column whose every present value is a date or time."""
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return True
+    if series.dtype != object:
+        return False
+    present = series.dropna()
+    return len(present) > 0 and bool(
+        present.map(lambda v: isinstance(v, _dt.date | np.datetime64)).all()
+    )
+
+
+def _datetime_feature(
+    series: pd.Series, common: dict, bounds, point_mass_share: float | None
+) -> Feature:
+    """A date or timestamp column as days since ``DATETIME_ORIGIN`` (module doc)."""
+    name = common["name"]
+    stamps = _as_datetimes(series, name, "training data")
+    timezone = None if stamps.dt.tz is None else str(stamps.dt.tz)
+    local = stamps.dt.tz_localize(None) if timezone is not None else stamps
+    data = _days(local)
+    data = data[~np.isnan(data)]
+    present = local.dropna()
+    resolution = _resolution(present)
+    lower, upper = float(data.min()), float(data.max())
+    if bounds is not None:
+        lower, upper = _check_bounds(name, _datetime_bounds(name, bounds), lower, upper)
+        _check_datetime_range(name, common["dtype"], lower, upper)
+    scale = float(data.std())
+    return Feature(
+        kind="datetime",
+        lower=lower,
+        upper=upper,
+        mean=float(data.mean()),
+        scale=scale,
+        point_masses=_point_masses(data, scale, resolution == "day", point_mass_share),
+        origin=DATETIME_ORIGIN,
+        unit=DATETIME_UNIT,
+        timezone=timezone,
+        resolution=resolution,
+        **common,
+    )
+
+
+def _datetime_bounds(name: str, bounds: Any) -> tuple[float, float]:
+    """Bounds of a datetime feature: dates (ISO text, datetime, Timestamp) or days since the origin."""
+    try:
+        lo, hi = bounds
+        return tuple(  # type: ignore[return-value]
+            float(b)
+            if isinstance(b, int | float | np.integer | np.floating) and not isinstance(b, bool)
+            else days_since_origin(b)
+            for b in (lo, hi)
+        )
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(
+            f"bounds[{name!r}] must be a pair of dates (e.g. ('2020-01-01', '2024-12-31')) or of "
+            f"days since {DATETIME_ORIGIN}, got {bounds!r}."
+        ) from exc
+
+
+def _days_limit(dtype: str) -> float:
+    """The most days from the origin a datetime dtype holds (datetime64[ns]: 1677 to 2262)."""
+    return _LARGEST_TICK / _PER_DAY[_unit_of_dtype(dtype)]
+
+
+def _check_datetime_range(name: str, dtype: str, lower: float, upper: float) -> None:
+    """Bounds of a datetime column must fit its dtype."""
+    limit = _days_limit(dtype)
+    if not -limit < lower <= upper < limit:
+        raise ParameterError(
+            f"bounds[{name!r}] = ({lower}, {upper}) days since {DATETIME_ORIGIN} exceed what the "
+            f"column's dtype {dtype} holds (about +-{limit:.0f} days); widen the unit or narrow the bounds."
+        )
+
+
+def _as_datetimes(series: pd.Series, name: str, what: str) -> pd.Series:
+    """A column of dates as a datetime64 Series (naive or in one timezone), refused by name
+    when a value is not a date or the timezones are mixed."""
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return series
+    if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_numeric_dtype(series.dtype):
+        present = series.dropna()
+        shown = present.iloc[0] if len(present) else None
+        raise DataError(
+            f"Feature {name!r} must be a date or timestamp, got values like {shown!r} in the {what} "
+            f"(column dtype {series.dtype})."
+        )
+    stamps = [_timestamp(v, name, what, i) for i, v in enumerate(series.to_numpy(dtype=object))]
+    zones = sorted({str(t.tz) for t in stamps if t is not pd.NaT})
+    if len(zones) > 1:
+        raise DataTypeError(
+            f"Feature {name!r} mixes timezones in the {what}: {zones}"
+            + (" ('None': no timezone)" if "None" in zones else "")
+            + "; "
+            "expected one timezone per column. Convert it first, e.g. "
+            "pd.to_datetime(column, utc=True)."
+        )
+    return pd.Series(pd.DatetimeIndex(stamps), index=series.index, name=series.name)
+
+
+def iso_dates(column: pd.Series, what: str) -> pd.Series | None:
+    """A text column whose every present value is an ISO 8601 date or timestamp, as
+    datetime64 (None for any other column, and for one with no present value); refused
+    by name when its timezones are mixed (:func:`_as_datetimes`)."""
+    present = column.dropna()
+    if (
+        len(present) == 0
+        or not present.map(
+            lambda v: isinstance(v, str) and ISO_DATE.match(v.strip()) is not None
+        ).all()
+    ):
+        return None
+    try:
+        return _as_datetimes(column.astype(object), str(column.name), what)
+    except DataError:  # e.g. 2021-02-30: looks like a date, is not one; stays text
+        return None
+
+
+def _timestamp(value: Any, name: str, what: str, row: int) -> Any:
+    """One cell as a Timestamp (NaT for missing): dates, datetimes or ISO 8601 text."""
+    if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
+        return pd.NaT
+    if isinstance(value, _dt.date | np.datetime64) or (
+        isinstance(value, str) and ISO_DATE.match(value.strip())
+    ):
+        try:
+            return pd.Timestamp(value.strip() if isinstance(value, str) else value)
+        except (ValueError, OverflowError):
+            pass
+    raise DataError(
+        f"Feature {name!r} must be a date or timestamp (a datetime, or ISO text such as "
+        f"'2021-03-01'), got {value!r} in {what} row {row}."
+    )
+
+
+def _days(local: pd.Series) -> np.ndarray:
+    """Naive (wall-clock) timestamps as days since the origin; NaT -> NaN."""
+    return ((local - pd.Timestamp(DATETIME_ORIGIN)) / pd.Timedelta(days=1)).to_numpy(
+        dtype=np.float64, na_value=np.nan
+    )
+
+
+def _unit_of_dtype(dtype: str) -> str:
+    """The resolution of a datetime dtype: s, ms, us or ns (Python objects: us)."""
+    if dtype == "object":
+        return "us"
+    resolved = pd.api.types.pandas_dtype(dtype)
+    return str(getattr(resolved, "unit", None) or np.datetime_data(resolved)[0])
+
+
+def _datetime_unit(feature: Feature) -> str:
+    return _unit_of_dtype(feature.dtype)
+
+
+def _resolution(present: pd.Series) -> str:
+    """The coarsest step of ``RESOLUTIONS`` every (naive, present) timestamp sits on."""
+    unit = str(np.datetime_data(present.dtype)[0])
+    ticks = present.to_numpy().astype(np.int64)  # in the column's unit
+    for step in RESOLUTIONS[: RESOLUTIONS.index(unit)]:
+        if not (ticks % (_PER_DAY[unit] // _steps_per_day(step))).any():
+            return step
+    return unit
+
+
+def _steps_per_day(step: str) -> int:
+    return 1 if step == "day" else _PER_DAY[step]
+
+
+def _wall_clock(days: np.ndarray, feature: Feature) -> np.ndarray:
+    """Days since the origin as naive datetime64 in the column's unit, rounded to its
+    resolution (NaN -> NaT)."""
+    unit = _datetime_unit(feature)
+    # never finer than the unit (objects holding nanoseconds are decoded in microseconds)
+    per_day = min(_steps_per_day(feature.resolution or unit), _PER_DAY[unit])
+    ticks_per_step = _PER_DAY[unit] // per_day
+    missing = np.isnan(days)
+    # clipped: a float past int64 would wrap around (encoded rows are checked to fit)
+    bound = np.floor(_LARGEST_TICK / ticks_per_step)
+    steps = np.clip(np.round(np.where(missing, 0.0, days) * per_day), -bound, bound)
+    counts = steps.astype(np.int64) * ticks_per_step
+    origin = np.array([DATETIME_ORIGIN], dtype=f"datetime64[{unit}]")
+    out = origin + counts.astype(f"timedelta64[{unit}]")
+    out[missing] = np.datetime64("NaT")
+    return out
+
+
+def _localize(naive: pd.DatetimeIndex, timezone: str) -> pd.DatetimeIndex:
+    """Wall-clock times in ``timezone``: skipped times move forward, repeated ones are standard time."""
+    return naive.tz_localize(
+        timezone, ambiguous=np.zeros(len(naive), dtype=bool), nonexistent="shift_forward"
+    )
+
+
+def _encode_datetime(series: pd.Series, feature: Feature, what: str) -> np.ndarray:
+    stamps = _as_datetimes(series, feature.name, what)
+    zone = None if stamps.dt.tz is None else str(stamps.dt.tz)
+    if (zone is None) != (feature.timezone is None):
+        raise DataError(
+            f"Feature {feature.name!r} is in timezone {feature.timezone or 'none (naive)'} in the "
+            f"training data, but the {what} has {zone or 'no timezone'}; expected "
+            + ("naive timestamps." if feature.timezone is None else "timestamps with a timezone.")
+        )
+    if zone is not None:
+        stamps = stamps.dt.tz_convert(feature.timezone).dt.tz_localize(None)
+    days = _days(stamps)
+    beyond = np.abs(days) >= _days_limit(feature.dtype)  # NaN compares False
+    if beyond.any():
+        i = int(np.flatnonzero(beyond)[0])
+        raise DataError(
+            f"Feature {feature.name!r} is {series.iloc[i]!r} in {what} row {i}, which the column's "
+            f"dtype {feature.dtype} cannot hold (about {_days_limit(feature.dtype):.0f} days either "
+            f"side of {DATETIME_ORIGIN}); the model could not be given it."
+        )
+    return days
+
+
+def _decode_datetime(days: np.ndarray, feature: Feature) -> Any:
+    naive = pd.DatetimeIndex(_wall_clock(days, feature))
+    stamps = naive if feature.timezone is None else _localize(naive, feature.timezone)
+    if feature.dtype == "object":  # dates the training frame held as Python objects stay objects
+        out = np.empty(len(days), dtype=object)
+        out[:] = [None if t is pd.NaT else t for t in stamps]
+        return pd.Series(out, dtype=object, copy=False)
+    return pd.Series(stamps, copy=False).astype(feature.dtype)
 
 
 def _check_dtype_range(name: str, dtype: Any, lower: float, upper: float) -> None:
@@ -600,6 +933,11 @@ def _check_scalar_cells(series: pd.Series, name: str, what: str) -> None:
             )
 
 
+def encode_column(series: pd.Series, feature: Feature, what: str = "data") -> np.ndarray:
+    """One column -> values, as :meth:`FeatureSchema.encode` reads it (days for dates)."""
+    return _encode_column(series, feature, what) + 0.0
+
+
 def _encode_column(series: pd.Series, feature: Feature, what: str) -> np.ndarray:
     _check_scalar_cells(series, feature.name, what)
     missing = series.isna().to_numpy()
@@ -609,6 +947,8 @@ def _encode_column(series: pd.Series, feature: Feature, what: str) -> np.ndarray
             f"Feature {feature.name!r} is missing in {what} row {first}, but it is never missing in the "
             "training data; expected a value."
         )
+    if feature.is_datetime:
+        return _encode_datetime(series, feature, what)
     if feature.is_numeric:
         return _encode_numeric(series, feature, what)
     lookup = {c: i for i, c in enumerate(feature.categories)}
@@ -647,6 +987,8 @@ def _encode_numeric(series: pd.Series, feature: Feature, what: str) -> np.ndarra
 
 
 def _decode_column(codes_or_numbers: np.ndarray, feature: Feature) -> Any:
+    if feature.is_datetime:
+        return _decode_datetime(codes_or_numbers, feature)
     if feature.is_numeric:
         return _decode_numeric(codes_or_numbers, feature)
     return _decode_categorical(codes_or_numbers, feature)

@@ -15,12 +15,13 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from ..datasets import load_german_credit
 from ..errors import ParameterError
 from ..explain import TabularExplainer
 from ..explanation import ExplanationSet
+from ..schema import DATETIME_ORIGIN
 
 #: the demo trainers, by name
 TRAINERS = ("gbm", "gbm-overfit", "mlp", "logreg")
@@ -117,6 +118,18 @@ def learner(trainer: str, task: str = "classification") -> Any:
     return LEARNERS[task][trainer]
 
 
+def days_since_origin(frame: Any) -> Any:
+    """Date columns as days since ``DATETIME_ORIGIN`` on their own wall clock (NaT -> NaN):
+    how the demo models read dates, as the explainer's schema counts them."""
+    import pandas as pd
+
+    def days(column: Any) -> Any:
+        local = column.dt.tz_localize(None) if column.dt.tz is not None else column
+        return (local - pd.Timestamp(DATETIME_ORIGIN)) / pd.Timedelta(days=1)
+
+    return frame.apply(days).to_numpy(dtype=float, na_value=float("nan"))
+
+
 def german_credit_model(
     X_train, y_train, *, random_state: int = 0, trainer: str = "gbm", task: str = "classification"
 ) -> Pipeline:
@@ -130,8 +143,13 @@ def german_credit_model(
     """
     parameters = trainer_parameters(trainer, random_state, task=task)
     build = learner(trainer, task)
+    import pandas as pd
+
     categorical = [c for c in X_train.columns if X_train[c].dtype == "category"]
-    numeric = [c for c in X_train.columns if c not in categorical]
+    dates = [c for c in X_train.columns if pd.api.types.is_datetime64_any_dtype(X_train[c])]
+    numeric = [c for c in X_train.columns if c not in categorical and c not in dates]
+    # dates become days; a pipeline without date columns is built as before
+    date_steps = [("dates", FunctionTransformer(days_since_origin), dates)] if dates else []
     categories = Pipeline(
         [
             ("impute", SimpleImputer(strategy="constant", fill_value="missing")),
@@ -140,14 +158,18 @@ def german_credit_model(
     )
     if trainer in ("gbm", "gbm-overfit"):
         encode = ColumnTransformer(
-            [("categories", categories, categorical)], remainder="passthrough"
+            [("categories", categories, categorical), *date_steps], remainder="passthrough"
         )
     else:
         numbers = Pipeline(
             [("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]
         )
+        date_steps = [
+            (name, Pipeline([("days", to_days), *numbers.steps]), columns)
+            for name, to_days, columns in date_steps
+        ]
         encode = ColumnTransformer(
-            [("categories", categories, categorical), ("numbers", numbers, numeric)]
+            [("categories", categories, categorical), ("numbers", numbers, numeric), *date_steps]
         )
     return Pipeline([("encode", encode), ("model", build(**parameters))]).fit(X_train, y_train)
 

@@ -30,7 +30,8 @@ from ..schema import (
     DEFAULT_POINT_MASS_SHARE,
     MISSING_CODE,
     FeatureSchema,
-    point_flag_name,
+    format_date,
+    point_flag_label,
     point_flag_owner,
 )
 from ..surrogates import make_surrogate
@@ -564,7 +565,8 @@ class TabularExplainer:
     def _warnings(self, query: np.ndarray) -> tuple[str, ...]:
         warnings = []
         outside = [
-            f"{f.name}={query[j]:.6g} (training range {f.lower:.6g} to {f.upper:.6g})"
+            f"{f.name}={_shown(f, query[j])} (training range {_shown(f, f.lower)} to "
+            f"{_shown(f, f.upper)})"
             for j, f in enumerate(self.schema.features)
             if f.is_numeric and not np.isnan(query[j]) and not f.lower <= query[j] <= f.upper
         ]
@@ -580,6 +582,11 @@ class TabularExplainer:
                 f"Features constant in the training data are never varied and cannot be explained: {constant}."
             )
         return tuple(warnings)
+
+
+def _shown(feature: Any, value: Any) -> str:
+    """A number as a warning shows it; a date as an ISO date."""
+    return format_date(feature, value) if feature.is_datetime else f"{value:.6g}"
 
 
 #: the population linear contributions are measured against
@@ -627,7 +634,7 @@ def _point_state_mean(name: str, schema: FeatureSchema, row: np.ndarray) -> floa
         return None
     j = schema.names.index(owner.name)
     for value, share in owner.point_masses:
-        if point_flag_name(owner.name, value) == name:
+        if point_flag_label(owner, value) == name:
             return -(1.0 - share) if row[j] == value else -share
     return None
 

@@ -20,6 +20,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ParameterError
+from ..schema import days_since_origin
 from ..surrogates.base import (
     AdditiveContent,
     AdditiveTerm,
@@ -37,6 +38,7 @@ from .text import (
     fmt,
     others_label,
     output_line,
+    per_unit_text,
     rule_line,
     scale_label,
     stability_line,
@@ -183,7 +185,7 @@ def _linear_table(content: LinearContent, scale: str) -> str:
         f"<td>{escape(t.feature)}</td><td>{escape(_value(t.value))}</td>"
         + _right("" if t.contribution is None else f"{t.contribution:+.4f}")
         + _right(f"{t.weight:+.4f}")
-        + _right("" if t.weight_per_unit is None else f"{t.weight_per_unit:+.4g}")
+        + _right(escape(per_unit_text(t)))
         + "</tr>"
         for t in content.terms
     )
@@ -257,7 +259,7 @@ def shape_svg(term: AdditiveTerm | PairTerm) -> str:
         return pair_shape_svg(term.heights, _query_cell(term))
     shape = term.shape
     if isinstance(shape, NumberShape):
-        query = term.value if isinstance(term.value, float) else None
+        query = None if term.value is None else _number_at(term.value)
         return number_shape_svg(
             shape.edges,
             shape.heights,
@@ -278,6 +280,11 @@ def _category_svg(term: AdditiveTerm, shape: CategoryShape) -> str:
     return category_shape_svg(heights, index)
 
 
+def _number_at(value: float | str) -> float:
+    """A number axis's value at the query; a date (ISO text) in the days its shape is drawn on."""
+    return days_since_origin(value) if isinstance(value, str) else float(value)
+
+
 def _query_cell(pair: PairTerm) -> tuple[int, int]:
     """The grid cell holding the query's two values."""
     cell = []
@@ -286,7 +293,7 @@ def _query_cell(pair: PairTerm) -> tuple[int, int]:
             if value is None:
                 cell.append(len(axis.edges) + 1)
             else:
-                cell.append(sum(1 for e in axis.edges if e <= float(value)))
+                cell.append(sum(1 for e in axis.edges if e <= _number_at(value)))
         else:
             label = "missing" if value is None else str(value)
             cell.append(next(g for g, labels in enumerate(axis.groups) if label in labels))

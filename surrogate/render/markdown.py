@@ -14,6 +14,7 @@ from .text import (
     fmt,
     others_label,
     output_line,
+    per_unit_text,
     rule_line,
     stability_line,
     surrogate_at_query,
@@ -64,7 +65,7 @@ def explanation_to_markdown(exp: Explanation) -> str:
             "|---|---|---|---|---|",
         ]
         for t in content.terms:
-            per_unit = "" if t.weight_per_unit is None else f"{t.weight_per_unit:+.4g}"
+            per_unit = per_unit_text(t)
             contribution = "" if t.contribution is None else f"{t.contribution:+.4f}"
             out.append(
                 f"| {escape(t.feature)} | {escape(value_text(t.value))} | {contribution} "

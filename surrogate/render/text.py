@@ -129,14 +129,25 @@ def rule_line(rule: Rule, position: int, *, ordered: bool, link: str = "identity
 
 
 def slope_text(term: LinearTerm) -> str:
-    """A term's slope with its unit: per sd (and per unit) of a number, or for its category."""
+    """A term's slope with its unit: per sd (and per unit) of a number, or for its category.
+
+    A number shown as text is a date (its unit is a day, see :mod:`surrogate.schema`)."""
     if term.weight_per_unit is not None:
-        return f"slope {term.weight:+.4f} per sd ({term.weight_per_unit:+.4g} per unit)"
+        unit = "day" if isinstance(term.value, str) else "unit"
+        return f"slope {term.weight:+.4f} per sd ({term.weight_per_unit:+.4g} per {unit})"
     if term.value == "present":  # a word or image segment: present, or masked out
         return f"slope {term.weight:+.4f} for being present rather than masked out"
     if isinstance(term.value, str):
         return f"slope {term.weight:+.4f} for having this category rather than another"
     return f"slope {term.weight:+.4f} per unit of z"
+
+
+def per_unit_text(term: LinearTerm) -> str:
+    """The slope per unit of a number for a table cell ("+0.01", "+0.01 per day" for a date);
+    empty for a category."""
+    if term.weight_per_unit is None:
+        return ""
+    return f"{term.weight_per_unit:+.4g}" + (" per day" if isinstance(term.value, str) else "")
 
 
 def term_line(term: LinearTerm) -> str:

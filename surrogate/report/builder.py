@@ -478,6 +478,8 @@ def _feature_summary(f, problem: Problem, policy: ReasonPolicy) -> dict[str, Any
         "family": policy.family_of(f.name).name,
         "prohibited": f.name in policy.prohibited,
         "excluded": f.name in policy.excluded,
+        # a date's statistics are days since its origin, on its timezone's wall clock
+        **({"origin": f.origin, "unit": f.unit, "timezone": f.timezone} if f.is_datetime else {}),
     }
 
 

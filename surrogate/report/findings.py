@@ -123,10 +123,18 @@ def subgroups(
 def _groups(column: pd.Series, train: pd.Series) -> tuple[np.ndarray, list[str]]:
     """Each row's group, and the groups in reading order (bands ascending, missing last)."""
     missing = column.isna().to_numpy()
-    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-        edges = np.unique(np.nanquantile(train.to_numpy(dtype=float), [0.25, 0.5, 0.75]))
-        names = _band_names(edges, str(column.name))
-        index = np.searchsorted(edges, column.to_numpy(dtype=float), side="left")
+    dates = pd.api.types.is_datetime64_any_dtype(column)
+    if dates or (pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)):
+        values, train_values = (
+            _as_days(c) if dates else c.to_numpy(dtype=float) for c in (column, train)
+        )
+        edges = np.nanquantile(train_values, [0.25, 0.5, 0.75])
+        if dates and np.all(np.mod(train_values[~np.isnan(train_values)], 1) == 0):
+            edges = np.floor(edges)  # whole days: "<= 91.25" holds the same days as "<= 91"
+        edges = np.unique(edges)
+        shown = [_iso_day(e) if dates else f"{e:g}" for e in edges]
+        names = _band_names(shown, str(column.name))
+        index = np.searchsorted(edges, values, side="left")
         labels = np.array([names[min(k, len(names) - 1)] for k in index], dtype=object)
         order = [n for n in names if (labels[~missing] == n).any()]
     else:
@@ -136,10 +144,24 @@ def _groups(column: pd.Series, train: pd.Series) -> tuple[np.ndarray, list[str]]
     return labels, order + (["missing"] if missing.any() else [])
 
 
-def _band_names(edges: np.ndarray, name: str) -> list[str]:
-    """``age <= 27``, ``27 < age <= 33``, ..., ``age > 42``: value ``v`` is in band
-    ``searchsorted(edges, v, side="left")``."""
-    shown = [f"{e:g}" for e in edges]
+def _as_days(column: pd.Series) -> np.ndarray:
+    """A column of dates as days since the schema's origin, on its own wall clock (NaN: missing)."""
+    from ..schema import DATETIME_ORIGIN
+
+    wall = column.dt.tz_localize(None) if column.dt.tz is not None else column
+    return ((wall - pd.Timestamp(DATETIME_ORIGIN)) / pd.Timedelta(days=1)).to_numpy(dtype=float)
+
+
+def _iso_day(days: float) -> str:
+    from ..schema import DATETIME_ORIGIN
+
+    stamp = pd.Timestamp(DATETIME_ORIGIN) + pd.Timedelta(days=float(days))
+    return stamp.date().isoformat() if stamp == stamp.normalize() else stamp.isoformat()
+
+
+def _band_names(shown: Sequence[str], name: str) -> list[str]:
+    """``age <= 27``, ``27 < age <= 33``, ..., ``age > 42`` from the edges as shown: value
+    ``v`` is in band ``searchsorted(edges, v, side="left")``."""
     return (
         [f"{name} <= {shown[0]}"]
         + [f"{lo} < {name} <= {hi}" for lo, hi in zip(shown[:-1], shown[1:], strict=True)]

@@ -35,6 +35,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import DataError, ModelError, ParameterError, require
+from ..schema import iso_dates
 from .config import ReviewConfig
 
 #: labels with more distinct values than this are not stratified on when splitting
@@ -163,7 +164,8 @@ def load_data(config: ReviewConfig) -> tuple[pd.DataFrame, pd.Series, str, str |
 
 
 def read_table(path: Path) -> pd.DataFrame:
-    """A CSV or Parquet file as a frame; text columns become categories.
+    """A CSV or Parquet file as a frame; text columns become categories, and dates when
+    every present value is an ISO 8601 date or timestamp (``2021-03-01``, ``2021-03-01T10:30Z``).
 
     Refused with a :class:`DataError` naming the column: a name given to two columns
     (pandas would silently rename the second ``name.1``) and infinite numbers.
@@ -174,7 +176,8 @@ def read_table(path: Path) -> pd.DataFrame:
         frame = _read_csv(path)
     for column in frame.columns:
         if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
-            frame[column] = frame[column].astype("category")
+            dates = iso_dates(frame[column], f"data file {path.name!r}")
+            frame[column] = frame[column].astype("category") if dates is None else dates
     _check_finite(frame, path)
     _check_cardinality(frame, path)
     return frame
@@ -217,8 +220,8 @@ def _check_cardinality(frame: pd.DataFrame, path: Path) -> None:
     if id_like:
         raise DataError(
             f"The data file {path.name!r} has text columns that look like identifiers, free text or "
-            f"timestamps, not categories: {', '.join(id_like)}. Drop them, or turn dates into "
-            "numbers (e.g. days since a stated origin), before the review."
+            f"timestamps, not categories: {', '.join(id_like)}. Drop them, or write dates as "
+            "ISO 8601 (2021-03-01, 2021-03-01T10:30:00), which are read as dates, before the review."
         )
 
 

@@ -83,7 +83,7 @@ import numpy as np
 
 from .._validation import Interval, check
 from ..errors import DataError, ParameterError
-from ..schema import point_flag_feature
+from ..schema import days_since_origin, encode_column, point_flag_feature
 from ..surrogates.base import PAIR_SEPARATOR, LinearContent
 from .reason_texts import ValueTexts, choose_text, texts_from_tables, value_words
 
@@ -165,7 +165,7 @@ class Reference:
         base = cls.from_schema(schema)
         if len(frame) == 0:
             raise DataError(f"The reference population {name!r} is empty.")
-        means = {f: float(np.nanmean(frame[f].to_numpy(dtype=float))) for f in base.means}
+        means = {f: float(np.nanmean(_numbers(frame[f], schema[f]))) for f in base.means}
         shares = {f: _frame_shares(frame[f], schema[f]) for f in base.shares}
         return cls(name=name, means=means, scales=base.scales, shares=shares)
 
@@ -535,7 +535,7 @@ def _linear_contribution(term: Any, policy: ReasonPolicy, reference: Reference, 
         offset = (
             0.0
             if not scale or value is None
-            else (float(value) - reference.means[term.feature]) / scale
+            else (_as_number(value) - reference.means[term.feature]) / scale
         )
         return _contribution(
             term.feature,
@@ -586,6 +586,18 @@ def _linear_contribution(term: Any, policy: ReasonPolicy, reference: Reference, 
         "term is neither a standardised number nor a category (a binned number?). Use the "
         "training population as the reference, or the qmc/gaussian sampler."
     )
+
+
+def _numbers(column: Any, feature: Any) -> np.ndarray:
+    """A number's column as floats; a date's as the days its feature holds."""
+    if feature.is_datetime:
+        return encode_column(column, feature, "reference population")
+    return column.to_numpy(dtype=float)
+
+
+def _as_number(value: float | str) -> float:
+    """A number's value at the query; a date (ISO text) as the days its feature holds."""
+    return days_since_origin(value) if isinstance(value, str) else float(value)
 
 
 def _contribution(

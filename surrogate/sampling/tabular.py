@@ -2,7 +2,8 @@
 
 ``gaussian``: each movable number is drawn from a normal around the query's value
 with standard deviation ``scale`` training standard deviations, truncated to the
-feature's bounds (integers are rounded and stay integers); each movable category
+feature's bounds (integers are rounded and stay integers; a date is a number of days,
+whole days for a column of dates, see :mod:`surrogate.schema`); each movable category
 is, with probability ``category_change``, redrawn from its training frequencies
 (missing counting as a category where the data has it); a query value outside
 the training range widens that range to include it, so rows are drawn around the
@@ -63,7 +64,7 @@ from scipy import special, stats
 from scipy.stats import qmc
 
 from ..errors import DataError, ParameterError, UnknownOptionError
-from ..schema import MISSING_CODE, Feature, FeatureSchema, format_number, point_flag_name
+from ..schema import MISSING_CODE, Feature, FeatureSchema, format_value, point_flag_label
 from .base import Neighborhood, Sampler
 
 #: below this probability mass the inverse-CDF formula loses precision: use scipy's truncnorm.
@@ -132,7 +133,7 @@ class GaussianSampler:
         #: the flag columns of z, after the features' columns: (feature index, point value)
         self._flags = [(j, float(v)) for j, (points, _) in self._points.items() for v in points]
         self.z_names = schema.names + tuple(
-            point_flag_name(features[j].name, v) for j, v in self._flags
+            point_flag_label(features[j], v) for j, v in self._flags
         )
         _check_unique(self.z_names)
         #: which z columns are standardised offsets (weights convert to original units)
@@ -179,7 +180,7 @@ class GaussianSampler:
         for j, (points, shares) in self._points.items():
             feature = self.schema.features[j]
             for v, share in zip(points, shares, strict=True):
-                notes.append(_point_note(feature.name, float(v), float(share), float(query[j])))
+                notes.append(_point_note(feature, float(v), float(share), float(query[j])))
         return tuple(notes)
 
     def _uniforms(self, n: int, d: int, seed: np.random.SeedSequence) -> np.ndarray:
@@ -202,7 +203,7 @@ class GaussianSampler:
         # which the explanation reports), not a distant slice of the training range
         lo, hi = min(lo, q), max(hi, q)
         sd = unit * self.scale
-        integer = feature.kind == "integer"
+        integer = feature.whole  # integers, and dates without a time of day
         if u_point is None:
             t = truncated_normal_ppf(u, (lo - q) / sd, (hi - q) / sd)
         else:
@@ -311,17 +312,17 @@ def _without_cells(
     return pieces
 
 
-def _point_note(name: str, v: float, share: float, q: float) -> str:
+def _point_note(feature: Feature, v: float, share: float, q: float) -> str:
     state = (
         "and for this query"
         if q == v
-        else f"but not for this query ({format_number(q)})"
+        else f"but not for this query ({format_value(feature, q)})"
         if not np.isnan(q)
         else "but not for this query (missing)"
     )
     return (
-        f"{name} is {format_number(v)} for {share:.1%} of training rows {state}; "
-        f"the neighbourhood keeps that share at {format_number(v)}."
+        f"{feature.name} is {format_value(feature, v)} for {share:.1%} of training rows {state}; "
+        f"the neighbourhood keeps that share at {format_value(feature, v)}."
     )
 
 
@@ -397,7 +398,7 @@ class QuartileBins:
             sd=sd,
             codes=codes[keep],
             cdf=np.cumsum(frequencies[keep]) / frequencies[keep].sum(),
-            integer=feature.kind == "integer",
+            integer=feature.whole,
         )
 
     def index(self, x: np.ndarray) -> np.ndarray:

@@ -1083,6 +1083,4 @@ def _pair_axis(coarse: _Coarse) -> PairAxis:
 
 
 def _readable(feature: Feature, value: float) -> float | str | None:
-    if feature.is_numeric:
-        return None if np.isnan(value) else float(value)
-    return feature.label(value)
+    return feature.readable(value)

@@ -27,13 +27,13 @@ Op = Literal["<=", ">", "in", "not in", "is missing", "is not missing"]
 class Condition:
     """One test on one feature: ``duration > 24`` or ``purpose in {business, car (new)}``.
 
-    ``value`` is a number for ``<=`` / ``>``, a sorted tuple of category labels for
-    ``in`` / ``not in``, and None for the missing tests.
+    ``value`` is a number for ``<=`` / ``>`` (a date as ISO text, ``opened <= 2021-03-01``),
+    a sorted tuple of category labels for ``in`` / ``not in``, and None for the missing tests.
     """
 
     feature: str
     op: Op
-    value: float | tuple[str, ...] | None = None
+    value: float | str | tuple[str, ...] | None = None
 
     def __str__(self) -> str:
         if self.op in ("in", "not in"):
@@ -43,7 +43,9 @@ class Condition:
         return f"{self.feature} {self.op} {_number(self.value)}"  # type: ignore[arg-type]
 
 
-def _number(value: float) -> str:
+def _number(value: float | str) -> str:
+    if isinstance(value, str):  # a date
+        return value
     return str(int(value)) if float(value).is_integer() else f"{value:.6g}"
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import ParameterError
 from ..fidelity import Stability, summarise_bootstrap
-from ..schema import MISSING_CODE, Feature
+from ..schema import MISSING_CODE, Feature, format_date
 from .base import (
     Condition,
     LocalProblem,
@@ -96,7 +96,10 @@ def to_condition(test: CodedTest, feature: Feature, domain: frozenset[int]) -> C
     labels is printed (``in`` on a tie). None when the test excludes nothing.
     """
     if test.op in ("<=", ">"):
-        return Condition(feature.name, test.op, float(test.value))  # type: ignore[arg-type]
+        threshold = float(test.value)  # type: ignore[arg-type]
+        if feature.is_datetime:
+            return Condition(feature.name, test.op, _date_threshold(feature, threshold))
+        return Condition(feature.name, test.op, threshold)
     if test.op in ("is missing", "is not missing"):
         return Condition(feature.name, test.op)
     codes: frozenset[int] = test.value  # type: ignore[assignment]
@@ -107,6 +110,12 @@ def to_condition(test: CodedTest, feature: Feature, domain: frozenset[int]) -> C
     if len(excluded) < len(allowed):
         return Condition(feature.name, "not in", _labels(feature, excluded))
     return Condition(feature.name, "in", _labels(feature, allowed))
+
+
+def _date_threshold(feature: Feature, threshold: float) -> str:
+    """A threshold on a date as ISO text. Dates are whole days, so ``<= t`` and ``> t`` select
+    the same rows as ``<=`` and ``>`` the last day at or before ``t``, which is shown."""
+    return format_date(feature, np.floor(threshold) if feature.dates_only else threshold)
 
 
 def _labels(feature: Feature, codes: frozenset[int]) -> tuple[str, ...]:

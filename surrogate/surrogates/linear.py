@@ -295,9 +295,7 @@ def _resampled_gram(design: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 def _readable(feature: Feature, value: float) -> float | str | None:
-    if feature.is_numeric:
-        return None if np.isnan(value) else float(value)
-    return feature.label(value)
+    return feature.readable(value)
 
 
 def _name_rank(names: Sequence[str]) -> np.ndarray:
