@@ -614,6 +614,17 @@ def test_explanation_html_fragment_escapes(hostile_report):
     assert "<script" not in table.lower() and "<table>" in table
 
 
+@pytest.mark.parametrize(
+    ("successes", "n", "expected"),
+    [(0, 10, (0.0, 0.2775)), (5, 10, (0.2366, 0.7634)), (30, 100, (0.2189, 0.3958))],
+)
+def test_wilson_interval_known_values(successes, n, expected):
+    from surrogate.report.findings import wilson_interval
+
+    assert wilson_interval(successes, n) == pytest.approx(expected, abs=5e-5)
+    assert wilson_interval(0, 0) is None
+
+
 def test_subgroups_and_severities_known_answers():
     from surrogate.report.findings import severity, subgroups
 
@@ -623,6 +634,10 @@ def test_subgroups_and_severities_known_answers():
     (g, x) = subgroups(X, adverse, scores, features=["g", "x"], threshold=0.5, X_train=X)
     assert [r["group"] for r in g["groups"]] == ["a", "b", "c"]
     assert [r["decline_rate"] for r in g["groups"]] == [1.0, 0.25, 1.0]
+    intervals = [r["decline_rate_interval"] for r in g["groups"]]
+    assert intervals[0][1] == 1.0 and intervals[2][1] == 1.0  # all declined: up to 1 exactly
+    assert intervals[2][0] < intervals[0][0] < 1.0  # 5 rows say less than 40
+    assert intervals[1][0] < 0.25 < intervals[1][1]
     assert g["n_compared"] == 2 and g["approval_ratio"] == 0.0  # c has 5 rows: not compared
     # b: its 10 adverse rows score 0.1, tied with 20 others and below 10: AUC (20 / 2) / 30
     assert g["decline_rate_gap"] == 0.75 and g["groups"][1]["auc"] == pytest.approx(1 / 3)

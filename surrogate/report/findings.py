@@ -176,15 +176,40 @@ def _group_row(
 
     n = int(mask.sum())
     both = 0 < adverse.sum() < len(adverse)
+    declined = int(np.sum(scores >= threshold))
     return {
         "group": label,
         "n": n,
         "share": float(n / len(mask)) if len(mask) else 0.0,
-        "decline_rate": float(np.mean(scores >= threshold)) if n else 0.0,
+        "decline_rate": declined / n if n else 0.0,
+        "decline_rate_interval": wilson_interval(declined, n),
         "adverse_rate": float(np.mean(adverse)) if n else 0.0,
         "mean_score": float(np.mean(scores)) if n else 0.0,
         "auc": float(roc_auc_score(adverse, scores)) if both else None,
     }
+
+
+#: normal quantile of the two-sided 95% intervals on group rates
+_Z95 = 1.959963984540054
+
+
+def wilson_interval(successes: int, n: int, z: float = _Z95) -> list[float] | None:
+    """Wilson score interval of a proportion (95% by default); None for an empty group.
+
+    Unlike the normal approximation it stays inside [0, 1] and is honest for the small
+    groups subgroup tables are full of (Wilson, JASA 1927; Brown, Cai & DasGupta 2001).
+
+    >>> [round(v, 4) for v in wilson_interval(0, 10)]
+    [0.0, 0.2775]
+    """
+    if n == 0:
+        return None
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    low = 0.0 if successes == 0 else float(max(0.0, centre - half))
+    high = 1.0 if successes == n else float(min(1.0, centre + half))
+    return [low, high]
 
 
 def _spread(values: Sequence[float]) -> float | None:
