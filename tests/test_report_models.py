@@ -94,6 +94,39 @@ def test_torch_state_dict_with_factory(numeric_problem, tmp_path):
         assert torch.equal(a, b)
 
 
+REGRESSION_FACTORY = textwrap.dedent(
+    """
+    import torch
+
+    def build():
+        torch.manual_seed(0)
+        return torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
+    """
+)
+
+
+def test_torch_regression_state_dict_is_reviewed_as_a_regression(numeric_problem, tmp_path):
+    data, _, _, config = numeric_problem
+    frame = pd.read_csv(data)
+    frame["loss"] = 0.3 * frame["debt"] - 0.2 * frame["income"]
+    frame.drop(columns=["default"]).to_csv(data, index=False)
+    (tmp_path / "loss_net.py").write_text(REGRESSION_FACTORY, encoding="utf-8")
+    sys.modules.pop("loss_net", None)
+    import loss_net
+
+    weights = tmp_path / "loss.pt"
+    torch.save(loss_net.build().state_dict(), weights)
+    out = tmp_path / "review"
+    argv = ["report", "--config", str(config), "--data", str(data), "--target", "loss"]
+    argv += ["--model", str(weights), "--model-factory", "loss_net:build"]
+    argv += ["--torch-output", "regression", "--out", str(out), *SMALL]
+    assert cli.main(argv) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["scope"]["mode"] == "regression"
+    assert "r2" in report["performance"]["held_out"]
+    assert not (out / "reason_codes.csv").exists()
+
+
 def test_state_dict_needs_a_factory(numeric_problem):
     _, weights, _, _ = numeric_problem
     with pytest.raises(ParameterError, match="--model-factory"):

@@ -11,7 +11,7 @@ import shlex
 from typing import Any
 
 from ..demo import TRAINERS
-from ..report.config import threshold_argument
+from ..report.config import TORCH_OUTPUTS, threshold_argument
 from .rows import parse_rows
 
 #: command-line destination -> review setting, for flags that map one to one
@@ -80,8 +80,9 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--torch-output",
-        choices=("logits", "probabilities"),
-        help="what a torch model's forward returns",
+        choices=TORCH_OUTPUTS,
+        help="what a torch model's forward returns (regression: one number per row, the "
+        "review's task)",
     )
     p.add_argument(
         "--trust-model-file",

@@ -55,7 +55,7 @@ from .findings import ALL_CUTOFFS
 BUNDLED = ("german-credit", "adult")
 #: the demo trainers (``surrogate.demo.TRAINERS``; a test keeps the two equal)
 TRAINERS = ("gbm", "gbm-overfit", "mlp", "logreg")
-TORCH_OUTPUTS = ("logits", "probabilities")
+TORCH_OUTPUTS = ("logits", "probabilities", "regression")
 #: model files a review can load (see ``report.problem`` for how each is guarded)
 MODEL_SUFFIXES = (".skops", ".joblib", ".pt2", ".pt", ".pth")
 CASE_SELECTIONS = ("declined", "rows", "sample")
