@@ -277,7 +277,7 @@ def test_findings_are_the_reports_own_figures(german_report):
     for item in items:
         by_kind.setdefault(item["kind"], []).append(item)
         assert item["severity"] == severity(item["kind"], item["value"])
-    assert set(by_kind) == set(CUTOFFS)
+    assert set(by_kind) == set(CUTOFFS) | {"reason_seeds"}  # reasons recomputed under other seeds
     order = [{"high": 0, "medium": 1, "low": 2}[i["severity"]] for i in items]
     assert order == sorted(order)
     (over,) = by_kind["overfitting"]
@@ -655,3 +655,46 @@ def test_subgroups_and_severities_known_answers():
     )
     assert severity("subgroup_gap", 0.79) == "high" and severity("subgroup_gap", 0.85) == "medium"
     assert severity("global_fidelity", 0.9) == "low"
+
+
+def test_declined_cases_reasons_are_recomputed_under_other_seeds(german_report):
+    report = _json(german_report)
+    rc = report["reason_codes"]
+    stability = rc["seed_stability"]
+    assert stability["performed"] and stability["n_seeds"] == 4
+    assert stability["n_cases"] == rc["n_declined"] == len(stability["cases"])
+    for case in stability["cases"]:
+        assert 0 <= case["identical"] <= case["first_same"] <= stability["n_seeds"]
+    k = stability["n_seeds"]
+    assert stability["share_first_same"] == pytest.approx(
+        np.mean([c["first_same"] == k for c in stability["cases"]])
+    )
+    assert stability["share_identical"] <= stability["share_first_same"]
+    (finding,) = [f for f in report["findings"]["items"] if f["kind"] == "reason_seeds"]
+    assert finding["value"] == pytest.approx(1 - stability["share_first_same"])
+    assert "reason_seeds" in {c["finding"] for c in report["findings"]["cutoffs"]}
+
+
+def test_reason_seed_finding_grades_the_share_whose_principal_reason_moves():
+    from surrogate.report import findings
+
+    def finding(share_first_same, performed=True):
+        stability = {
+            "performed": performed,
+            "n_seeds": 4,
+            "n_cases": 10,
+            "share_first_same": share_first_same,
+            "share_identical": 0.5,
+        }
+        return findings._reason_seeds({"reason_codes": {"seed_stability": stability}})
+
+    assert [
+        findings.severity("reason_seeds", finding(share)["value"]) for share in (1.0, 0.9, 0.7)
+    ] == ["low", "medium", "high"]
+    assert finding(None, performed=False) is None
+    assert findings._reason_seeds({"reason_codes": {"performed": False}}) is None  # regression
+
+
+def test_reason_seeds_outside_its_range_is_refused():
+    with pytest.raises(ParameterError, match="reason_seeds must be between 0 and 20"):
+        ReviewConfig(reason_seeds=21).resolved()

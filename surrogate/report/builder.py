@@ -74,7 +74,7 @@ ARTEFACTS = (
     "report.pdf",
 )
 #: seed-sequence purposes derived from the review seed, besides split/model/explainer
-_SAMPLE_PURPOSE, _SURVEY_PURPOSE = 1, 2
+_SAMPLE_PURPOSE, _SURVEY_PURPOSE, _REASON_SEEDS_PURPOSE = 1, 2, 3
 _VERSIONED = (
     "numpy",
     "scipy",
@@ -172,7 +172,14 @@ def build_report(config: ReviewConfig, *, command_line: str | None = None) -> Re
         "local": local_section(case_exps, positions, ids, config),
         "fidelity": fidelity_section(explained, survey, ids, scores_test, config),
         "sensitivity": sensitivity_section(problem, case_exps, positions, ids, config),
-        "reason_codes": reasons_section(reasons, positions, policy, reference, config),
+        "reason_codes": {
+            **reasons_section(reasons, positions, policy, reference, config),
+            "seed_stability": reason_seed_stability(
+                ReasonInputs(problem, config, policy, reference, rows, stated_as, ids),
+                positions,
+                reasons,
+            ),
+        },
         "subgroups": subgroups_section(problem, explainer, policy, scores_test, config),
         "limitations": limitations(config, problem),
         # the rerun compares explanations as fitted, before any restatement
@@ -191,11 +198,13 @@ def build_report(config: ReviewConfig, *, command_line: str | None = None) -> Re
 
 
 def make_explainer(problem: Problem, config: ReviewConfig, **changes: Any) -> TabularExplainer:
-    """The review's explainer (``changes`` override kernel_width / n_samples for sensitivity)."""
+    """The review's explainer (``changes`` override kernel_width / n_samples for sensitivity,
+    random_state for the reasons' seed stability)."""
     options = {
         "n_samples": config.n_samples,
         "kernel_width": config.kernel_width,
         "threshold": config.threshold,  # none for a regression: it has no decision rule
+        "random_state": config.seed,
         **changes,
     }
     return TabularExplainer(
@@ -203,7 +212,6 @@ def make_explainer(problem: Problem, config: ReviewConfig, **changes: Any) -> Ta
         problem.X_train,
         target=config.adverse_class,
         link=config.link,
-        random_state=config.seed,
         torch_output=config.torch_output,  # type: ignore[arg-type]  # validated: TORCH_OUTPUTS
         **options,
     )
@@ -620,6 +628,78 @@ def sensitivity_section(
         "top_k": analysis.SENSITIVITY_TOP_K,
         "settings": settings,
     }
+
+
+@dataclass(frozen=True)
+class ReasonInputs:
+    """What reasons are computed from, besides the explanation: the policy, the reference
+    population (and its encoded rows, to restate additive contributions against), case ids."""
+
+    problem: Problem
+    config: ReviewConfig
+    policy: ReasonPolicy
+    reference: Reference
+    rows: np.ndarray
+    stated_as: str
+    ids: list[str]
+
+    def reasons(self, exp: Explanation, position: int, features: Any) -> CaseReasons:
+        stated = stated_against(exp, self.rows, features, self.stated_as)
+        return case_reasons(
+            stated,
+            self.policy,
+            self.reference,
+            case_id=self.ids[position],
+            threshold=self.config.cutoff,
+        )
+
+
+def reason_seed_stability(
+    inputs: ReasonInputs, positions: list[int], reasons: list[CaseReasons]
+) -> dict[str, Any]:
+    """The declined cases' reasons computed again under ``reason_seeds`` other explainer
+    seeds (each case's own neighbourhood redrawn; nothing else changes), and how often
+    they are the same: the principal reason, and every reason in order."""
+    config = inputs.config
+    declined = {p: _codes(r) for p, r in zip(positions, reasons, strict=True) if r.declined}
+    record: dict[str, Any] = {
+        "performed": bool(config.reason_seeds and declined),
+        "n_seeds": config.reason_seeds,
+        "n_cases": len(declined),
+        "seeds": "numpy SeedSequence([seed, 3, s]) for s = 1 .. n_seeds",
+    }
+    if not record["performed"]:
+        return {**record, "share_first_same": None, "share_identical": None, "cases": []}
+    first_same = dict.fromkeys(declined, 0)
+    identical = dict.fromkeys(declined, 0)
+    for s in range(1, config.reason_seeds + 1):
+        seed = np.random.SeedSequence([config.seed, _REASON_SEEDS_PURPOSE, s])
+        explainer = make_explainer(inputs.problem, config, random_state=seed)
+        explained = explain_positions(explainer, inputs.problem, list(declined), config)
+        for p, codes in declined.items():
+            again = _codes(inputs.reasons(explained[p], p, explainer.schema.features))
+            first_same[p] += again[:2] == codes[:2]
+            identical[p] += again == codes
+    k = config.reason_seeds
+    return {
+        **record,
+        "share_first_same": float(np.mean([first_same[p] == k for p in declined])),
+        "share_identical": float(np.mean([identical[p] == k for p in declined])),
+        "cases": [
+            {
+                "case_id": inputs.ids[p],
+                "position": p,
+                "first_same": first_same[p],
+                "identical": identical[p],
+            }
+            for p in declined
+        ],
+    }
+
+
+def _codes(reasons: CaseReasons) -> tuple[str, ...]:
+    """A case's status, then its reason families in order."""
+    return (reasons.status, *(r.family for r in reasons.reasons))
 
 
 def reasons_section(

@@ -58,6 +58,8 @@ TRAINERS = ("gbm", "gbm-overfit", "mlp", "logreg")
 TORCH_OUTPUTS = ("logits", "probabilities", "regression")
 #: model files a review can load (see ``report.problem`` for how each is guarded)
 MODEL_SUFFIXES = (".skops", ".joblib", ".pt2", ".pt", ".pth")
+#: most other explainer seeds the declined cases' reasons are recomputed under
+MAX_REASON_SEEDS = 20
 CASE_SELECTIONS = ("declined", "rows", "sample")
 REFERENCES = ("training", "approved")
 #: how each case is explained: the simplest of linear, additive and additive with three
@@ -105,6 +107,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "sensitivity_cases",
         "sensitivity_widths",
         "sensitivity_n_samples",
+        "reason_seeds",
         "global_max_depth",
         "global_max_rules",
         "global_augment",
@@ -170,6 +173,8 @@ class ReviewConfig:
     sensitivity_cases: int = 5
     sensitivity_widths: list[float] = field(default_factory=lambda: [0.5, 2.0])
     sensitivity_n_samples: list[int] = field(default_factory=lambda: [1000, 4000])
+    #: other explainer seeds the declined cases' reasons are computed again under (0: none)
+    reason_seeds: int = 4
     global_max_depth: int = 3
     global_max_rules: int = 6
     global_augment: int = 4
@@ -191,6 +196,8 @@ class ReviewConfig:
     subgroup_gap_medium: float = ALL_CUTOFFS["subgroup_gap"][1]
     unexplained_rows_high: float = ALL_CUTOFFS["unexplained_rows"][0]
     unexplained_rows_medium: float = ALL_CUTOFFS["unexplained_rows"][1]
+    reason_seeds_high: float = ALL_CUTOFFS["reason_seeds"][0]
+    reason_seeds_medium: float = ALL_CUTOFFS["reason_seeds"][1]
 
     # ---- reading and writing -----------------------------------------------------------
     @classmethod
@@ -404,6 +411,11 @@ class ReviewConfig:
         if self.fidelity_survey < 0:
             raise ParameterError(
                 f"fidelity_survey must be zero or more rows, got {self.fidelity_survey!r}."
+            )
+        if not 0 <= self.reason_seeds <= MAX_REASON_SEEDS:
+            raise ParameterError(
+                f"reason_seeds must be between 0 and {MAX_REASON_SEEDS} other explainer seeds, "
+                f"got {self.reason_seeds!r}."
             )
         check_threshold(self.threshold)
         self._check_trust()

@@ -37,6 +37,7 @@ CUTOFFS: dict[str, tuple[float, float, str]] = {
 #: cut-offs of findings graded only when they arise: held-out rows no explanation describes
 WHEN_PRESENT: dict[str, tuple[float, float, str]] = {
     "unexplained_rows": (0.05, 0.0, "above"),
+    "reason_seeds": (0.2, 0.05, "above"),
 }
 #: the default cut-offs of every finding (a review file's [findings] section overrides them)
 ALL_CUTOFFS = {**CUTOFFS, **WHEN_PRESENT}
@@ -67,6 +68,8 @@ def cutoffs_text(
         "calibration": "expected calibration error on held-out data",
         "subgroup_gap": "lowest approval-rate ratio between groups of a prohibited-basis feature",
         "unexplained_rows": "share of held-out rows no local explanation can describe",
+        "reason_seeds": "share of declined cases whose principal reason changes with the "
+        "explainer's seed",
     }
     return [
         {"finding": kind, "figure": words[kind], "high": high, "medium": medium, "direction": d}
@@ -239,6 +242,7 @@ def findings(report: dict[str, Any], cutoffs: Cutoffs | None = None) -> list[dic
             _calibration(report),
             *_subgroup_findings(report),
             _unexplained(report),
+            _reason_seeds(report),
         )
         if f is not None
     ]
@@ -256,6 +260,24 @@ def _finding(kind: str, title: str, value: float, label: str, text: str, section
         "text": text,
         "section": section,
     }
+
+
+def _reason_seeds(report):
+    stability = report.get("reason_codes", {}).get("seed_stability")
+    if not stability or not stability["performed"] or not stability["n_cases"]:
+        return None
+    n, k = stability["n_cases"], stability["n_seeds"]
+    return _finding(
+        "reason_seeds",
+        "Reason codes across explainer seeds",
+        1.0 - stability["share_first_same"],
+        "share of declined cases whose principal reason changes with the seed",
+        f"Under {k} other explainer seeds, the principal reason stays the same for "
+        f"{stability['share_first_same']:.0%} of {n} declined cases, and every reason, in order, "
+        f"for {stability['share_identical']:.0%}. Reasons that change with the seed rest on "
+        "contributions closer together than the sampling noise.",
+        "reasons",
+    )
 
 
 def _overfitting(report):
