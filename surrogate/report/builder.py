@@ -363,9 +363,9 @@ def _case_ids(problem: Problem) -> list[str]:
 
 
 # ---- sections ----------------------------------------------------------------------------------------------
-def scope_section(
-    config: ReviewConfig, problem: Problem, explainer, scores_test: np.ndarray, positions
-) -> dict[str, Any]:
+def model_scope(config: ReviewConfig, problem: Problem, explainer) -> dict[str, Any]:
+    """The scope's opening lines, for every task: what is reviewed, for what, and where the
+    model came from."""
     return {
         "title": config.title,
         "model_id": config.model_id,
@@ -374,6 +374,14 @@ def scope_section(
         "model_parameters": _trainer_parameters(config),
         "model_description": explainer.blackbox.description(),
         "mode": explainer.blackbox.mode,
+    }
+
+
+def scope_section(
+    config: ReviewConfig, problem: Problem, explainer, scores_test: np.ndarray, positions
+) -> dict[str, Any]:
+    return {
+        **model_scope(config, problem, explainer),
         "data_source": problem.data_source,
         "adverse_class": config.adverse,
         "threshold": config.cutoff,
