@@ -229,6 +229,12 @@ def days_since_origin(value: Any) -> float:
     return float((stamp - pd.Timestamp(DATETIME_ORIGIN)) / pd.Timedelta(days=1))
 
 
+def number_value(value: float | str) -> float:
+    """A number feature's value as it is held: a date (ISO text, as explanations show it)
+    in days since ``DATETIME_ORIGIN``, anything else as a float."""
+    return days_since_origin(value) if isinstance(value, str) else float(value)
+
+
 def point_flag_feature(name: str, feature_names: Iterable[str]) -> str | None:
     """The feature ``name`` is a point-mass state of, by the shape of the name alone
     (``"capital_gain is 0"`` -> ``"capital_gain"``); None when it is not such a name.

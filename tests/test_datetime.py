@@ -403,3 +403,30 @@ def test_subgroups_of_a_date_are_bands_between_training_quartile_days():
         "missing",
     ]
     assert [g["n"] for g in table["groups"]] == [30, 30, 31, 30, 1]  # days 3, 6, ... 363
+
+
+def test_a_pair_on_a_date_is_restated_against_rows_with_missing_dates():
+    from surrogate.surrogates.contributions import with_reference
+
+    X = _loans()
+    X.loc[3, "opened"] = pd.NaT  # the date can be missing: the pair's query level takes it
+
+    def crossed(frame):
+        days = np.nan_to_num(_days(frame["opened"]), nan=17000.0)
+        return (days > 17500) * (frame["income"].to_numpy() > 50) * 2.0 + 0.001 * days
+
+    explainer = sg.TabularExplainer(crossed, X, mode="regression", n_samples=1500)
+    exp = explainer.explain(X.iloc[10], "additive", interactions=1)
+    (pair,) = exp.content.pairs
+    assert set(pair.features) == {"opened", "income"} and isinstance(
+        pair.values[pair.features.index("opened")], str
+    )
+    rows = explainer.schema.encode(X)
+    restated = with_reference(exp.content, rows, explainer.schema.features, reference="loan book")
+    total = (
+        restated.intercept
+        + sum(t.contribution for t in restated.terms)
+        + restated.pairs[0].contribution
+    )
+    assert np.isfinite(total)
+    assert total == pytest.approx(exp.content.intercept + sum(exp.contributions.values()))

@@ -20,7 +20,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ParameterError
-from ..schema import days_since_origin
+from ..schema import number_value
 from ..surrogates.base import (
     AdditiveContent,
     AdditiveTerm,
@@ -259,7 +259,7 @@ def shape_svg(term: AdditiveTerm | PairTerm) -> str:
         return pair_shape_svg(term.heights, _query_cell(term))
     shape = term.shape
     if isinstance(shape, NumberShape):
-        query = None if term.value is None else _number_at(term.value)
+        query = None if term.value is None else number_value(term.value)
         return number_shape_svg(
             shape.edges,
             shape.heights,
@@ -280,11 +280,6 @@ def _category_svg(term: AdditiveTerm, shape: CategoryShape) -> str:
     return category_shape_svg(heights, index)
 
 
-def _number_at(value: float | str) -> float:
-    """A number axis's value at the query; a date (ISO text) in the days its shape is drawn on."""
-    return days_since_origin(value) if isinstance(value, str) else float(value)
-
-
 def _query_cell(pair: PairTerm) -> tuple[int, int]:
     """The grid cell holding the query's two values."""
     cell = []
@@ -293,7 +288,7 @@ def _query_cell(pair: PairTerm) -> tuple[int, int]:
             if value is None:
                 cell.append(len(axis.edges) + 1)
             else:
-                cell.append(sum(1 for e in axis.edges if e <= _number_at(value)))
+                cell.append(sum(1 for e in axis.edges if e <= number_value(value)))
         else:
             label = "missing" if value is None else str(value)
             cell.append(next(g for g, labels in enumerate(axis.groups) if label in labels))

@@ -83,7 +83,7 @@ import numpy as np
 
 from .._validation import Interval, check
 from ..errors import DataError, ParameterError
-from ..schema import days_since_origin, encode_column, point_flag_feature
+from ..schema import encode_column, number_value, point_flag_feature
 from ..surrogates.base import PAIR_SEPARATOR, LinearContent
 from .reason_texts import ValueTexts, choose_text, texts_from_tables, value_words
 
@@ -535,7 +535,7 @@ def _linear_contribution(term: Any, policy: ReasonPolicy, reference: Reference, 
         offset = (
             0.0
             if not scale or value is None
-            else (_as_number(value) - reference.means[term.feature]) / scale
+            else (number_value(value) - reference.means[term.feature]) / scale
         )
         return _contribution(
             term.feature,
@@ -593,11 +593,6 @@ def _numbers(column: Any, feature: Any) -> np.ndarray:
     if feature.is_datetime:
         return encode_column(column, feature, "reference population")
     return column.to_numpy(dtype=float)
-
-
-def _as_number(value: float | str) -> float:
-    """A number's value at the query; a date (ISO text) as the days its feature holds."""
-    return days_since_origin(value) if isinstance(value, str) else float(value)
 
 
 def _contribution(

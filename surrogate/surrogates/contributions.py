@@ -30,7 +30,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..errors import DataError, ParameterError
-from ..schema import Feature
+from ..schema import Feature, number_value
 from .base import (
     AdditiveContent,
     AdditiveTerm,
@@ -155,7 +155,7 @@ def _axis_levels(
             elif query is None:  # pragma: no cover - a missing query always has a missing level
                 own = 0
             else:
-                own = int(np.searchsorted(edges, float(query), side="right"))
+                own = int(np.searchsorted(edges, number_value(query), side="right"))
             levels[missing] = own
         return levels
     labels = _labels(features, axis.feature, x)
