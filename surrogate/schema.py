@@ -229,6 +229,12 @@ def days_since_origin(value: Any) -> float:
     return float((stamp - pd.Timestamp(DATETIME_ORIGIN)) / pd.Timedelta(days=1))
 
 
+def column_days(column: pd.Series) -> np.ndarray:
+    """A datetime column as days since ``DATETIME_ORIGIN`` on its own wall clock (NaT -> NaN),
+    as a datetime feature holds it (for readers of raw frames, e.g. subgroup tables)."""
+    return _days(column.dt.tz_localize(None) if column.dt.tz is not None else column)
+
+
 def number_value(value: float | str) -> float:
     """A number feature's value as it is held: a date (ISO text, as explanations show it)
     in days since ``DATETIME_ORIGIN``, anything else as a float."""

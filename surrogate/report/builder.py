@@ -151,17 +151,18 @@ def build_report(config: ReviewConfig, *, command_line: str | None = None) -> Re
 
     survey = survey_positions(len(problem.X_test), config, unexplained.explainable)
     explained = explain_positions(explainer, problem, sorted(set(positions) | set(survey)), config)
-    # additive cases state their contributions against the reference population, as linear ones do
-    rows = reference_rows(config, explainer, problem, scores_train)
-    stated_as = REFERENCE if reference.training else reference.name
-    case_exps = [
-        stated_against(explained[p], rows, explainer.schema.features, stated_as) for p in positions
-    ]
     ids = _case_ids(problem)
-    reasons = [
-        case_reasons(exp, policy, reference, case_id=ids[p], threshold=config.cutoff)
-        for exp, p in zip(case_exps, positions, strict=True)
-    ]
+    reasoning = ReasonInputs(
+        problem=problem,
+        config=config,
+        policy=policy,
+        reference=reference,
+        rows=reference_rows(config, explainer, problem, scores_train),
+        features=explainer.schema.features,
+        ids=ids,
+    )
+    case_exps = [reasoning.stated(explained[p]) for p in positions]
+    reasons = [reasoning.reasons(exp, p) for exp, p in zip(case_exps, positions, strict=True)]
     report = {
         "report_schema_version": REPORT_SCHEMA_VERSION,
         "scope": scope_section(config, problem, explainer, scores_test, positions),
@@ -174,11 +175,7 @@ def build_report(config: ReviewConfig, *, command_line: str | None = None) -> Re
         "sensitivity": sensitivity_section(problem, case_exps, positions, ids, config),
         "reason_codes": {
             **reasons_section(reasons, positions, policy, reference, config),
-            "seed_stability": reason_seed_stability(
-                ReasonInputs(problem, config, policy, reference, rows, stated_as, ids),
-                positions,
-                reasons,
-            ),
+            "seed_stability": reason_seed_stability(reasoning, positions, reasons),
         },
         "subgroups": subgroups_section(problem, explainer, policy, scores_test, config),
         "limitations": limitations(config, problem),
@@ -377,6 +374,19 @@ def model_scope(config: ReviewConfig, problem: Problem, explainer) -> dict[str, 
     }
 
 
+def review_stamp() -> dict[str, Any]:
+    """When and by which version the review was made, and who signs it off."""
+    return {
+        "generated_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "library_version": _version.__version__,
+        "sign_off": [
+            {"role": "Model owner"},
+            {"role": "Independent validator"},
+            {"role": "Compliance"},
+        ],
+    }
+
+
 def scope_section(
     config: ReviewConfig, problem: Problem, explainer, scores_test: np.ndarray, positions
 ) -> dict[str, Any]:
@@ -386,13 +396,7 @@ def scope_section(
         "adverse_class": config.adverse,
         "threshold": config.cutoff,
         "threshold_rationale": config.threshold_rationale,
-        "generated_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "library_version": _version.__version__,
-        "sign_off": [
-            {"role": "Model owner"},
-            {"role": "Independent validator"},
-            {"role": "Compliance"},
-        ],
+        **review_stamp(),
         "not_performed": not_performed(
             config, scores_test, positions, problem.split.get("not_explained")
         ),
@@ -641,18 +645,24 @@ def sensitivity_section(
 @dataclass(frozen=True)
 class ReasonInputs:
     """What reasons are computed from, besides the explanation: the policy, the reference
-    population (and its encoded rows, to restate additive contributions against), case ids."""
+    population (and its encoded ``rows``, to restate additive contributions against), case ids."""
 
     problem: Problem
     config: ReviewConfig
     policy: ReasonPolicy
     reference: Reference
     rows: np.ndarray
-    stated_as: str
+    features: Any
     ids: list[str]
 
-    def reasons(self, exp: Explanation, position: int, features: Any) -> CaseReasons:
-        stated = stated_against(exp, self.rows, features, self.stated_as)
+    def stated(self, exp: Explanation) -> Explanation:
+        """``exp`` stated against the reference population (additive ones restated, as
+        linear ones already are)."""
+        name = REFERENCE if self.reference.training else self.reference.name
+        return stated_against(exp, self.rows, self.features, name)
+
+    def reasons(self, stated: Explanation, position: int) -> CaseReasons:
+        """The reasons of the case at ``position`` from its stated explanation."""
         return case_reasons(
             stated,
             self.policy,
@@ -674,7 +684,7 @@ def reason_seed_stability(
         "performed": bool(config.reason_seeds and declined),
         "n_seeds": config.reason_seeds,
         "n_cases": len(declined),
-        "seeds": "numpy SeedSequence([seed, 3, s]) for s = 1 .. n_seeds",
+        "seeds": f"numpy SeedSequence([seed, {_REASON_SEEDS_PURPOSE}, s]) for s = 1 .. n_seeds",
     }
     if not record["performed"]:
         return {**record, "share_first_same": None, "share_identical": None, "cases": []}
@@ -685,7 +695,7 @@ def reason_seed_stability(
         explainer = make_explainer(inputs.problem, config, random_state=seed)
         explained = explain_positions(explainer, inputs.problem, list(declined), config)
         for p, codes in declined.items():
-            again = _codes(inputs.reasons(explained[p], p, explainer.schema.features))
+            again = _codes(inputs.reasons(inputs.stated(explained[p]), p))
             first_same[p] += again[:2] == codes[:2]
             identical[p] += again == codes
     k = config.reason_seeds

@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..schema import DATETIME_ORIGIN, column_days
+
 #: fewest held-out rows a group needs before its rates are compared with others'
 MIN_GROUP = 20
 #: severity cut-offs per finding: (high at or beyond, medium at or beyond, direction)
@@ -129,7 +131,7 @@ def _groups(column: pd.Series, train: pd.Series) -> tuple[np.ndarray, list[str]]
     dates = pd.api.types.is_datetime64_any_dtype(column)
     if dates or (pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)):
         values, train_values = (
-            _as_days(c) if dates else c.to_numpy(dtype=float) for c in (column, train)
+            column_days(c) if dates else c.to_numpy(dtype=float) for c in (column, train)
         )
         edges = np.nanquantile(train_values, [0.25, 0.5, 0.75])
         if dates and np.all(np.mod(train_values[~np.isnan(train_values)], 1) == 0):
@@ -147,17 +149,7 @@ def _groups(column: pd.Series, train: pd.Series) -> tuple[np.ndarray, list[str]]
     return labels, order + (["missing"] if missing.any() else [])
 
 
-def _as_days(column: pd.Series) -> np.ndarray:
-    """A column of dates as days since the schema's origin, on its own wall clock (NaN: missing)."""
-    from ..schema import DATETIME_ORIGIN
-
-    wall = column.dt.tz_localize(None) if column.dt.tz is not None else column
-    return ((wall - pd.Timestamp(DATETIME_ORIGIN)) / pd.Timedelta(days=1)).to_numpy(dtype=float)
-
-
 def _iso_day(days: float) -> str:
-    from ..schema import DATETIME_ORIGIN
-
     stamp = pd.Timestamp(DATETIME_ORIGIN) + pd.Timedelta(days=float(days))
     return stamp.date().isoformat() if stamp == stamp.normalize() else stamp.isoformat()
 

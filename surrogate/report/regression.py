@@ -43,6 +43,7 @@ from .builder import (
     model_scope,
     reference_rows,
     reproducibility_section,
+    review_stamp,
     select_cases,
     sensitivity_section,
     stated_against,
@@ -148,9 +149,7 @@ def _actual(y: pd.Series) -> np.ndarray:
 def scope_section(
     config: ReviewConfig, problem: Problem, explainer: Any, unit: str, positions: list[int]
 ) -> dict[str, Any]:
-    import datetime as _dt
 
-    from .. import _version
 
     not_performed = [{"what": "reason codes", "why": "a regression review has no decision rule"}]
     if not positions:
@@ -173,13 +172,7 @@ def scope_section(
             "review, so no adverse class, cut-off or reason codes apply."
         ),
         "data_source": problem.data_source,
-        "generated_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "library_version": _version.__version__,
-        "sign_off": [
-            {"role": "Model owner"},
-            {"role": "Independent validator"},
-            {"role": "Compliance"},
-        ],
+        **review_stamp(),
         "not_performed": not_performed,
     }
 
