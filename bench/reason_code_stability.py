@@ -30,15 +30,14 @@ import numpy as np
 from surrogate.interop import reseeded
 from surrogate.report import ReviewConfig
 from surrogate.report.builder import (
+    ReasonInputs,
     explain_positions,
     make_explainer,
     make_policy,
     make_reference,
     reference_rows,
-    stated_against,
 )
 from surrogate.report.problem import load_problem
-from surrogate.report.reason_codes import case_reasons
 
 N_SEEDS = 10
 TOP = 4
@@ -53,17 +52,22 @@ def reasons_under_seeds(config: ReviewConfig, n_cases: int) -> tuple[list[list],
     scores_test = base.blackbox.predict(problem.X_test)[:, adverse]
     scores_train = base.blackbox.predict(problem.X_train)[:, adverse]
     declined = [int(i) for i in np.flatnonzero(scores_test >= config.cutoff)[:n_cases]]
-    policy = make_policy(config, base.schema)
-    reference = make_reference(config, base, problem, scores_train)
-    rows = reference_rows(config, base, problem, scores_train)
+    reasoning = ReasonInputs(
+        problem=problem,
+        config=config,
+        policy=make_policy(config, base.schema),
+        reference=make_reference(config, base, problem, scores_train),
+        rows=reference_rows(config, base, problem, scores_train),
+        features=base.schema.features,
+        ids=[str(p) for p in range(len(problem.X_test))],
+    )
     runs = []
     for seed in range(N_SEEDS):
-        explainer = reseeded(base, seed)
-        explained = explain_positions(explainer, problem, declined, config)
+        explained = explain_positions(reseeded(base, seed), problem, declined, config)
         cases = []
         for p in declined:
-            exp = stated_against(explained[p], rows, explainer.schema.features, "training")
-            reasons = case_reasons(exp, policy, reference, case_id=str(p), threshold=config.cutoff)
+            exp = reasoning.stated(explained[p])
+            reasons = reasoning.reasons(exp, p)
             codes = tuple(r.family for r in reasons.reasons[:TOP])
             cases.append((reasons.status, codes, exp.family))
         runs.append(cases)
