@@ -7,7 +7,13 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
-from surrogate.demo import GBM_PARAMETERS, TRAINERS, german_credit_model, trainer_parameters
+from surrogate.demo import (
+    GBM_PARAMETERS,
+    TRAINERS,
+    german_credit_model,
+    load_demo_problem,
+    trainer_parameters,
+)
 from surrogate.errors import ParameterError
 from surrogate.report import ReviewConfig
 from surrogate.report import config as report_config
@@ -23,6 +29,12 @@ def test_unknown_trainer_is_refused_with_the_names(german_credit):
     X, y = german_credit
     with pytest.raises(ParameterError, match="gbm-overfit"):
         german_credit_model(X, y, trainer="xgboost")
+
+
+def test_an_unknown_demo_data_set_is_refused_not_read_as_another():
+    # "german" once loaded Adult silently
+    with pytest.raises(ParameterError, match="'german'.*adult.*german-credit"):
+        load_demo_problem("german", "gbm")
 
 
 @pytest.fixture(scope="module")

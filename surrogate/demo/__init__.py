@@ -181,8 +181,13 @@ def load_demo_problem(data: str, trainer: str, *, seed: int = 0):
     """
     from ..datasets import load_adult
 
-    X, y = load_german_credit() if data == "german-credit" else load_adult()
-    target = "bad" if data == "german-credit" else ">50K"
+    loaders = {"german-credit": (load_german_credit, "bad"), "adult": (load_adult, ">50K")}
+    if data not in loaders:
+        raise ParameterError(
+            f"data={data!r} is not a bundled data set; expected one of {sorted(loaders)}."
+        )
+    load, target = loaders[data]
+    X, y = load()
     X_train, X_test, y_train, _ = train_test_split(
         X, y, test_size=0.3, random_state=seed, stratify=y
     )
