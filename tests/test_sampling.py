@@ -16,7 +16,14 @@ from scipy import stats
 
 import surrogate as sg
 from surrogate.errors import ParameterError, UnknownOptionError
-from surrogate.sampling import SAMPLERS, GaussianSampler, LimeSampler, QMCSampler, make_sampler
+from surrogate.sampling import (
+    SAMPLERS,
+    GaussianSampler,
+    LimeSampler,
+    QMCSampler,
+    make_sampler,
+    needs_training_values,
+)
 from surrogate.sampling.tabular import LIME_WIDTH_FACTOR
 from surrogate.schema import MISSING_CODE, FeatureSchema
 
@@ -210,6 +217,57 @@ def test_unknown_sampler_lists_valid_names(wide_schema):
     assert "'uniform-ish'" in message
     for name in SAMPLERS:
         assert repr(name) in message
+
+
+@pytest.mark.parametrize("name", LOCAL_SAMPLERS)
+@given(world=worlds(), n=st.integers(min_value=1, max_value=70))
+def test_numbers_redrawn_from_training_respect_the_schema(name, world, n):
+    frame, schema, row = world
+    values = schema.encode(frame)
+    sampler = make_sampler(name, schema, number_change=0.5, training_values=values)
+    hood = sampler.sample(values[row], n, np.random.SeedSequence(7))
+    _check_neighbourhood(schema, values[row], hood, n, sampler)
+
+
+@pytest.mark.parametrize("name", LOCAL_SAMPLERS)
+def test_no_number_change_draws_the_rows_drawn_before_it_existed(name, wide_schema):
+    frame, schema = wide_schema
+    query = schema.encode(frame)[0]
+    plain = make_sampler(name, schema).sample(query, 300, np.random.SeedSequence(5))
+    zero = make_sampler(name, schema, number_change=0.0).sample(
+        query, 300, np.random.SeedSequence(5)
+    )
+    np.testing.assert_array_equal(plain.values, zero.values)
+    assert "number_change" not in make_sampler(name, schema, number_change=0.0).params()
+
+
+@pytest.mark.parametrize("name", LOCAL_SAMPLERS)
+def test_a_changed_number_is_redrawn_from_its_training_values(name):
+    # training x is 0 or 10 (one in four at 10); the query sits at 0 with a tiny local scale,
+    # so every row at 10 is a redraw: number_change x the training share of 10
+    x = np.array([0.0] * 3000 + [10.0] * 1000)
+    frame = pd.DataFrame({"x": x, "y": np.tile([0.0, 1.0], 2000)})
+    schema = FeatureSchema.infer(frame)
+    values = schema.encode(frame)
+    sampler = make_sampler(name, schema, scale=1e-6, number_change=0.4, training_values=values)
+    hood = sampler.sample(np.array([0.0, 0.0]), 8192, np.random.SeedSequence(3))
+    at_ten = hood.values[:, 0] == 10.0
+    assert abs(at_ten.mean() - 0.4 * 0.25) < 4 * np.sqrt(0.1 * 0.9 / 8192)
+    assert (np.abs(hood.values[~at_ten, 0]) < 1e-3).all()  # the rest drawn around the query
+    np.testing.assert_allclose(hood.z[:, 0], hood.values[:, 0] / schema.features[0].scale)
+    params = sampler.params()
+    assert params["number_change"] == 0.4 and len(params["training_numbers_fingerprint"]) == 64
+
+
+def test_number_change_is_checked_and_needs_the_training_values(wide_schema):
+    frame, schema = wide_schema
+    with pytest.raises(ParameterError, match="number_change"):
+        make_sampler("qmc", schema, number_change=-0.1)
+    with pytest.raises(ParameterError, match="number_change learns from the training data"):
+        make_sampler("qmc", schema, number_change=0.3)
+    assert needs_training_values("qmc", {"number_change": 0.3})
+    assert not needs_training_values("qmc", {"number_change": 0.0})
+    assert needs_training_values("lime")
 
 
 def test_sampler_options_are_checked(wide_schema):

@@ -209,7 +209,7 @@ class TabularExplainer:
             self.schema,
             training_values=(
                 self.schema.encode(X_train, what="training data")
-                if needs_training_values(sampler)
+                if needs_training_values(sampler, sampler_options)
                 else None
             ),
             **(sampler_options or {}),

@@ -8,7 +8,13 @@ is, with probability ``category_change``, redrawn from its training frequencies
 (missing counting as a category where the data has it); a query value outside
 the training range widens that range to include it, so rows are drawn around the
 query itself (and counted as extrapolation). Immutable features, and
-features constant in training, never move. ``z`` holds standardised offsets
+features constant in training, never move. With ``number_change`` > 0 each movable
+number is also, with that probability, redrawn from its training values (the
+number's counterpart of a category's redraw; missing training values are not drawn):
+the neighbourhood then holds the model's behaviour across the training population
+of every feature, which contributions stated against that population need (the
+review's reason codes), instead of a surrogate's extrapolation beyond the query's
+surroundings. ``z`` holds standardised offsets
 ``(x - query) / sd`` for numbers and, for categories, ``-1`` where the row's
 category differs from the query's and ``0`` where it is the same. Every sampler's
 ``z`` is 0 at the query and an indicator is -1 where something of the query was
@@ -88,6 +94,12 @@ class GaussianSampler:
     point_masses : bool, default True
         Keep the schema's point masses (module doc); False draws every number from the
         truncated normal alone.
+    number_change : float, default 0.0
+        Probability that a movable number is redrawn from its training values (module
+        doc); above 0 it needs ``training_values``.
+    training_values : ndarray of shape (n_rows, n_features), optional
+        The training data in the values view (``schema.encode(X_train)``), from which
+        ``number_change`` redraws; ``make_sampler`` passes it when ``number_change`` > 0.
     """
 
     name = "gaussian"
@@ -99,6 +111,8 @@ class GaussianSampler:
         scale: float = 0.5,
         category_change: float = 0.3,
         point_masses: bool = True,
+        number_change: float = 0.0,
+        training_values: np.ndarray | None = None,
     ) -> None:
         if not (isinstance(scale, int | float) and np.isfinite(scale) and scale > 0):
             raise ParameterError(
@@ -110,10 +124,15 @@ class GaussianSampler:
             )
         if not isinstance(point_masses, bool | np.bool_):
             raise ParameterError(f"point_masses must be True or False, got {point_masses!r}.")
+        if not (isinstance(number_change, int | float) and 0 <= number_change <= 1):
+            raise ParameterError(
+                f"number_change must be a probability in [0, 1], got {number_change!r}."
+            )
         self.schema = schema
         self.scale = float(scale)
         self.category_change = float(category_change)
         self.point_masses = bool(point_masses)
+        self.number_change = float(number_change)
         features = schema.features
         self._numeric = [j for j, f in enumerate(features) if f.is_numeric and not f.frozen]
         self._categorical = [j for j, f in enumerate(features) if not f.is_numeric and not f.frozen]
@@ -130,6 +149,11 @@ class GaussianSampler:
             for j in self._numeric
             if self.point_masses and features[j].point_masses
         }
+        #: movable numbers' training values and shares, for ``number_change`` redraws
+        self._training_numbers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        if self.number_change > 0:
+            values = _check_training_values(training_values, schema, "number_change")
+            self._training_numbers = {j: _value_shares(values[:, j]) for j in self._numeric}
         #: the flag columns of z, after the features' columns: (feature index, point value)
         self._flags = [(j, float(v)) for j, (points, _) in self._points.items() for v in points]
         self.z_names = schema.names + tuple(
@@ -147,20 +171,41 @@ class GaussianSampler:
         }
         if any(self.schema.features[j].point_masses for j in self._numeric):
             params["point_masses"] = self.point_masses  # the points are in the schema fingerprint
+        if self.number_change > 0:  # left out at 0, so earlier provenance stays as it was
+            params["number_change"] = self.number_change
+            params["training_numbers_fingerprint"] = self._numbers_fingerprint()
         return params
+
+    def _numbers_fingerprint(self) -> str:
+        digest = hashlib.sha256()
+        for j in sorted(self._training_numbers):
+            values, shares = self._training_numbers[j]
+            digest.update(repr((j, values.tolist(), shares.tolist())).encode())
+        return digest.hexdigest()
 
     def sample(self, query: np.ndarray, n: int, seed: np.random.SeedSequence) -> Neighborhood:
         n_numeric, n_categorical = len(self._numeric), len(self._categorical)
-        # the point-mass decisions take the last dimensions, so a schema without point
-        # masses draws exactly the rows it drew before they existed
-        u = self._uniforms(n, n_numeric + 2 * n_categorical + len(self._points), seed)
+        # the point-mass decisions, then the numbers' redraws take the last dimensions, so
+        # a schema without point masses (a sampler without redraws) draws exactly the rows
+        # it drew before they existed
+        n_redraw = 2 * len(self._training_numbers)
+        u = self._uniforms(n, n_numeric + 2 * n_categorical + len(self._points) + n_redraw, seed)
         point_column = {j: n_numeric + 2 * n_categorical + k for k, j in enumerate(self._points)}
+        redraw_column = {
+            j: n_numeric + 2 * n_categorical + len(self._points) + 2 * k
+            for k, j in enumerate(self._training_numbers)
+        }
         p = len(self.schema)
         values = np.repeat(query[None, :].astype(np.float64), n, axis=0)
         z = np.zeros((n, len(self.z_names)), dtype=np.float64)
         for col, j in enumerate(self._numeric):
             u_point = u[:, point_column[j]] if j in point_column else None
             values[:, j], z[:, j] = self._draw_number(j, query[j], u[:, col], u_point)
+            if j in redraw_column and not np.isnan(query[j]):  # a missing query stays missing
+                c = redraw_column[j]
+                values[:, j], z[:, j] = self._redraw_number(
+                    j, query[j], values[:, j], u[:, c : c + 2]
+                )
         for k, j in enumerate(self._categorical):
             values[:, j], z[:, j] = self._draw_category(
                 j, query[j], u[:, n_numeric + 2 * k], u[:, n_numeric + 2 * k + 1]
@@ -216,6 +261,15 @@ class GaussianSampler:
         if u_point is not None:
             x = self._at_points(j, x, u_point)
         return x, (x - q) / unit
+
+    def _redraw_number(
+        self, j: int, q: float, x: np.ndarray, u: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``x`` with the rows whose ``u[:, 0]`` falls under ``number_change`` redrawn from
+        the training values (inverse CDF at ``u[:, 1]``), and their offsets."""
+        drawn = _inverse_cdf(*self._training_numbers[j], u[:, 1])
+        x = np.where(u[:, 0] < self.number_change, drawn, x)
+        return x, (x - q) / float(self.schema.features[j].scale or 1.0)
 
     def _at_points(self, j: int, x: np.ndarray, u_point: np.ndarray) -> np.ndarray:
         """``x`` with each row put at a point with the point's training share."""
@@ -343,6 +397,12 @@ def _category_frequencies(feature: Feature) -> tuple[np.ndarray, np.ndarray]:
     frequencies = np.append(np.asarray(feature.frequencies, dtype=np.float64), feature.missing_rate)
     seen = frequencies > 0
     return codes[seen], frequencies[seen]
+
+
+def _value_shares(column: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A number's distinct training values (missing left out) and their counts."""
+    values, counts = np.unique(column[~np.isnan(column)], return_counts=True)
+    return values, counts.astype(np.float64)
 
 
 def _inverse_cdf(codes: np.ndarray, frequencies: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -477,7 +537,7 @@ class LimeSampler:
         self.z_names = schema.names
         self.z_offsets = tuple(False for _ in schema.features)  # bin indicators only
         features = schema.features
-        values = _check_training_values(training_values, schema)
+        values = _check_training_values(training_values, schema, "The lime sampler's quartile bins")
         self._numeric = [j for j, f in enumerate(features) if f.is_numeric and not f.frozen]
         self._categorical = [j for j, f in enumerate(features) if not f.is_numeric and not f.frozen]
         self._n_movable = max(1, len(self._numeric) + len(self._categorical))
@@ -532,10 +592,10 @@ class LimeSampler:
         return Neighborhood(values=values, z=z, distance=distance)
 
 
-def _check_training_values(values: Any, schema: FeatureSchema) -> np.ndarray:
+def _check_training_values(values: Any, schema: FeatureSchema, needed_by: str) -> np.ndarray:
     if values is None:
         raise ParameterError(
-            "The lime sampler learns its quartile bins from the training data: pass "
+            f"{needed_by} learns from the training data: pass "
             "training_values=schema.encode(X_train) (the TabularExplainer does so)."
         )
     try:
@@ -556,10 +616,17 @@ def _check_training_values(values: Any, schema: FeatureSchema) -> np.ndarray:
 SAMPLERS: dict[str, type] = {"gaussian": GaussianSampler, "qmc": QMCSampler, "lime": LimeSampler}
 
 
-def needs_training_values(spec: Any) -> bool:
-    """Whether a sampler (by name or object class) learns from the training values."""
-    cls = SAMPLERS.get(spec) if isinstance(spec, str) else type(spec)
-    return bool(getattr(cls, "needs_training_values", False))
+def needs_training_values(spec: Any, options: dict[str, Any] | None = None) -> bool:
+    """Whether a sampler (by name or object class, with its ``options``) learns from the
+    training values: ``lime`` always, ``gaussian`` and ``qmc`` when ``number_change`` > 0."""
+    if not isinstance(spec, str):
+        return False  # a ready sampler has learned what it needs
+    cls = SAMPLERS.get(spec)
+    number_change = (options or {}).get("number_change", 0)
+    redraws = isinstance(number_change, int | float) and number_change > 0
+    return bool(getattr(cls, "needs_training_values", False)) or (
+        cls is not None and issubclass(cls, GaussianSampler) and redraws
+    )
 
 
 def make_sampler(
@@ -577,7 +644,7 @@ def make_sampler(
                 f"Unknown sampler {spec!r}; expected one of {sorted(SAMPLERS)}."
             )
         cls = SAMPLERS[spec]
-        if getattr(cls, "needs_training_values", False):
+        if needs_training_values(spec, options):
             options = {**options, "training_values": training_values}
         try:
             return cls(schema, **options)
