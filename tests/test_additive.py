@@ -210,6 +210,41 @@ def test_contributions_against_another_reference(explainer, world):
         with_reference(exp.content, population, features, weights=-np.ones(len(population)))
 
 
+def test_numbers_redrawn_from_training_state_a_distant_step_truly():
+    # f = 2 [x > 6] + 0.1 x, training x uniform on [0, 10], query x = 1: the query's
+    # surroundings never reach the step, so against the training population a surrogate
+    # of them extrapolates a line; redrawing numbers from the training values shows it
+    # the step. True contribution: f(1) - mean f = 0.1 - (2 * 0.4 + 0.5) = -1.2
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"x": rng.uniform(0, 10, 2000), "c": rng.choice(["a", "b"], 2000)})
+
+    def shape(x):
+        return 2.0 * (x > 6) + 0.1 * x
+
+    def model(frame):
+        return shape(frame["x"].to_numpy(dtype=float)) + 0.3 * (frame["c"].to_numpy() == "b")
+
+    truth = float(shape(1.0) - shape(X["x"].to_numpy()).mean())
+
+    def stated(number_change):
+        explainer = sg.TabularExplainer(
+            model,
+            X,
+            mode="regression",
+            n_samples=5000,
+            random_state=0,
+            sampler_options={"number_change": number_change},
+        )
+        exp = explainer.explain(pd.Series({"x": 1.0, "c": "a"}), surrogate="additive")
+        features = explainer.schema.features
+        again = with_reference(exp.content, explainer.schema.encode(X), features)
+        return {t.feature: t.contribution for t in again.terms}["x"]
+
+    assert truth == pytest.approx(-1.2, abs=0.05)
+    assert stated(0.3) == pytest.approx(truth, abs=0.1 * 2.0)  # within 10% of the step
+    assert abs(stated(0.0) - truth) > 0.5  # the line alone misses most of the step
+
+
 # ---------------------------------------------------------------- data, determinism, batches
 def test_json_round_trip_is_lossless(explainer):
     exp = explainer.explain(pd.Series(QUERY), surrogate="additive", interactions=2)

@@ -695,6 +695,15 @@ def test_reason_seed_finding_grades_the_share_whose_principal_reason_moves():
     assert findings._reason_seeds({"reason_codes": {"performed": False}}) is None  # regression
 
 
+def test_the_review_redraws_numbers_from_the_training_values(german_report):
+    report = _json(german_report)
+    assert report["local"]["settings"]["number_change"] == 0.3
+    page = (german_report / "report.html").read_text(encoding="utf-8")
+    assert "redrawn from the training values" in page
+    with pytest.raises(ParameterError, match="number_change must be a probability"):
+        ReviewConfig(number_change=1.5).resolved()
+
+
 def test_reason_seeds_outside_its_range_is_refused():
     with pytest.raises(ParameterError, match="reason_seeds must be between 0 and 20"):
         ReviewConfig(reason_seeds=21).resolved()

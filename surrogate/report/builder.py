@@ -202,6 +202,7 @@ def make_explainer(problem: Problem, config: ReviewConfig, **changes: Any) -> Ta
         "kernel_width": config.kernel_width,
         "threshold": config.threshold,  # none for a regression: it has no decision rule
         "random_state": config.seed,
+        "sampler_options": {"number_change": config.number_change},
         **changes,
     }
     return TabularExplainer(
@@ -570,6 +571,7 @@ def local_section(case_exps, positions, ids, config: ReviewConfig) -> dict[str, 
             "max_features": config.max_features,
             "n_samples": config.n_samples,
             "kernel_width": config.kernel_width,
+            "number_change": config.number_change,
             "link": config.link,
             "threshold": config.cutoff,
             "random_state": config.seed,

@@ -100,7 +100,14 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     ),
     "decision": ("task", "adverse_class", "threshold", "threshold_rationale"),
     "cases": ("select", "rows", "sample", "max_cases"),
-    "explanation": ("n_samples", "max_features", "local_families", "link", "kernel_width"),
+    "explanation": (
+        "n_samples",
+        "max_features",
+        "local_families",
+        "link",
+        "kernel_width",
+        "number_change",
+    ),
     "reasons": ("min_fidelity", "max_reasons", "families", "prohibited", "excluded", "reference"),
     "analysis": (
         "fidelity_survey",
@@ -163,6 +170,10 @@ class ReviewConfig:
     local_families: str = "simplest"
     link: str | None = None
     kernel_width: float = 1.0
+    #: probability that a sampled row's number is redrawn from the training values (the
+    #: sampler's ``number_change``): reasons are stated against the training population,
+    #: so the neighbourhood must hold the model's behaviour across it
+    number_change: float = 0.3
     min_fidelity: float = 0.7
     max_reasons: int = 4
     families: str | None = None
@@ -408,6 +419,10 @@ class ReviewConfig:
                 raise ParameterError(
                     f"{name} must be a positive integer, got {getattr(self, name)!r}."
                 )
+        if not (isinstance(self.number_change, int | float) and 0 <= self.number_change <= 1):
+            raise ParameterError(
+                f"number_change must be a probability in [0, 1], got {self.number_change!r}."
+            )
         if self.fidelity_survey < 0:
             raise ParameterError(
                 f"fidelity_survey must be zero or more rows, got {self.fidelity_survey!r}."
