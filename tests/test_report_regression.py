@@ -389,6 +389,22 @@ def test_a_non_numeric_target_is_refused_for_regression(tmp_path, capsys):
     assert "needs a numeric target" in line and "'bad'" in line
 
 
+def test_a_numeric_target_with_a_stray_text_is_refused_naming_the_text(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=300), "b": rng.choice(["x", "y"], 300)})
+    frame["lgd"] = (0.3 + 0.1 * frame["a"]).round(3).astype(object)
+    frame.loc[5, "lgd"] = "unknown"
+    path = tmp_path / "lgd.csv"
+    frame.to_csv(path, index=False)
+    line = _refused(
+        ["report", "--data", str(path), "--target", "lgd", "--task", "regression", "--out",
+         str(tmp_path / "o")],
+        capsys,
+    )  # fmt: skip
+    assert "column of numbers, 'lgd'" in line and "'unknown'" in line and "row 5" in line
+    assert "identifiers" not in line
+
+
 @pytest.mark.parametrize(
     ("flags", "named"),
     [

@@ -209,19 +209,45 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 
 def _check_cardinality(frame: pd.DataFrame, path: Path) -> None:
-    """Refuse text columns that are identifiers or timestamps rather than categories."""
-    id_like = [
-        f"{column!r} ({frame[column].nunique()} distinct values in {len(frame)} rows)"
+    """Refuse text columns that are identifiers or timestamps rather than categories, and
+    say so when such a column is numbers spoiled by a few texts."""
+    many = [
+        column
         for column in frame.columns
         if isinstance(frame[column].dtype, pd.CategoricalDtype)
         and frame[column].nunique() >= MANY_LEVELS
         and frame[column].nunique() > ID_LIKE_SHARE * len(frame)
+    ]
+    for column in many:
+        _check_stray_texts(frame[column], path)
+    id_like = [
+        f"{column!r} ({frame[column].nunique()} distinct values in {len(frame)} rows)"
+        for column in many
     ]
     if id_like:
         raise DataError(
             f"The data file {path.name!r} has text columns that look like identifiers, free text or "
             f"timestamps, not categories: {', '.join(id_like)}. Drop them, or write dates as "
             "ISO 8601 (2021-03-01, 2021-03-01T10:30:00), which are read as dates, before the review."
+        )
+
+
+#: a column whose present values are numbers but for at most this share is a number
+#: column with stray texts (e.g. "unknown"), not an identifier
+STRAY_TEXT_SHARE = 0.05
+
+
+def _check_stray_texts(column: pd.Series, path: Path) -> None:
+    present = column.dropna().astype(str)
+    numbers = pd.to_numeric(present, errors="coerce")
+    texts = present[numbers.isna()]
+    if 0 < len(texts) <= STRAY_TEXT_SHARE * len(present):
+        shown = ", ".join(repr(v) for v in sorted(set(texts))[:5])
+        raise DataError(
+            f"The data file {path.name!r} has a column of numbers, {column.name!r}, with "
+            f"{len(texts)} value{'s' if len(texts) > 1 else ''} that {'are' if len(texts) > 1 else 'is'} "
+            f"not a number: {shown} (the first in data row {texts.index[0]}, counting from 0 "
+            "after the header). Fix them, or leave them empty to mark them missing."
         )
 
 

@@ -634,7 +634,7 @@ def case_reasons(
     score = adverse_score(exp, policy.adverse_class)
     declined = bool(score >= threshold)
     parts = contributions(exp, policy, reference)
-    used = {_base_feature(name, reference) for c in parts for name in c.feature.split(PAIR_SEPARATOR)}
+    used = _used_features(parts, reference)
     used_prohibited = tuple(sorted(used & set(policy.prohibited)))
     flags = _flags(used, policy, used_prohibited)
     r2 = exp.fidelity.r2
@@ -661,9 +661,15 @@ def case_reasons(
 
 def prohibited_used(exp: Any, policy: ReasonPolicy, reference: Reference) -> tuple[str, ...]:
     """The prohibited bases an explanation gives weight to (as :func:`case_reasons` flags them)."""
-    parts = contributions(exp, policy, reference)
-    used = {_base_feature(name, reference) for c in parts for name in c.feature.split(" \u00d7 ")}
+    used = _used_features(contributions(exp, policy, reference), reference)
     return tuple(sorted(used & set(policy.prohibited)))
+
+
+def _used_features(parts: Sequence[Contribution], reference: Reference) -> set[str]:
+    """The features the contributions give weight to (each member of a pair counted)."""
+    return {
+        _base_feature(name, reference) for c in parts for name in c.feature.split(PAIR_SEPARATOR)
+    }
 
 
 def _flags(used: set[str], policy: ReasonPolicy, used_prohibited: Sequence[str]) -> tuple[str, ...]:
