@@ -321,3 +321,22 @@ def test_config_round_trips_held_out_settings_and_cut_offs(tmp_path):
         path = tmp_path / "review.toml"
         path.write_text(config.to_toml(), encoding="utf-8")
         assert ReviewConfig.from_toml(path) == config
+
+
+def test_held_out_file_beside_a_bundled_data_set(files, tmp_path, capsys):
+    from surrogate.datasets import load_german_credit
+
+    X, y = load_german_credit()
+    later = X.iloc[:150].assign(**{str(y.name): y.iloc[:150].to_numpy()})
+    later.to_csv(tmp_path / "later.csv", index=False)
+    out = tmp_path / "german"
+    code, err = _run(
+        ["report", "--data", "german-credit", "--test-data", str(tmp_path / "later.csv"),
+         "--config", str(files / "small.toml"), "--out", str(out)],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    split = _json(out)["data"]["split"]
+    assert split["kind"] == "file" and split["file"] == "later.csv"
+    assert (split["n_train"], split["n_test"]) == (len(X), 150)
+    assert split["sha256"] == hashlib.sha256((tmp_path / "later.csv").read_bytes()).hexdigest()
