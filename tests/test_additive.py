@@ -309,6 +309,30 @@ def test_bad_parameters_are_refused(explainer, params, match):
         explainer.explain(pd.Series(QUERY), surrogate="additive", **params)
 
 
+def test_problems_that_do_not_match_the_features_are_refused(explainer):
+    values, w = _fresh_rows(explainer, 200)
+    y = additive_box(explainer.schema.decode(values))
+    features = explainer.schema.features
+    grade = explainer.schema.names.index("grade")
+
+    def problem(values):
+        return LocalProblem(
+            z_fit=np.zeros_like(values), values_fit=values, y_fit=y, w_fit=w,
+            z_hold=np.zeros_like(values[:50]), values_hold=values[:50], y_hold=y[:50],
+            w_hold=w[:50], threshold=None,
+        )  # fmt: skip
+
+    family, z_names, seed = AdditiveSurrogate(), explainer.sampler.z_names, np.random.SeedSequence(0)
+    with pytest.raises(ParameterError, match=r"values_fit must have shape \(200, 5\)"):
+        family.fit_local([problem(values[:, :4])], features, z_names, [seed])
+    spoiled = values.copy()
+    spoiled[7, grade] = 9.0  # "grade" has four categories
+    with pytest.raises(ParameterError, match="'grade' in problem 0 values_fit must hold category"):
+        family.fit_local([problem(spoiled)], features, z_names, [seed])
+    with pytest.raises(ParameterError, match="one seed per problem"):
+        family.fit_local([problem(values)], features, z_names, [])
+
+
 def test_more_pairs_than_the_neighbourhood_varies_are_refused(world):
     explainer = sg.TabularExplainer(
         additive_box, world, mode="regression", n_samples=600,

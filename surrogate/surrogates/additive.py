@@ -85,6 +85,7 @@ from .base import (
     ridged,
 )
 from .binning import quantile_edges
+from .codes import check_problems
 
 DEFAULT_BINS = 16
 #: penalty on neighbouring-bin differences, in rows of mean kernel weight
@@ -185,6 +186,7 @@ class AdditiveSurrogate(Family):
         seeds: Sequence[np.random.SeedSequence],
     ) -> list[LocalFit]:
         self._check(len(features))
+        check_problems(problems, features, seeds)
         if not problems:
             return []
         from threadpoolctl import threadpool_limits
