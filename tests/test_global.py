@@ -82,6 +82,17 @@ def test_global_is_reproducible_and_round_trips(tree_world):
     assert other_seed.meta["split_seed_entropy"] != first.meta["split_seed_entropy"]
 
 
+def test_data_prepared_once_gives_each_family_what_explain_global_gives(tree_world):
+    from surrogate.explain.global_ import fit_global, global_data
+
+    model, X = tree_world
+    explainer = sg.TabularExplainer(model, X, n_samples=500, random_state=2)
+    data = global_data(explainer, X, augment=1)
+    for family, params in (("tree", {"max_depth": 2}), ("rules", {"max_rules": 4}), ("additive", {})):
+        alone = explainer.explain_global(X, family, augment=1, **params)
+        assert fit_global(explainer, data, family, **params).to_json() == alone.to_json()
+
+
 def test_global_classification_reports_agreement_per_class(logistic_world):
     model, X = logistic_world
     glob = sg.TabularExplainer(model, X, n_samples=500).explain_global(X, "tree", max_depth=3)

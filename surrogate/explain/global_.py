@@ -15,7 +15,7 @@ deviations from its training mean and, for each category, an indicator of
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -55,8 +55,37 @@ def explain_global(
 
     ``threshold`` (in the output's scale, a probability for probabilities) is where
     agreement, agreement per class and rule precision are measured; default: the
-    explainer's own threshold.
+    explainer's own threshold. Several families over the same data: prepare it once
+    with :func:`global_data` and fit each with :func:`fit_global` (the same result).
     """
+    family = make_surrogate(surrogate, **params)  # refused before any row is scored
+    data = global_data(explainer, X, test_share=test_share, augment=augment, threshold=threshold)
+    return fit_global(explainer, data, family)
+
+
+@dataclass(frozen=True)
+class GlobalData:
+    """A data set split, augmented and scored by the black box once, for any number of
+    global surrogate families (scoring the augmented rows is most of a global fit's cost)."""
+
+    problem: LocalProblem
+    fit_seed: np.random.SeedSequence
+    split_entropy: list[int]
+    test_share: float
+    augment: int
+    output_threshold: float | None
+
+
+def global_data(
+    explainer: Any,
+    X: Any,
+    *,
+    test_share: float = DEFAULT_TEST_SHARE,
+    augment: int = 0,
+    threshold: float | None = None,
+) -> GlobalData:
+    """``X`` split (seeded by the explainer's ``random_state`` and the data's digest), its
+    fitting part augmented with ``augment`` sampled rows around each row, both scored."""
     test_share = check("test_share", test_share, TEST_SHARE)
     scorer = explainer.scorer
     if threshold is not None:
@@ -67,7 +96,6 @@ def explain_global(
             "A global surrogate explains one output: build the explainer with target= one of "
             f"{list(explainer.blackbox.output_names)}."
         )
-    family = make_surrogate(surrogate, **params)
     schema = explainer.schema
     values = schema.encode(X, what="global data")
     if len(values) < 20:
@@ -79,33 +107,47 @@ def explain_global(
     train, test = _split(len(values), test_share, split_seed)
     fit_values = _augmented(explainer, values[train], augment, augment_seed)
     y_fit, y_test = _score(explainer, fit_values), _score(explainer, values[test])
-    z_fit, z_test = _global_z(schema, fit_values), _global_z(schema, values[test])
-    threshold = scorer.threshold
     problem = LocalProblem(
-        z_fit=z_fit,
+        z_fit=_global_z(schema, fit_values),
         values_fit=fit_values,
         y_fit=y_fit,
         w_fit=np.ones(len(y_fit)),
-        z_hold=z_test,
+        z_hold=_global_z(schema, values[test]),
         values_hold=values[test],
         y_hold=y_test,
         w_hold=np.ones(len(y_test)),
-        threshold=threshold,
+        threshold=scorer.threshold,
     )
-    fit = family.fit_local([problem], schema.features, schema.names, [fit_seed])[0]
+    return GlobalData(
+        problem=problem,
+        fit_seed=fit_seed,
+        split_entropy=_entropy(seed),
+        test_share=float(test_share),
+        augment=augment,
+        output_threshold=scorer.output_threshold,
+    )
+
+
+def fit_global(
+    explainer: Any, data: GlobalData, surrogate: Any = "tree", **params: Any
+) -> GlobalExplanation:
+    """Fit ``surrogate`` to prepared ``data``; held-out fidelity and complexity."""
+    family = make_surrogate(surrogate, **params)
+    schema, problem = explainer.schema, data.problem
+    fit = family.fit_local([problem], schema.features, schema.names, [data.fit_seed])[0]
     return GlobalExplanation(
         content=_without_query(fit.content, problem, schema.features),
-        fidelity=_fidelity(problem, fit.pred_fit, fit.pred_hold, threshold),
+        fidelity=_fidelity(problem, fit.pred_fit, fit.pred_hold, problem.threshold),
         complexity=_complexity(fit.content),
         meta={
             "library_version": _version.__version__,
             "target": explainer.blackbox.output_names[explainer.target.index],
             "link": explainer.link,
-            "threshold": scorer.output_threshold,
+            "threshold": data.output_threshold,
             "surrogate": {"family": family.name, **family.params()},
-            "test_share": float(test_share),
-            "augment": augment,
-            "split_seed_entropy": _entropy(seed),
+            "test_share": data.test_share,
+            "augment": data.augment,
+            "split_seed_entropy": data.split_entropy,
             "schema_fingerprint": explainer.schema_fingerprint,
             "model_fingerprint": explainer.model_fingerprint,
         },

@@ -241,24 +241,44 @@ def sensitivity_setting(
 
 
 # ---- global surrogates -----------------------------------------------------------------------------------
-def global_surrogate(
-    explainer: Any, X: pd.DataFrame, family: str, *, augment: int, **params: Any
-) -> dict[str, Any]:
-    """A global surrogate's held-out fidelity, complexity and rules; the error when it cannot be fitted."""
-    from ..explain.global_ import explain_global
+def global_surrogates(
+    explainer: Any, X: pd.DataFrame, families: dict[str, dict[str, Any]], *, augment: int
+) -> dict[str, dict[str, Any]]:
+    """Each family's global surrogate (name -> parameters) over ``X``, split, augmented and
+    scored once for all of them; each names the error when it cannot be fitted."""
+    from ..explain.global_ import global_data
+
+    try:
+        data = global_data(explainer, X, augment=augment)
+    except (SurrogateError, ImportError) as exc:
+        return {family: _unavailable(family, exc) for family in families}
+    return {
+        family: global_surrogate(explainer, data, family, **params)
+        for family, params in families.items()
+    }
+
+
+def _unavailable(family: str, exc: Exception) -> dict[str, Any]:
+    return {"family": family, "available": False, "error": f"{type(exc).__name__}: {exc}"}
+
+
+def global_surrogate(explainer: Any, data: Any, family: str, **params: Any) -> dict[str, Any]:
+    """A global surrogate's held-out fidelity, complexity and rules on prepared ``data``
+    (:func:`surrogate.explain.global_.global_data`); the error when it cannot be fitted."""
+    from ..explain.global_ import fit_global
     from ..render.text import probability_of
 
     try:
-        g = explain_global(explainer, X, surrogate=family, augment=augment, **params)
+        g = fit_global(explainer, data, family, **params)
     except (SurrogateError, ImportError) as exc:
-        return {"family": family, "available": False, "error": f"{type(exc).__name__}: {exc}"}
+        return _unavailable(family, exc)
     f = g.fidelity
     ordered = g.family == "rules"
     return {
         "family": family,
         "available": True,
         "error": None,
-        "params": dict(params, augment=augment),
+        "params": dict(params, augment=data.augment),
         "fidelity": {
             "r2": f.r2,
             "r2_in_sample": f.r2_in_sample,

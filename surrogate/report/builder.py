@@ -538,23 +538,18 @@ def global_section(explainer, problem: Problem, config: ReviewConfig) -> dict[st
     return {
         "data": "the training split, split again into fitting and held-out parts by explain_global",
         "scale": f"{_scale(config)} (the explainer's link: {config.link})",
-        "tree": analysis.global_surrogate(
-            explainer,
-            problem.X_train,
-            "tree",
-            augment=config.global_augment,
-            max_depth=config.global_max_depth,
+        **analysis.global_surrogates(
+            explainer, problem.X_train, global_families(config), augment=config.global_augment
         ),
-        "rules": analysis.global_surrogate(
-            explainer,
-            problem.X_train,
-            "rules",
-            augment=config.global_augment,
-            max_rules=config.global_max_rules,
-        ),
-        "additive": analysis.global_surrogate(
-            explainer, problem.X_train, "additive", augment=config.global_augment
-        ),
+    }
+
+
+def global_families(config: ReviewConfig) -> dict[str, dict[str, Any]]:
+    """The review's global surrogate families and their parameters."""
+    return {
+        "tree": {"max_depth": config.global_max_depth},
+        "rules": {"max_rules": config.global_max_rules},
+        "additive": {},
     }
 
 

@@ -36,6 +36,7 @@ from .builder import (
     _case_ids,
     data_section,
     explain_positions,
+    global_families,
     limitations,
     local_family,
     make_explainer,
@@ -198,17 +199,12 @@ def regression_data_section(
 def global_section(
     explainer: Any, problem: Problem, config: ReviewConfig, unit: str
 ) -> dict[str, Any]:
-    fit = {"augment": config.global_augment}
     return {
         "data": "the training split, split again into fitting and held-out parts by explain_global",
         "scale": f"{unit} (the explainer's link: {config.link})",
-        "tree": analysis.global_surrogate(
-            explainer, problem.X_train, "tree", max_depth=config.global_max_depth, **fit
+        **analysis.global_surrogates(
+            explainer, problem.X_train, global_families(config), augment=config.global_augment
         ),
-        "rules": analysis.global_surrogate(
-            explainer, problem.X_train, "rules", max_rules=config.global_max_rules, **fit
-        ),
-        "additive": analysis.global_surrogate(explainer, problem.X_train, "additive", **fit),
     }
 
 
@@ -247,6 +243,7 @@ def local_section(
             "max_features": config.max_features,
             "n_samples": config.n_samples,
             "kernel_width": config.kernel_width,
+            "number_change": config.number_change,
             "link": config.link,
             "min_fidelity": config.min_fidelity,
             "random_state": config.seed,
