@@ -346,6 +346,12 @@ def test_a_review_of_a_csv_with_an_iso_date_column(tmp_path, capsys):
     opened = {f["name"]: f for f in report["data"]["features"]}["opened"]
     assert opened["kind"] == "datetime" and opened["origin"] == DATETIME_ORIGIN
     assert opened["unit"] == "day" and opened["timezone"] is None
+    training_dates = pd.to_datetime(_csv(tmp_path)["opened"]).dropna()
+    assert opened["dates"]["min"] <= opened["dates"]["mean"] <= opened["dates"]["max"]
+    assert opened["dates"]["max"] <= training_dates.max().date().isoformat()
+    assert len(opened["dates"]["min"]) == 10 and opened["dates"]["min"] >= "2015-01-01"
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert f"<td class=\"n\">{opened['dates']['min']}</td>" in page
     explanations = [
         sg.Explanation.from_json(line)
         for line in (out / "explanations.jsonl").read_text(encoding="utf-8").splitlines()

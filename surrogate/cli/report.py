@@ -125,7 +125,7 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--sample", type=int, help="explain a seeded random sample of N held-out rows"
     )
     p.add_argument("--max-cases", type=int, help="most declined cases explained (default 20)")
-    p.add_argument("--n-samples", type=int, help="model calls per explanation (default 2000)")
+    p.add_argument("--n-samples", type=int, help="model calls per explanation (default 5000)")
     p.add_argument(
         "--seed", type=int, help="seed of the split, the demo model and the explanations"
     )

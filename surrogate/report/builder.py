@@ -47,6 +47,7 @@ from ..errors import ParameterError
 from ..explain import TabularExplainer
 from ..explain.tabular import REFERENCE
 from ..explanation import Explanation
+from ..schema import format_value
 from ..surrogates.base import AdditiveContent
 from ..surrogates.contributions import with_reference
 from . import analysis, findings, heldout
@@ -499,8 +500,21 @@ def _feature_summary(f, problem: Problem, policy: ReasonPolicy) -> dict[str, Any
         "family": policy.family_of(f.name).name,
         "prohibited": f.name in policy.prohibited,
         "excluded": f.name in policy.excluded,
-        # a date's statistics are days since its origin, on its timezone's wall clock
-        **({"origin": f.origin, "unit": f.unit, "timezone": f.timezone} if f.is_datetime else {}),
+        # a date's statistics are days since its origin, on its timezone's wall clock; the
+        # page shows its mean, minimum and maximum as dates
+        **(
+            {
+                "origin": f.origin,
+                "unit": f.unit,
+                "timezone": f.timezone,
+                "dates": {
+                    k: format_value(f, v)
+                    for k, v in (("mean", f.mean), ("min", f.lower), ("max", f.upper))
+                },
+            }
+            if f.is_datetime
+            else {}
+        ),
     }
 
 

@@ -165,7 +165,7 @@ class ReviewConfig:
     rows: list[int] = field(default_factory=list)
     sample: int | None = None
     max_cases: int = 20
-    n_samples: int = 2000
+    n_samples: int = 5000
     max_features: int = 8
     local_families: str = "simplest"
     link: str | None = None
@@ -183,7 +183,7 @@ class ReviewConfig:
     fidelity_survey: int = 200
     sensitivity_cases: int = 5
     sensitivity_widths: list[float] = field(default_factory=lambda: [0.5, 2.0])
-    sensitivity_n_samples: list[int] = field(default_factory=lambda: [1000, 4000])
+    sensitivity_n_samples: list[int] = field(default_factory=lambda: [2000, 10000])
     #: other explainer seeds the declined cases' reasons are computed again under (0: none)
     reason_seeds: int = 4
     global_max_depth: int = 3
