@@ -38,7 +38,6 @@ import argparse
 import time
 
 import numpy as np
-import pandas as pd
 
 from surrogate.interop import reseeded
 from surrogate.report import ReviewConfig
@@ -100,8 +99,9 @@ def model_effects(explainer, problem, reasoning: ReasonInputs, adverse: int, p: 
     population = problem.X_train.reset_index(drop=True)
     at_query = _log_odds(explainer.blackbox.predict(query)[:, adverse])[0]
     effects = {}
+    repeated = query.loc[query.index.repeat(len(population))].reset_index(drop=True)
     for family in reasoning.policy.families:
-        rows = pd.concat([query] * len(population), ignore_index=True)
+        rows = repeated.copy()
         for feature in family.features:
             rows[feature] = population[feature].to_numpy()
         moved = _log_odds(explainer.blackbox.predict(rows)[:, adverse])
