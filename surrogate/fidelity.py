@@ -149,8 +149,19 @@ def _chosen(weights: np.ndarray, names: Sequence[str], k: int) -> np.ndarray:
 
 
 def effective_sample_size(w: np.ndarray) -> float:
-    """Kish's effective sample size of a weighted sample."""
-    return float(w.sum() ** 2 / np.dot(w, w))
+    """Kish's effective sample size of a weighted sample (0 when no row has weight).
+
+    Weights so small that their squares underflow (kernel weights of 1e-200) are first
+    divided by their largest: the size does not depend on their scale.
+    """
+    square = float(np.dot(w, w))
+    if square > 0 and np.isfinite(square):
+        return float(w.sum() ** 2 / square)
+    top = float(np.max(w)) if len(w) else 0.0
+    if top <= 0:
+        return 0.0
+    scaled = w / top
+    return float(scaled.sum() ** 2 / np.dot(scaled, scaled))
 
 
 def summarise_bootstrap(

@@ -92,6 +92,8 @@ def test_agreement_in_log_odds_uses_threshold_zero():
         (np.array([1.0, 0.0, 0.0]), 1.0),
         (np.array([1.0, 1.0, 2.0, 2.0]), 36 / 10),
         (np.array([0.5, 0.5, 1.0, 1.0]), 36 / 10),  # scale free
+        (np.array([1e-200, 1e-200, 2e-200, 2e-200]), 36 / 10),  # squares underflow: still
+        (np.zeros(5), 0.0),  # no weight, no effective row (not 0 / 0)
     ],
 )
 def test_effective_sample_size_is_kish(w, expected):
