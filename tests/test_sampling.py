@@ -265,6 +265,10 @@ def test_number_change_is_checked_and_needs_the_training_values(wide_schema):
         make_sampler("qmc", schema, number_change=-0.1)
     with pytest.raises(ParameterError, match="number_change learns from the training data"):
         make_sampler("qmc", schema, number_change=0.3)
+    missing = schema.encode(frame)
+    missing[:, 0] = np.nan
+    with pytest.raises(ParameterError, match=r"holds none for \['x'\]"):
+        make_sampler("qmc", schema, number_change=0.3, training_values=missing)
     assert needs_training_values("qmc", {"number_change": 0.3})
     assert not needs_training_values("qmc", {"number_change": 0.0})
     assert needs_training_values("lime")

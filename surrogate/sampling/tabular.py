@@ -154,6 +154,12 @@ class GaussianSampler:
         if self.number_change > 0:
             values = _check_training_values(training_values, schema, "number_change")
             self._training_numbers = {j: _value_shares(values[:, j]) for j in self._numeric}
+            empty = [features[j].name for j, (v, _) in self._training_numbers.items() if not len(v)]
+            if empty:
+                raise ParameterError(
+                    f"number_change redraws numbers from their training values, but "
+                    f"training_values holds none for {empty} (every value missing)."
+                )
         #: the flag columns of z, after the features' columns: (feature index, point value)
         self._flags = [(j, float(v)) for j, (points, _) in self._points.items() for v in points]
         self.z_names = schema.names + tuple(
