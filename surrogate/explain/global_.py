@@ -6,6 +6,8 @@ it with the black box, fits the family on the training part — optionally
 augmented with ``augment`` sampled rows around each training row — and reports
 fidelity on the untouched test part: R^2, agreement (overall and per black-box
 class), the family's complexity, and each rule's coverage and precision there.
+It is two steps, for fitting several families to one data set without scoring it
+again: ``global_data`` (split, augment, score) and ``fit_global`` (one family).
 
 For a linear global surrogate, ``z`` is each number in training standard
 deviations from its training mean and, for each category, an indicator of
