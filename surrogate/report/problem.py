@@ -246,8 +246,8 @@ def _check_stray_texts(column: pd.Series, path: Path) -> None:
         raise DataError(
             f"The data file {path.name!r} has a column of numbers, {column.name!r}, with "
             f"{len(texts)} value{'s' if len(texts) > 1 else ''} that {'are' if len(texts) > 1 else 'is'} "
-            f"not a number: {shown} (the first in data row {texts.index[0]}, counting from 0 "
-            "after the header). Fix them, or leave them empty to mark them missing."
+            f"not a number: {shown} (the first in data row {column.index.get_loc(texts.index[0])}, "
+            "counting from 0). Fix them, or leave them empty to mark them missing."
         )
 
 
