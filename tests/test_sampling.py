@@ -274,6 +274,25 @@ def test_number_change_is_checked_and_needs_the_training_values(wide_schema):
     assert needs_training_values("lime")
 
 
+@pytest.mark.parametrize("name", LOCAL_SAMPLERS)
+@given(world=worlds(), n=st.integers(min_value=1, max_value=5))
+def test_rows_around_many_queries_are_each_query_s_neighbourhood(name, world, n):
+    frame, schema, _ = world
+    values = schema.encode(frame)[:6]
+    sampler = make_sampler(name, schema)
+    rows = sampler.sample_around(values, n, np.random.SeedSequence(4))
+    assert rows.shape == (len(values) * n, len(schema))
+    np.testing.assert_array_equal(rows, sampler.sample_around(values, n, np.random.SeedSequence(4)))
+    for i, query in enumerate(values):
+        block = rows[i * n : (i + 1) * n]
+        for j, feature in enumerate(schema.features):
+            if feature.frozen or (feature.is_numeric and np.isnan(query[j])):
+                np.testing.assert_array_equal(block[:, j], np.full(n, query[j]))
+            elif feature.is_numeric:
+                assert (block[:, j] >= min(feature.lower, query[j])).all()
+                assert (block[:, j] <= max(feature.upper, query[j])).all()
+
+
 def test_sampler_options_are_checked(wide_schema):
     _, schema = wide_schema
     with pytest.raises(ParameterError, match="scale"):

@@ -190,12 +190,32 @@ class GaussianSampler:
         return digest.hexdigest()
 
     def sample(self, query: np.ndarray, n: int, seed: np.random.SeedSequence) -> Neighborhood:
-        n_numeric, n_categorical = len(self._numeric), len(self._categorical)
+        return self._around(query, self._uniforms(n, self._n_uniforms(), seed))
+
+    def sample_around(
+        self, queries: np.ndarray, n: int, seed: np.random.SeedSequence
+    ) -> np.ndarray:
+        """``n`` rows around each of ``queries`` (values view), query after query, from one
+        stream of uniforms: augmenting a data set without building a stream (for ``qmc`` a
+        scrambled Sobol sequence) for every row."""
+        u = self._uniforms(len(queries) * n, self._n_uniforms(), seed)
+        blocks = [self._around(q, u[i * n : (i + 1) * n]).values for i, q in enumerate(queries)]
+        return np.concatenate(blocks) if blocks else np.empty((0, len(self.schema)))
+
+    def _n_uniforms(self) -> int:
         # the point-mass decisions, then the numbers' redraws take the last dimensions, so
         # a schema without point masses (a sampler without redraws) draws exactly the rows
         # it drew before they existed
-        n_redraw = 2 * len(self._training_numbers)
-        u = self._uniforms(n, n_numeric + 2 * n_categorical + len(self._points) + n_redraw, seed)
+        return (
+            len(self._numeric)
+            + 2 * len(self._categorical)
+            + len(self._points)
+            + 2 * len(self._training_numbers)
+        )
+
+    def _around(self, query: np.ndarray, u: np.ndarray) -> Neighborhood:
+        """The rows around ``query`` that uniforms ``u`` (one row each) stand for."""
+        n, n_numeric, n_categorical = len(u), len(self._numeric), len(self._categorical)
         point_column = {j: n_numeric + 2 * n_categorical + k for k, j in enumerate(self._points)}
         redraw_column = {
             j: n_numeric + 2 * n_categorical + len(self._points) + 2 * k
