@@ -176,7 +176,7 @@ def build_report(config: ReviewConfig, *, command_line: str | None = None) -> Re
         "sensitivity": sensitivity_section(problem, case_exps, positions, ids, config),
         "reason_codes": {
             **reasons_section(reasons, positions, policy, reference, config),
-            "seed_stability": reason_seed_stability(reasoning, positions, reasons),
+            "seed_stability": reason_seed_stability(reasoning, explainer, positions, reasons),
         },
         "subgroups": subgroups_section(problem, explainer, policy, scores_test, config),
         "limitations": limitations(config, problem),
@@ -196,8 +196,7 @@ def build_report(config: ReviewConfig, *, command_line: str | None = None) -> Re
 
 
 def make_explainer(problem: Problem, config: ReviewConfig, **changes: Any) -> TabularExplainer:
-    """The review's explainer (``changes`` override kernel_width / n_samples for sensitivity,
-    random_state for the reasons' seed stability)."""
+    """The review's explainer (``changes`` override kernel_width / n_samples for sensitivity)."""
     options = {
         "n_samples": config.n_samples,
         "kernel_width": config.kernel_width,
@@ -570,25 +569,28 @@ def global_families(config: ReviewConfig) -> dict[str, dict[str, Any]]:
 def local_section(case_exps, positions, ids, config: ReviewConfig) -> dict[str, Any]:
     return {
         "selection": config.select,
-        "settings": {
-            "surrogate": local_family(config)[0],
-            "families": (
-                ["linear"]
-                if local_family(config)[0] == "linear"
-                else ["linear", "additive", "additive with 3 pairs"]
-            ),
-            "max_features": config.max_features,
-            "n_samples": config.n_samples,
-            "kernel_width": config.kernel_width,
-            "number_change": config.number_change,
-            "link": config.link,
-            "threshold": config.cutoff,
-            "random_state": config.seed,
-        },
+        "settings": {**local_settings(config), "threshold": config.cutoff},
         "cases": [
             analysis.explanation_summary(e, case_id=ids[p], position=p)
             for e, p in zip(case_exps, positions, strict=True)
         ],
+    }
+
+
+def local_settings(config: ReviewConfig) -> dict[str, Any]:
+    """How every case is explained: the family ladder, sample, kernel, sampler and seed."""
+    family = local_family(config)[0]
+    return {
+        "surrogate": family,
+        "families": (
+            ["linear"] if family == "linear" else ["linear", "additive", "additive with 3 pairs"]
+        ),
+        "max_features": config.max_features,
+        "n_samples": config.n_samples,
+        "kernel_width": config.kernel_width,
+        "number_change": config.number_change,
+        "link": config.link,
+        "random_state": config.seed,
     }
 
 
@@ -684,11 +686,14 @@ class ReasonInputs:
 
 
 def reason_seed_stability(
-    inputs: ReasonInputs, positions: list[int], reasons: list[CaseReasons]
+    inputs: ReasonInputs, explainer, positions: list[int], reasons: list[CaseReasons]
 ) -> dict[str, Any]:
     """The declined cases' reasons computed again under ``reason_seeds`` other explainer
-    seeds (each case's own neighbourhood redrawn; nothing else changes), and how often
-    they are the same: the principal reason, and every reason in order."""
+    seeds (each case's own neighbourhood redrawn; nothing else changes: the review's
+    ``explainer`` reseeded, nothing re-learned), and how often they are the same: the
+    principal reason, and every reason in order."""
+    from ..interop import reseeded
+
     config = inputs.config
     declined = {p: _codes(r) for p, r in zip(positions, reasons, strict=True) if r.declined}
     record: dict[str, Any] = {
@@ -703,8 +708,8 @@ def reason_seed_stability(
     identical = dict.fromkeys(declined, 0)
     for s in range(1, config.reason_seeds + 1):
         seed = np.random.SeedSequence([config.seed, _REASON_SEEDS_PURPOSE, s])
-        explainer = make_explainer(inputs.problem, config, random_state=seed)
-        explained = explain_positions(explainer, inputs.problem, list(declined), config)
+        again = reseeded(explainer, seed)
+        explained = explain_positions(again, inputs.problem, list(declined), config)
         for p, codes in declined.items():
             again = _codes(inputs.reasons(inputs.stated(explained[p]), p))
             first_same[p] += again[:2] == codes[:2]

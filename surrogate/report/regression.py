@@ -38,7 +38,7 @@ from .builder import (
     explain_positions,
     global_families,
     limitations,
-    local_family,
+    local_settings,
     make_explainer,
     make_policy,
     model_scope,
@@ -218,7 +218,6 @@ def local_section(
     reference: Reference,
 ) -> dict[str, Any]:
     """The chosen cases' explanations in the model's unit, each with the prohibited bases it uses."""
-    family = local_family(config)[0]
     cases = [
         {
             **analysis.explanation_summary(e, case_id=ids[p], position=p),
@@ -233,21 +232,7 @@ def local_section(
             used[feature] = used.get(feature, 0) + 1
     return {
         "selection": config.select,
-        "settings": {
-            "surrogate": family,
-            "families": (
-                ["linear"]
-                if family == "linear"
-                else ["linear", "additive", "additive with 3 pairs"]
-            ),
-            "max_features": config.max_features,
-            "n_samples": config.n_samples,
-            "kernel_width": config.kernel_width,
-            "number_change": config.number_change,
-            "link": config.link,
-            "min_fidelity": config.min_fidelity,
-            "random_state": config.seed,
-        },
+        "settings": {**local_settings(config), "min_fidelity": config.min_fidelity},
         "unit": unit,
         "prohibited": list(policy.prohibited),
         "prohibited_used": [{"feature": f, "n_cases": n} for f, n in sorted(used.items())],
