@@ -50,7 +50,7 @@ from surrogate.report.builder import (
     reference_rows,
 )
 from surrogate.report.problem import load_problem
-from surrogate.report.reason_codes import contributions
+from surrogate.report.reason_codes import contributions, eligible_by_family, family_totals
 
 N_SEEDS = 10
 TOP = 4
@@ -83,10 +83,8 @@ def reasons_under_seeds(config: ReviewConfig, n_cases: int) -> tuple[list[list],
             exp = reasoning.stated(explained[p])
             reasons = reasoning.reasons(exp, p)
             codes = tuple(r.family for r in reasons.reasons[:TOP])
-            totals: dict[str, float] = {}
-            for c in contributions(exp, reasoning.policy, reasoning.reference):
-                if c.eligible:
-                    totals[c.family] = totals.get(c.family, 0.0) + c.contribution
+            parts = contributions(exp, reasoning.policy, reasoning.reference)
+            totals = family_totals(eligible_by_family(parts))
             cases.append((reasons.status, codes, exp.family, totals))
         runs.append(cases)
     effects = [model_effects(base, problem, reasoning, adverse, p) for p in declined]

@@ -682,19 +682,28 @@ def _flags(used: set[str], policy: ReasonPolicy, used_prohibited: Sequence[str])
     return tuple(flags)
 
 
+def eligible_by_family(parts: Sequence[Contribution]) -> dict[str, list[Contribution]]:
+    """The eligible contributions of each family, in their order."""
+    members: dict[str, list[Contribution]] = {}
+    for c in parts:
+        if c.eligible:
+            members.setdefault(c.family, []).append(c)
+    return members
+
+
+def family_totals(members: dict[str, list[Contribution]]) -> dict[str, float]:
+    """Each family's contribution: its eligible members' summed."""
+    return {family: sum(c.contribution for c in cs) for family, cs in members.items()}
+
+
 def rank_families(
     parts: Sequence[Contribution], policy: ReasonPolicy, reference: Reference | None = None
 ) -> tuple[Reason, ...]:
     """Eligible contributions summed per family; positive totals, largest first, at most
     max_reasons. Each reason's text names its members that push towards the adverse
     outcome, with texts chosen by the applicant's values (:mod:`.reason_texts`)."""
-    totals: dict[str, float] = {}
-    members: dict[str, list[Contribution]] = {}
-    for c in parts:
-        if not c.eligible:
-            continue
-        totals[c.family] = totals.get(c.family, 0.0) + c.contribution
-        members.setdefault(c.family, []).append(c)
+    members = eligible_by_family(parts)
+    totals = family_totals(members)
     positive = sorted((f for f in totals if totals[f] > 0), key=lambda f: (-totals[f], f))
     reasons = []
     for i, family in enumerate(positive[: policy.max_reasons]):
