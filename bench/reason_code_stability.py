@@ -39,6 +39,7 @@ import time
 
 import numpy as np
 
+from surrogate.explain.pipeline import apply_link
 from surrogate.interop import reseeded
 from surrogate.report import ReviewConfig
 from surrogate.report.builder import (
@@ -49,6 +50,7 @@ from surrogate.report.builder import (
     make_reference,
     reference_rows,
 )
+from surrogate.report.model_check import family_effects, reason_families
 from surrogate.report.problem import load_problem
 from surrogate.report.reason_codes import contributions, eligible_by_family, family_totals
 
@@ -92,24 +94,15 @@ def reasons_under_seeds(config: ReviewConfig, n_cases: int) -> tuple[list[list],
 
 
 def model_effects(explainer, problem, reasoning: ReasonInputs, adverse: int, p: int) -> dict:
-    """Each family's effect in the model itself at applicant ``p`` (module doc), log-odds."""
-    query = problem.X_test.iloc[[p]]
-    population = problem.X_train.reset_index(drop=True)
-    at_query = _log_odds(explainer.blackbox.predict(query)[:, adverse])[0]
-    effects = {}
-    repeated = query.loc[query.index.repeat(len(population))].reset_index(drop=True)
-    for family in reasoning.policy.families:
-        rows = repeated.copy()
-        for feature in family.features:
-            rows[feature] = population[feature].to_numpy()
-        moved = _log_odds(explainer.blackbox.predict(rows)[:, adverse])
-        effects[family.name] = float(at_query - moved.mean())
-    return effects
+    """Each family's effect in the model itself at applicant ``p`` (module doc), log-odds:
+    the review's own check (:mod:`surrogate.report.model_check`)."""
+    families = reason_families(reasoning.policy, list(problem.X_train.columns))
 
+    def score(frame):
+        return apply_link(explainer.blackbox.predict(frame)[:, adverse], "logit")
 
-def _log_odds(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-12, 1 - 1e-12)
-    return np.log(p / (1 - p))
+    effects = family_effects(score, problem.X_test.iloc[[p]], problem.X_train, families)
+    return {family: effects.effect(family) for family in families}
 
 
 def summarise(runs: list[list], effects: list[dict]) -> dict[str, float]:

@@ -277,7 +277,8 @@ def test_findings_are_the_reports_own_figures(german_report):
     for item in items:
         by_kind.setdefault(item["kind"], []).append(item)
         assert item["severity"] == severity(item["kind"], item["value"])
-    assert set(by_kind) == set(CUTOFFS) | {"reason_seeds"}  # reasons recomputed under other seeds
+    # reasons recomputed under other seeds, and checked against the model itself
+    assert set(by_kind) == set(CUTOFFS) | {"reason_seeds", "reason_model_check"}
     order = [{"high": 0, "medium": 1, "low": 2}[i["severity"]] for i in items]
     assert order == sorted(order)
     (over,) = by_kind["overfitting"]
@@ -673,6 +674,32 @@ def test_declined_cases_reasons_are_recomputed_under_other_seeds(german_report):
     (finding,) = [f for f in report["findings"]["items"] if f["kind"] == "reason_seeds"]
     assert finding["value"] == pytest.approx(1 - stability["share_first_same"])
     assert "reason_seeds" in {c["finding"] for c in report["findings"]["cutoffs"]}
+
+
+def test_reasons_are_checked_against_the_model_itself(german_report):
+    report = _json(german_report)
+    rc = report["reason_codes"]
+    check = rc["model_check"]
+    with_reasons = [c for c in rc["cases"] if c["status"] == "reasons"]
+    assert check["performed"] and check["n_cases"] == len(with_reasons) > 0
+    assert check["n_reference_rows"] == check["n_population"] == 700  # all training applicants
+    by_id = {c["case_id"]: c for c in check["cases"]}
+    for case in with_reasons:
+        effects = {e["family"]: e["effect"] for e in by_id[case["case_id"]]["effects"]}
+        assert not set(effects) & {"personal_status_sex", "foreign_worker", "age"}
+        for reason in case["reasons"]:
+            assert reason["model_effect"] == effects[reason["family"]]
+        assert by_id[case["case_id"]]["agrees"] == (
+            case["reasons"][0]["family"] == max(effects, key=effects.get)
+        )
+    assert check["share_agrees"] == pytest.approx(np.mean([c["agrees"] for c in check["cases"]]))
+    (finding,) = [f for f in report["findings"]["items"] if f["kind"] == "reason_model_check"]
+    clearly = sum(not c["agrees"] and not c["near_tie"] for c in check["cases"])
+    assert finding["value"] == pytest.approx(clearly / check["n_cases"])
+    with open(german_report / "reason_codes.csv", newline="", encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["rank"]]
+    stated = {(c["case_id"], r["rank"]): r["model_effect"] for c in with_reasons for r in c["reasons"]}
+    assert {(r["case_id"], int(r["rank"])): float(r["model_effect"]) for r in rows} == stated
 
 
 def test_reason_seed_finding_grades_the_share_whose_principal_reason_moves():

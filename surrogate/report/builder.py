@@ -52,6 +52,7 @@ from ..surrogates.base import AdditiveContent
 from ..surrogates.contributions import with_reference
 from . import analysis, findings, heldout
 from .config import ReviewConfig
+from .model_check import model_check
 from .problem import Problem, load_problem
 from .reason_codes import (
     CaseReasons,
@@ -164,6 +165,9 @@ def build_report(config: ReviewConfig, *, command_line: str | None = None) -> Re
     )
     case_exps = [reasoning.stated(explained[p]) for p in positions]
     reasons = [reasoning.reasons(exp, p) for exp, p in zip(case_exps, positions, strict=True)]
+    checked, reasons = reasons_against_model(
+        explainer, problem, config, adverse, positions, reasons, policy, scores_train
+    )
     report = {
         "report_schema_version": REPORT_SCHEMA_VERSION,
         "scope": scope_section(config, problem, explainer, scores_test, positions),
@@ -177,6 +181,7 @@ def build_report(config: ReviewConfig, *, command_line: str | None = None) -> Re
         "reason_codes": {
             **reasons_section(reasons, positions, policy, reference, config),
             "seed_stability": reason_seed_stability(reasoning, explainer, positions, reasons),
+            "model_check": checked,
         },
         "subgroups": subgroups_section(problem, explainer, policy, scores_test, config),
         "limitations": limitations(config, problem),
@@ -329,14 +334,38 @@ def make_policy(
     return default_policy(config.data, adverse_class=adverse, **overrides).check_schema(schema)
 
 
+def reference_frame(config: ReviewConfig, problem: Problem, scores_train: np.ndarray):
+    """The reference population: all training applicants, or those the model approves."""
+    if config.reference == "training":
+        return problem.X_train
+    return problem.X_train[scores_train < config.cutoff]
+
+
 def reference_rows(
     config: ReviewConfig, explainer, problem: Problem, scores_train: np.ndarray
 ) -> np.ndarray:
-    """The reference population's rows, encoded: all training applicants, or those approved."""
-    frame = problem.X_train
-    if config.reference != "training":
-        frame = frame[scores_train < config.cutoff]
-    return explainer.schema.encode(frame)
+    """The reference population's rows, encoded."""
+    return explainer.schema.encode(reference_frame(config, problem, scores_train))
+
+
+def reasons_against_model(
+    explainer, problem: Problem, config, adverse: int, positions, reasons, policy, scores_train
+) -> tuple[dict[str, Any], list[CaseReasons]]:
+    """Each case's reasons checked against the model's own family effects
+    (:mod:`.model_check`), and the cases with those effects beside their reasons."""
+    from ..explain.pipeline import apply_link
+
+    def score(frame):
+        return apply_link(explainer.blackbox.predict(frame)[:, adverse], str(config.link))
+
+    return model_check(
+        score,
+        problem.X_test.iloc[list(positions)],
+        reference_frame(config, problem, scores_train),
+        policy,
+        reasons,
+        seed=config.seed,
+    )
 
 
 def make_reference(
@@ -750,12 +779,14 @@ def reasons_section(
             frequency[reason.family] = frequency.get(reason.family, 0) + 1
     return {
         "method": (
-            "Contributions of the local linear surrogate towards the adverse outcome, in log-odds "
-            "of the adverse class under the logit link, against the reference population: numbers "
-            "as slope per training sd x (applicant's value - reference mean) / training sd; "
-            "categories as the slope of having the applicant's category x (1 - its share in the "
-            "reference population). Summed per family; families with a positive total ranked, "
-            "largest first. Each reason names its members that push towards the adverse outcome, "
+            "Contributions of each case's local surrogate towards the adverse outcome, in log-odds "
+            "of the adverse class under the logit link, against the reference population. A "
+            "linear surrogate's: numbers as slope per training sd x (applicant's value - "
+            "reference mean) / training sd; categories as the slope of having the applicant's "
+            "category x (1 - its share in the reference population). An additive surrogate's: "
+            "each shape's value at the applicant minus its mean over the reference population "
+            "(a pairwise term counts towards a family only when both its features belong to it). "
+            "Summed per family; families with a positive total ranked, largest first. Each reason names its members that push towards the adverse outcome, "
             "with the policy's text for the applicant's own value: the text of the applicant's "
             "category, of the value band holding the applicant's number, or of the direction in "
             "which it lies from the reference mean."

@@ -209,6 +209,8 @@ class ReviewConfig:
     unexplained_rows_medium: float = ALL_CUTOFFS["unexplained_rows"][1]
     reason_seeds_high: float = ALL_CUTOFFS["reason_seeds"][0]
     reason_seeds_medium: float = ALL_CUTOFFS["reason_seeds"][1]
+    reason_model_check_high: float = ALL_CUTOFFS["reason_model_check"][0]
+    reason_model_check_medium: float = ALL_CUTOFFS["reason_model_check"][1]
 
     # ---- reading and writing -----------------------------------------------------------
     @classmethod

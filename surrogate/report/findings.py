@@ -7,7 +7,10 @@ fidelity, the cases whose local explanations give weight to a prohibited basis,
 the held-out calibration error, the gaps between groups of each
 prohibited-basis feature (:func:`subgroups`, from the held-out predictions), and,
 where there are any or the held-out data was given, the held-out rows no local
-explanation can describe (categories or missing values the training data never has).
+explanation can describe (categories or missing values the training data never has);
+and, where they were measured, the declined cases whose principal reason changes with
+the explainer's seed and those whose principal reason is clearly not the family the
+model itself ranks first (:mod:`.model_check`).
 
 Severity follows cut-offs -- :data:`ALL_CUTOFFS` unless the review file's
 ``[findings]`` section sets others -- stated in the report next to the findings:
@@ -40,6 +43,7 @@ CUTOFFS: dict[str, tuple[float, float, str]] = {
 WHEN_PRESENT: dict[str, tuple[float, float, str]] = {
     "unexplained_rows": (0.05, 0.0, "above"),
     "reason_seeds": (0.2, 0.05, "above"),
+    "reason_model_check": (0.2, 0.05, "above"),
 }
 #: the default cut-offs of every finding (a review file's [findings] section overrides them)
 ALL_CUTOFFS = {**CUTOFFS, **WHEN_PRESENT}
@@ -72,6 +76,8 @@ def cutoffs_text(
         "unexplained_rows": "share of held-out rows no local explanation can describe",
         "reason_seeds": "share of declined cases whose principal reason changes with the "
         "explainer's seed",
+        "reason_model_check": "share of cases with reasons whose principal reason is clearly not "
+        "the family with the largest effect in the model itself",
     }
     return [
         {"finding": kind, "figure": words[kind], "high": high, "medium": medium, "direction": d}
@@ -235,6 +241,7 @@ def findings(report: dict[str, Any], cutoffs: Cutoffs | None = None) -> list[dic
             *_subgroup_findings(report),
             _unexplained(report),
             _reason_seeds(report),
+            _reason_model_check(report),
         )
         if f is not None
     ]
@@ -268,6 +275,32 @@ def _reason_seeds(report):
         f"{stability['share_first_same']:.0%} of {n} declined cases, and every reason, in order, "
         f"for {stability['share_identical']:.0%}. Reasons that change with the seed rest on "
         "contributions closer together than the sampling noise.",
+        "reasons",
+    )
+
+
+def _reason_model_check(report):
+    check = report.get("reason_codes", {}).get("model_check")
+    if not check or not check["performed"]:
+        return None
+    n, ties = check["n_cases"], check["n_near_ties"]
+    differ = sum(not c["agrees"] for c in check["cases"])
+    text = (
+        f"For {check['share_agrees']:.0%} of {n} cases with reasons, the principal reason is the "
+        "family with the largest effect in the model itself, measured without any surrogate."
+    )
+    if differ:
+        text += (
+            f" Of the {differ} where it is not, {ties} are near ties in the model (the two effects "
+            "within two standard errors); the others state a reason the model does not rank first."
+        )
+    return _finding(
+        "reason_model_check",
+        "Principal reasons against the model itself",
+        (differ - ties) / n,
+        "share of cases with reasons whose principal reason is clearly not the model's largest "
+        "family effect",
+        text,
         "reasons",
     )
 

@@ -322,6 +322,8 @@ class Reason:
     contribution: float
     features: tuple[str, ...]
     parts: tuple[ReasonPart, ...] = ()
+    #: the family's effect in the model itself (:mod:`.model_check`), once checked
+    model_effect: float | None = None
 
 
 @dataclass(frozen=True)
@@ -754,6 +756,7 @@ CSV_COLUMNS = (
     "family",
     "reason",
     "contribution",
+    "model_effect",
     "features",
     "values",
     "fidelity_r2",
@@ -793,6 +796,7 @@ def reason_rows(cases: Sequence[CaseReasons]) -> list[dict[str, Any]]:
                     "family": "",
                     "reason": "",
                     "contribution": "",
+                    "model_effect": "",
                     "features": "",
                     "values": "",
                 }
@@ -805,6 +809,7 @@ def reason_rows(cases: Sequence[CaseReasons]) -> list[dict[str, Any]]:
                     "family": r.family,
                     "reason": r.text,
                     "contribution": r.contribution,
+                    "model_effect": "" if r.model_effect is None else r.model_effect,
                     "features": ";".join(r.features),
                     "values": ";".join(f"{p.feature}={value_words(p.value)}" for p in r.parts),
                 }

@@ -1,0 +1,135 @@
+"""Reasons checked against the model itself (surrogate.report.model_check)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from surrogate.report import model_check as mc
+from surrogate.report.reason_codes import CaseReasons, Reason, ReasonFamily, ReasonPolicy
+
+POLICY = ReasonPolicy(
+    adverse_class="bad",
+    families=(ReasonFamily(name="Loan", features=("duration", "amount"), text="Loan"),),
+    prohibited=("age",),
+)
+POPULATION = pd.DataFrame(
+    {
+        "duration": [6.0, 12.0, 24.0, 36.0],
+        "amount": [1.0, 2.0, 3.0, 4.0],
+        "savings": pd.Categorical(["none", "some", "none", "lots"]),
+        "age": [20.0, 30.0, 40.0, 50.0],
+    }
+)
+APPLICANT = pd.DataFrame(
+    {
+        "duration": [48.0],
+        "amount": [5.0],
+        "savings": pd.Categorical(["none"], categories=["lots", "none", "some"]),
+        "age": [60.0],
+    }
+)
+SAVINGS = {"none": 0.8, "some": 0.2, "lots": -0.5}
+
+
+def additive_log_odds(frame: pd.DataFrame) -> np.ndarray:
+    """A model additive in log-odds: each family's effect is known in closed form."""
+    return (
+        0.05 * frame["duration"].to_numpy()
+        + 0.3 * frame["amount"].to_numpy()
+        + frame["savings"].astype(str).map(SAVINGS).to_numpy()
+        + 0.01 * frame["age"].to_numpy()
+    )
+
+
+def _case(*families: str) -> CaseReasons:
+    reasons = tuple(
+        Reason(rank=k + 1, family=f, text=f, contribution=1.0 - k / 10, features=(f,))
+        for k, f in enumerate(families)
+    )
+    return CaseReasons(
+        case_id="7",
+        adverse_score=0.4,
+        declined=True,
+        status="reasons",
+        reasons=reasons,
+        fidelity_r2=0.9,
+    )
+
+
+def test_families_are_the_policys_with_singletons_and_never_a_prohibited_feature():
+    families = mc.reason_families(POLICY, list(APPLICANT.columns))
+    assert families == {"Loan": ("duration", "amount"), "savings": ("savings",)}
+
+
+def test_an_additive_models_family_effects_are_its_terms_against_the_population():
+    families = mc.reason_families(POLICY, list(APPLICANT.columns))
+    effects = mc.family_effects(additive_log_odds, APPLICANT, POPULATION, families)
+    loan = 0.05 * (48 - POPULATION["duration"].mean()) + 0.3 * (5 - POPULATION["amount"].mean())
+    savings = 0.8 - np.mean([SAVINGS[s] for s in POPULATION["savings"]])
+    assert effects.effect("Loan") == pytest.approx(loan)
+    assert effects.effect("savings") == pytest.approx(savings)
+    # the standard error is that of the mean over the reference rows
+    moved = 0.05 * POPULATION["duration"] + 0.3 * POPULATION["amount"]
+    assert effects.standard_error("Loan") == pytest.approx(moved.std(ddof=1) / 2)
+
+
+def test_the_check_finds_the_principal_reason_the_model_does_not_rank_first():
+    families = mc.reason_families(POLICY, list(APPLICANT.columns))
+    effects = mc.family_effects(additive_log_odds, APPLICANT, POPULATION, families)
+    assert effects.effect("Loan") > effects.effect("savings")
+    right = mc.check_case(_case("Loan", "savings"), effects)
+    assert right["agrees"] and right["gap"] == 0.0 and not right["near_tie"]
+    wrong = mc.check_case(_case("savings", "Loan"), effects)
+    assert not wrong["agrees"] and wrong["largest"] == "Loan"
+    assert wrong["gap"] == pytest.approx(effects.effect("Loan") - effects.effect("savings"))
+    assert [e["family"] for e in wrong["effects"]] == ["Loan", "savings"]
+    # paired over the same reference rows: savings moved minus loan moved, row by row
+    paired = (
+        POPULATION["savings"].astype(str).map(SAVINGS)
+        - 0.05 * POPULATION["duration"]
+        - 0.3 * POPULATION["amount"]
+    )
+    assert wrong["gap_standard_error"] == pytest.approx(paired.std(ddof=1) / 2)
+    assert wrong["gap"] > 2 * wrong["gap_standard_error"] and not wrong["near_tie"]
+
+
+def test_a_near_tie_in_the_model_is_said_to_be_one():
+    # two families whose effects differ by much less than their paired standard error
+    population = pd.DataFrame({"a": [0.0, 2.0, 0.0, 2.0], "b": [2.0, 0.0, 0.0, 2.0]})
+    applicant = pd.DataFrame({"a": [1.01], "b": [1.0]})
+    effects = mc.family_effects(
+        lambda f: (f["a"] + f["b"]).to_numpy(), applicant, population, {"a": ("a",), "b": ("b",)}
+    )
+    check = mc.check_case(_case("b", "a"), effects)
+    assert not check["agrees"] and check["near_tie"]
+
+
+def test_the_model_check_fills_each_reasons_model_effect_and_skips_cases_without_reasons():
+    applicants = pd.concat([APPLICANT, APPLICANT], ignore_index=True)
+    manual = CaseReasons(
+        case_id="8",
+        adverse_score=0.4,
+        declined=True,
+        status="manual_review",
+        reasons=(),
+        fidelity_r2=0.2,
+    )
+    record, cases = mc.model_check(
+        additive_log_odds, applicants, POPULATION, POLICY, [_case("Loan"), manual], seed=0
+    )
+    assert record["performed"] and record["n_cases"] == 1 and record["share_agrees"] == 1.0
+    assert record["n_reference_rows"] == record["n_population"] == len(POPULATION)
+    assert cases[1] is manual
+    (reason,) = cases[0].reasons
+    assert reason.model_effect == pytest.approx(record["cases"][0]["effects"][0]["effect"])
+
+
+def test_a_large_reference_population_is_sampled_from_the_seed(monkeypatch):
+    monkeypatch.setattr(mc, "MAX_REFERENCE_ROWS", 3)
+    big = pd.DataFrame({"x": np.arange(10.0)})
+    first, again = mc.reference_sample(big, 5), mc.reference_sample(big, 5)
+    assert len(first) == 3 and first.equals(again)
+    assert list(first.index) == sorted(first.index)
+    assert mc.reference_sample(big.iloc[:3], 5).equals(big.iloc[:3])
