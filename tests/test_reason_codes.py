@@ -305,6 +305,14 @@ def test_reason_csv_neutralises_hostile_families(small_world):
     )
 
 
+def test_reason_csv_keeps_its_columns_where_they_were_and_adds_the_model_effect_last():
+    from surrogate.report.reason_codes import CSV_COLUMNS
+
+    first = ("case_id", "adverse_score", "declined", "status", "rank", "family", "reason")
+    rest = ("contribution", "features", "values", "fidelity_r2", "flags")
+    assert CSV_COLUMNS == first + rest + ("model_effect",)
+
+
 # ---- texts chosen by the applicant's value ---------------------------------------------------------
 def test_a_reason_names_the_applicants_value_and_its_direction(small_world):
     _, exp = small_world

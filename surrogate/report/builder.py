@@ -65,7 +65,9 @@ from .reason_codes import (
     reason_codes_csv,
 )
 
-REPORT_SCHEMA_VERSION = "1.1"
+#: 1.2 adds the reasons' check against the model (reason_codes.model_check, each reason's
+#: model_effect) and its finding
+REPORT_SCHEMA_VERSION = "1.2"
 #: what ``write_report`` writes (the PDF only when asked for)
 ARTEFACTS = (
     "report.html",

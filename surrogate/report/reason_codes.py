@@ -756,11 +756,11 @@ CSV_COLUMNS = (
     "family",
     "reason",
     "contribution",
-    "model_effect",
     "features",
     "values",
     "fidelity_r2",
     "flags",
+    "model_effect",  # last: added after the others, so positional readers keep working
 )
 
 
