@@ -81,8 +81,9 @@ def test_the_check_finds_the_principal_reason_the_model_does_not_rank_first():
     assert effects.effect("Loan") > effects.effect("savings")
     right = mc.check_case(_case("Loan", "savings"), effects)
     assert right["agrees"] and right["gap"] == 0.0 and not right["near_tie"]
+    assert right["same_order"]
     wrong = mc.check_case(_case("savings", "Loan"), effects)
-    assert not wrong["agrees"] and wrong["largest"] == "Loan"
+    assert not wrong["agrees"] and wrong["largest"] == "Loan" and not wrong["same_order"]
     assert wrong["gap"] == pytest.approx(effects.effect("Loan") - effects.effect("savings"))
     assert [e["family"] for e in wrong["effects"]] == ["Loan", "savings"]
     # paired over the same reference rows: savings moved minus loan moved, row by row

@@ -693,6 +693,9 @@ def test_reasons_are_checked_against_the_model_itself(german_report):
             case["reasons"][0]["family"] == max(effects, key=effects.get)
         )
     assert check["share_agrees"] == pytest.approx(np.mean([c["agrees"] for c in check["cases"]]))
+    for case in with_reasons:
+        stated = [r["model_effect"] for r in case["reasons"]]
+        assert by_id[case["case_id"]]["same_order"] == (stated == sorted(stated, reverse=True))
     (finding,) = [f for f in report["findings"]["items"] if f["kind"] == "reason_model_check"]
     clearly = sum(not c["agrees"] and not c["near_tie"] for c in check["cases"])
     assert finding["value"] == pytest.approx(clearly / check["n_cases"])

@@ -11,7 +11,8 @@ neighbourhood, and it does not depend on the explainer's seed.
 
 Per declined case with reasons the check records every family's model effect and its
 standard error (over the reference rows), the family with the largest one, and
-whether the principal reason is that family; when it is not, the *gap* (largest
+whether the principal reason is that family, and whether the model's effects put the
+stated reasons in the stated order; when the principal reason is not the largest, the *gap* (largest
 model effect minus the principal reason's) and its standard error (paired over the
 same reference rows) say whether the two are near-tied in the model itself: a gap
 within two standard errors is a *near tie*. Families are the policy's, and a feature in none is a family of its
@@ -118,11 +119,13 @@ def check_case(case: CaseReasons, effects: FamilyEffects) -> dict[str, Any]:
     largest, principal = families[0], case.reasons[0].family
     gap = effects.effect(largest) - effects.effect(principal)
     gap_error = effects.gap_standard_error(principal, largest)
+    stated = [r.family for r in case.reasons]
     return {
         "case_id": case.case_id,
         "principal": principal,
         "largest": largest,
         "agrees": principal == largest,
+        "same_order": stated == sorted(stated, key=lambda f: (-effects.effect(f), f)),
         "gap": gap,
         "gap_standard_error": gap_error,
         "near_tie": principal != largest and gap <= 2 * gap_error,
@@ -176,6 +179,9 @@ def model_check(
         "n_cases": len(checked),
         "share_agrees": float(np.mean([c["agrees"] for c in checked])) if checked else None,
         "n_near_ties": sum(c["near_tie"] for c in checked),
+        "share_same_order": (
+            float(np.mean([c["same_order"] for c in checked])) if checked else None
+        ),
         "cases": checked,
     }
     return record, out
