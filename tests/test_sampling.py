@@ -259,6 +259,24 @@ def test_a_changed_number_is_redrawn_from_its_training_values(name):
     assert params["number_change"] == 0.4 and len(params["training_numbers_fingerprint"]) == 64
 
 
+@pytest.mark.parametrize("name", LOCAL_SAMPLERS)
+def test_a_redrawn_number_counts_in_the_distance_as_a_replaced_category(name):
+    # a redraw lands anywhere in the training range; as a replaced category counts 1 in the
+    # squared distance, so does a redrawn number at most: far-out training values keep
+    # some kernel weight, so the surrogate learns the model there too
+    x = np.array([0.0] * 3000 + [10.0] * 1000)
+    frame = pd.DataFrame({"x": x, "c": np.tile(["a", "b"], 2000)})
+    schema = FeatureSchema.infer(frame)
+    values = schema.encode(frame)
+    sampler = make_sampler(name, schema, scale=1e-6, number_change=0.4, training_values=values)
+    query = values[0]
+    hood = sampler.sample(query, 4096, np.random.SeedSequence(3))
+    at_ten = hood.values[:, 0] == 10.0
+    assert at_ten.any() and (hood.z[at_ten, 0] > 2).all()  # the offset itself is kept
+    x_part = np.where(at_ten, 1.0, hood.z[:, 0] ** 2)
+    np.testing.assert_allclose(hood.distance, np.sqrt((x_part + hood.z[:, 1] ** 2) / 2))
+
+
 def test_number_change_is_checked_and_needs_the_training_values(wide_schema):
     frame, schema = wide_schema
     with pytest.raises(ParameterError, match="number_change"):

@@ -14,7 +14,10 @@ number's counterpart of a category's redraw; missing training values are not dra
 the neighbourhood then holds the model's behaviour across the training population
 of every feature, which contributions stated against that population need (the
 review's reason codes), instead of a surrogate's extrapolation beyond the query's
-surroundings. ``z`` holds standardised offsets
+surroundings. A redrawn number is a replacement, as a redrawn category is: it counts
+in the distance (below) at most as a replaced category does, however far from the
+query it lands, so rows redrawn far out keep some kernel weight and the surrogate
+learns the model there too. ``z`` holds standardised offsets
 ``(x - query) / sd`` for numbers and, for categories, ``-1`` where the row's
 category differs from the query's and ``0`` where it is the same. Every sampler's
 ``z`` is 0 at the query and an indicator is -1 where something of the query was
@@ -35,7 +38,7 @@ the features' columns, named ``"capital_gain is 0"``: ``-1`` where the row's sta
 (at the point or not) differs from the query's, ``0`` where it is the same, so the
 linear surrogate can describe the jump a model makes at the point. The distance
 is computed on the features' columns only (a point's state is already in its
-feature's offset). ``point_masses=False`` samples every number as if it had none.
+feature's offset), a redrawn number's squared offset capped at 1. ``point_masses=False`` samples every number as if it had none.
 
 ``qmc``: the same scheme driven by scrambled Sobol points instead of pseudo-random
 uniforms (lower variance for the same number of rows). Sobol points are balanced
@@ -224,12 +227,13 @@ class GaussianSampler:
         p = len(self.schema)
         values = np.repeat(query[None, :].astype(np.float64), n, axis=0)
         z = np.zeros((n, len(self.z_names)), dtype=np.float64)
+        redrawn: dict[int, np.ndarray] = {}
         for col, j in enumerate(self._numeric):
             u_point = u[:, point_column[j]] if j in point_column else None
             values[:, j], z[:, j] = self._draw_number(j, query[j], u[:, col], u_point)
             if j in redraw_column and not np.isnan(query[j]):  # a missing query stays missing
                 c = redraw_column[j]
-                values[:, j], z[:, j] = self._redraw_number(
+                values[:, j], z[:, j], redrawn[j] = self._redraw_number(
                     j, query[j], values[:, j], u[:, c : c + 2]
                 )
         for k, j in enumerate(self._categorical):
@@ -238,7 +242,12 @@ class GaussianSampler:
             )
         for k, (j, v) in enumerate(self._flags):
             z[:, p + k] = -((values[:, j] == v) != (query[j] == v)).astype(np.float64)
-        distance = np.sqrt((z[:, :p] ** 2).sum(axis=1) / self._n_movable)
+        reach = z[:, :p] ** 2  # each feature's share of the squared distance
+        for j, rows in redrawn.items():
+            # a redrawn number is a replacement, as a redrawn category is: it counts in
+            # the distance at most as a replaced category does, however far it lands
+            reach[:, j] = np.where(rows, np.minimum(reach[:, j], 1.0), reach[:, j])
+        distance = np.sqrt(reach.sum(axis=1) / self._n_movable)
         return Neighborhood(values=values, z=z, distance=distance)
 
     def point_mass_notes(self, query: np.ndarray) -> tuple[str, ...]:
@@ -290,12 +299,14 @@ class GaussianSampler:
 
     def _redraw_number(
         self, j: int, q: float, x: np.ndarray, u: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``x`` with the rows whose ``u[:, 0]`` falls under ``number_change`` redrawn from
-        the training values (inverse CDF at ``u[:, 1]``), and their offsets."""
+        the training values (inverse CDF at ``u[:, 1]``), their offsets, and which rows
+        were redrawn."""
         drawn = _inverse_cdf(*self._training_numbers[j], u[:, 1])
-        x = np.where(u[:, 0] < self.number_change, drawn, x)
-        return x, (x - q) / float(self.schema.features[j].scale or 1.0)
+        redrawn = u[:, 0] < self.number_change
+        x = np.where(redrawn, drawn, x)
+        return x, (x - q) / float(self.schema.features[j].scale or 1.0), redrawn
 
     def _at_points(self, j: int, x: np.ndarray, u_point: np.ndarray) -> np.ndarray:
         """``x`` with each row put at a point with the point's training share."""

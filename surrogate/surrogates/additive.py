@@ -6,7 +6,9 @@ on the features' *values* (numbers in their own units, categories by code), so
 every shape reads in the data's units:
 
 - **numbers**: a height on each quantile bin of the sampled values
-  (:mod:`.binning`; ``n_bins`` bins, fewer where values tie) plus a straight line
+  (:mod:`.binning`; ``n_bins`` bins, fewer where values tie; where some values are
+  atoms holding many rows, such as a capital gain of 0, the values off them get
+  quantile bins of their own) plus a straight line
   in the value. The squared difference between the heights of neighbouring bins is
   penalised (``smoothing``), so steps the sample does not support shrink towards
   the line; the line is not penalised, so a linear black box gets a straight shape.
@@ -497,7 +499,27 @@ def _quantile_edges(
         present = values[~np.isnan(values[:, j]), j]
         if len(present):
             out[j] = quantile_edges(present[:, None], n_bins)[:, 0]
+    for j, edges in out.items():
+        if len(np.unique(edges)) < len(edges):  # quantiles piled up on an atom
+            present = values[~np.isnan(values[:, j]), j]
+            out[j] = _edges_beside_atoms(present, edges, n_bins)
     return out
+
+
+def _edges_beside_atoms(present: np.ndarray, edges: np.ndarray, n_bins: int) -> np.ndarray:
+    """``edges`` and the quantile edges of the values off the atoms (values holding at
+    least 1/``n_bins`` of the rows each, such as a capital gain of 0).
+
+    An atom takes several quantiles and leaves the rest of the range few bins: a
+    capital gain that is 0 in 92% of rows got one bin from 1,500 to 99,999, across
+    which the model first falls steeply and then levels off. The values off the atoms
+    get bins of their own; bins left with too few rows are merged as any others.
+    """
+    distinct, counts = np.unique(present, return_counts=True)
+    rest = present[~np.isin(present, distinct[counts * n_bins >= len(present)])]
+    if not len(rest):
+        return edges
+    return np.union1d(edges, quantile_edges(rest[:, None], n_bins)[:, 0])
 
 
 def _number_axis(column, name, feature, x, raw_edges, min_rows):
