@@ -2,7 +2,7 @@
 
 The German credit review (``make demo`` settings: demo gradient-boosted pipeline, cut-off
 P(bad) >= 1/6, reference population = all training applicants, the "simplest" family
-ladder at min_fidelity 0.7) is rebuilt once; then its declined held-out applicants are
+ladder at min_fidelity 0.7), or Adult's with ``--data adult``, is rebuilt once; then its declined held-out applicants are
 explained again under ``N_SEEDS`` explainer seeds (the same explainer, only its
 ``random_state`` changed), their reasons computed as the review computes them, and
 compared across seeds:
@@ -16,7 +16,8 @@ compared across seeds:
 - *true principal reason*: the share of applicants whose principal reason (seed 0) is
   the family with the largest effect in the model itself, measured without any
   surrogate: the model's log-odds at the applicant minus its mean when the family's
-  features take each reference applicant's values in turn (the rest kept);
+  features take each reference applicant's values in turn (the rest kept), the
+  review's own check (:mod:`surrogate.report.model_check`, at most 1000 reference rows);
 - the mean absolute difference, over the top-4 families, between the stated family
   contributions (seed 0) and those model effects, in log-odds.
 
@@ -28,8 +29,8 @@ the surrogate beyond the applicant's surroundings).
 Target (issue "additive"): the top-4 reason codes identical across 10 seeds for >= 90%
 of declined applicants.
 
-    python bench/reason_code_stability.py [--cases 50] [--n-samples 2000 5000]
-        [--number-change 0 0.3]
+    python bench/reason_code_stability.py [--data german-credit] [--cases 50]
+        [--n-samples 2000 5000] [--number-change 0 0.3]
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ from surrogate.report.builder import (
     make_reference,
     reference_rows,
 )
-from surrogate.report.model_check import family_effects, reason_families
+from surrogate.report.model_check import family_effects, reason_families, reference_sample
 from surrogate.report.problem import load_problem
 from surrogate.report.reason_codes import contributions, eligible_by_family, family_totals
 
@@ -101,7 +102,8 @@ def model_effects(explainer, problem, reasoning: ReasonInputs, adverse: int, p: 
     def score(frame):
         return apply_link(explainer.blackbox.predict(frame)[:, adverse], "logit")
 
-    effects = family_effects(score, problem.X_test.iloc[[p]], problem.X_train, families)
+    population = reference_sample(problem.X_train, reasoning.config.seed)
+    effects = family_effects(score, problem.X_test.iloc[[p]], population, families)
     return {family: effects.effect(family) for family in families}
 
 
@@ -139,12 +141,13 @@ def summarise(runs: list[list], effects: list[dict]) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", default="german-credit", choices=["german-credit", "adult"])
     parser.add_argument("--cases", type=int, default=50, help="declined applicants (first N)")
     parser.add_argument("--n-samples", type=int, nargs="+", default=[2000, 5000])
     parser.add_argument("--number-change", type=float, nargs="+", default=[0.0, 0.3])
     args = parser.parse_args()
     print(
-        f"German credit review, declined held-out applicants (first {args.cases}), "
+        f"{args.data} review, declined held-out applicants (first {args.cases}), "
         f"{N_SEEDS} explainer seeds, top-{TOP} reason families\n"
     )
     print(
@@ -158,7 +161,7 @@ def main() -> None:
         for number_change in args.number_change:
             start = time.perf_counter()
             config = ReviewConfig(
-                data="german-credit", n_samples=n_samples, number_change=number_change
+                data=args.data, n_samples=n_samples, number_change=number_change
             ).resolved()
             runs, effects = reasons_under_seeds(config, args.cases)
             s = summarise(runs, effects)
