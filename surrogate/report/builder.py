@@ -168,7 +168,12 @@ def build_report(config: ReviewConfig, *, command_line: str | None = None) -> Re
     case_exps = [reasoning.stated(explained[p]) for p in positions]
     reasons = [reasoning.reasons(exp, p) for exp, p in zip(case_exps, positions, strict=True)]
     checked, reasons = reasons_against_model(
-        explainer, problem, config, adverse, positions, reasons, policy, scores_train
+        reasoning,
+        explainer,
+        adverse,
+        reference_frame(config, problem, scores_train),
+        positions,
+        reasons,
     )
     report = {
         "report_schema_version": REPORT_SCHEMA_VERSION,
@@ -351,23 +356,20 @@ def reference_rows(
 
 
 def reasons_against_model(
-    explainer, problem: Problem, config, adverse: int, positions, reasons, policy, scores_train
+    reasoning: ReasonInputs, explainer, adverse: int, population, positions, reasons
 ) -> tuple[dict[str, Any], list[CaseReasons]]:
-    """Each case's reasons checked against the model's own family effects
-    (:mod:`.model_check`), and the cases with those effects beside their reasons."""
+    """The reasons of the held-out cases at ``positions`` checked against the model's own
+    family effects over the reference ``population`` (:mod:`.model_check`), and the
+    cases with those effects beside their reasons."""
     from ..explain.pipeline import apply_link
+
+    config = reasoning.config
 
     def score(frame):
         return apply_link(explainer.blackbox.predict(frame)[:, adverse], str(config.link))
 
-    return model_check(
-        score,
-        problem.X_test.iloc[list(positions)],
-        reference_frame(config, problem, scores_train),
-        policy,
-        reasons,
-        seed=config.seed,
-    )
+    applicants = reasoning.problem.X_test.iloc[list(positions)]
+    return model_check(score, applicants, population, reasoning.policy, reasons, seed=config.seed)
 
 
 def make_reference(
@@ -375,7 +377,7 @@ def make_reference(
 ) -> Reference:
     if config.reference == "training":
         return Reference.from_schema(explainer.schema)
-    approved = problem.X_train[scores_train < config.cutoff]
+    approved = reference_frame(config, problem, scores_train)
     if len(approved) == 0:
         raise ParameterError(
             f"reference = 'approved' needs training applicants the model approves, but at the "
@@ -788,7 +790,8 @@ def reasons_section(
             "category x (1 - its share in the reference population). An additive surrogate's: "
             "each shape's value at the applicant minus its mean over the reference population "
             "(a pairwise term counts towards a family only when both its features belong to it). "
-            "Summed per family; families with a positive total ranked, largest first. Each reason names its members that push towards the adverse outcome, "
+            "Summed per family; families with a positive total ranked, largest first. Each "
+            "reason names its members that push towards the adverse outcome, "
             "with the policy's text for the applicant's own value: the text of the applicant's "
             "category, of the value band holding the applicant's number, or of the direction in "
             "which it lies from the reference mean."

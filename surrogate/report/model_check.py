@@ -115,9 +115,14 @@ def family_effects(
 
 def check_case(case: CaseReasons, effects: FamilyEffects) -> dict[str, Any]:
     """How a case's reasons compare with the model's own family effects."""
-    families = sorted(effects.moved, key=lambda f: (-effects.effect(f), f))
+    effect = {f: effects.effect(f) for f in effects.moved}
+
+    def by_effect(families):
+        return sorted(families, key=lambda f: (-effect[f], f))
+
+    families = by_effect(effect)
     largest, principal = families[0], case.reasons[0].family
-    gap = effects.effect(largest) - effects.effect(principal)
+    gap = effect[largest] - effect[principal]
     gap_error = effects.gap_standard_error(principal, largest)
     stated = [r.family for r in case.reasons]
     return {
@@ -125,12 +130,12 @@ def check_case(case: CaseReasons, effects: FamilyEffects) -> dict[str, Any]:
         "principal": principal,
         "largest": largest,
         "agrees": principal == largest,
-        "same_order": stated == sorted(stated, key=lambda f: (-effects.effect(f), f)),
+        "same_order": stated == by_effect(stated),
         "gap": gap,
         "gap_standard_error": gap_error,
         "near_tie": principal != largest and gap <= 2 * gap_error,
         "effects": [
-            {"family": f, "effect": effects.effect(f), "standard_error": effects.standard_error(f)}
+            {"family": f, "effect": effect[f], "standard_error": effects.standard_error(f)}
             for f in families
         ],
     }

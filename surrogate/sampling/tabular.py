@@ -38,7 +38,8 @@ the features' columns, named ``"capital_gain is 0"``: ``-1`` where the row's sta
 (at the point or not) differs from the query's, ``0`` where it is the same, so the
 linear surrogate can describe the jump a model makes at the point. The distance
 is computed on the features' columns only (a point's state is already in its
-feature's offset), a redrawn number's squared offset capped at 1. ``point_masses=False`` samples every number as if it had none.
+feature's offset), a redrawn number's squared offset capped at 1.
+``point_masses=False`` samples every number as if it had none.
 
 ``qmc``: the same scheme driven by scrambled Sobol points instead of pseudo-random
 uniforms (lower variance for the same number of rows). Sobol points are balanced
@@ -246,7 +247,7 @@ class GaussianSampler:
         for j, rows in redrawn.items():
             # a redrawn number is a replacement, as a redrawn category is: it counts in
             # the distance at most as a replaced category does, however far it lands
-            reach[:, j] = np.where(rows, np.minimum(reach[:, j], 1.0), reach[:, j])
+            reach[rows, j] = np.minimum(reach[rows, j], 1.0)
         distance = np.sqrt(reach.sum(axis=1) / self._n_movable)
         return Neighborhood(values=values, z=z, distance=distance)
 
