@@ -1,13 +1,22 @@
-"""Reasons checked against the model itself (surrogate.report.model_check)."""
+"""The model's own effects, and the surrogates' reasons checked against them
+(surrogate.report.model_check)."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from surrogate.report import model_check as mc
-from surrogate.report.reason_codes import CaseReasons, Reason, ReasonFamily, ReasonPolicy
+from surrogate.report.reason_codes import (
+    CaseReasons,
+    Contribution,
+    Reason,
+    ReasonFamily,
+    ReasonPolicy,
+)
 
 POLICY = ReasonPolicy(
     adverse_class="bad",
@@ -44,8 +53,13 @@ def additive_log_odds(frame: pd.DataFrame) -> np.ndarray:
 
 
 def _case(*families: str) -> CaseReasons:
+    """A case with reasons whose surrogate ranks ``families`` in that order."""
     reasons = tuple(
         Reason(rank=k + 1, family=f, text=f, contribution=1.0 - k / 10, features=(f,))
+        for k, f in enumerate(families)
+    )
+    parts = tuple(
+        Contribution(f, f, None, 0.0, 1.0 - k / 10, "stated by the explanation", True)
         for k, f in enumerate(families)
     )
     return CaseReasons(
@@ -55,6 +69,7 @@ def _case(*families: str) -> CaseReasons:
         status="reasons",
         reasons=reasons,
         fidelity_r2=0.9,
+        contributions=parts,
     )
 
 
@@ -79,10 +94,10 @@ def test_the_check_finds_the_principal_reason_the_model_does_not_rank_first():
     families = mc.reason_families(POLICY, list(APPLICANT.columns))
     effects = mc.family_effects(additive_log_odds, APPLICANT, POPULATION, families)
     assert effects.effect("Loan") > effects.effect("savings")
-    right = mc.check_case(_case("Loan", "savings"), effects)
+    right = mc.check_case("7", ["Loan", "savings"], effects)
     assert right["agrees"] and right["gap"] == 0.0 and not right["near_tie"]
     assert right["same_order"]
-    wrong = mc.check_case(_case("savings", "Loan"), effects)
+    wrong = mc.check_case("7", ["savings", "Loan"], effects)
     assert not wrong["agrees"] and wrong["largest"] == "Loan" and not wrong["same_order"]
     assert wrong["gap"] == pytest.approx(effects.effect("Loan") - effects.effect("savings"))
     assert [e["family"] for e in wrong["effects"]] == ["Loan", "savings"]
@@ -103,12 +118,31 @@ def test_a_near_tie_in_the_model_is_said_to_be_one():
     effects = mc.family_effects(
         lambda f: (f["a"] + f["b"]).to_numpy(), applicant, population, {"a": ("a",), "b": ("b",)}
     )
-    check = mc.check_case(_case("b", "a"), effects)
+    check = mc.check_case("7", ["b", "a"], effects)
     assert not check["agrees"] and check["near_tie"]
 
 
+def test_a_case_has_its_families_effects_and_its_multi_member_families_members():
+    families = mc.reason_families(POLICY, list(APPLICANT.columns))
+    effects = mc.case_effects(additive_log_odds, APPLICANT, POPULATION, families)
+    towards = effects.towards_adverse()
+    duration = 0.05 * (48 - POPULATION["duration"].mean())
+    amount = 0.3 * (5 - POPULATION["amount"].mean())
+    assert towards.features["duration"] == pytest.approx(duration)
+    assert towards.features["amount"] == pytest.approx(amount)
+    # additive model: a family moved together is its members moved alone, summed
+    assert towards.families["Loan"] == pytest.approx(duration + amount)
+    # a family of one: its feature's effect is the family's
+    assert towards.features["savings"] == towards.families["savings"]
+    assert set(towards.features) == {"duration", "amount", "savings"}  # age is prohibited
+
+
+def _effects(applicants):
+    families = mc.reason_families(POLICY, list(applicants.columns))
+    return mc.case_effects(additive_log_odds, applicants.iloc[[0]], POPULATION, families)
+
+
 def test_the_model_check_fills_each_reasons_model_effect_and_skips_cases_without_reasons():
-    applicants = pd.concat([APPLICANT, APPLICANT], ignore_index=True)
     manual = CaseReasons(
         case_id="8",
         adverse_score=0.4,
@@ -117,14 +151,33 @@ def test_the_model_check_fills_each_reasons_model_effect_and_skips_cases_without
         reasons=(),
         fidelity_r2=0.2,
     )
+    effects = _effects(APPLICANT)
     record, cases = mc.model_check(
-        additive_log_odds, applicants, POPULATION, POLICY, [_case("Loan"), manual], seed=0
+        [_case("Loan"), manual], [effects, effects], POLICY, n_reference_rows=4, n_population=4
     )
     assert record["performed"] and record["n_cases"] == 1 and record["share_agrees"] == 1.0
-    assert record["n_reference_rows"] == record["n_population"] == len(POPULATION)
+    assert record["reference_rows"] == "all of the reference population"
     assert cases[1] is manual
     (reason,) = cases[0].reasons
     assert reason.model_effect == pytest.approx(record["cases"][0]["effects"][0]["effect"])
+
+
+def test_the_check_reads_the_surrogates_own_ranking_not_the_stated_reasons():
+    # reasons ranked by the model (Loan first), the surrogate's contributions put savings first
+    case = _case("Loan", "savings")
+    surrogate = dataclasses.replace(case, contributions=_case("savings", "Loan").contributions)
+    record, _ = mc.model_check(
+        [surrogate], [_effects(APPLICANT)], POLICY, n_reference_rows=4, n_population=4
+    )
+    (checked,) = record["cases"]
+    assert checked["principal"] == "savings" and not checked["agrees"]
+    # a surrogate that puts no family towards the adverse outcome agrees with nothing
+    silent = dataclasses.replace(case, contributions=())
+    record, _ = mc.model_check(
+        [silent], [_effects(APPLICANT)], POLICY, n_reference_rows=4, n_population=4
+    )
+    (checked,) = record["cases"]
+    assert checked["principal"] is None and not checked["agrees"] and not checked["near_tie"]
 
 
 def test_a_large_reference_population_is_sampled_from_the_seed(monkeypatch):

@@ -14,6 +14,7 @@ from surrogate import TabularExplainer
 from surrogate.errors import ParameterError
 from surrogate.report.reason_codes import (
     FORMULA_PREFIXES,
+    ModelEffects,
     ReasonFamily,
     ReasonPolicy,
     Reference,
@@ -305,12 +306,70 @@ def test_reason_csv_neutralises_hostile_families(small_world):
     )
 
 
-def test_reason_csv_keeps_its_columns_where_they_were_and_adds_the_model_effect_last():
+def test_reason_csv_keeps_its_columns_where_they_were_and_adds_new_ones_last():
     from surrogate.report.reason_codes import CSV_COLUMNS
 
     first = ("case_id", "adverse_score", "declined", "status", "rank", "family", "reason")
     rest = ("contribution", "features", "values", "fidelity_r2", "flags")
-    assert CSV_COLUMNS == first + rest + ("model_effect",)
+    assert CSV_COLUMNS == first + rest + ("model_effect", "surrogate_contribution")
+
+
+# ---- reasons ranked by the model's own effects ------------------------------------------------
+def _by_model(exp, terms, effects, r2=0.9):
+    return case_reasons(
+        _with_terms(exp, terms, r2=r2),
+        _policy(),
+        _reference(),
+        case_id="7",
+        threshold=0.5,
+        effects=effects,
+    )
+
+
+def test_the_models_effects_rank_the_reasons_and_the_surrogates_stand_beside(small_world):
+    _, exp = small_world
+    terms = [
+        LinearTerm("income", 40.0, -0.5, -0.05),  # surrogate: +0.5 towards bad
+        LinearTerm("region", "south", 1.2, None),  # surrogate: +0.9, its principal reason
+        LinearTerm("sex", "m", 5.0, None),  # prohibited: flagged, never a reason
+    ]
+    effects = ModelEffects(
+        families={"Finances": 0.8, "region": 0.3},
+        features={"income": 0.6, "debt": -0.1, "region": 0.3},
+    )
+    case = _by_model(exp, terms, effects)
+    assert case.status == "reasons"
+    assert [r.family for r in case.reasons] == ["Finances", "region"]
+    finances, region = case.reasons
+    assert finances.contribution == 0.8  # the family moved together, not its members summed
+    assert [p.feature for p in finances.parts] == ["income"]  # debt alone pulls the other way
+    assert finances.surrogate_contribution == pytest.approx(0.5)
+    assert region.surrogate_contribution == pytest.approx(1.2 * 0.75)
+    assert case.prohibited_used == ("sex",)  # the explanation's flags stay
+    # the same explanation ranked by the surrogate puts region first
+    by_surrogate = case_reasons(
+        _with_terms(exp, terms), _policy(), _reference(), case_id="7", threshold=0.5
+    )
+    assert [r.family for r in by_surrogate.reasons] == ["region", "Finances"]
+    assert by_surrogate.reasons[0].surrogate_contribution == by_surrogate.reasons[0].contribution
+
+
+def test_reasons_ranked_by_the_model_still_need_a_faithful_surrogate(small_world):
+    _, exp = small_world
+    terms = [LinearTerm("region", "south", 1.2, None)]
+    adverse = ModelEffects(families={"region": 0.3}, features={"region": 0.3})
+    case = _by_model(exp, terms, adverse, r2=0.2)
+    assert case.status == "manual_review" and not case.reasons
+    favourable = ModelEffects(families={"region": -0.3}, features={"region": -0.3})
+    case = _by_model(exp, terms, favourable)
+    assert case.status == "manual_review" and "no eligible factor" in case.flags[0]
+
+
+def test_a_family_whose_members_push_only_together_names_them_all(small_world):
+    _, exp = small_world
+    effects = ModelEffects(families={"Finances": 0.4}, features={"income": -0.1, "debt": -0.2})
+    (reason,) = _by_model(exp, [LinearTerm("income", 40.0, -0.5, -0.05)], effects).reasons
+    assert [p.feature for p in reason.parts] == ["income", "debt"]
 
 
 # ---- texts chosen by the applicant's value ---------------------------------------------------------

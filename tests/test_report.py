@@ -676,9 +676,22 @@ def test_declined_cases_reasons_are_recomputed_under_other_seeds(german_report):
     assert "reason_seeds" in {c["finding"] for c in report["findings"]["cutoffs"]}
 
 
-def test_reasons_are_checked_against_the_model_itself(german_report):
+def _surrogate_principal(case) -> str | None:
+    """The family the case's local surrogate puts first: its largest positive total."""
+    totals: dict[str, float] = {}
+    for c in case["contributions"]:
+        if c["eligible"]:
+            totals[c["family"]] = totals.get(c["family"], 0.0) + c["contribution"]
+    positive = sorted((f for f in totals if totals[f] > 0), key=lambda f: (-totals[f], f))
+    return positive[0] if positive else None
+
+
+def test_reasons_are_the_models_own_effects_and_the_surrogate_is_checked_against_them(
+    german_report,
+):
     report = _json(german_report)
     rc = report["reason_codes"]
+    assert rc["ranked_by"] == "model"
     check = rc["model_check"]
     with_reasons = [c for c in rc["cases"] if c["status"] == "reasons"]
     assert check["performed"] and check["n_cases"] == len(with_reasons) > 0
@@ -687,22 +700,62 @@ def test_reasons_are_checked_against_the_model_itself(german_report):
     for case in with_reasons:
         effects = {e["family"]: e["effect"] for e in by_id[case["case_id"]]["effects"]}
         assert not set(effects) & {"personal_status_sex", "foreign_worker", "age"}
+        ranked = sorted((f for f in effects if effects[f] > 0), key=lambda f: (-effects[f], f))
+        assert [r["family"] for r in case["reasons"]] == ranked[: rc["policy"]["max_reasons"]]
         for reason in case["reasons"]:
-            assert reason["model_effect"] == effects[reason["family"]]
-        assert by_id[case["case_id"]]["agrees"] == (
-            case["reasons"][0]["family"] == max(effects, key=effects.get)
-        )
+            assert reason["contribution"] == reason["model_effect"] == effects[reason["family"]]
+        checked = by_id[case["case_id"]]
+        assert checked["principal"] == _surrogate_principal(case)
+        assert checked["agrees"] == (checked["principal"] == checked["largest"] == ranked[0])
     assert check["share_agrees"] == pytest.approx(np.mean([c["agrees"] for c in check["cases"]]))
-    for case in with_reasons:
-        stated = [r["model_effect"] for r in case["reasons"]]
-        assert by_id[case["case_id"]]["same_order"] == (stated == sorted(stated, reverse=True))
     (finding,) = [f for f in report["findings"]["items"] if f["kind"] == "reason_model_check"]
     clearly = sum(not c["agrees"] and not c["near_tie"] for c in check["cases"])
     assert finding["value"] == pytest.approx(clearly / check["n_cases"])
+    # ranked by the model, a case's reasons can change with the seed only with its status
+    for case in rc["seed_stability"]["cases"]:
+        assert case["identical"] == case["first_same"]
     with open(german_report / "reason_codes.csv", newline="", encoding="utf-8") as fh:
         rows = [r for r in csv.DictReader(fh) if r["rank"]]
-    stated = {(c["case_id"], r["rank"]): r["model_effect"] for c in with_reasons for r in c["reasons"]}
-    assert {(r["case_id"], int(r["rank"])): float(r["model_effect"]) for r in rows} == stated
+    for column in ("contribution", "model_effect", "surrogate_contribution"):
+        stated = {(c["case_id"], r["rank"]): r[column] for c in with_reasons for r in c["reasons"]}
+        assert {(r["case_id"], int(r["rank"])): float(r[column]) for r in rows} == stated
+
+
+def test_reasons_ranked_by_the_surrogate_are_its_own_ranking_checked_against_the_model(
+    tmp_path,
+):
+    config = ReviewConfig(
+        ranked_by="surrogate",
+        n_samples=300,
+        max_cases=4,
+        fidelity_survey=8,
+        sensitivity_cases=1,
+        sensitivity_widths=[2.0],
+        sensitivity_n_samples=[200],
+        reason_seeds=0,
+        global_augment=0,
+        out=str(tmp_path / "out"),
+    )
+    rc = build_report(config).report["reason_codes"]
+    assert rc["ranked_by"] == "surrogate" and rc["method"].startswith("Contributions")
+    by_id = {c["case_id"]: c for c in rc["model_check"]["cases"]}
+    with_reasons = [c for c in rc["cases"] if c["status"] == "reasons"]
+    assert with_reasons and set(by_id) == {c["case_id"] for c in with_reasons}
+    for case in with_reasons:
+        assert case["reasons"][0]["family"] == _surrogate_principal(case)
+        for reason in case["reasons"]:
+            assert reason["contribution"] == pytest.approx(reason["surrogate_contribution"])
+        checked = by_id[case["case_id"]]
+        effects = {e["family"]: e["effect"] for e in checked["effects"]}
+        assert [r["model_effect"] for r in case["reasons"]] == [
+            effects[r["family"]] for r in case["reasons"]
+        ]
+        assert checked["agrees"] == (case["reasons"][0]["family"] == checked["largest"])
+
+
+def test_a_review_refuses_an_unknown_ranking():
+    with pytest.raises(ParameterError, match="ranked_by"):
+        ReviewConfig(ranked_by="shap").validate()
 
 
 def test_reason_seed_finding_grades_the_share_whose_principal_reason_moves():

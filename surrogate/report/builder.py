@@ -52,10 +52,11 @@ from ..surrogates.base import AdditiveContent
 from ..surrogates.contributions import with_reference
 from . import analysis, findings, heldout
 from .config import ReviewConfig
-from .model_check import model_check
+from .model_check import CaseEffects, case_effects, model_check, reason_families, reference_sample
 from .problem import Problem, load_problem
 from .reason_codes import (
     CaseReasons,
+    ModelEffects,
     ReasonPolicy,
     Reference,
     case_reasons,
@@ -66,8 +67,9 @@ from .reason_codes import (
 )
 
 #: 1.2 adds the reasons' check against the model (reason_codes.model_check, each reason's
-#: model_effect) and its finding
-REPORT_SCHEMA_VERSION = "1.2"
+#: model_effect) and its finding; 1.3 ranks reasons by the model's effects by default
+#: (reason_codes.ranked_by) and gives each reason's surrogate_contribution
+REPORT_SCHEMA_VERSION = "1.3"
 #: what ``write_report`` writes (the PDF only when asked for)
 ARTEFACTS = (
     "report.html",
@@ -156,24 +158,32 @@ def build_report(config: ReviewConfig, *, command_line: str | None = None) -> Re
     survey = survey_positions(len(problem.X_test), config, unexplained.explainable)
     explained = explain_positions(explainer, problem, sorted(set(positions) | set(survey)), config)
     ids = _case_ids(problem)
+    population = reference_frame(config, problem, scores_train)
+    sample = reference_sample(population, config.seed)
+    declined = [p for p in positions if scores_test[p] >= config.cutoff]
+    effects = model_effects(explainer, adverse, config, problem.X_test, declined, sample, policy)
     reasoning = ReasonInputs(
         problem=problem,
         config=config,
         policy=policy,
         reference=reference,
-        rows=reference_rows(config, explainer, problem, scores_train),
+        rows=explainer.schema.encode(population),
         features=explainer.schema.features,
         ids=ids,
+        effects=(
+            {p: e.towards_adverse() for p, e in effects.items()}
+            if config.ranked_by == "model"
+            else {}
+        ),
     )
     case_exps = [reasoning.stated(explained[p]) for p in positions]
     reasons = [reasoning.reasons(exp, p) for exp, p in zip(case_exps, positions, strict=True)]
-    checked, reasons = reasons_against_model(
-        reasoning,
-        explainer,
-        adverse,
-        reference_frame(config, problem, scores_train),
-        positions,
+    checked, reasons = model_check(
         reasons,
+        [effects.get(p) for p in positions],
+        policy,
+        n_reference_rows=len(sample),
+        n_population=len(population),
     )
     report = {
         "report_schema_version": REPORT_SCHEMA_VERSION,
@@ -355,21 +365,18 @@ def reference_rows(
     return explainer.schema.encode(reference_frame(config, problem, scores_train))
 
 
-def reasons_against_model(
-    reasoning: ReasonInputs, explainer, adverse: int, population, positions, reasons
-) -> tuple[dict[str, Any], list[CaseReasons]]:
-    """The reasons of the held-out cases at ``positions`` checked against the model's own
-    family effects over the reference ``population`` (:mod:`.model_check`), and the
-    cases with those effects beside their reasons."""
+def model_effects(
+    explainer, adverse: int, config: ReviewConfig, applicants, positions, sample, policy
+) -> dict[int, CaseEffects]:
+    """The model's own effects (:mod:`.model_check`) at the held-out ``applicants`` at
+    ``positions``, over the reference ``sample``, in the explanation's scale."""
     from ..explain.pipeline import apply_link
-
-    config = reasoning.config
 
     def score(frame):
         return apply_link(explainer.blackbox.predict(frame)[:, adverse], str(config.link))
 
-    applicants = reasoning.problem.X_test.iloc[list(positions)]
-    return model_check(score, applicants, population, reasoning.policy, reasons, seed=config.seed)
+    families = reason_families(policy, list(applicants.columns))
+    return {p: case_effects(score, applicants.iloc[[p]], sample, families) for p in positions}
 
 
 def make_reference(
@@ -700,6 +707,8 @@ class ReasonInputs:
     rows: np.ndarray
     features: Any
     ids: list[str]
+    #: the model's own effects of the declined cases, by position, when they rank the reasons
+    effects: dict[int, ModelEffects]
 
     def stated(self, exp: Explanation) -> Explanation:
         """``exp`` stated against the reference population (additive ones restated, as
@@ -715,6 +724,7 @@ class ReasonInputs:
             self.reference,
             case_id=self.ids[position],
             threshold=self.config.cutoff,
+            effects=self.effects.get(position),
         )
 
 
@@ -769,6 +779,38 @@ def _codes(reasons: CaseReasons) -> tuple[str, ...]:
     return (reasons.status, *(r.family for r in reasons.reasons))
 
 
+#: how reasons are computed, by what ranks them (``ranked_by``)
+_TEXT_CHOICE = (
+    "with the policy's text for the applicant's own value: the text of the applicant's "
+    "category, of the value band holding the applicant's number, or of the direction in "
+    "which it lies from the reference mean."
+)
+REASONS_METHOD = {
+    "model": (
+        "Each family's effect in the model itself, without any surrogate, towards the adverse "
+        "outcome, in log-odds of the adverse class under the logit link: the model's output at "
+        "the applicant minus its mean output when the family's features take each reference "
+        "applicant's values in turn (the applicant's other features kept). Families with a "
+        "positive effect ranked, largest first; the ranking does not depend on the explainer's "
+        "seed. Each reason names its members whose own effect (the member moved alone) pushes "
+        "towards the adverse outcome, " + _TEXT_CHOICE + " A case gets reasons only when its "
+        "local surrogate is faithful: the model then behaves close to the surrogate around the "
+        "applicant, and each family's contribution in the surrogate is shown beside its effect."
+    ),
+    "surrogate": (
+        "Contributions of each case's local surrogate towards the adverse outcome, in log-odds "
+        "of the adverse class under the logit link, against the reference population. A "
+        "linear surrogate's: numbers as slope per training sd x (applicant's value - "
+        "reference mean) / training sd; categories as the slope of having the applicant's "
+        "category x (1 - its share in the reference population). An additive surrogate's: "
+        "each shape's value at the applicant minus its mean over the reference population "
+        "(a pairwise term counts towards a family only when both its features belong to it). "
+        "Summed per family; families with a positive total ranked, largest first. Each "
+        "reason names its members that push towards the adverse outcome, " + _TEXT_CHOICE
+    ),
+}
+
+
 def reasons_section(
     reasons: list[CaseReasons], positions, policy: ReasonPolicy, reference: Reference, config
 ) -> dict[str, Any]:
@@ -782,20 +824,8 @@ def reasons_section(
         for reason in r.reasons:
             frequency[reason.family] = frequency.get(reason.family, 0) + 1
     return {
-        "method": (
-            "Contributions of each case's local surrogate towards the adverse outcome, in log-odds "
-            "of the adverse class under the logit link, against the reference population. A "
-            "linear surrogate's: numbers as slope per training sd x (applicant's value - "
-            "reference mean) / training sd; categories as the slope of having the applicant's "
-            "category x (1 - its share in the reference population). An additive surrogate's: "
-            "each shape's value at the applicant minus its mean over the reference population "
-            "(a pairwise term counts towards a family only when both its features belong to it). "
-            "Summed per family; families with a positive total ranked, largest first. Each "
-            "reason names its members that push towards the adverse outcome, "
-            "with the policy's text for the applicant's own value: the text of the applicant's "
-            "category, of the value band holding the applicant's number, or of the direction in "
-            "which it lies from the reference mean."
-        ),
+        "method": REASONS_METHOD[config.ranked_by],
+        "ranked_by": config.ranked_by,
         "unit": _scale(config),
         "reference": reference.name,
         "policy": {

@@ -62,6 +62,7 @@ MODEL_SUFFIXES = (".skops", ".joblib", ".pt2", ".pt", ".pth")
 MAX_REASON_SEEDS = 20
 CASE_SELECTIONS = ("declined", "rows", "sample")
 REFERENCES = ("training", "approved")
+RANKINGS = ("model", "surrogate")
 #: how each case is explained: the simplest of linear, additive and additive with three
 #: pairs whose fidelity reaches min_fidelity ("simplest"), or always linear
 LOCAL_FAMILIES = ("simplest", "linear")
@@ -108,7 +109,15 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "kernel_width",
         "number_change",
     ),
-    "reasons": ("min_fidelity", "max_reasons", "families", "prohibited", "excluded", "reference"),
+    "reasons": (
+        "min_fidelity",
+        "max_reasons",
+        "ranked_by",
+        "families",
+        "prohibited",
+        "excluded",
+        "reference",
+    ),
     "analysis": (
         "fidelity_survey",
         "sensitivity_cases",
@@ -176,6 +185,9 @@ class ReviewConfig:
     number_change: float = 0.3
     min_fidelity: float = 0.7
     max_reasons: int = 4
+    #: what ranks the reason families: the model's own effects against the reference
+    #: population (seed-free) or the local surrogate's contributions
+    ranked_by: str = "model"
     families: str | None = None
     prohibited: list[str] | None = None
     excluded: list[str] | None = None
@@ -393,6 +405,7 @@ class ReviewConfig:
         if self.select is not None:
             _choice("select", self.select, CASE_SELECTIONS)
         _choice("reference", self.reference, REFERENCES)
+        _choice("ranked_by", self.ranked_by, RANKINGS)
         _choice("local_families", self.local_families, LOCAL_FAMILIES)
         if self.link is not None:
             _choice("link", self.link, LINKS)

@@ -9,8 +9,8 @@ prohibited-basis feature (:func:`subgroups`, from the held-out predictions), and
 where there are any or the held-out data was given, the held-out rows no local
 explanation can describe (categories or missing values the training data never has);
 and, where they were measured, the declined cases whose principal reason changes with
-the explainer's seed and those whose principal reason is clearly not the family the
-model itself ranks first (:mod:`.model_check`).
+the explainer's seed and those whose local surrogate puts first a family that the
+model itself clearly does not (:mod:`.model_check`).
 
 Severity follows cut-offs -- :data:`ALL_CUTOFFS` unless the review file's
 ``[findings]`` section sets others -- stated in the report next to the findings:
@@ -76,8 +76,8 @@ def cutoffs_text(
         "unexplained_rows": "share of held-out rows no local explanation can describe",
         "reason_seeds": "share of declined cases whose principal reason changes with the "
         "explainer's seed",
-        "reason_model_check": "share of cases with reasons whose principal reason is clearly not "
-        "the family with the largest effect in the model itself",
+        "reason_model_check": "share of cases with reasons whose local surrogate's principal "
+        "reason is clearly not the family with the largest effect in the model itself",
     }
     return [
         {"finding": kind, "figure": words[kind], "high": high, "medium": medium, "direction": d}
@@ -266,6 +266,13 @@ def _reason_seeds(report):
     if not stability or not stability["performed"] or not stability["n_cases"]:
         return None
     n, k = stability["n_cases"], stability["n_seeds"]
+    why = (
+        "Ranked by the model's own effects, a case's reasons change with the seed only when "
+        "its status does: its local fidelity falls on the other side of the minimum."
+        if report["reason_codes"].get("ranked_by") == "model"
+        else "Reasons that change with the seed rest on contributions closer together than the "
+        "sampling noise."
+    )
     return _finding(
         "reason_seeds",
         "Reason codes across explainer seeds",
@@ -273,32 +280,37 @@ def _reason_seeds(report):
         "share of declined cases whose principal reason changes with the seed",
         f"Under {k} other explainer seeds, the principal reason stays the same for "
         f"{stability['share_first_same']:.0%} of {n} declined cases, and every reason, in order, "
-        f"for {stability['share_identical']:.0%}. Reasons that change with the seed rest on "
-        "contributions closer together than the sampling noise.",
+        f"for {stability['share_identical']:.0%}. " + why,
         "reasons",
     )
 
 
 def _reason_model_check(report):
-    check = report.get("reason_codes", {}).get("model_check")
+    rc = report.get("reason_codes", {})
+    check = rc.get("model_check")
     if not check or not check["performed"]:
         return None
     n, ties = check["n_cases"], check["n_near_ties"]
     differ = sum(not c["agrees"] for c in check["cases"])
+    by_model = rc.get("ranked_by") == "model"
+    whose = "the local surrogate's principal reason" if by_model else "the principal reason"
     text = (
-        f"For {check['share_agrees']:.0%} of {n} cases with reasons, the principal reason is the "
-        "family with the largest effect in the model itself, measured without any surrogate."
+        f"For {check['share_agrees']:.0%} of {n} cases with reasons, {whose} is the family with "
+        "the largest effect in the model itself, measured without any surrogate."
     )
+    if by_model:
+        text += " The reasons themselves are ranked by those effects."
     if differ:
         text += (
-            f" Of the {differ} where it is not, {ties} are near ties in the model (the two effects "
-            "within two standard errors); the others state a reason the model does not rank first."
+            f" Of the {differ} where it is not, {ties} {'is a near tie' if ties == 1 else 'are near ties'} "
+            "in the model (the two effects within two standard errors); the others put first a "
+            "family the model does not."
         )
     return _finding(
         "reason_model_check",
         "Principal reasons against the model itself",
         (differ - ties) / n,
-        "share of cases with reasons whose principal reason is clearly not the model's largest "
+        f"share of cases with reasons where {whose} is clearly not the model's largest "
         "family effect",
         text,
         "reasons",

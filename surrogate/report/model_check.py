@@ -1,26 +1,32 @@
-"""Reasons checked against the model itself: each family's effect measured without any surrogate.
+"""The model's own effects at an applicant, measured without any surrogate, and the
+surrogates' reasons checked against them.
 
-A reason ranks families by the surrogate's contributions, which carry sampling
-noise and whatever the surrogate misses. This check asks the model directly. A
-family's *model effect* at an applicant is the model's output at the applicant
+A family's *model effect* at an applicant is the model's output at the applicant
 minus its mean output when the family's features take each reference applicant's
 values in turn, the applicant's other features kept (in the explanation's scale:
-log-odds of the adverse class under the logit link). It is what the family's
-contribution states, measured on the model instead of estimated from a
-neighbourhood, and it does not depend on the explainer's seed.
+log-odds of the adverse class under the logit link). It is what a surrogate's
+contribution for the family states, measured on the model instead of estimated from
+a neighbourhood, and it does not depend on the explainer's seed. A feature's effect
+is the same with the feature moved alone; reasons ranked by the model
+(``ranked_by = "model"``) rank families by their effects and name the members whose
+own effects push towards the adverse outcome.
 
-Per declined case with reasons the check records every family's model effect and its
-standard error (over the reference rows), the family with the largest one, and
-whether the principal reason is that family, and whether the model's effects put the
-stated reasons in the stated order; when the principal reason is not the largest, the *gap* (largest
-model effect minus the principal reason's) and its standard error (paired over the
-same reference rows) say whether the two are near-tied in the model itself: a gap
-within two standard errors is a *near tie*. Families are the policy's, and a feature in none is a family of its
-own; prohibited and excluded features take no part, as in the reasons.
+The check compares the local surrogate's ranking of families (its reasons, when the
+reasons are ranked by the surrogate) with the model's. Per declined case with reasons
+it records every family's model effect and its standard error (over the reference
+rows), the family with the largest one, whether the surrogate's principal family is
+that one (``agrees``), and whether the model's effects put the surrogate's families in
+the surrogate's order; when the surrogate's principal family is not the largest, the
+*gap* (largest model effect minus the surrogate principal's) and its standard error
+(paired over the same reference rows) say whether the two are near-tied in the model
+itself: a gap within two standard errors is a *near tie*. Families are the policy's,
+and a feature in none is a family of its own; prohibited and excluded features take
+no part, as in the reasons.
 
 The reference rows are the reason codes' reference population, all of it up to
 :data:`MAX_REFERENCE_ROWS` rows and otherwise a sample of that many drawn from the
-review's seed; each case costs (families x reference rows) model evaluations.
+review's seed; each case costs (families + members of families with several) x
+reference rows model evaluations.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .reason_codes import CaseReasons, ReasonPolicy
+from .reason_codes import CaseReasons, ModelEffects, ReasonPolicy, rank_families
 
 #: most reference rows a family's effect is averaged over (a seeded sample beyond)
 MAX_REFERENCE_ROWS = 1000
@@ -43,7 +49,8 @@ METHOD = (
     "Each family's effect in the model itself, without any surrogate: the model's output at "
     "the applicant minus its mean output when the family's features take each reference "
     "applicant's values in turn (the applicant's other features kept), with the standard "
-    "error of that mean. The principal reason agrees when its family has the largest effect."
+    "error of that mean. The local surrogate's principal reason agrees when its family has the "
+    "largest effect."
 )
 
 Score = Callable[[pd.DataFrame], np.ndarray]
@@ -113,32 +120,80 @@ def family_effects(
     )
 
 
-def check_case(case: CaseReasons, effects: FamilyEffects) -> dict[str, Any]:
-    """How a case's reasons compare with the model's own family effects."""
+@dataclass(frozen=True)
+class CaseEffects:
+    """One applicant's model effects: each family's (its features moved together), and
+    each member's of the families with several (moved alone)."""
+
+    families: FamilyEffects
+    members: FamilyEffects
+    features_of: dict[str, tuple[str, ...]]
+
+    def towards_adverse(self) -> ModelEffects:
+        """The effects reasons are ranked by: every family's, and every eligible feature's
+        (the feature of a family of one has the family's)."""
+        features: dict[str, float] = {}
+        for family, names in self.features_of.items():
+            if len(names) == 1:
+                features[names[0]] = self.families.effect(family)
+            else:
+                features.update({name: self.members.effect(name) for name in names})
+        families = {family: self.families.effect(family) for family in self.features_of}
+        return ModelEffects(families=families, features=features)
+
+
+def case_effects(
+    score: Score,
+    applicant: pd.DataFrame,
+    population: pd.DataFrame,
+    families: dict[str, tuple[str, ...]],
+) -> CaseEffects:
+    """The one-row ``applicant``'s family and member effects (:class:`CaseEffects`)."""
+    members: dict[str, tuple[str, ...]] = {
+        name: (name,) for names in families.values() if len(names) > 1 for name in names
+    }
+    return CaseEffects(
+        families=family_effects(score, applicant, population, families),
+        members=family_effects(score, applicant, population, members),
+        features_of=families,
+    )
+
+
+def check_case(case_id: str, ranked: Sequence[str], effects: FamilyEffects) -> dict[str, Any]:
+    """How the surrogate's ``ranked`` families of a case compare with the model's own
+    family effects."""
     effect = {f: effects.effect(f) for f in effects.moved}
 
     def by_effect(families):
         return sorted(families, key=lambda f: (-effect[f], f))
 
     families = by_effect(effect)
-    largest, principal = families[0], case.reasons[0].family
-    gap = effect[largest] - effect[principal]
-    gap_error = effects.gap_standard_error(principal, largest)
-    stated = [r.family for r in case.reasons]
+    largest = families[0]
+    principal = ranked[0] if ranked else None  # None: the surrogate ranks no family
+    gap = gap_error = None
+    if principal is not None:
+        gap = effect[largest] - effect[principal]
+        gap_error = effects.gap_standard_error(principal, largest)
     return {
-        "case_id": case.case_id,
+        "case_id": case_id,
         "principal": principal,
         "largest": largest,
         "agrees": principal == largest,
-        "same_order": stated == by_effect(stated),
+        "same_order": list(ranked) == by_effect(ranked),
         "gap": gap,
         "gap_standard_error": gap_error,
-        "near_tie": principal != largest and gap <= 2 * gap_error,
+        "near_tie": _near_tie(principal, largest, gap, gap_error),
         "effects": [
             {"family": f, "effect": effect[f], "standard_error": effects.standard_error(f)}
             for f in families
         ],
     }
+
+
+def _near_tie(principal, largest, gap, gap_error) -> bool:
+    """Whether a principal family that is not the model's largest is within two paired
+    standard errors of it."""
+    return principal is not None and principal != largest and gap <= 2 * gap_error
 
 
 def with_model_effects(case: CaseReasons, effects: FamilyEffects) -> CaseReasons:
@@ -148,38 +203,36 @@ def with_model_effects(case: CaseReasons, effects: FamilyEffects) -> CaseReasons
 
 
 def model_check(
-    score: Score,
-    applicants: pd.DataFrame,
-    population: pd.DataFrame,
-    policy: ReasonPolicy,
     cases: Sequence[CaseReasons],
+    effects: Sequence[CaseEffects | None],
+    policy: ReasonPolicy,
     *,
-    seed: int,
+    n_reference_rows: int,
+    n_population: int,
 ) -> tuple[dict[str, Any], list[CaseReasons]]:
     """The check's record (module doc) and the cases with their reasons' model effects.
 
-    ``applicants`` holds the cases' rows, in the order of ``cases``; only the cases
-    with reasons are checked.
+    ``effects`` holds each case's effects, in the order of ``cases`` (``None`` for a
+    case not declined); only the cases with reasons are checked, each against the
+    ranking of its surrogate's own contributions.
     """
-    sample = reference_sample(population, seed)
-    families = reason_families(policy, list(applicants.columns))
     checked, out = [], []
-    for k, case in enumerate(cases):
-        if case.status != "reasons":
+    for case, case_effects_ in zip(cases, effects, strict=True):
+        if case.status != "reasons" or case_effects_ is None:
             out.append(case)
             continue
-        effects = family_effects(score, applicants.iloc[[k]], sample, families)
-        checked.append(check_case(case, effects))
-        out.append(with_model_effects(case, effects))
+        ranked = [r.family for r in rank_families(case.contributions, policy)]
+        checked.append(check_case(case.case_id, ranked, case_effects_.families))
+        out.append(with_model_effects(case, case_effects_.families))
     record = {
         "performed": bool(checked),
         "method": METHOD,
-        "n_reference_rows": len(sample),
-        "n_population": len(population),
+        "n_reference_rows": n_reference_rows,
+        "n_population": n_population,
         "reference_rows": (
             "all of the reference population"
-            if len(sample) == len(population)
-            else f"a sample of {len(sample)} drawn from numpy SeedSequence([seed, {_PURPOSE}])"
+            if n_reference_rows == n_population
+            else f"a sample of {n_reference_rows} drawn from numpy SeedSequence([seed, {_PURPOSE}])"
         ),
         "n_cases": len(checked),
         "share_agrees": float(np.mean([c["agrees"] for c in checked])) if checked else None,

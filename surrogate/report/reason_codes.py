@@ -52,9 +52,19 @@ that describe data collection rather than the applicant (Adult's ``fnlwgt``). Wh
 the local surrogate gives them weight, the case is flagged: the model uses them.
 
 A case whose local held-out fidelity (weighted R^2 on the fresh neighbourhood) is
-below ``min_fidelity`` (default 0.5: the surrogate explains less than half of the
-model's local variation, so its largest terms may not be the model's real reasons)
-gets no automatic reasons, only a flag for manual review.
+below ``min_fidelity`` (default 0.5 here, 0.7 in the review: the surrogate explains
+too little of the model's local variation, so its largest terms may not be the
+model's real reasons) gets no automatic reasons, only a flag for manual review.
+
+Families can instead be ranked by the model's own effects (:class:`ModelEffects`,
+measured by :mod:`.model_check` without any surrogate: a family's effect is the
+model's output at the applicant minus its mean when the family's features take each
+reference applicant's values), as the review does by default (``ranked_by =
+"model"``). A family's total is then its effect with its features moved together, and
+its text names the members whose own effect pushes towards the adverse outcome. Such
+reasons do not depend on the explainer's seed; the surrogate still decides whether a
+case gets reasons at all (its fidelity), and each reason carries the surrogate's
+contribution for its family beside it (``surrogate_contribution``).
 
 Examples
 --------
@@ -290,8 +300,20 @@ class Contribution:
         "category vs reference shares",
         "point state vs training share",
         "stated by the explanation",
+        "model effect against the reference population",
     ]
     eligible: bool
+
+
+@dataclass(frozen=True)
+class ModelEffects:
+    """The model's own effects at one applicant, towards the adverse outcome
+    (:mod:`.model_check`): each family's (its features moved together) and each eligible
+    feature's (moved alone). Reasons ranked by the model use these instead of the
+    surrogate's contributions."""
+
+    families: Mapping[str, float]
+    features: Mapping[str, float]
 
 
 @dataclass(frozen=True)
@@ -324,6 +346,8 @@ class Reason:
     parts: tuple[ReasonPart, ...] = ()
     #: the family's effect in the model itself (:mod:`.model_check`), once checked
     model_effect: float | None = None
+    #: the family's contribution in the local surrogate (its eligible members' summed)
+    surrogate_contribution: float | None = None
 
 
 @dataclass(frozen=True)
@@ -627,11 +651,14 @@ def case_reasons(
     *,
     case_id: str,
     threshold: float,
+    effects: ModelEffects | None = None,
 ) -> CaseReasons:
     """Reasons for one case: ranked families, or a manual-review flag (see module doc).
 
     ``threshold`` is the decision cut-off: the case is declined when the black box's
-    adverse score is at or above it. Cases not declined get no reasons.
+    adverse score is at or above it. Cases not declined get no reasons. Families are
+    ranked by the surrogate's contributions, or by the model's own ``effects`` when
+    given; either way a case gets reasons only when its surrogate is faithful enough.
     """
     score = adverse_score(exp, policy.adverse_class)
     declined = bool(score >= threshold)
@@ -654,11 +681,42 @@ def case_reasons(
         shown = "undefined" if r2 is None else f"{r2:.3f}"
         flag = f"low fidelity: local held-out R^2 {shown} < {policy.min_fidelity:g}; manual review"
         return CaseReasons(status="manual_review", reasons=(), flags=(flag, *flags), **common)
-    reasons = rank_families(parts, policy, reference)
+    if effects is None:
+        reasons = rank_families(parts, policy, reference)
+    else:
+        ranked = model_contributions(exp, policy, effects)
+        reasons = rank_families(ranked, policy, reference, totals=effects.families)
+    reasons = with_surrogate_totals(reasons, parts)
     if not reasons:
         flag = "no eligible factor pushes towards the adverse outcome; manual review"
         return CaseReasons(status="manual_review", reasons=(), flags=(flag, *flags), **common)
     return CaseReasons(status="reasons", reasons=reasons, flags=flags, **common)
+
+
+def model_contributions(
+    exp: Any, policy: ReasonPolicy, effects: ModelEffects
+) -> tuple[Contribution, ...]:
+    """Each eligible feature's model effect as its contribution, with the applicant's value."""
+    return tuple(
+        Contribution(
+            feature=feature,
+            family=policy.family_of(feature).name,
+            value=exp.query.get(feature),
+            weight=0.0,
+            contribution=float(effect),
+            basis="model effect against the reference population",
+            eligible=True,
+        )
+        for feature, effect in effects.features.items()
+    )
+
+
+def with_surrogate_totals(
+    reasons: tuple[Reason, ...], parts: Sequence[Contribution]
+) -> tuple[Reason, ...]:
+    """The reasons with each family's contribution in the surrogate beside them."""
+    totals = family_totals(eligible_by_family(parts))
+    return tuple(replace(r, surrogate_contribution=totals.get(r.family, 0.0)) for r in reasons)
 
 
 def prohibited_used(exp: Any, policy: ReasonPolicy, reference: Reference) -> tuple[str, ...]:
@@ -699,20 +757,25 @@ def family_totals(members: dict[str, list[Contribution]]) -> dict[str, float]:
 
 
 def rank_families(
-    parts: Sequence[Contribution], policy: ReasonPolicy, reference: Reference | None = None
+    parts: Sequence[Contribution],
+    policy: ReasonPolicy,
+    reference: Reference | None = None,
+    *,
+    totals: Mapping[str, float] | None = None,
 ) -> tuple[Reason, ...]:
-    """Eligible contributions summed per family; positive totals, largest first, at most
-    max_reasons. Each reason's text names its members that push towards the adverse
-    outcome, with texts chosen by the applicant's values (:mod:`.reason_texts`)."""
+    """Eligible contributions summed per family (or the families' given ``totals``);
+    positive totals, largest first, at most max_reasons. Each reason's text names its
+    members that push towards the adverse outcome, with texts chosen by the applicant's
+    values (:mod:`.reason_texts`)."""
     members = eligible_by_family(parts)
-    totals = family_totals(members)
+    totals = family_totals(members) if totals is None else {f: totals[f] for f in members}
     positive = sorted((f for f in totals if totals[f] > 0), key=lambda f: (-totals[f], f))
     reasons = []
     for i, family in enumerate(positive[: policy.max_reasons]):
-        pushing = sorted(
-            (c for c in members[family] if c.contribution > 0),
-            key=lambda c: (-c.contribution, c.feature),
-        )
+        # members pushing towards the adverse outcome; a family whose members push only
+        # together (its given total positive, none of theirs) names them all
+        ordered = sorted(members[family], key=lambda c: (-c.contribution, c.feature))
+        pushing = [c for c in ordered if c.contribution > 0] or ordered
         said = tuple(_part(c, policy, reference) for c in pushing)
         reasons.append(
             Reason(
@@ -760,7 +823,9 @@ CSV_COLUMNS = (
     "values",
     "fidelity_r2",
     "flags",
-    "model_effect",  # last: added after the others, so positional readers keep working
+    # last, in the order they were added, so positional readers keep working
+    "model_effect",
+    "surrogate_contribution",
 )
 
 
@@ -797,6 +862,7 @@ def reason_rows(cases: Sequence[CaseReasons]) -> list[dict[str, Any]]:
                     "reason": "",
                     "contribution": "",
                     "model_effect": "",
+                    "surrogate_contribution": "",
                     "features": "",
                     "values": "",
                 }
@@ -809,7 +875,8 @@ def reason_rows(cases: Sequence[CaseReasons]) -> list[dict[str, Any]]:
                     "family": r.family,
                     "reason": r.text,
                     "contribution": r.contribution,
-                    "model_effect": "" if r.model_effect is None else r.model_effect,
+                    "model_effect": _blank_if_none(r.model_effect),
+                    "surrogate_contribution": _blank_if_none(r.surrogate_contribution),
                     "features": ";".join(r.features),
                     "values": ";".join(f"{p.feature}={value_words(p.value)}" for p in r.parts),
                 }
@@ -825,6 +892,10 @@ def reason_codes_csv(cases: Sequence[CaseReasons]) -> str:
     for row in reason_rows(cases):
         writer.writerow([neutralise_cell(_csv_value(row[c])) for c in CSV_COLUMNS])
     return buffer.getvalue()
+
+
+def _blank_if_none(value: Any) -> Any:
+    return "" if value is None else value
 
 
 def _csv_value(value: Any) -> Any:
