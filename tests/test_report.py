@@ -692,6 +692,8 @@ def test_reasons_are_the_models_own_effects_and_the_surrogate_is_checked_against
     report = _json(german_report)
     rc = report["reason_codes"]
     assert rc["ranked_by"] == "model"
+    html = (german_report / "report.html").read_text(encoding="utf-8")
+    assert "The local surrogate&#39;s own principal reason" in html.replace("'", "&#39;")
     check = rc["model_check"]
     with_reasons = [c for c in rc["cases"] if c["status"] == "reasons"]
     assert check["performed"] and check["n_cases"] == len(with_reasons) > 0
@@ -736,8 +738,11 @@ def test_reasons_ranked_by_the_surrogate_are_its_own_ranking_checked_against_the
         global_augment=0,
         out=str(tmp_path / "out"),
     )
-    rc = build_report(config).report["reason_codes"]
+    report = build_report(config).report
+    rc = report["reason_codes"]
     assert rc["ranked_by"] == "surrogate" and rc["method"].startswith("Contributions")
+    html = render_report_html(report)
+    assert "Against the model itself" in html and "The principal reason is the family" in html
     by_id = {c["case_id"]: c for c in rc["model_check"]["cases"]}
     with_reasons = [c for c in rc["cases"] if c["status"] == "reasons"]
     assert with_reasons and set(by_id) == {c["case_id"] for c in with_reasons}
