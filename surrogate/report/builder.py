@@ -103,7 +103,10 @@ LIMITATIONS = (
     "bounds, and a model extrapolating beyond them is explained on rows it never learned from.",
     "Reason codes need compliance review before use in adverse-action notices: families, wording, "
     "the reference population and the list of prohibited bases are policy choices, and cases flagged "
-    "for manual review have no automatic reasons at all.",
+    "for manual review have no automatic reasons at all. A family's effect in the model moves only "
+    "that family's features to reference applicants' values, so it also scores combinations the "
+    "data may rarely hold, and where families interact their effects do not add up to the "
+    "applicant's whole gap to the reference population.",
     "Results depend on the sample: the split, the sampling seed, the kernel width and the number of "
     "samples all change the explanations somewhat; the stability and sensitivity sections show how much.",
     "Held-out performance is honest only if the model never saw the held-out rows; for a model loaded "
