@@ -217,13 +217,13 @@ def model_check(
     ranking of its surrogate's own contributions.
     """
     checked, out = [], []
-    for case, case_effects_ in zip(cases, effects, strict=True):
-        if case.status != "reasons" or case_effects_ is None:
+    for case, measured in zip(cases, effects, strict=True):
+        if case.status != "reasons" or measured is None:
             out.append(case)
             continue
         ranked = [r.family for r in rank_families(case.contributions, policy)]
-        checked.append(check_case(case.case_id, ranked, case_effects_.families))
-        out.append(with_model_effects(case, case_effects_.families))
+        checked.append(check_case(case.case_id, ranked, measured.families))
+        out.append(with_model_effects(case, measured.families))
     record = {
         "performed": bool(checked),
         "method": METHOD,
