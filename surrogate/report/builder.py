@@ -59,6 +59,7 @@ from .reason_codes import (
     ModelEffects,
     ReasonPolicy,
     Reference,
+    adverse_score,
     case_reasons,
     default_policy,
     load_families,
@@ -163,7 +164,10 @@ def build_report(config: ReviewConfig, *, command_line: str | None = None) -> Re
     ids = _case_ids(problem)
     population = reference_frame(config, problem, scores_train)
     sample = reference_sample(population, config.seed)
-    declined = [p for p in positions if scores_test[p] >= config.cutoff]
+    # declined as the reasons decide it: from each explanation's own model output
+    declined = [
+        p for p in positions if adverse_score(explained[p], policy.adverse_class) >= config.cutoff
+    ]
     effects = model_effects(explainer, adverse, config, problem.X_test, declined, sample, policy)
     reasoning = ReasonInputs(
         problem=problem,
