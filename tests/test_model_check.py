@@ -137,6 +137,12 @@ def test_a_case_has_its_families_effects_and_its_multi_member_families_members()
     assert set(towards.features) == {"duration", "amount", "savings"}  # age is prohibited
 
 
+def test_member_effects_are_measured_only_when_asked_for():
+    families = mc.reason_families(POLICY, list(APPLICANT.columns))
+    effects = mc.case_effects(additive_log_odds, APPLICANT, POPULATION, families, members=False)
+    assert effects.members.moved == {} and set(effects.families.moved) == {"Loan", "savings"}
+
+
 def _effects(applicants):
     families = mc.reason_families(POLICY, list(applicants.columns))
     return mc.case_effects(additive_log_odds, applicants.iloc[[0]], POPULATION, families)
@@ -157,6 +163,10 @@ def test_the_model_check_fills_each_reasons_model_effect_and_skips_cases_without
     )
     assert record["performed"] and record["n_cases"] == 1 and record["share_agrees"] == 1.0
     assert record["reference_rows"] == "all of the reference population"
+    sampled, _ = mc.model_check(
+        [_case("Loan")], [effects], POLICY, n_reference_rows=4, n_population=9
+    )
+    assert sampled["reference_rows"].startswith("a sample of 4 drawn from numpy SeedSequence")
     assert cases[1] is manual
     (reason,) = cases[0].reasons
     assert reason.model_effect == pytest.approx(record["cases"][0]["effects"][0]["effect"])

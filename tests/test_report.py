@@ -676,14 +676,14 @@ def test_declined_cases_reasons_are_recomputed_under_other_seeds(german_report):
     assert "reason_seeds" in {c["finding"] for c in report["findings"]["cutoffs"]}
 
 
-def _surrogate_principal(case) -> str | None:
-    """The family the case's local surrogate puts first: its largest positive total."""
+def _surrogate_ranking(case, max_reasons: int) -> list[str]:
+    """The families the case's local surrogate ranks: positive totals, largest first."""
     totals: dict[str, float] = {}
     for c in case["contributions"]:
         if c["eligible"]:
             totals[c["family"]] = totals.get(c["family"], 0.0) + c["contribution"]
     positive = sorted((f for f in totals if totals[f] > 0), key=lambda f: (-totals[f], f))
-    return positive[0] if positive else None
+    return positive[:max_reasons]
 
 
 def test_reasons_are_the_models_own_effects_and_the_surrogate_is_checked_against_them(
@@ -693,7 +693,7 @@ def test_reasons_are_the_models_own_effects_and_the_surrogate_is_checked_against
     rc = report["reason_codes"]
     assert rc["ranked_by"] == "model"
     html = (german_report / "report.html").read_text(encoding="utf-8")
-    assert "The local surrogate&#39;s own principal reason" in html.replace("'", "&#39;")
+    assert "own principal reason (its families ranked by their contributions)" in html
     check = rc["model_check"]
     with_reasons = [c for c in rc["cases"] if c["status"] == "reasons"]
     assert check["performed"] and check["n_cases"] == len(with_reasons) > 0
@@ -707,8 +707,11 @@ def test_reasons_are_the_models_own_effects_and_the_surrogate_is_checked_against
         for reason in case["reasons"]:
             assert reason["contribution"] == reason["model_effect"] == effects[reason["family"]]
         checked = by_id[case["case_id"]]
-        assert checked["principal"] == _surrogate_principal(case)
+        surrogate = _surrogate_ranking(case, rc["policy"]["max_reasons"])
+        assert checked["principal"] == (surrogate[0] if surrogate else None)
         assert checked["agrees"] == (checked["principal"] == checked["largest"] == ranked[0])
+        by_effect = sorted(surrogate, key=lambda f: (-effects[f], f))
+        assert checked["same_order"] == (surrogate == by_effect)
     assert check["share_agrees"] == pytest.approx(np.mean([c["agrees"] for c in check["cases"]]))
     (finding,) = [f for f in report["findings"]["items"] if f["kind"] == "reason_model_check"]
     clearly = sum(not c["agrees"] and not c["near_tie"] for c in check["cases"])
@@ -747,7 +750,8 @@ def test_reasons_ranked_by_the_surrogate_are_its_own_ranking_checked_against_the
     with_reasons = [c for c in rc["cases"] if c["status"] == "reasons"]
     assert with_reasons and set(by_id) == {c["case_id"] for c in with_reasons}
     for case in with_reasons:
-        assert case["reasons"][0]["family"] == _surrogate_principal(case)
+        ranking = _surrogate_ranking(case, rc["policy"]["max_reasons"])
+        assert [r["family"] for r in case["reasons"]] == ranking
         for reason in case["reasons"]:
             assert reason["contribution"] == pytest.approx(reason["surrogate_contribution"])
         checked = by_id[case["case_id"]]
@@ -756,6 +760,38 @@ def test_reasons_ranked_by_the_surrogate_are_its_own_ranking_checked_against_the
             effects[r["family"]] for r in case["reasons"]
         ]
         assert checked["agrees"] == (case["reasons"][0]["family"] == checked["largest"])
+
+
+def test_the_surrogate_check_finding_says_what_kind_each_disagreement_is():
+    from surrogate.report import findings
+
+    def case(principal, largest, near_tie=False):
+        return {"principal": principal, "agrees": principal == largest, "near_tie": near_tie}
+
+    cases = [
+        case("a", "a"),
+        case("b", "a", near_tie=True),
+        case(None, "a"),
+        case("c", "a"),
+        case("c", "a"),
+    ]
+    check = {"performed": True, "n_cases": 5, "n_near_ties": 1, "share_agrees": 0.2}
+    rc = {"ranked_by": "model", "model_check": {**check, "cases": cases}}
+    item = findings._reason_model_check({"reason_codes": rc})
+    assert item["value"] == pytest.approx(3 / 5)  # near ties are not counted against it
+    assert item["title"].startswith("Local explanations'")
+    assert "local surrogate's principal reason" in item["text"]
+    assert "Of the 4 where it is not, 1 is a near tie" in item["text"]
+    assert "in 1 the surrogate puts no family" in item["text"]
+    assert "2 put first a family the model does not" in item["text"]
+    by_surrogate = findings._reason_model_check({"reason_codes": {**rc, "ranked_by": "surrogate"}})
+    assert by_surrogate["title"] == "Principal reasons against the model itself"
+    assert "ranked by those effects" not in by_surrogate["text"]
+    stability = {"performed": True, "n_seeds": 4, "n_cases": 5}
+    stability.update(share_first_same=0.8, share_identical=0.8)
+    for ranked_by, why in (("model", "only when its status does"), ("surrogate", "sampling noise")):
+        seeds = {"ranked_by": ranked_by, "seed_stability": stability}
+        assert why in findings._reason_seeds({"reason_codes": seeds})["text"]
 
 
 def test_a_review_refuses_an_unknown_ranking():

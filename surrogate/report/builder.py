@@ -180,7 +180,7 @@ def build_report(config: ReviewConfig, *, command_line: str | None = None) -> Re
         effects=(
             {p: e.towards_adverse() for p, e in effects.items()}
             if config.ranked_by == "model"
-            else {}
+            else None
         ),
     )
     case_exps = [reasoning.stated(explained[p]) for p in positions]
@@ -376,14 +376,19 @@ def model_effects(
     explainer, adverse: int, config: ReviewConfig, applicants, positions, sample, policy
 ) -> dict[int, CaseEffects]:
     """The model's own effects (:mod:`.model_check`) at the held-out ``applicants`` at
-    ``positions``, over the reference ``sample``, in the explanation's scale."""
+    ``positions``, over the reference ``sample``, in the explanation's scale; each
+    member's of a family too when they rank the reasons."""
     from ..explain.pipeline import apply_link
 
     def score(frame):
         return apply_link(explainer.blackbox.predict(frame)[:, adverse], str(config.link))
 
     families = reason_families(policy, list(applicants.columns))
-    return {p: case_effects(score, applicants.iloc[[p]], sample, families) for p in positions}
+    members = config.ranked_by == "model"
+    return {
+        p: case_effects(score, applicants.iloc[[p]], sample, families, members=members)
+        for p in positions
+    }
 
 
 def make_reference(
@@ -714,8 +719,9 @@ class ReasonInputs:
     rows: np.ndarray
     features: Any
     ids: list[str]
-    #: the model's own effects of the declined cases, by position, when they rank the reasons
-    effects: dict[int, ModelEffects]
+    #: the model's own effects of the declined cases, by position; None: the surrogate's
+    #: contributions rank the reasons
+    effects: dict[int, ModelEffects] | None
 
     def stated(self, exp: Explanation) -> Explanation:
         """``exp`` stated against the reference population (additive ones restated, as
@@ -725,14 +731,22 @@ class ReasonInputs:
 
     def reasons(self, stated: Explanation, position: int) -> CaseReasons:
         """The reasons of the case at ``position`` from its stated explanation."""
-        return case_reasons(
+        effects = None if self.effects is None else self.effects.get(position)
+        case = case_reasons(
             stated,
             self.policy,
             self.reference,
             case_id=self.ids[position],
             threshold=self.config.cutoff,
-            effects=self.effects.get(position),
+            effects=effects,
         )
+        if self.effects is not None and effects is None and case.status == "reasons":
+            # never fall back to the surrogate's ranking while the model's is stated
+            raise RuntimeError(
+                f"Case {self.ids[position]} has reasons but its model effects were not "
+                "measured, so they cannot be ranked by the model."
+            )
+        return case
 
 
 def reason_seed_stability(
@@ -800,9 +814,14 @@ REASONS_METHOD = {
         "applicant's values in turn (the applicant's other features kept). Families with a "
         "positive effect ranked, largest first; the ranking does not depend on the explainer's "
         "seed. Each reason names its members whose own effect (the member moved alone) pushes "
-        "towards the adverse outcome, " + _TEXT_CHOICE + " A case gets reasons only when its "
-        "local surrogate is faithful: the model then behaves close to the surrogate around the "
-        "applicant, and each family's contribution in the surrogate is shown beside its effect."
+        "towards the adverse outcome (all its members when they push only together), "
+        + _TEXT_CHOICE
+        + " A case gets reasons only when its local surrogate is faithful: the model then "
+        "behaves close to the surrogate around the applicant. Beside each effect stands the "
+        "family's contribution in the surrogate: its members' terms at the applicant against "
+        "the reference population, summed (a linear term's slope times the applicant's offset "
+        "from the reference, an additive shape's value at the applicant minus its mean over "
+        "the reference population)."
     ),
     "surrogate": (
         "Contributions of each case's local surrogate towards the adverse outcome, in log-odds "

@@ -292,6 +292,7 @@ def _reason_model_check(report):
         return None
     n, ties = check["n_cases"], check["n_near_ties"]
     differ = sum(not c["agrees"] for c in check["cases"])
+    silent = sum(c["principal"] is None for c in check["cases"])
     by_model = rc.get("ranked_by") == "model"
     whose = "the local surrogate's principal reason" if by_model else "the principal reason"
     text = (
@@ -301,14 +302,22 @@ def _reason_model_check(report):
     if by_model:
         text += " The reasons themselves are ranked by those effects."
     if differ:
-        text += (
-            f" Of the {differ} where it is not, {ties} {'is a near tie' if ties == 1 else 'are near ties'} "
-            "in the model (the two effects within two standard errors); the others put first a "
-            "family the model does not."
+        clear = differ - ties - silent
+        kinds = (
+            (
+                ties,
+                f"{ties} {'is a near tie' if ties == 1 else 'are near ties'} in the model "
+                "(the two effects within two standard errors)",
+            ),
+            (silent, f"in {silent} the surrogate puts no family towards the adverse outcome"),
+            (clear, f"{clear} put first a family the model does not"),
         )
+        said = "; ".join(words for count, words in kinds if count)
+        text += f" Of the {differ} where it is not, {said}."
+    title = "principal reasons against the model itself"
     return _finding(
         "reason_model_check",
-        "Principal reasons against the model itself",
+        f"Local explanations' {title}" if by_model else title.capitalize(),
         (differ - ties) / n,
         f"share of cases with reasons where {whose} is clearly not the model's largest "
         "family effect",

@@ -147,14 +147,17 @@ def case_effects(
     applicant: pd.DataFrame,
     population: pd.DataFrame,
     families: dict[str, tuple[str, ...]],
+    *,
+    members: bool = True,
 ) -> CaseEffects:
-    """The one-row ``applicant``'s family and member effects (:class:`CaseEffects`)."""
-    members: dict[str, tuple[str, ...]] = {
-        name: (name,) for names in families.values() if len(names) > 1 for name in names
+    """The one-row ``applicant``'s family effects, and its member effects (:class:`CaseEffects`)
+    unless ``members`` is false (they then stay unmeasured)."""
+    alone: dict[str, tuple[str, ...]] = {
+        name: (name,) for names in families.values() if members and len(names) > 1 for name in names
     }
     return CaseEffects(
         families=family_effects(score, applicant, population, families),
-        members=family_effects(score, applicant, population, members),
+        members=family_effects(score, applicant, population, alone),
         features_of=families,
     )
 
