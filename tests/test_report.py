@@ -773,7 +773,7 @@ def test_the_surrogate_check_finding_says_what_kind_each_disagreement_is():
         case("b", "a", near_tie=True),
         case(None, "a"),
         case("c", "a"),
-        case("c", "a"),
+        case("d", "a"),
     ]
     check = {"performed": True, "n_cases": 5, "n_near_ties": 1, "share_agrees": 0.2}
     rc = {"ranked_by": "model", "model_check": {**check, "cases": cases}}

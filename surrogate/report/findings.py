@@ -310,7 +310,7 @@ def _reason_model_check(report):
                 "(the two effects within two standard errors)",
             ),
             (silent, f"in {silent} the surrogate puts no family towards the adverse outcome"),
-            (clear, f"{clear} put first a family the model does not"),
+            (clear, f"{clear} {'puts' if clear == 1 else 'put'} first a family the model does not"),
         )
         said = "; ".join(words for count, words in kinds if count)
         text += f" Of the {differ} where it is not, {said}."
