@@ -794,6 +794,18 @@ def test_the_surrogate_check_finding_says_what_kind_each_disagreement_is():
         assert why in findings._reason_seeds({"reason_codes": seeds})["text"]
 
 
+def test_the_family_ladder_aims_a_margin_above_the_minimum_fidelity(german_report):
+    from surrogate.report.builder import LADDER_MARGIN, local_family
+
+    family, params = local_family(ReviewConfig(min_fidelity=0.7))
+    assert family == "auto" and params["target_fidelity"] == pytest.approx(0.7 + LADDER_MARGIN)
+    assert local_family(ReviewConfig(min_fidelity=0.98))[1]["target_fidelity"] == 1.0
+    settings = _json(german_report)["local"]["settings"]
+    assert settings["ladder_target"] == pytest.approx(0.7 + LADDER_MARGIN)
+    html = (german_report / "report.html").read_text(encoding="utf-8")
+    assert "a margin above the minimum for reasons" in html
+
+
 def test_a_review_refuses_an_unknown_ranking():
     with pytest.raises(ParameterError, match="ranked_by"):
         ReviewConfig(ranked_by="shap").validate()

@@ -309,13 +309,26 @@ def explain_positions(
     return {positions[i]: exp for i, exp in zip(explained.indices, explained, strict=True)}
 
 
+#: how far above ``min_fidelity`` the family ladder aims on its inner split. A surrogate
+#: chosen just at the threshold lands on either side of it on the held-out neighbourhood
+#: from seed to seed, and its case flips between reasons and manual review (German credit:
+#: linear surrogates chosen at 0.70 measured 0.68 to 0.75 held out, over 10 seeds).
+LADDER_MARGIN = 0.05
+
+
+def ladder_target(config: ReviewConfig) -> float:
+    """The inner-split fidelity the family ladder must reach: ``min_fidelity`` plus
+    :data:`LADDER_MARGIN`, at most 1."""
+    return min(config.min_fidelity + LADDER_MARGIN, 1.0)
+
+
 def local_family(config: ReviewConfig) -> tuple[str, dict[str, Any]]:
-    """How each case is explained: the simplest family reaching ``min_fidelity``.
+    """How each case is explained: the simplest family clearly reaching ``min_fidelity``.
 
     "simplest" walks linear (``max_features``), additive, and additive with three pairwise
     terms, and keeps the first whose fidelity on an inner split of the fitting sample
-    reaches ``min_fidelity`` (``surrogate="auto"`` with that ladder: one neighbourhood, no
-    extra model calls); "linear" always explains with the linear family.
+    reaches :func:`ladder_target` (``surrogate="auto"`` with that ladder: one neighbourhood,
+    no extra model calls); "linear" always explains with the linear family.
     """
     linear = ("linear", {"max_features": config.max_features})
     if config.local_families == "linear" or not 0 < config.min_fidelity <= 1:
@@ -325,7 +338,7 @@ def local_family(config: ReviewConfig) -> tuple[str, dict[str, Any]]:
         ("additive", {}),
         ("additive", {"interactions": 3}),
     )
-    return "auto", {"target_fidelity": config.min_fidelity, "ladder": ladder}
+    return "auto", {"target_fidelity": ladder_target(config), "ladder": ladder}
 
 
 def stated_against(exp: Explanation, rows: np.ndarray, features: Any, name: str) -> Explanation:
@@ -631,12 +644,13 @@ def local_section(case_exps, positions, ids, config: ReviewConfig) -> dict[str, 
 
 def local_settings(config: ReviewConfig) -> dict[str, Any]:
     """How every case is explained: the family ladder, sample, kernel, sampler and seed."""
-    family = local_family(config)[0]
+    family, params = local_family(config)
     return {
         "surrogate": family,
         "families": (
             ["linear"] if family == "linear" else ["linear", "additive", "additive with 3 pairs"]
         ),
+        "ladder_target": params.get("target_fidelity"),
         "max_features": config.max_features,
         "n_samples": config.n_samples,
         "kernel_width": config.kernel_width,
