@@ -378,13 +378,6 @@ def reference_frame(config: ReviewConfig, problem: Problem, scores_train: np.nda
     return problem.X_train[scores_train < config.cutoff]
 
 
-def reference_rows(
-    config: ReviewConfig, explainer, problem: Problem, scores_train: np.ndarray
-) -> np.ndarray:
-    """The reference population's rows, encoded."""
-    return explainer.schema.encode(reference_frame(config, problem, scores_train))
-
-
 def model_effects(
     explainer, adverse: int, config: ReviewConfig, applicants, positions, sample, policy
 ) -> dict[int, CaseEffects]:

@@ -38,7 +38,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .reason_codes import CaseReasons, ModelEffects, ReasonPolicy, rank_families
+from .reason_codes import (
+    CaseReasons,
+    ModelEffects,
+    ReasonPolicy,
+    eligible_by_family,
+    family_totals,
+    ranked_families,
+)
 
 #: most reference rows a family's effect is averaged over (a seeded sample beyond)
 MAX_REFERENCE_ROWS = 1000
@@ -224,7 +231,8 @@ def model_check(
         if case.status != "reasons" or measured is None:
             out.append(case)
             continue
-        ranked = [r.family for r in rank_families(case.contributions, policy)]
+        totals = family_totals(eligible_by_family(case.contributions))
+        ranked = ranked_families(totals, policy.max_reasons)
         checked.append(check_case(case.case_id, ranked, measured.families))
         out.append(with_model_effects(case, measured.families))
     record = {

@@ -681,12 +681,15 @@ def case_reasons(
         shown = "undefined" if r2 is None else f"{r2:.3f}"
         flag = f"low fidelity: local held-out R^2 {shown} < {policy.min_fidelity:g}; manual review"
         return CaseReasons(status="manual_review", reasons=(), flags=(flag, *flags), **common)
+    surrogate = family_totals(eligible_by_family(parts))
     if effects is None:
-        reasons = rank_families(parts, policy, reference)
+        reasons = rank_families(parts, policy, reference, totals=surrogate)
     else:
         ranked = model_contributions(exp, policy, effects)
         reasons = rank_families(ranked, policy, reference, totals=effects.families)
-    reasons = with_surrogate_totals(reasons, parts)
+    reasons = tuple(
+        replace(r, surrogate_contribution=surrogate.get(r.family, 0.0)) for r in reasons
+    )
     if not reasons:
         flag = "no eligible factor pushes towards the adverse outcome; manual review"
         return CaseReasons(status="manual_review", reasons=(), flags=(flag, *flags), **common)
@@ -709,14 +712,6 @@ def model_contributions(
         )
         for feature, effect in effects.features.items()
     )
-
-
-def with_surrogate_totals(
-    reasons: tuple[Reason, ...], parts: Sequence[Contribution]
-) -> tuple[Reason, ...]:
-    """The reasons with each family's contribution in the surrogate beside them."""
-    totals = family_totals(eligible_by_family(parts))
-    return tuple(replace(r, surrogate_contribution=totals.get(r.family, 0.0)) for r in reasons)
 
 
 def prohibited_used(exp: Any, policy: ReasonPolicy, reference: Reference) -> tuple[str, ...]:
@@ -756,6 +751,12 @@ def family_totals(members: dict[str, list[Contribution]]) -> dict[str, float]:
     return {family: sum(c.contribution for c in cs) for family, cs in members.items()}
 
 
+def ranked_families(totals: Mapping[str, float], max_reasons: int) -> list[str]:
+    """The families with a positive total, largest first (ties by name), at most ``max_reasons``."""
+    positive = sorted((f for f in totals if totals[f] > 0), key=lambda f: (-totals[f], f))
+    return positive[:max_reasons]
+
+
 def rank_families(
     parts: Sequence[Contribution],
     policy: ReasonPolicy,
@@ -769,9 +770,8 @@ def rank_families(
     values (:mod:`.reason_texts`)."""
     members = eligible_by_family(parts)
     totals = family_totals(members) if totals is None else {f: totals[f] for f in members}
-    positive = sorted((f for f in totals if totals[f] > 0), key=lambda f: (-totals[f], f))
     reasons = []
-    for i, family in enumerate(positive[: policy.max_reasons]):
+    for i, family in enumerate(ranked_families(totals, policy.max_reasons)):
         # members pushing towards the adverse outcome; a family whose members push only
         # together (its given total positive, none of theirs) names them all
         ordered = sorted(members[family], key=lambda c: (-c.contribution, c.feature))

@@ -42,7 +42,7 @@ from .builder import (
     make_explainer,
     make_policy,
     model_scope,
-    reference_rows,
+    reference_frame,
     reproducibility_section,
     review_stamp,
     select_cases,
@@ -82,7 +82,7 @@ def build_regression_report(
 
     survey = survey_positions(len(problem.X_test), config, unexplained.explainable)
     explained = explain_positions(explainer, problem, sorted(set(positions) | set(survey)), config)
-    rows = reference_rows(config, explainer, problem, pred_train)
+    rows = explainer.schema.encode(reference_frame(config, problem, pred_train))
     case_exps = [
         stated_against(explained[p], rows, explainer.schema.features, REFERENCE) for p in positions
     ]
