@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import platform
 import sys
 from pathlib import Path
 
@@ -80,6 +81,44 @@ def test_golden_output_is_unchanged(stem):
 
 
 @pytest.mark.slow
-def test_golden_review_is_unchanged(tmp_path):
+def test_golden_review_is_unchanged_on_another_machine(tmp_path, monkeypatch):
+    # the corpus was recorded elsewhere: a foreign kernel and processor must not move it
+    monkeypatch.setattr(platform, "platform", lambda *args, **kwargs: "Plan9-4-mips-elsewhere")
+    monkeypatch.setattr(platform, "processor", lambda: "a processor never seen before")
     moved = _differences("report.json", RECORDER.report_json(tmp_path / "review"))
     assert moved == [], f"report.json moved (rerun tests/golden/record.py if meant): {moved[:5]}"
+
+
+def _golden_review() -> dict:
+    return json.loads((GOLDEN / "report.json").read_text())
+
+
+def _as_recorded(document: dict) -> str:
+    RECORDER._hold_machine_facts_by_shape(document["reproducibility"])
+    return json.dumps(document, sort_keys=True, indent=1) + "\n"
+
+
+def test_machine_facts_are_held_by_shape():
+    document = _golden_review()
+    document["reproducibility"]["platform"] = "Linux-9.9.9-other-build-x86_64-with-musl"
+    for entry in document["reproducibility"]["versions"]:
+        if entry["name"] != "surrogate":
+            entry["version"] = "0.0.0+local.build"
+    assert _differences("report.json", _as_recorded(document)) == []
+
+
+@pytest.mark.parametrize(
+    "move",
+    [
+        pytest.param(lambda d: d["reproducibility"].update(platform=""), id="platform-missing"),
+        pytest.param(lambda d: d["reproducibility"].update(seed=1), id="seed"),
+        pytest.param(lambda d: d["reproducibility"]["versions"][1].update(version="9.9"),
+                     id="library-version"),
+        pytest.param(lambda d: d["reproducibility"]["rerun_check"].update(
+            max_abs_difference=1e-6), id="a-float"),
+    ],
+)
+def test_a_moved_output_still_fails_the_golden_check(move):
+    document = _golden_review()
+    move(document)
+    assert _differences("report.json", _as_recorded(document)) != []

@@ -86,6 +86,10 @@ def cases() -> dict[str, Callable[[], str]]:
 #: what differs between two runs of the same review: when, from which commit, into which folder
 VARYING = ("generated_at", "git_commit", "command_line")
 
+#: stands for a machine fact (platform string, a package's version) in the golden report: such
+#: facts are held by shape, a non-empty string, never byte for byte (shared/DESIGN.md, invariant 8)
+MACHINE_FACT = "<machine fact: a non-empty string>"
+
 
 def report_json(out: Path) -> str:
     """report.json of the German credit review (``make demo``), less what varies by run."""
@@ -99,7 +103,22 @@ def report_json(out: Path) -> str:
         _drop_key(document, key)
     # the review file names the output folder, so its digest differs with the folder
     document["reproducibility"]["sha256"].pop("config", None)
+    _hold_machine_facts_by_shape(document["reproducibility"])
     return json.dumps(document, sort_keys=True, indent=1) + "\n"
+
+
+def _hold_machine_facts_by_shape(reproducibility: dict) -> None:
+    """Replace the platform and the installed versions by their shape: the same review on
+    another kernel or Python patch release must compare equal, a missing fact must not.
+    The library's own version is an output, so it stays exact."""
+    reproducibility["platform"] = _shape(reproducibility["platform"])
+    for entry in reproducibility["versions"]:
+        if entry["name"] != "surrogate":
+            entry["version"] = _shape(entry["version"])
+
+
+def _shape(fact):
+    return MACHINE_FACT if isinstance(fact, str) and fact.strip() else fact
 
 
 def _drop_key(node, key: str) -> None:
