@@ -14,13 +14,12 @@ from surrogate.errors import ModelOutputError, ParameterError, UnknownOptionErro
 from surrogate.explain import pipeline
 from surrogate.explain.pipeline import (
     DETERMINISM_TOLERANCE,
-    LOGIT_EPS,
     Size,
-    apply_link,
     check_deterministic,
     decision_threshold,
     resolve_link,
 )
+from surrogate.links import LOGIT_EPS, apply_link
 
 PROBE = np.zeros((2, 1))
 

@@ -27,6 +27,7 @@ from .._validation import Interval, check
 from ..errors import DataError, ParameterError
 from ..explanation.global_ import GlobalExplanation, GlobalFidelity
 from ..fidelity import weighted_agreement, weighted_mae, weighted_r2
+from ..links import apply_link
 from ..surrogates import make_surrogate
 from ..surrogates.base import (
     GLOBAL_REFERENCE,
@@ -36,7 +37,7 @@ from ..surrogates.base import (
     LocalProblem,
 )
 from ..surrogates.contributions import term_values
-from .pipeline import apply_link, check_cutoff
+from .pipeline import check_cutoff
 from .seeding import entropy_of
 
 DEFAULT_TEST_SHARE = 0.3

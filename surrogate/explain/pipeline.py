@@ -35,16 +35,14 @@ from ..errors import ModelOutputError, ParameterError, SurrogateError, UnknownOp
 from ..explanation import Explanation, Failure, NeighbourhoodSummary, Provenance
 from ..fidelity import effective_sample_size
 from ..kernels import kernel_weights
+from ..links import LINKS, apply_link
 from ..schema import Feature
 from ..surrogates.base import Content, LocalFit, LocalProblem, ReferencePoint, local_fidelity
 from .parallel import fit_problems
 from .seeding import QuerySeeds, query_seeds, round_seeds
 
-LINKS = ("identity", "logit")
 #: share of ``n_samples`` kept as the held-out neighbourhood
 DEFAULT_HOLDOUT_SHARE = 0.2
-#: probabilities are clipped to [eps, 1 - eps] before the logit link
-LOGIT_EPS = 1e-6
 #: a black box whose two scores of the same query differ by more than this is refused
 DETERMINISM_TOLERANCE = 1e-6
 #: most rows the black box may score for one query
@@ -404,14 +402,6 @@ def check_deterministic(first: np.ndarray, again: np.ndarray) -> None:
             f"({first.tolist()} then {again.tolist()}): it is not deterministic, so no surrogate "
             "of it can be trusted. Fix its randomness (seed, eval mode) first."
         )
-
-
-def apply_link(p: np.ndarray, link: str) -> np.ndarray:
-    """The explained scale: probabilities as they are, or their log-odds."""
-    if link == "identity":
-        return p
-    q = np.clip(p, LOGIT_EPS, 1 - LOGIT_EPS)
-    return np.log(q) - np.log1p(-q)
 
 
 def resolve_link(link: str | None, blackbox: BlackBox) -> str:

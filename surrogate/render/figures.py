@@ -11,11 +11,11 @@ its terms' contributions from its intercept (the mean over its reference).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 from ..errors import ParameterError
+from ..links import link_value
 from ..surrogates.base import AdditiveContent, LinearContent
 from . import plots
 from .text import explained_scale, value_text
@@ -32,7 +32,7 @@ def explanation_figure(exp: Any):
             content.baseline,
             scale=scale,
             reference=reference_name(content.reference),
-            black_box=in_explained_scale(exp.prediction, exp.meta.link),
+            black_box=link_value(exp.prediction, exp.meta.link),
         )
     if isinstance(content, AdditiveContent):  # every term, pairs included, from the intercept
         rows = [(name, c) for name, c in exp.contributions.items()]
@@ -45,7 +45,7 @@ def explanation_figure(exp: Any):
             content.intercept,
             scale=scale,
             reference=reference_name(content.reference),
-            black_box=in_explained_scale(exp.prediction, exp.meta.link),
+            black_box=link_value(exp.prediction, exp.meta.link),
         )
     if isinstance(content, LinearContent):
         return plots.bars_figure(
@@ -63,14 +63,6 @@ def explanation_figure(exp: Any):
 def reference_name(reference: str | None) -> str:
     """The reference population in a few words: "mean over the training data"."""
     return f"mean over {(reference or 'the reference').split(' (')[0]}"
-
-
-def in_explained_scale(prediction: float, link: str) -> float:
-    """The black box's output in the scale the surrogate is fitted in."""
-    if link != "logit":
-        return prediction
-    p = min(max(prediction, 1e-6), 1 - 1e-6)  # the clip of the link
-    return math.log(p / (1 - p))
 
 
 def importance_figure(explanations: Sequence[Any], k: int = 10):
@@ -121,4 +113,4 @@ def _importances(exp: Any) -> dict[str, float]:
     return dict(content.importances)
 
 
-__all__ = ["explanation_figure", "importance_figure", "in_explained_scale", "reference_name"]
+__all__ = ["explanation_figure", "importance_figure", "reference_name"]

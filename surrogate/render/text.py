@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..links import inverse_link, link_value
 from ..surrogates.base import (
     AdditiveContent,
     AdditiveTerm,
@@ -78,11 +79,7 @@ def explained_scale(exp: Explanation) -> str:
 
 def probability_of(value: float, link: str) -> float | None:
     """A log-odds value as a probability (None in any other scale)."""
-    if link != "logit":
-        return None
-    return (
-        1.0 / (1.0 + math.exp(-value)) if value >= 0 else math.exp(value) / (1.0 + math.exp(value))
-    )
+    return inverse_link(value, link) if link == "logit" else None
 
 
 def fidelity_line(exp: Explanation) -> str:
@@ -173,8 +170,7 @@ def output_line(exp: Explanation) -> str:
     """The black box at the query, and in the explained scale when that differs."""
     text = f"Black-box output at the query: {exp.prediction:.4f}"
     if exp.meta.link == "logit":
-        p = min(max(exp.prediction, 1e-6), 1 - 1e-6)  # the clip of the link
-        text += f" ({math.log(p / (1 - p)):.4f} in log-odds)"
+        text += f" ({link_value(exp.prediction, 'logit'):.4f} in log-odds)"
     return text
 
 

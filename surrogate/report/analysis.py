@@ -105,7 +105,7 @@ def explanation_summary(
     exp: Any, *, case_id: str, position: int, k: int = SENSITIVITY_TOP_K
 ) -> dict[str, Any]:
     """What the report shows of one local explanation (the full record is in explanations.jsonl)."""
-    from ..render.figures import in_explained_scale
+    from ..links import link_value
     from ..render.text import explained_scale, surrogate_at_query
 
     f, s = exp.fidelity, exp.stability
@@ -141,7 +141,7 @@ def explanation_summary(
         "notes": list(exp.notes),  # e.g. the family chosen, the point masses kept
         "prediction": exp.prediction,
         "unit": explained_scale(exp),
-        "prediction_in_scale": in_explained_scale(exp.prediction, exp.meta.link),
+        "prediction_in_scale": link_value(exp.prediction, exp.meta.link),
         # the surrogate at the case (a linear intercept is that; an additive one is its baseline)
         "intercept": (
             surrogate_at_query(content)

@@ -384,7 +384,7 @@ def model_effects(
     """The model's own effects (:mod:`.model_check`) at the held-out ``applicants`` at
     ``positions``, over the reference ``sample``, in the explanation's scale; each
     member's of a family too when they rank the reasons."""
-    from ..explain.pipeline import apply_link
+    from ..links import apply_link
 
     def score(frame):
         return apply_link(explainer.blackbox.predict(frame)[:, adverse], str(config.link))

@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ParameterError, UnknownOptionError
+from ..links import LINKS
 from .findings import ALL_CUTOFFS
 
 BUNDLED = ("german-credit", "adult")
@@ -66,7 +67,6 @@ RANKINGS = ("model", "surrogate")
 #: how each case is explained: the simplest of linear, additive and additive with three
 #: pairs whose fidelity reaches min_fidelity ("simplest"), or always linear
 LOCAL_FAMILIES = ("simplest", "linear")
-LINKS = ("identity", "logit")
 #: what the model's output is: a class probability (a decision rule applies) or a number
 TASKS = ("classification", "regression")
 #: decision settings that a regression review refuses: it has no decline rule
