@@ -497,3 +497,7 @@ def load_sentiment(source: str = "all") -> tuple[list[str], pd.Series]:
         texts.extend(part_texts)
         labels.extend(part_labels)
     return texts, pd.Series(labels, name="sentiment", dtype="int64")
+
+
+#: the bundled tables, by the name the command line and review files use
+TABLES = {"german-credit": load_german_credit, "adult": load_adult}

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from ..datasets import TABLES
 from ..errors import ParameterError
 from ..explanation import ExplanationSet
 from .deep import render
 from .rows import parse_rows
 
-DATASETS = ("german-credit", "adult")
+DATASETS = tuple(TABLES)
 
 
 def run_explain(args: Any) -> str:

@@ -11,7 +11,7 @@ import shlex
 from typing import Any
 
 from ..demo import TRAINERS
-from ..report.config import TORCH_OUTPUTS, threshold_argument
+from ..report.config import TASKS, TORCH_OUTPUTS, threshold_argument
 from .rows import parse_rows
 
 #: command-line destination -> review setting, for flags that map one to one
@@ -98,7 +98,7 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--task",
-        choices=("classification", "regression"),
+        choices=TASKS,
         help="what the model's output is: a class probability with a decline rule, or a number "
         "(e.g. a loss given default); default: the loaded model's, classification for a "
         "trained demo model",

@@ -23,6 +23,8 @@ from ..explain import TabularExplainer
 from ..explanation import ExplanationSet
 from ..schema import DATETIME_ORIGIN
 
+#: the adverse label of each bundled table, the one its demo review declines on
+ADVERSE_LABELS = {"german-credit": "bad", "adult": ">50K"}
 #: the demo trainers, by name
 TRAINERS = ("gbm", "gbm-overfit", "mlp", "logreg")
 #: each trainer's learner for a class label and, where it has one, for a numeric target
@@ -179,15 +181,14 @@ def load_demo_problem(data: str, trainer: str, *, seed: int = 0):
 
     Returns (model, X_train, X_test, adverse target label).
     """
-    from ..datasets import load_adult
+    from ..datasets import TABLES
 
-    loaders = {"german-credit": (load_german_credit, "bad"), "adult": (load_adult, ">50K")}
-    if data not in loaders:
+    if data not in TABLES:
         raise ParameterError(
-            f"data={data!r} is not a bundled data set; expected one of {sorted(loaders)}."
+            f"data={data!r} is not a bundled data set; expected one of {sorted(TABLES)}."
         )
-    load, target = loaders[data]
-    X, y = load()
+    X, y = TABLES[data]()
+    target = ADVERSE_LABELS[data]
     X_train, X_test, y_train, _ = train_test_split(
         X, y, test_size=0.3, random_state=seed, stratify=y
     )

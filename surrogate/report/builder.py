@@ -53,7 +53,7 @@ from ..surrogates.contributions import with_reference
 from . import analysis, findings, heldout
 from .config import ReviewConfig
 from .model_check import CaseEffects, case_effects, model_check, reason_families, reference_sample
-from .problem import Problem, load_problem
+from .problem import Problem, check_requested_rows, load_problem
 from .reason_codes import (
     CaseReasons,
     ModelEffects,
@@ -263,11 +263,7 @@ def select_cases(
     if config.select == "declined":
         return [int(i) for i in np.flatnonzero((scores >= config.cutoff) & ok)[: config.max_cases]]
     if config.select == "rows":
-        bad = [r for r in config.rows if not 0 <= r < n]
-        if bad:
-            raise ParameterError(
-                f"--rows {bad} are outside the held-out split (positions 0 to {n - 1})."
-            )
+        check_requested_rows(config, n)
         indescribable = [r for r in config.rows if not ok[r]]
         if indescribable and unexplained is not None:
             raise ParameterError(

@@ -49,14 +49,14 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from ..blackbox import MODES, TORCH_OUTPUTS
+from ..datasets import TABLES
+from ..demo import TRAINERS
 from ..errors import ParameterError, UnknownOptionError
 from ..links import LINKS
 from .findings import ALL_CUTOFFS
 
-BUNDLED = ("german-credit", "adult")
-#: the demo trainers (``surrogate.demo.TRAINERS``; a test keeps the two equal)
-TRAINERS = ("gbm", "gbm-overfit", "mlp", "logreg")
-TORCH_OUTPUTS = ("logits", "probabilities", "regression")
+BUNDLED = tuple(TABLES)
 #: model files a review can load (see ``report.problem`` for how each is guarded)
 MODEL_SUFFIXES = (".skops", ".joblib", ".pt2", ".pt", ".pth")
 #: most other explainer seeds the declined cases' reasons are recomputed under
@@ -68,7 +68,7 @@ RANKINGS = ("model", "surrogate")
 #: pairs whose fidelity reaches min_fidelity ("simplest"), or always linear
 LOCAL_FAMILIES = ("simplest", "linear")
 #: what the model's output is: a class probability (a decision rule applies) or a number
-TASKS = ("classification", "regression")
+TASKS = MODES
 #: decision settings that a regression review refuses: it has no decline rule
 DECISION_FIELDS = ("adverse_class", "threshold", "threshold_rationale")
 

@@ -87,6 +87,7 @@ def load_problem(config: ReviewConfig) -> Problem:
     X_train, X_test, y_train, y_test, split = given or split_data(X, y, config)
     if task == "regression":  # held-out rows from a file bring their own labels
         y_test = numeric_target(y_test, config)
+    check_requested_rows(config, len(X_test))  # before a model is trained for nothing
     if model is None:
         model = train_model(X_train, y_train, config)
         model_source = f"trained here: demo pipeline '{config.train}' on the training split"
@@ -109,6 +110,17 @@ def load_problem(config: ReviewConfig) -> Problem:
         split=split,
         task=task,
     )
+
+
+def check_requested_rows(config: ReviewConfig, n_test: int) -> None:
+    """Refuse ``--rows`` positions that the held-out split does not have."""
+    if config.select != "rows":
+        return
+    outside = [r for r in config.rows if not 0 <= r < n_test]
+    if outside:
+        raise ParameterError(
+            f"--rows {outside} are outside the held-out split (positions 0 to {n_test - 1})."
+        )
 
 
 def review_task(config: ReviewConfig, model: Any, X: pd.DataFrame) -> str:
