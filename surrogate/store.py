@@ -51,6 +51,7 @@ from .errors import (
     UnknownOptionError,
     require,
 )
+from .explain.progress import progress_bar
 from .explanation import Explanation, ExplanationSet, Failure, canonical_json
 
 #: queries per part file written by :func:`explain_many_to`, unless told otherwise
@@ -177,8 +178,8 @@ def explain_many_to(
             _prepare_output(folder, overwrite)
             done = {}
             atomic_write(folder / RUN_NAME, _json_bytes(record, indent=1))
-        with _progress_bar(
-            _bar_wanted(explainer, client, progress), plan.n_rows, len(plan.spans)
+        with progress_bar(
+            _bar_wanted(explainer, client, progress), plan.n_rows, plan.size or 1
         ) as bar:
             if client is None:
                 results = _explain_local(explainer, plan, surrogate, on_error, n_jobs, params, done)
@@ -462,33 +463,6 @@ def _bar_wanted(explainer: Any, client: Any, progress: bool | None) -> bool | No
     if client is None and progress is None and "progress" not in _local_options(explainer, None):
         return False
     return progress
-
-
-@contextmanager
-def _progress_bar(progress: bool | None, n_rows: int | None, n_parts: int) -> Iterator[Any]:
-    """A tqdm bar over the rows, or an object that ignores updates."""
-    show = progress if progress is not None else (_stderr_is_terminal() and n_parts != 1)
-    if not show:
-        yield _NoBar()
-        return
-    tqdm = require("tqdm", "report").tqdm
-    with tqdm(total=n_rows, unit="query", desc="explaining", file=sys.stderr) as bar:
-        yield bar
-
-
-def _stderr_is_terminal() -> bool:
-    isatty = getattr(sys.stderr, "isatty", None)
-    try:
-        return bool(isatty and isatty())
-    except ValueError:  # a closed stream
-        return False
-
-
-class _NoBar:
-    """Stands in for a progress bar that is not shown."""
-
-    def update(self, n: int = 1) -> None:
-        return None
 
 
 # ---- writing ---------------------------------------------------------------------------------
