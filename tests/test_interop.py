@@ -117,3 +117,27 @@ def test_factory_and_argument_checks(linear_world):
         stability_across_seeds(make(0), X.iloc[0], seeds=[1, 1])
     with pytest.raises(ParameterError, match="at least two"):
         stability_indices([make(0).explain(X.iloc[0])])
+
+
+def test_with_random_state_is_a_new_explainer_equal_to_a_fresh_build(linear_world):
+    model, X = linear_world
+    base = sg.TabularExplainer(model, X, n_samples=200)
+    before = base.explain(X.iloc[3]).to_json()
+    again = base.with_random_state(7)
+    fresh = sg.TabularExplainer(model, X, n_samples=200, random_state=7)
+    assert again is not base and again.identity() == fresh.identity()
+    assert again.explain(X.iloc[3]).to_json() == fresh.explain(X.iloc[3]).to_json()
+    assert base.explain(X.iloc[3]).to_json() == before  # the original is unchanged
+    with pytest.raises(ParameterError, match="random_state"):
+        base.with_random_state(-1)
+
+
+def test_text_explainers_reseed_the_same_way():
+    def model(texts):
+        hits = np.array([[t.split().count("good")] for t in texts], dtype=float)
+        return np.hstack([1 / (1 + np.exp(hits)), 1 - 1 / (1 + np.exp(hits))])
+
+    fresh = sg.TextExplainer(model, n_samples=200, random_state=3)
+    again = sg.TextExplainer(model, n_samples=200).with_random_state(3)
+    text = "good food and good service"
+    assert again.explain(text).to_json() == fresh.explain(text).to_json()

@@ -60,7 +60,7 @@ from .pipeline import (
     explain_queries,
     resolve_link,
 )
-from .seeding import entropy_of, root_sequence
+from .seeding import Reseedable, entropy_of, root_sequence
 
 #: texts the model is probed with (output names, fingerprint) when probe_texts is not given
 DEFAULT_PROBE_TEXTS = ("a", "a short probe text")
@@ -79,7 +79,7 @@ class _Prepared:
     adapter_key: Any
 
 
-class _MaskingExplainer(ABC):
+class _MaskingExplainer(Reseedable, ABC):
     """What text and image explainers share: options, adapters, and their hooks of the pipeline."""
 
     modality = "masking"

@@ -8,10 +8,11 @@ is never used, so the same query gets the same seed in any process, batch or ord
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -37,6 +38,25 @@ def root_sequence(random_state: Any) -> np.random.SeedSequence:
         f"got {random_state!r} ({type(random_state).__name__}); a Generator is refused because "
         "a consumed stream makes two calls differ."
     )
+
+
+class Reseedable:
+    """Explainers whose learned statistics do not depend on their seed: reseeding one is
+    building a copy that differs only in its root seed, with nothing learned again."""
+
+    root: np.random.SeedSequence
+
+    def with_random_state(self, random_state: Any) -> Self:
+        """A new explainer equal to this one built with ``random_state`` instead; this one
+        is unchanged (explainers are immutable).
+
+        It shares every learned statistic (schema, sampler, model adapter, fingerprints)
+        with this explainer, and explains exactly as an explainer built from the same
+        arguments with ``random_state`` does.
+        """
+        clone = copy.copy(self)
+        clone.root = root_sequence(random_state)
+        return clone
 
 
 def entropy_of(seq: np.random.SeedSequence) -> int | list[int]:

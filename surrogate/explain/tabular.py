@@ -51,7 +51,7 @@ from .pipeline import (
     resolve_link,
 )
 from .progress import progress_bar
-from .seeding import entropy_of, root_sequence
+from .seeding import Reseedable, entropy_of, root_sequence
 
 if TYPE_CHECKING:
     from ..store import WrittenParts
@@ -61,7 +61,7 @@ if TYPE_CHECKING:
 OUTPUT_OPTIONS = ("partition_rows", "overwrite", "resume")
 
 
-class TabularExplainer:
+class TabularExplainer(Reseedable):
     """Explain a model on tables with local surrogates (linear, tree, rule list).
 
     The explainer learns its training statistics once, here, and never changes

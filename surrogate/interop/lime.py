@@ -56,7 +56,6 @@ import numpy as np
 from .._validation import Interval, check
 from ..errors import DataError, ParameterError, require
 from ..explain.pipeline import held_out_rows
-from ..explain.seeding import root_sequence
 from ..explanation import Explanation
 from ..fidelity import jaccard, weighted_agreement, weighted_mae, weighted_r2
 from ..kernels import kernel_weights
@@ -343,16 +342,9 @@ def _reseeded_lime(lime_explainer: Any, seed: int) -> Any:
 
 # ---- stability of this project's explanations -------------------------------------------------------
 def reseeded(explainer: Any, random_state: Any) -> Any:
-    """The explainer built again with another ``random_state``, without re-learning anything.
-
-    Explainers are immutable, so this returns a new one: it shares every learned
-    statistic (schema, sampler, model adapter, fingerprints) with ``explainer``,
-    which only seeds distinguish, and equals ``TabularExplainer(..., random_state=random_state)``
-    built from the same arguments.
-    """
-    clone = copy.copy(explainer)
-    clone.root = root_sequence(random_state)
-    return clone
+    """``explainer.with_random_state(random_state)``: the same explainer under another seed,
+    nothing learned again (kept for callers of the function form)."""
+    return explainer.with_random_state(random_state)
 
 
 def stability_across_seeds(

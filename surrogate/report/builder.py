@@ -759,8 +759,6 @@ def reason_seed_stability(
     seeds (each case's own neighbourhood redrawn; nothing else changes: the review's
     ``explainer`` reseeded, nothing re-learned), and how often they are the same: the
     principal reason, and every reason in order."""
-    from ..interop import reseeded
-
     config = inputs.config
     declined = {p: _codes(r) for p, r in zip(positions, reasons, strict=True) if r.declined}
     record: dict[str, Any] = {
@@ -775,7 +773,7 @@ def reason_seed_stability(
     identical = dict.fromkeys(declined, 0)
     for s in range(1, config.reason_seeds + 1):
         seed = np.random.SeedSequence([config.seed, _REASON_SEEDS_PURPOSE, s])
-        again = reseeded(explainer, seed)
+        again = explainer.with_random_state(seed)
         explained = explain_positions(again, inputs.problem, list(declined), config)
         for p, codes in declined.items():
             again = _codes(inputs.reasons(inputs.stated(explained[p]), p))
