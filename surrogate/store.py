@@ -51,6 +51,14 @@ from .errors import (
     UnknownOptionError,
     require,
 )
+from .explain.parts import (
+    check_on_error,
+    check_partition_rows,
+    is_dask_frame,
+    merge_parts,
+    rows_sha256,
+    split_piece,
+)
 from .explain.progress import progress_bar
 from .explanation import Explanation, ExplanationSet, Failure, canonical_json
 
@@ -69,7 +77,6 @@ LOCK_NAME = ".surrogate.lock"
 #: version of the files' layout; a folder of another layout is not read
 STORE_VERSION = 2
 FORMATS = ("jsonl", "parquet")
-ON_ERROR = ("raise", "record")
 
 #: one part as explained: its explanations (positions local to it), its rows, their digest
 _PartResult = tuple[ExplanationSet, int, str]
@@ -262,24 +269,6 @@ def read_parts(output: str | os.PathLike) -> Iterator[Explanation]:
         n_rows += info.n_rows
 
 
-def merge_parts(parts: Iterable[tuple[int, ExplanationSet]]) -> ExplanationSet:
-    """One ExplanationSet from partitions given as (first row position, partition result)."""
-    explanations: list[Explanation] = []
-    indices: list[int] = []
-    failures: list[Failure] = []
-    for start, part in parts:
-        explanations += list(part)
-        indices += [start + i for i in part.indices]
-        failures += [dataclasses.replace(f, index=start + f.index) for f in part.failures]
-    return ExplanationSet(explanations, indices=indices, failures=failures)
-
-
-def rows_sha256(frame: Any) -> str:
-    """SHA-256 of rows as the explainer reads them (its schema's columns, CSV text)."""
-    text = frame.to_csv(index=False, lineterminator="\n")
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 @contextmanager
 def lock_folder(folder: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``folder`` (see module doc); a held one is refused at once."""
@@ -434,14 +423,6 @@ def _explain_local(
             (explainer.explain_many(chunk, surrogate, on_error=on_error, **options, **params), n, d)
             for chunk, n, d in split_piece(explainer, frame, plan.chunk_rows)
         ]
-
-
-def split_piece(explainer: Any, frame: Any, chunk_rows: int | None) -> list[tuple[Any, int, str]]:
-    """A piece as (rows, row count, rows' digest) parts of ``chunk_rows`` (one part when None)."""
-    frame = explainer.schema.to_frame(frame)
-    size = chunk_rows or max(1, len(frame))
-    chunks = [frame.iloc[s : s + size] for s in range(0, len(frame), size)]
-    return [(chunk, len(chunk), rows_sha256(chunk)) for chunk in chunks]
 
 
 def _local_options(explainer: Any, n_jobs: int | None) -> dict[str, Any]:
@@ -830,18 +811,6 @@ def _holder(fd: int) -> str:
     return f"process {text[4:]}" if text.startswith("pid ") else "a run starting or ending now"
 
 
-# ---- checks shared with the Dask runner --------------------------------------------------------
-def check_on_error(on_error: Any) -> None:
-    if on_error not in ON_ERROR:
-        raise UnknownOptionError(f"on_error must be 'raise' or 'record', got {on_error!r}.")
-
-
-def check_partition_rows(size: Any) -> int:
-    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-        raise ParameterError(f"partition_rows must be a positive integer, got {size!r}.")
-    return int(size)
-
-
 def _check_format(format: Any) -> None:
     if format not in FORMATS:
         raise UnknownOptionError(f"format must be one of {list(FORMATS)}, got {format!r}.")
@@ -860,12 +829,6 @@ def _check_local_options(client: Any, n_jobs: Any, progress: Any) -> None:
             "n_jobs and progress=True apply to local runs; with client= the Dask workers spread "
             "the work. Leave them unset."
         )
-
-
-def is_dask_frame(X: Any) -> bool:
-    return (
-        type(X).__module__.startswith("dask") and hasattr(X, "to_delayed") and hasattr(X, "columns")
-    )
 
 
 __all__ = [

@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 from ..errors import DataTypeError, require
 from ..explanation import ExplanationSet
-from ..store import (
+from .parts import (
     check_on_error,
     check_partition_rows,
     merge_parts,
