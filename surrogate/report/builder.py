@@ -269,7 +269,7 @@ def select_cases(
             raise ParameterError(
                 f"--rows {indescribable} are held-out rows the training data cannot describe, so "
                 "no local explanation can be fitted there; the held-out rows of this kind: "
-                f"{heldout.describe_unexplained(unexplained.record)}."
+                f"{findings.describe_unexplained(unexplained.record)}."
             )
         return list(dict.fromkeys(config.rows))
     rng = np.random.default_rng(np.random.SeedSequence([config.seed, _SAMPLE_PURPOSE]))

@@ -446,7 +446,6 @@ def _unexplained(report):
     record = split.get("not_explained")
     if record is None or (record["n"] == 0 and split.get("kind", "random") == "random"):
         return None
-    from .heldout import describe_unexplained
 
     text = (
         f"The model scores these rows and they count in the performance and subgroup figures, "
@@ -580,6 +579,18 @@ def _regression_prohibited(report):
         ),
         "local",
     )
+
+
+
+def describe_unexplained(record: dict[str, Any], *, limit: int = 5) -> str:
+    """The unexplained rows' columns and values in one phrase: "region = 'west' (12 rows)"."""
+    parts = [
+        (f"{e['column']} = {e['value']!r}" if e["value"] is not None else f"{e['column']} missing")
+        + f" ({e['n_rows']} row{'' if e['n_rows'] == 1 else 's'})"
+        for e in record["values"][:limit]
+    ]
+    more = len(record["values"]) - limit + record["n_values_not_listed"]
+    return ", ".join(parts) + (f" and {more} more" if more > 0 else "")
 
 
 __all__ = [

@@ -30,7 +30,7 @@ import pandas as pd
 
 from ..errors import DataError, ParameterError
 from .config import ReviewConfig
-from .problem import _MIN_ROWS, file_sha256, read_table
+from .tables import MIN_ROWS, file_sha256, read_table
 
 #: the values of a split column, compared after stripping spaces and lower-casing
 SPLIT_VALUES = ("train", "test")
@@ -182,9 +182,9 @@ def with_training_categories(X_train: pd.DataFrame, X_test: pd.DataFrame) -> pd.
 
 
 def _check_size(n_train: int, n_test: int) -> None:
-    if n_train + n_test < _MIN_ROWS:
+    if n_train + n_test < MIN_ROWS:
         raise DataError(
-            f"A review needs at least {_MIN_ROWS} labelled rows; the training and held-out data "
+            f"A review needs at least {MIN_ROWS} labelled rows; the training and held-out data "
             f"have {n_train} and {n_test}."
         )
 
@@ -253,17 +253,6 @@ def _entry(column: str, value: str | None, n_rows: int, why: str) -> dict[str, A
 
 def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
-
-
-def describe_unexplained(record: dict[str, Any], *, limit: int = 5) -> str:
-    """The unexplained rows' columns and values in one phrase: "region = 'west' (12 rows)"."""
-    parts = [
-        (f"{e['column']} = {e['value']!r}" if e["value"] is not None else f"{e['column']} missing")
-        + f" ({e['n_rows']} row{'' if e['n_rows'] == 1 else 's'})"
-        for e in record["values"][:limit]
-    ]
-    more = len(record["values"]) - limit + record["n_values_not_listed"]
-    return ", ".join(parts) + (f" and {more} more" if more > 0 else "")
 
 
 def select(config: ReviewConfig, X: pd.DataFrame, y: pd.Series) -> Parts | None:

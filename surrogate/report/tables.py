@@ -1,0 +1,143 @@
+"""The reviewer's data files read as tables: CSV or Parquet, text columns as categories or
+ISO dates, refused in one line naming the column when they cannot be read faithfully."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import DataError
+from ..schema import iso_dates
+
+#: fewest labelled rows a review will split
+MIN_ROWS = 20
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """A CSV or Parquet file as a frame; text columns become categories, and dates when
+    every present value is an ISO 8601 date or timestamp (``2021-03-01``, ``2021-03-01T10:30Z``).
+
+    Refused with a :class:`DataError` naming the column: a name given to two columns
+    (pandas would silently rename the second ``name.1``) and infinite numbers.
+    """
+    if path.suffix.lower() == ".parquet":
+        frame = pd.read_parquet(path)
+    else:
+        frame = _read_csv(path)
+    for column in frame.columns:
+        if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
+            dates = iso_dates(frame[column], f"data file {path.name!r}")
+            frame[column] = frame[column].astype("category") if dates is None else dates
+    _check_finite(frame, path)
+    _check_cardinality(frame, path)
+    return frame
+
+
+#: a text column with more distinct values than this share of its rows (and at least
+#: MANY_LEVELS of them) is an identifier or a free-text field, not a category
+ID_LIKE_SHARE = 0.5
+MANY_LEVELS = 100
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """A UTF-8 CSV file, refused in one line when it is empty or in another encoding."""
+    if path.stat().st_size == 0:
+        raise DataError(f"The data file {path.name!r} is empty: expected a header and rows.")
+    try:
+        _check_csv_header(path)
+        frame = pd.read_csv(path, encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"The data file {path.name!r} is not UTF-8 (byte {exc.start}: {exc.reason}); save it "
+            "as UTF-8 (e.g. from Latin-1: iconv -f latin1 -t utf-8)."
+        ) from exc
+    except pd.errors.ParserError as exc:
+        raise DataError(f"The data file {path.name!r} is not a readable CSV: {exc}") from exc
+    if len(frame) == 0:
+        raise DataError(f"The data file {path.name!r} has a header but no rows.")
+    return frame
+
+
+def _check_cardinality(frame: pd.DataFrame, path: Path) -> None:
+    """Refuse text columns that are identifiers or timestamps rather than categories, and
+    say so when such a column is numbers spoiled by a few texts."""
+    many = [
+        column
+        for column in frame.columns
+        if isinstance(frame[column].dtype, pd.CategoricalDtype)
+        and frame[column].nunique() >= MANY_LEVELS
+        and frame[column].nunique() > ID_LIKE_SHARE * len(frame)
+    ]
+    for column in many:
+        _check_stray_texts(frame[column], path)
+    id_like = [
+        f"{column!r} ({frame[column].nunique()} distinct values in {len(frame)} rows)"
+        for column in many
+    ]
+    if id_like:
+        raise DataError(
+            f"The data file {path.name!r} has text columns that look like identifiers, free text or "
+            f"timestamps, not categories: {', '.join(id_like)}. Drop them, or write dates as "
+            "ISO 8601 (2021-03-01, 2021-03-01T10:30:00), which are read as dates, before the review."
+        )
+
+
+#: a column whose present values are numbers but for at most this share is a number
+#: column with stray texts (e.g. "unknown"), not an identifier
+STRAY_TEXT_SHARE = 0.05
+
+
+def _check_stray_texts(column: pd.Series, path: Path) -> None:
+    present = column.dropna().astype(str)
+    numbers = pd.to_numeric(present, errors="coerce")
+    texts = present[numbers.isna()]
+    if 0 < len(texts) <= STRAY_TEXT_SHARE * len(present):
+        shown = ", ".join(repr(v) for v in sorted(set(texts))[:5])
+        raise DataError(
+            f"The data file {path.name!r} has a column of numbers, {column.name!r}, with "
+            f"{len(texts)} value{'s' if len(texts) > 1 else ''} that {'are' if len(texts) > 1 else 'is'} "
+            f"not a number: {shown} (the first in data row {column.index.get_loc(texts.index[0])}, "
+            "counting from 0). Fix them, or leave them empty to mark them missing."
+        )
+
+
+def _check_csv_header(path: Path) -> None:
+    import csv
+
+    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+        header = next(csv.reader(fh), [])
+    seen: dict[str, int] = {}
+    for name in header:
+        seen[name] = seen.get(name, 0) + 1
+    repeated = sorted(name for name, count in seen.items() if count > 1)
+    if repeated:
+        raise DataError(
+            f"The data file {path.name!r} names several columns {repeated}; every column needs "
+            "its own name (pandas would rename the second one silently)."
+        )
+
+
+def _check_finite(frame: pd.DataFrame, path: Path) -> None:
+    import numpy as np
+
+    for column in frame.columns:
+        series = frame[column]
+        if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
+            continue
+        infinite = np.isinf(series.to_numpy(dtype=float, na_value=np.nan))
+        if infinite.any():
+            row = int(np.flatnonzero(infinite)[0])
+            raise DataError(
+                f"Column {str(column)!r} of {path.name!r} is infinite in data row {row} "
+                f"({float(series.iloc[row])}); expected finite numbers or missing values."
+            )
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
