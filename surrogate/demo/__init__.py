@@ -16,6 +16,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+from threadpoolctl import threadpool_limits
 
 from ..datasets import load_german_credit
 from ..errors import ParameterError
@@ -173,7 +174,11 @@ def german_credit_model(
         encode = ColumnTransformer(
             [("categories", categories, categorical), ("numbers", numbers, numeric), *date_steps]
         )
-    return Pipeline([("encode", encode), ("model", build(**parameters))]).fit(X_train, y_train)
+    pipeline = Pipeline([("encode", encode), ("model", build(**parameters))])
+    # one thread: parallel sums (gradient histograms, BLAS) round differently with the thread
+    # count, so a model trained on another machine would differ in its last bits and digest
+    with threadpool_limits(limits=1):
+        return pipeline.fit(X_train, y_train)
 
 
 def load_demo_problem(data: str, trainer: str, *, seed: int = 0):
