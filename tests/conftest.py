@@ -1,11 +1,21 @@
-"""Shared test set-up: hypothesis profiles and small fixtures."""
+"""Shared test set-up: one thread per native library, hypothesis profiles, demo models
+trained once per test run, and small fixtures."""
 
 import os
 
-import numpy as np
-import pandas as pd
-import pytest
-from hypothesis import HealthCheck, settings
+# Before numpy and friends load their native libraries: one thread each. Two test processes
+# each spreading over every core of a small machine slow everything several-fold; the
+# subprocesses the tests start inherit the same settings.
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+threadpool_limits(limits=1)  # for libraries already loaded by a plugin
 
 # CI: bounded and reproducible. "nightly": longer, for scheduled runs
 # (HYPOTHESIS_PROFILE=nightly make test).
@@ -37,3 +47,32 @@ def logistic_world():
     y = rng.random(len(X)) < 1 / (1 + np.exp(-logit))
     model = LogisticRegression(C=1e6, max_iter=1000).fit(X, y)
     return model, X
+
+
+@pytest.fixture(scope="session", autouse=True)
+def demo_models_trained_once():
+    """The demo pipelines are deterministic in their data and settings, so each is trained
+    once per test run and shared. Not copied: the library never changes a model it explains
+    (shared/DESIGN.md), and a shared model would let such a change show in other tests; a copy
+    would also pickle to other bytes than the model itself, and the review records that digest."""
+    from surrogate import demo
+
+    trained = {}
+    train = demo.german_credit_model
+
+    def cached(X_train, y_train, **settings):
+        key = (_frame_digest(X_train), _frame_digest(y_train), tuple(sorted(settings.items())))
+        if key not in trained:
+            trained[key] = train(X_train, y_train, **settings)
+        return trained[key]
+
+    demo.german_credit_model = cached
+    yield
+    demo.german_credit_model = train
+
+
+def _frame_digest(data) -> tuple:
+    """What identifies training data: its columns, dtypes, index and values."""
+    frame = data.to_frame() if isinstance(data, pd.Series) else data
+    values = pd.util.hash_pandas_object(frame, index=True).to_numpy()
+    return (tuple(map(str, frame.columns)), tuple(map(str, frame.dtypes)), values.tobytes())
