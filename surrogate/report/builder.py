@@ -161,7 +161,7 @@ def build_report(config: ReviewConfig, *, command_line: str | None = None) -> Re
 
     survey = survey_positions(len(problem.X_test), config, unexplained.explainable)
     explained = explain_positions(explainer, problem, sorted(set(positions) | set(survey)), config)
-    ids = _case_ids(problem)
+    ids = case_ids(problem)
     population = reference_frame(config, problem, scores_train)
     sample = reference_sample(population, config.seed)
     # declined as the reasons decide it: from each explanation's own model output
@@ -410,7 +410,7 @@ def make_reference(
     )
 
 
-def _case_ids(problem: Problem) -> list[str]:
+def case_ids(problem: Problem) -> list[str]:
     return [str(label) for label in problem.X_test.index]
 
 

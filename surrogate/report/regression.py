@@ -33,7 +33,7 @@ from . import analysis, findings, heldout
 from .builder import (
     REPORT_SCHEMA_VERSION,
     ReportBundle,
-    _case_ids,
+    case_ids,
     data_section,
     explain_positions,
     global_families,
@@ -86,7 +86,7 @@ def build_regression_report(
     case_exps = [
         stated_against(explained[p], rows, explainer.schema.features, REFERENCE) for p in positions
     ]
-    ids = _case_ids(problem)
+    ids = case_ids(problem)
     report = {
         "report_schema_version": REPORT_SCHEMA_VERSION,
         "scope": scope_section(config, problem, explainer, unit, positions),

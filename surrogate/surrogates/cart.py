@@ -598,16 +598,25 @@ def check_fit_arrays(
         raise ParameterError(f"y must have shape ({len(X)},) to match X, got {y.shape}.")
     if not np.isfinite(y).all():
         raise ParameterError("y must be finite, got NaN or infinity.")
-    w = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-    if w.shape != (len(X),):
-        raise ParameterError(
-            f"sample_weight must have shape ({len(X)},) to match X, got {w.shape}."
-        )
+    return X, y, check_sample_weight(sample_weight, len(X))
+
+
+def check_sample_weight(sample_weight: Any, n_rows: int) -> np.ndarray:
+    """Weights as a float array of ``n_rows``, finite, >= 0 and not all zero (None: every
+    row weighs 1; a number: every row weighs that)."""
+    if sample_weight is None:
+        return np.ones(n_rows)
+    _refuse_complex(sample_weight, "sample_weight")
+    w = np.asarray(sample_weight, dtype=np.float64)
+    if w.ndim == 0:
+        w = np.full(n_rows, float(w))
+    if w.shape != (n_rows,):
+        raise ParameterError(f"sample_weight must have shape ({n_rows},) to match X, got {w.shape}.")
     if not np.isfinite(w).all() or (w < 0).any() or not (w > 0).any():
         raise ParameterError(
-            "sample_weight must be finite and >= 0 with at least one positive weight."
+            "sample_weight must be finite and >= 0, with at least one weight above zero."
         )
-    return X, y, w
+    return w
 
 
 def column_mask(spec: Any, n_columns: int, argument: str) -> np.ndarray:

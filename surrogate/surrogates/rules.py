@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._validation import Interval, check
 from ..errors import ParameterError
@@ -50,6 +50,7 @@ from .base import Family, LocalFit, LocalProblem, Rule, RuleContent
 from .cart import (
     CodedTest,
     WeightedTree,
+    check_sample_weight,
     column_mask,
     merge_tests,
     normalise_codes,
@@ -137,7 +138,7 @@ class RuleListRegressor(RegressorMixin, BaseEstimator):
         X, y = validate_data(
             self, X, y, dtype=np.float64, ensure_all_finite="allow-nan", y_numeric=True
         )
-        weights = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        weights = check_sample_weight(sample_weight, len(X))
         self._check_params()
         categorical = column_mask(self.categorical_features, X.shape[1], "categorical_features")
         X = normalise_codes(X, categorical, "X")
