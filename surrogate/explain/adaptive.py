@@ -14,7 +14,7 @@ not yet stable go on together to the next round.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -23,7 +23,7 @@ from .._validation import Interval, check
 from ..errors import ParameterError
 from ..explanation import Explanation
 from ..fidelity import Stability
-from .pipeline import MAX_SAMPLES, MIN_SAMPLES
+from .pipeline import MAX_SAMPLES, MIN_SAMPLES, Size, explain_queries
 
 #: ``n_samples="auto"``: a query stops once its bootstrap top-k Jaccard reaches this
 DEFAULT_STABILITY_TARGET = 0.95
@@ -179,3 +179,31 @@ def rounds_note(plan: AdaptiveSampling, history: list[tuple[int, Stability]]) ->
     if last is not None and last < plan.stability_target:
         note += "; the cap was reached before the target, so it is less stable than asked"
     return note + "."
+
+
+def explain_in_rounds(
+    explainer: Any, queries: list[Any], run: Any, plan: AdaptiveSampling
+) -> tuple[list, list]:
+    """Rounds of doubling size; a query leaves once stable (see the module doc)."""
+    by_index = {q.index: q for q in queries}
+    pending = list(queries)
+    history: dict[int, list[tuple[int, Any]]] = {q.index: [] for q in queries}
+    sizes = plan.sizes()
+    done: list = []
+    failed: list = []
+    for round_, n in enumerate(sizes):
+        size = Size.of(n, explainer.holdout_share)
+        explained, lost = explain_queries(explainer, pending, size, run, round_)
+        failed += lost
+        pending = []
+        for i, exp in explained:
+            history[i].append((n, exp.stability))
+            if round_ == len(sizes) - 1 or is_stable(exp, run.family, plan):
+                note = rounds_note(plan, history[i])
+                done.append((i, replace(exp, notes=exp.notes + (note,))))
+            else:
+                pending.append(by_index[i])
+        if not pending:
+            break
+    return done, failed
+

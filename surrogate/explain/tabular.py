@@ -14,7 +14,6 @@ block at once; trees, rule lists and ``auto`` in a process pool when that pays
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -22,21 +21,20 @@ import numpy as np
 from .. import _version
 from .._validation import BOOLEAN, check
 from ..blackbox import DEFAULT_ROW_BUDGET, BlackBox, Target, as_blackbox
-from ..errors import DataError, ParameterError, SurrogateError
-from ..explanation import Explanation, ExplanationSet, Failure
+from ..errors import DataError, ParameterError
+from ..explanation import Explanation, ExplanationSet
 from ..kernels import check_kernel
 from ..sampling import make_sampler, needs_training_values
 from ..schema import (
     DEFAULT_POINT_MASS_SHARE,
     MISSING_CODE,
     FeatureSchema,
-    format_date,
     point_flag_label,
     point_flag_owner,
 )
 from ..surrogates import make_surrogate
-from ..surrogates.base import Content, LinearContent, ReferencePoint
-from .adaptive import AdaptiveSampling, SizeLimits, is_stable, rounds_note, sampling_plan
+from ..surrogates.base import Content, ReferencePoint
+from .adaptive import AdaptiveSampling, SizeLimits, explain_in_rounds, sampling_plan
 from .parallel import check_n_jobs
 from .pipeline import (
     DEFAULT_HOLDOUT_SHARE,
@@ -52,6 +50,7 @@ from .pipeline import (
 )
 from .progress import progress_bar
 from .seeding import Reseedable, entropy_of, root_sequence
+from .table_checks import encode_each, in_original_units, query_warnings, share_outside_range
 
 if TYPE_CHECKING:
     from ..store import WrittenParts
@@ -352,7 +351,8 @@ class TabularExplainer(Reseedable):
         check("progress", progress, None, BOOLEAN)
         _check_local_options(client, n_jobs, progress)
         if output is not None:
-            return self._explain_to(
+            return _stream_to_files(
+                self,
                 X,
                 surrogate,
                 output=output,
@@ -364,7 +364,7 @@ class TabularExplainer(Reseedable):
                 params=params,
             )
         _check_no_output_options(output_format, output_options)
-        family = self._family(surrogate, params)
+        family = _family(surrogate, params, self.adaptive)
         frame = self.schema.to_frame(X)
         if len(frame) == 0:
             raise DataError("The query set is empty: there is nothing to explain.")
@@ -382,56 +382,9 @@ class TabularExplainer(Reseedable):
         return explain_global(self, X, surrogate, **params)
 
     # ---- steps ------------------------------------------------------------------------------
-    def _family(self, surrogate: Any, params: dict[str, Any]) -> Any:
-        family = make_surrogate(surrogate, **params)
-        if self.adaptive is not None and getattr(family, "n_bootstrap", None) == 0:
-            raise ParameterError(
-                "n_samples='auto' stops on the bootstrap stability of each explanation, but the "
-                f"{family.name!r} surrogate was given n_bootstrap=0; give it n_bootstrap >= 2 "
-                "or choose a fixed n_samples."
-            )
-        return family
-
-    def _explain_to(
-        self,
-        X: Any,
-        surrogate: Any,
-        *,
-        output: Any,
-        output_format: str,
-        output_options: dict[str, Any],
-        client: Any,
-        run: Run,
-        progress: bool | None,
-        params: dict[str, Any],
-    ) -> WrittenParts:
-        """Stream to part files (:mod:`surrogate.store`), which calls ``explain_many`` per part."""
-        from ..store import explain_many_to
-
-        clash = sorted(set(params) & set(OUTPUT_OPTIONS))
-        if clash:
-            raise ParameterError(
-                f"{clash} are options of the streamed output: pass them as "
-                f"output_options={{{', '.join(f'{k!r}: ...' for k in clash)}}}."
-            )
-        self._family(surrogate, dict(params))  # refuse a bad family before any file is written
-        return explain_many_to(
-            self,
-            X,
-            surrogate,
-            output=output,
-            format=output_format,  # type: ignore[arg-type]  # checked by the store
-            on_error=run.on_error,  # type: ignore[arg-type]  # checked by explain_many
-            client=client,
-            n_jobs=run.n_jobs,
-            progress=progress,
-            **output_options,
-            **params,
-        )
-
     def _explain_frame(self, frame: Any, run: Run, bar: Any) -> ExplanationSet:
         """Explain every row of a non-empty frame in blocks, advancing ``bar`` per block."""
-        values, failures = self._encode_queries(frame, run.on_error)
+        values, failures = encode_each(self.schema, frame, run.on_error)
         bar.update(len(frame) - len(values))
         explained: list[tuple[int, Explanation]] = []
         for block in self._blocks(sorted(values)):
@@ -445,21 +398,6 @@ class TabularExplainer(Reseedable):
             indices=[i for i, _ in explained],
             failures=sorted(failures, key=lambda f: f.index),
         )
-
-    def _encode_queries(self, frame, on_error) -> tuple[dict[int, np.ndarray], list[Failure]]:
-        try:
-            encoded = self.schema.encode(frame)
-            return {i: encoded[i] for i in range(len(frame))}, []
-        except SurrogateError:
-            if on_error == "raise":
-                raise
-        values, failures = {}, []
-        for i in range(len(frame)):
-            try:
-                values[i] = self.schema.encode(frame.iloc[[i]])[0]
-            except SurrogateError as exc:
-                failures.append(Failure.from_exception(i, exc))
-        return values, failures
 
     def _queries_per_block(self) -> int:
         return max(1, self.blackbox.row_budget // self.n_samples)
@@ -489,39 +427,14 @@ class TabularExplainer(Reseedable):
     def _explain_block(self, queries: list[Query], run: Run) -> tuple[list, list]:
         if self.adaptive is None:
             return explain_queries(self, queries, self._size(self.n_samples), run)
-        return self._explain_adaptive(queries, run, self.adaptive)
-
-    def _explain_adaptive(
-        self, queries: list[Query], run: Run, plan: AdaptiveSampling
-    ) -> tuple[list, list]:
-        """Rounds of doubling size; a query leaves once stable (see :mod:`.adaptive`)."""
-        by_index = {q.index: q for q in queries}
-        pending = list(queries)
-        history: dict[int, list[tuple[int, Any]]] = {q.index: [] for q in queries}
-        sizes = plan.sizes()
-        done: list = []
-        failed: list = []
-        for round_, n in enumerate(sizes):
-            explained, lost = explain_queries(self, pending, self._size(n), run, round_)
-            failed += lost
-            pending = []
-            for i, exp in explained:
-                history[i].append((n, exp.stability))
-                if round_ == len(sizes) - 1 or is_stable(exp, run.family, plan):
-                    note = rounds_note(plan, history[i])
-                    done.append((i, replace(exp, notes=exp.notes + (note,))))
-                else:
-                    pending.append(by_index[i])
-            if not pending:
-                break
-        return done, failed
+        return explain_in_rounds(self, queries, run, self.adaptive)
 
     # ---- what tables add to the pipeline ------------------------------------------------------
     def finish_content(self, content: Content) -> Content:
-        return self._in_original_units(content)
+        return in_original_units(content, self.sampler)
 
     def share_outside(self, values: np.ndarray) -> float:
-        return self._share_outside(values)
+        return share_outside_range(values, self.schema)
 
     def reference_point(self, row: np.ndarray) -> ReferencePoint | None:
         """The training data's mean of ``z`` around ``row``: where contributions start.
@@ -535,58 +448,61 @@ class TabularExplainer(Reseedable):
         return None if z is None else ReferencePoint(REFERENCE, z)
 
     def query_warnings(self, query: Query, size: Size) -> tuple[str, ...]:
-        return self._warnings(query.row)
+        return query_warnings(query.row, self.schema)
 
     def query_notes(self, query: Query) -> tuple[str, ...]:
         """The sampler's point masses in words (samplers without any say nothing)."""
         notes = getattr(self.sampler, "point_mass_notes", None)
         return tuple(notes(query.row)) if notes is not None else ()
 
-    def _in_original_units(self, content):
-        """Per-unit weights only exist where the sampler's z is a standardised offset."""
-        if not isinstance(content, LinearContent):
-            return content
-        # a sampler that does not declare its z columns gets no per-unit conversion
-        declared = getattr(self.sampler, "z_offsets", (False,) * len(self.sampler.z_names))
-        offsets = dict(zip(self.sampler.z_names, declared, strict=True))
-        terms = tuple(
-            t if offsets[t.feature] else replace(t, weight_per_unit=None) for t in content.terms
+def _family(surrogate: Any, params: dict[str, Any], adaptive: AdaptiveSampling | None) -> Any:
+    """The surrogate family asked for; one without a bootstrap cannot stop "auto" sampling."""
+    family = make_surrogate(surrogate, **params)
+    if adaptive is not None and getattr(family, "n_bootstrap", None) == 0:
+        raise ParameterError(
+            "n_samples='auto' stops on the bootstrap stability of each explanation, but the "
+            f"{family.name!r} surrogate was given n_bootstrap=0; give it n_bootstrap >= 2 "
+            "or choose a fixed n_samples."
         )
-        return replace(content, terms=terms)
-
-    def _share_outside(self, values: np.ndarray) -> float:
-        outside = np.zeros(len(values), dtype=bool)
-        for j, f in enumerate(self.schema.features):
-            if f.is_numeric:
-                col = values[:, j]
-                outside |= (col < f.lower) | (col > f.upper)
-        return float(outside.mean()) if len(values) else 0.0
-
-    def _warnings(self, query: np.ndarray) -> tuple[str, ...]:
-        warnings = []
-        outside = [
-            f"{f.name}={_shown(f, query[j])} (training range {_shown(f, f.lower)} to "
-            f"{_shown(f, f.upper)})"
-            for j, f in enumerate(self.schema.features)
-            if f.is_numeric and not np.isnan(query[j]) and not f.lower <= query[j] <= f.upper
-        ]
-        if outside:
-            warnings.append(
-                "The query lies outside the training data's range, so the black box is extrapolating "
-                "and the explanation describes behaviour the model never learned from data: "
-                + "; ".join(outside)
-            )
-        constant = [f.name for f in self.schema.features if f.is_constant]
-        if constant:
-            warnings.append(
-                f"Features constant in the training data are never varied and cannot be explained: {constant}."
-            )
-        return tuple(warnings)
+    return family
 
 
-def _shown(feature: Any, value: Any) -> str:
-    """A number as a warning shows it; a date as an ISO date."""
-    return format_date(feature, value) if feature.is_datetime else f"{value:.6g}"
+def _stream_to_files(
+    explainer: TabularExplainer,
+    X: Any,
+    surrogate: Any,
+    *,
+    output: Any,
+    output_format: str,
+    output_options: dict[str, Any],
+    client: Any,
+    run: Run,
+    progress: bool | None,
+    params: dict[str, Any],
+) -> WrittenParts:
+    """Stream to part files (:mod:`surrogate.store`), which calls ``explain_many`` per part."""
+    from ..store import explain_many_to
+
+    clash = sorted(set(params) & set(OUTPUT_OPTIONS))
+    if clash:
+        raise ParameterError(
+            f"{clash} are options of the streamed output: pass them as "
+            f"output_options={{{', '.join(f'{k!r}: ...' for k in clash)}}}."
+        )
+    _family(surrogate, dict(params), explainer.adaptive)  # refuse a bad family before any file is written
+    return explain_many_to(
+        explainer,
+        X,
+        surrogate,
+        output=output,
+        format=output_format,  # type: ignore[arg-type]  # checked by the store
+        on_error=run.on_error,  # type: ignore[arg-type]  # checked by explain_many
+        client=client,
+        n_jobs=run.n_jobs,
+        progress=progress,
+        **output_options,
+        **params,
+    )
 
 
 #: the population linear contributions are measured against
