@@ -30,13 +30,9 @@ from ..fidelity import weighted_agreement, weighted_mae, weighted_r2
 from ..links import apply_link
 from ..surrogates import make_surrogate
 from ..surrogates.base import (
-    GLOBAL_REFERENCE,
-    AdditiveContent,
-    Content,
-    LinearContent,
     LocalProblem,
 )
-from ..surrogates.contributions import term_values
+from ..surrogates.contributions import over_data_set
 from .pipeline import check_cutoff
 from .seeding import entropy_of
 
@@ -139,9 +135,9 @@ def fit_global(
     schema, problem = explainer.schema, data.problem
     fit = family.fit_local([problem], schema.features, schema.names, [data.fit_seed])[0]
     return GlobalExplanation(
-        content=_without_query(fit.content, problem, schema.features),
+        content=over_data_set(fit.content, problem, schema.features),
         fidelity=_fidelity(problem, fit.pred_fit, fit.pred_hold, problem.threshold),
-        complexity=_complexity(fit.content),
+        complexity=fit.content.complexity(),
         meta={
             "library_version": _version.__version__,
             "target": explainer.blackbox.output_names[explainer.target.index],
@@ -209,34 +205,6 @@ def _global_z(schema, values: np.ndarray) -> np.ndarray:
     return z
 
 
-def _without_query(content: Content, problem: LocalProblem, features) -> Content:
-    """A global surrogate has no query: no rule fires, no term shows a query value."""
-    if isinstance(content, LinearContent):
-        return replace(content, terms=tuple(replace(t, value=None) for t in content.terms))
-    if isinstance(content, AdditiveContent):
-        return _global_additive(content, problem, features)
-    return replace(content, rules=tuple(replace(r, fires=False) for r in content.rules))
-
-
-def _global_additive(content: AdditiveContent, problem: LocalProblem, features) -> AdditiveContent:
-    """Shapes over the data set: no contribution at a query; terms ordered by their spread
-    (weighted standard deviation of the term over the fitting rows), largest first."""
-    values = term_values(content, problem.values_fit, features)
-    w = problem.w_fit / problem.w_fit.sum()
-    spread = np.sqrt(w @ (values - w @ values) ** 2)
-    n = len(content.terms)
-    order = sorted(range(n), key=lambda t: (-spread[t], content.terms[t].feature))
-    pairs = sorted(range(len(content.pairs)), key=lambda p: -spread[n + p])
-    return replace(
-        content,
-        reference=GLOBAL_REFERENCE,
-        terms=tuple(replace(content.terms[t], value=None, contribution=0.0) for t in order),
-        pairs=tuple(
-            replace(content.pairs[p], values=(None, None), contribution=0.0) for p in pairs
-        ),
-    )
-
-
 def _fidelity(problem: LocalProblem, pred_fit, pred_hold, threshold) -> GlobalFidelity:
     y, w = problem.y_hold, problem.w_hold
     r2 = weighted_r2(y, pred_hold, w)
@@ -260,17 +228,3 @@ def _fidelity(problem: LocalProblem, pred_fit, pred_hold, threshold) -> GlobalFi
         if r2 is not None
         else "The black box is constant on the test rows; R^2 is undefined.",
     )
-
-
-def _complexity(content: Content) -> dict[str, int]:
-    if isinstance(content, LinearContent):
-        return {"terms": len(content.terms)}
-    if isinstance(content, AdditiveContent):
-        return {"terms": len(content.terms), "pairs": len(content.pairs)}
-    shape = {
-        "rules": len(content.rules),
-        "conditions": sum(len(r.conditions) for r in content.rules),
-    }
-    if content.family == "tree":
-        shape |= {"depth": content.depth, "leaves": len(content.rules)}
-    return shape

@@ -4,7 +4,6 @@ encoded one by one when some cannot be."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -12,7 +11,7 @@ import numpy as np
 from ..errors import SurrogateError
 from ..explanation import Failure
 from ..schema import FeatureSchema, format_date
-from ..surrogates.base import Content, LinearContent
+from ..surrogates.base import Content
 
 
 def encode_each(
@@ -37,15 +36,9 @@ def encode_each(
 
 def in_original_units(content: Content, sampler: Any) -> Content:
     """Per-unit weights only exist where the sampler's z is a standardised offset."""
-    if not isinstance(content, LinearContent):
-        return content
     # a sampler that does not declare its z columns gets no per-unit conversion
     declared = getattr(sampler, "z_offsets", (False,) * len(sampler.z_names))
-    offsets = dict(zip(sampler.z_names, declared, strict=True))
-    terms = tuple(
-        t if offsets[t.feature] else replace(t, weight_per_unit=None) for t in content.terms
-    )
-    return replace(content, terms=terms)
+    return content.in_units_of(dict(zip(sampler.z_names, declared, strict=True)))
 
 
 def share_outside_range(values: np.ndarray, schema: FeatureSchema) -> float:

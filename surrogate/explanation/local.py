@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import ExplanationFormatError, ParameterError
 from ..fidelity import Fidelity, Stability
-from ..surrogates.base import GLOBAL_REFERENCE, AdditiveContent, Content, LinearContent
+from ..surrogates.base import Content
 from .codec import (
     SCHEMA_VERSION,
     _from_data,
@@ -102,9 +102,7 @@ class Explanation:
     @property
     def baseline(self) -> float | None:
         """The surrogate's mean over the reference population (None when not known)."""
-        if isinstance(self.content, AdditiveContent):
-            return self.content.intercept
-        return getattr(self.content, "baseline", None)
+        return self.content.reference_mean
 
     def plot(self):
         """A matplotlib Figure: the waterfall of contributions from the reference to the
@@ -127,7 +125,7 @@ class Explanation:
         import pandas as pd
 
         return pd.DataFrame(
-            content_records(self.content, self.meta.link), columns=columns_of(self.content)
+            self.content.frame_records(self.meta.link), columns=list(self.content.frame_columns)
         )
 
     # ---- serialisation ---------------------------------------------------------------
@@ -261,9 +259,7 @@ class ExplanationSet(Sequence):
                 "warnings": len(exp.warnings),
             }
             row.update({f"feature_{r + 1}": top[r] if r < len(top) else None for r in range(k)})
-            if isinstance(exp.content, AdditiveContent):
-                row["intercept"] = exp.content.intercept
-                row.update({f"contribution:{t}": v for t, v in exp.contributions.items()})
+            row.update(exp.content.set_frame_fields())
             rows.append(row)
         return pd.DataFrame(rows)
 
@@ -273,8 +269,8 @@ class ExplanationSet(Sequence):
         columns: list[str] = []
         records = []
         for index, exp in zip(self.indices, self._explanations, strict=True):
-            columns += [c for c in columns_of(exp.content) if c not in columns]
-            records += [{"row": index, **r} for r in content_records(exp.content, exp.meta.link)]
+            columns += [c for c in exp.content.frame_columns if c not in columns]
+            records += [{"row": index, **r} for r in exp.content.frame_records(exp.meta.link)]
         return pd.DataFrame(records, columns=["row", *columns])
 
     def plot(self, k: int = 10):
@@ -308,99 +304,10 @@ class ExplanationSet(Sequence):
         return f"ExplanationSet({len(self)} explanations, {len(self.failures)} failures)"
 
 
-_LINEAR_COLUMNS = ["feature", "value", "contribution", "slope", "slope_per_unit"]
-_RULE_COLUMNS = [
-    "rule",
-    "prediction",
-    "probability",
-    "coverage",
-    "n_covered",
-    "precision",
-    "error",
-    "fires",
-]
-
-
-_ADDITIVE_COLUMNS = ["feature", "value", "contribution"]
-
-
-def columns_of(content: Content) -> list[str]:
-    if isinstance(content, AdditiveContent):
-        return _ADDITIVE_COLUMNS
-    return _LINEAR_COLUMNS if isinstance(content, LinearContent) else _RULE_COLUMNS
-
-
-def content_records(content: Content, link: str) -> list[dict[str, Any]]:
-    """Rows of :meth:`Explanation.to_frame`: one per linear term, or per rule."""
-    from ..render.text import probability_of
-
-    if isinstance(content, AdditiveContent):
-        return [
-            {"feature": t.feature, "value": t.value, "contribution": t.contribution}
-            for t in content.terms
-        ] + [
-            {
-                "feature": p.name,
-                "value": list(p.values),
-                "contribution": p.contribution,
-            }
-            for p in content.pairs
-        ]
-    if isinstance(content, LinearContent):
-        return [
-            {
-                "feature": t.feature,
-                "value": t.value,
-                "contribution": t.contribution,
-                "slope": t.weight,
-                "slope_per_unit": t.weight_per_unit,
-            }
-            for t in content.terms
-        ]
-    ordered = content.family == "rules"
-    return [
-        {
-            "rule": _rule_text(r, i, ordered),
-            "prediction": r.prediction,
-            "probability": probability_of(r.prediction, link),
-            "coverage": r.coverage,
-            "n_covered": r.n_covered,
-            "precision": r.precision,
-            "error": r.error,
-            "fires": r.fires,
-        }
-        for i, r in enumerate(content.rules)
-    ]
-
-
-def _rule_text(rule: Any, position: int, ordered: bool) -> str:
-    if not rule.conditions:
-        return "ELSE"
-    keyword = "ELSE IF" if ordered and position > 0 else "IF"
-    return f"{keyword} " + " AND ".join(str(c) for c in rule.conditions)
-
-
-def contributions_of(content: Content) -> dict[str, float]:
-    """Per-term contributions of a content that has them, in term order."""
-    return {
-        t.feature: t.contribution
-        for t in getattr(content, "terms", ())
-        if getattr(t, "contribution", None) is not None
-    }
-
-
 def top_features(content: Content, k: int | None = None) -> list[str]:
     """Features of a surrogate, most important first (linear: |weight|; tree, rules: importance;
     additive: |contribution|, features with none left out)."""
-    if isinstance(content, LinearContent):
-        ranking = [t.feature for t in content.terms]
-    elif isinstance(content, AdditiveContent) and content.reference == GLOBAL_REFERENCE:
-        ranking = [t.feature for t in content.terms]  # ordered by spread over the data
-    elif isinstance(content, AdditiveContent):
-        ranking = [t.feature for t in content.terms if t.contribution != 0.0]
-    else:
-        imp = content.importances
-        ranking = sorted((f for f in imp if imp[f] > 0), key=lambda f: (-imp[f], f))
+    ranking = content.ranked_features()
     if k is None:
         return ranking
     if isinstance(k, bool) or not isinstance(k, int) or k < 0:
@@ -414,11 +321,7 @@ def contributions(content: Content) -> dict[str, float]:
     Additive: every shape's value at the query minus its mean over ``content.reference``
     (pairs after the features, named "a × b"); linear: the terms that carry one.
     """
-    if isinstance(content, AdditiveContent):
-        out = {t.feature: t.contribution for t in content.terms}
-        out.update({p.name: p.contribution for p in content.pairs})
-        return out
-    return contributions_of(content)
+    return content.contributions()
 
 
 __all__ = [

@@ -60,7 +60,6 @@ from ..explanation import Explanation
 from ..fidelity import jaccard, weighted_agreement, weighted_mae, weighted_r2
 from ..kernels import kernel_weights
 from ..schema import FeatureSchema
-from ..surrogates.base import LinearContent
 
 #: LIME's decision threshold for class probabilities (agreement figure)
 PROBABILITY_THRESHOLD = 0.5
@@ -402,8 +401,9 @@ def stability_indices(explanations: Sequence[Explanation], *, k: int = 5) -> See
 
 def _run_of(exp: Explanation, k: int) -> _Run:
     top = tuple(exp.top_features(k))
-    if isinstance(exp.content, LinearContent):
-        weights = {t.feature: t.weight for t in exp.content.terms}
+    terms = exp.content.linear_terms()
+    if terms is not None:
+        weights = {t.feature: t.weight for t in terms}
         return _Run(top=top, weights=weights, intervals=dict(exp.stability.intervals))
     return _Run(top=top, weights=None, intervals={})
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterable, Mapping, Sequence
+from functools import singledispatch
 from typing import Any
 
 from ..errors import DependencyError, ParameterError, require
@@ -119,24 +120,7 @@ def to_dot(
     >>> print(to_dot(content, title="why").splitlines()[0])
     digraph surrogate {
     """
-    if isinstance(content, LinearContent):
-        body = _linear_body(content)
-        used = [term.feature for term in content.terms]
-    elif isinstance(content, AdditiveContent):
-        body = _additive_body(content)
-        used = [term.feature for term in content.terms]
-    elif isinstance(content, RuleContent) and content.family == "tree":
-        body = _tree_body(content, link)
-        used = _features_of(content.rules)
-    elif isinstance(content, RuleContent) and content.family == "rules":
-        body = _rules_body(content, link)
-        used = _features_of(content.rules)
-    else:
-        raise ParameterError(
-            "content must be a RuleContent (family 'tree' or 'rules'), a LinearContent or an "
-            "AdditiveContent, "
-            f"got {type(content).__name__}."
-        )
+    body, used = _body(content, link)
     lines = [
         "digraph surrogate {",
         f"  graph [{_attrs(label=escape(title), labelloc='t', fontname='Helvetica', charset='UTF-8')}];",
@@ -148,6 +132,31 @@ def to_dot(
         lines.extend(_query_note(query, used))
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+@singledispatch
+def _body(content: Any, link: str) -> tuple[list[str], list[str]]:
+    """The graph's statements and the features they use, in order (one drawing per family)."""
+    raise ParameterError(
+        "content must be a RuleContent (family 'tree' or 'rules'), a LinearContent or an "
+        f"AdditiveContent, got {type(content).__name__}."
+    )
+
+
+@_body.register(LinearContent)
+def _linear_graph(content: LinearContent, link: str) -> tuple[list[str], list[str]]:
+    return _linear_body(content), [term.feature for term in content.terms]
+
+
+@_body.register(AdditiveContent)
+def _additive_graph(content: AdditiveContent, link: str) -> tuple[list[str], list[str]]:
+    return _additive_body(content), [term.feature for term in content.terms]
+
+
+@_body.register(RuleContent)
+def _rule_graph(content: RuleContent, link: str) -> tuple[list[str], list[str]]:
+    body = _rules_body(content, link) if content.ordered else _tree_body(content, link)
+    return body, _features_of(content.rules)
 
 
 def _features_of(rules: Sequence[Rule]) -> list[str]:

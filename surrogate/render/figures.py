@@ -12,6 +12,7 @@ its terms' contributions from its intercept (the mean over its reference).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import singledispatch
 from typing import Any
 
 from ..errors import ParameterError
@@ -23,9 +24,22 @@ from .text import explained_scale, value_text
 
 def explanation_figure(exp: Any):
     """A matplotlib Figure of one explanation (module doc)."""
-    content = exp.content
-    scale = explained_scale(exp)
-    if isinstance(content, LinearContent) and content.baseline is not None:
+    return _figure(exp.content, exp, explained_scale(exp))
+
+
+@singledispatch
+def _figure(content: Any, exp: Any, scale: str):
+    """Trees and rule lists: their features' importances."""
+    names = exp.top_features()
+    return plots.bars_figure(
+        names, [content.importances[n] for n in names], xlabel="importance in the surrogate"
+    )
+
+
+@_figure.register(LinearContent)
+def _linear_figure(content: LinearContent, exp: Any, scale: str):
+    """A waterfall from the reference's value; bare slopes when there is no reference."""
+    if content.baseline is not None:
         return plots.waterfall_figure(
             [f"{t.feature} = {value_text(t.value)}" for t in content.terms],
             [float(t.contribution or 0.0) for t in content.terms],
@@ -34,29 +48,28 @@ def explanation_figure(exp: Any):
             reference=reference_name(content.reference),
             black_box=link_value(exp.prediction, exp.meta.link),
         )
-    if isinstance(content, AdditiveContent):  # every term, pairs included, from the intercept
-        rows = [(name, c) for name, c in exp.contributions.items()]
-        return plots.waterfall_figure(
-            [
-                f"{name} = {value_text(exp.query.get(name))}" if name in exp.query else name
-                for name, _ in rows
-            ],
-            [c for _, c in rows],
-            content.intercept,
-            scale=scale,
-            reference=reference_name(content.reference),
-            black_box=link_value(exp.prediction, exp.meta.link),
-        )
-    if isinstance(content, LinearContent):
-        return plots.bars_figure(
-            [f"{t.feature} = {value_text(t.value)}" for t in content.terms],
-            [t.weight for t in content.terms],
-            xlabel=f"slope ({scale}; per sd, or for having the category)",
-            signed=True,
-        )
-    names = exp.top_features()
     return plots.bars_figure(
-        names, [content.importances[n] for n in names], xlabel="importance in the surrogate"
+        [f"{t.feature} = {value_text(t.value)}" for t in content.terms],
+        [t.weight for t in content.terms],
+        xlabel=f"slope ({scale}; per sd, or for having the category)",
+        signed=True,
+    )
+
+
+@_figure.register(AdditiveContent)
+def _additive_figure(content: AdditiveContent, exp: Any, scale: str):
+    """A waterfall of every term, pairs included, from the intercept."""
+    rows = [(name, c) for name, c in exp.contributions.items()]
+    return plots.waterfall_figure(
+        [
+            f"{name} = {value_text(exp.query.get(name))}" if name in exp.query else name
+            for name, _ in rows
+        ],
+        [c for _, c in rows],
+        content.intercept,
+        scale=scale,
+        reference=reference_name(content.reference),
+        black_box=link_value(exp.prediction, exp.meta.link),
     )
 
 
@@ -79,9 +92,9 @@ def importance_figure(explanations: Sequence[Any], k: int = 10):
     totals: dict[str, float] = {}
     kinds = set()
     for exp in explanations:
-        for name, value in _importances(exp).items():
+        for name, value in exp.content.magnitudes().items():
             totals[name] = totals.get(name, 0.0) + value
-        kinds.add(_kind(exp))
+        kinds.add(exp.content.magnitude_kind)
     means = {name: total / len(explanations) for name, total in totals.items()}
     top = sorted(means, key=lambda n: (-means[n], n))[:k]
     what = " / ".join(sorted(kinds))
@@ -91,26 +104,6 @@ def importance_figure(explanations: Sequence[Any], k: int = 10):
         [means[n] for n in top],
         xlabel=f"mean {what} over {len(explanations)} explanations ({scale})",
     )
-
-
-def _kind(exp: Any) -> str:
-    if isinstance(exp.content, AdditiveContent):
-        return "|contribution|"
-    if not isinstance(exp.content, LinearContent):
-        return "importance"
-    return "|contribution|" if exp.content.baseline is not None else "|slope|"
-
-
-def _importances(exp: Any) -> dict[str, float]:
-    content = exp.content
-    if isinstance(content, LinearContent):
-        return {
-            t.feature: abs(t.contribution if t.contribution is not None else t.weight)
-            for t in content.terms
-        }
-    if isinstance(content, AdditiveContent):
-        return {name: abs(c) for name, c in exp.contributions.items()}
-    return dict(content.importances)
 
 
 __all__ = ["explanation_figure", "importance_figure", "reference_name"]

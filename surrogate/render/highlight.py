@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import DataError
-from ..surrogates.base import AdditiveContent, LinearContent
 
 if TYPE_CHECKING:
     from ..explanation import ImageExplanation, TextExplanation
@@ -40,12 +39,7 @@ MIN_RENDER_SIZE = 256
 def feature_weights(exp: Any) -> tuple[dict[str, float], bool]:
     """``({feature: weight}, signed)``: linear weights or additive contributions (signed), or
     importances (unsigned)."""
-    content = exp.content
-    if isinstance(content, LinearContent):
-        return {t.feature: t.weight for t in content.terms}, True
-    if isinstance(content, AdditiveContent):
-        return {t.feature: t.contribution for t in content.terms}, True
-    return {f: v for f, v in content.importances.items() if v > 0}, False
+    return exp.content.signed_weights()
 
 
 def _rgba(weight: float, scale: float, signed: bool) -> tuple[tuple[int, int, int], float]:

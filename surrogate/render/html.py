@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from functools import singledispatch
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ from ..surrogates.base import (
     LinearContent,
     NumberShape,
     PairTerm,
+    RuleContent,
 )
 from .shapes import category_shape_svg, number_shape_svg, pair_shape_svg
 from .text import (
@@ -42,7 +44,6 @@ from .text import (
     rule_line,
     scale_label,
     stability_line,
-    surrogate_at_query,
 )
 
 if TYPE_CHECKING:
@@ -179,6 +180,63 @@ def _right(text: str) -> str:
     return f'<td style="text-align:right">{text}</td>'
 
 
+@singledispatch
+def content_html(content: Any, exp: Explanation, scale: str) -> str:
+    """The surrogate itself as an HTML fragment (one renderer per family)."""
+    raise ParameterError(f"No HTML rendering for {type(content).__name__}.")
+
+
+@singledispatch
+def global_content_html(content: Any, scale: str, link: str) -> str:
+    """A global surrogate itself as an HTML fragment: its rules (tree, rule list)."""
+    return _rule_list(content, scale, link)
+
+
+@singledispatch
+def global_picture(content: Any, scale: str) -> str | None:
+    """An HTML picture of a global surrogate that is not drawn as a graph (additive
+    shapes); None for the families drawn as a graph."""
+    return None
+
+
+@content_html.register(LinearContent)
+def _local_linear(content: LinearContent, exp: Explanation, scale: str) -> str:
+    return _linear_table(content, scale)
+
+
+@content_html.register(RuleContent)
+def _local_rules(content: RuleContent, exp: Explanation, scale: str) -> str:
+    return _rule_list(content, scale, exp.meta.link)
+
+
+@content_html.register(AdditiveContent)
+def _local_additive(content: AdditiveContent, exp: Explanation, scale: str) -> str:
+    return _additive_table(exp, content)
+
+
+@global_content_html.register(LinearContent)
+def _global_slopes(content: LinearContent, scale: str, link: str) -> str:
+    slopes = "".join(
+        f"<tr><td>{escape(t.feature)}</td>{_right(f'{t.weight:+.4f}')}</tr>"
+        for t in content.terms
+    )
+    return (
+        f"<p>Intercept {content.intercept:.4f}; slopes in {escape(scale)}, per training "
+        "standard deviation of a number, or for a category other than the most frequent one.</p>"
+        f"<table><thead><tr><th>feature</th><th>slope</th></tr></thead><tbody>{slopes}</tbody></table>"
+    )
+
+
+@global_content_html.register(AdditiveContent)
+def _global_additive(content: AdditiveContent, scale: str, link: str) -> str:
+    return global_shapes(content, scale)
+
+
+@global_picture.register(AdditiveContent)
+def _global_additive_picture(content: AdditiveContent, scale: str) -> str:
+    return global_shapes(content, scale)
+
+
 def _linear_table(content: LinearContent, scale: str) -> str:
     rows = "".join(
         "<tr>"
@@ -197,8 +255,8 @@ def _linear_table(content: LinearContent, scale: str) -> str:
     )
 
 
-def _rule_list(content: Any, scale: str, link: str) -> str:
-    ordered = content.family == "rules"
+def _rule_list(content: RuleContent, scale: str, link: str) -> str:
+    ordered = content.ordered
     bold = ' style="font-weight:bold"'
     items = "".join(
         f"<li{bold if rule.fires else ''}>{escape(rule_line(rule, i, ordered=ordered, link=link))}</li>"
@@ -236,7 +294,7 @@ def _additive_table(exp: Explanation, content: AdditiveContent) -> str:
         f"<th>contribution ({escape(explained_scale(exp))})</th><th>shape (query marked)</th>"
         f"</tr></thead><tbody>{rows}</tbody></table>"
         f"<p>Mean over the {escape(content.reference)}: {content.intercept:+.4f}; "
-        f"surrogate at the query: {surrogate_at_query(content):+.4f}</p>"
+        f"surrogate at the query: {content.at_query:+.4f}</p>"
     )
 
 
@@ -299,12 +357,7 @@ def explanation_to_html(exp: Explanation) -> str:
     """One explanation as a self-contained HTML fragment (no script, no external resource)."""
     m = exp.meta
     scale = explained_scale(exp)
-    if isinstance(exp.content, AdditiveContent):
-        body = _additive_table(exp, exp.content)
-    elif isinstance(exp.content, LinearContent):
-        body = _linear_table(exp.content, scale)
-    else:
-        body = _rule_list(exp.content, scale, m.link)
+    body = content_html(exp.content, exp, scale)
     return (
         '<div class="surrogate-explanation">'
         f"<h4>Explanation of {escape(str(m.target))} ({escape(exp.family)} surrogate, "
@@ -336,21 +389,7 @@ def global_to_html(glob: GlobalExplanation) -> str:
         *((f"complexity: {k}", str(v)) for k, v in sorted(glob.complexity.items())),
     ]
     table = "".join(f"<tr><th>{escape(k)}</th>{_right(escape(v))}</tr>" for k, v in rows)
-    content = glob.content
-    if isinstance(content, LinearContent):
-        slopes = "".join(
-            f"<tr><td>{escape(t.feature)}</td>{_right(f'{t.weight:+.4f}')}</tr>"
-            for t in content.terms
-        )
-        body = (
-            f"<p>Intercept {content.intercept:.4f}; slopes in {escape(scale)}, per training "
-            "standard deviation of a number, or for a category other than the most frequent one.</p>"
-            f"<table><thead><tr><th>feature</th><th>slope</th></tr></thead><tbody>{slopes}</tbody></table>"
-        )
-    elif isinstance(content, AdditiveContent):
-        body = global_shapes(content, scale)
-    else:
-        body = _rule_list(content, scale, link)
+    body = global_content_html(glob.content, scale, link)
     return (
         '<div class="surrogate-global-explanation">'
         f"<h4>Global {escape(glob.family)} surrogate of {escape(str(glob.meta['target']))} "

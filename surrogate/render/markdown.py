@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from functools import singledispatch
+from typing import TYPE_CHECKING, Any
 
-from ..surrogates.base import AdditiveContent, LinearContent
+from ..errors import ParameterError
+from ..surrogates.base import AdditiveContent, LinearContent, RuleContent
 from .text import (
     baseline_lines,
     contribution_rows,
@@ -17,7 +19,6 @@ from .text import (
     per_unit_text,
     rule_line,
     stability_line,
-    surrogate_at_query,
     value_text,
 )
 
@@ -53,31 +54,7 @@ def explanation_to_markdown(exp: Explanation) -> str:
         f"- Fidelity: {escape(fidelity_line(exp))}",
         f"- Stability: {escape(stability_line(exp))}",
     ]
-    content = exp.content
-    if isinstance(content, AdditiveContent):
-        out += [""] + _additive_table(exp, content)
-    elif isinstance(content, LinearContent):
-        out += [f"- {escape(line)}" for line in baseline_lines(content, scale)]
-        out += [
-            "",
-            f"| feature | value at query | contribution ({escape(scale)}) "
-            "| slope (per sd, or for having the category) | slope per unit |",
-            "|---|---|---|---|---|",
-        ]
-        for t in content.terms:
-            per_unit = per_unit_text(t)
-            contribution = "" if t.contribution is None else f"{t.contribution:+.4f}"
-            out.append(
-                f"| {escape(t.feature)} | {escape(value_text(t.value))} | {contribution} "
-                f"| {t.weight:+.4f} | {per_unit} |"
-            )
-    else:
-        ordered = content.family == "rules"
-        out += ["", f"Rule predictions in {escape(scale)}:", ""]
-        out += [
-            f"{i + 1}. {escape(rule_line(r, i, ordered=ordered, link=m.link))}"
-            for i, r in enumerate(content.rules)
-        ]
+    out += content_markdown(exp.content, exp, scale)
     if exp.fidelity.note:
         out.append(f"\n> {escape(exp.fidelity.note)}")
     for note in exp.notes:
@@ -87,10 +64,44 @@ def explanation_to_markdown(exp: Explanation) -> str:
     return "\n".join(out) + "\n"
 
 
-def _additive_table(exp: Explanation, content: AdditiveContent) -> list[str]:
+@singledispatch
+def content_markdown(content: Any, exp: Explanation, scale: str) -> list[str]:
+    """The surrogate itself, in Markdown lines (one renderer per family)."""
+    raise ParameterError(f"No Markdown rendering for {type(content).__name__}.")
+
+
+@content_markdown.register(LinearContent)
+def _linear_table(content: LinearContent, exp: Explanation, scale: str) -> list[str]:
+    out = [f"- {escape(line)}" for line in baseline_lines(content, scale)]
+    out += [
+        "",
+        f"| feature | value at query | contribution ({escape(scale)}) "
+        "| slope (per sd, or for having the category) | slope per unit |",
+        "|---|---|---|---|---|",
+    ]
+    for t in content.terms:
+        contribution = "" if t.contribution is None else f"{t.contribution:+.4f}"
+        out.append(
+            f"| {escape(t.feature)} | {escape(value_text(t.value))} | {contribution} "
+            f"| {t.weight:+.4f} | {per_unit_text(t)} |"
+        )
+    return out
+
+
+@content_markdown.register(RuleContent)
+def _rule_list(content: RuleContent, exp: Explanation, scale: str) -> list[str]:
+    return ["", f"Rule predictions in {escape(scale)}:", ""] + [
+        f"{i + 1}. {escape(rule_line(r, i, ordered=content.ordered, link=exp.meta.link))}"
+        for i, r in enumerate(content.rules)
+    ]
+
+
+@content_markdown.register(AdditiveContent)
+def _additive_table(content: AdditiveContent, exp: Explanation, scale: str) -> list[str]:
     shown, others = contribution_rows(content)
     out = [
-        f"| feature | value at query | contribution ({escape(explained_scale(exp))}) |",
+        "",
+        f"| feature | value at query | contribution ({escape(scale)}) |",
         "|---|---|---|",
     ]
     out += [f"| {escape(r.label)} | {escape(r.value)} | {r.contribution:+.4f} |" for r in shown]
@@ -99,7 +110,7 @@ def _additive_table(exp: Explanation, content: AdditiveContent) -> list[str]:
         out.append(f"| {escape(others_label(others))} |  | {total:+.4f} |")
     out.append(
         f"\nMean over the {escape(content.reference)}: {content.intercept:+.4f}; "
-        f"surrogate at the query: {surrogate_at_query(content):+.4f}"
+        f"surrogate at the query: {content.at_query:+.4f}"
     )
     return out
 

@@ -16,8 +16,10 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import singledispatch
 from typing import TYPE_CHECKING, Any
 
+from ..errors import ParameterError
 from ..links import inverse_link, link_value
 from ..surrogates.base import (
     AdditiveContent,
@@ -26,6 +28,7 @@ from ..surrogates.base import (
     LinearTerm,
     PairTerm,
     Rule,
+    RuleContent,
 )
 
 if TYPE_CHECKING:
@@ -193,20 +196,7 @@ def explanation_to_text(exp: Explanation) -> str:
     if exp.fidelity.note:
         lines.append(f"  note: {exp.fidelity.note}")
     lines.append(f"Stability: {stability_line(exp)}")
-    content = exp.content
-    if isinstance(content, AdditiveContent):
-        lines += additive_lines(exp)
-    elif isinstance(content, LinearContent):
-        lines += baseline_lines(content, scale)
-        lines.append(
-            linear_header(scale) if content.baseline is not None else f"Terms, in {scale}:"
-        )
-        lines += [f"  {term_line(term)}" for term in content.terms]
-    else:
-        ordered = content.family == "rules"
-        lines.append(f"Rule predictions in {scale}:")
-        for i, rule in enumerate(content.rules):
-            lines.append("  " + rule_line(rule, i, ordered=ordered, link=m.link))
+    lines += content_lines(exp.content, exp, scale)
     lines += [f"Note: {note}" for note in exp.notes]
     for warning in exp.warnings:
         lines.append(f"Warning: {warning}")
@@ -251,21 +241,35 @@ def others_label(others: list[ContributionRow]) -> str:
     return f"{len(others)} other {noun}{'s' if len(others) != 1 else ''}"
 
 
-def surrogate_at_query(content: AdditiveContent) -> float:
-    return (
-        content.intercept
-        + sum(t.contribution for t in content.terms)
-        + sum(p.contribution for p in content.pairs)
-    )
+@singledispatch
+def content_lines(content: Any, exp: Explanation, scale: str) -> list[str]:
+    """The surrogate itself, in lines of text (one renderer per family)."""
+    raise ParameterError(f"No text rendering for {type(content).__name__}.")
 
 
-def additive_lines(exp: Explanation) -> list[str]:
-    content = exp.content
-    if not isinstance(content, AdditiveContent):
-        return []
+@content_lines.register(LinearContent)
+def _linear_lines(content: LinearContent, exp: Explanation, scale: str) -> list[str]:
+    header = linear_header(scale) if content.baseline is not None else f"Terms, in {scale}:"
+    return [
+        *baseline_lines(content, scale),
+        header,
+        *[f"  {term_line(term)}" for term in content.terms],
+    ]
+
+
+@content_lines.register(RuleContent)
+def _rule_lines(content: RuleContent, exp: Explanation, scale: str) -> list[str]:
+    return [f"Rule predictions in {scale}:"] + [
+        "  " + rule_line(rule, i, ordered=content.ordered, link=exp.meta.link)
+        for i, rule in enumerate(content.rules)
+    ]
+
+
+@content_lines.register(AdditiveContent)
+def _additive_lines(content: AdditiveContent, exp: Explanation, scale: str) -> list[str]:
     shown, others = contribution_rows(content)
     lines = [
-        f"Surrogate at the query: {surrogate_at_query(content):+.4f} {explained_scale(exp)} = "
+        f"Surrogate at the query: {content.at_query:+.4f} {scale} = "
         f"mean over the {content.reference} {content.intercept:+.4f}, plus:"
     ]
     lines += [f"  {r.label} = {r.value}: {r.contribution:+.4f}" for r in shown]
@@ -299,21 +303,27 @@ def global_to_text(glob) -> str:
         for label, v in sorted(f.agreement_by_class.items())
     ]
     lines.append("Complexity: " + ", ".join(f"{k} {v}" for k, v in sorted(glob.complexity.items())))
-    content = glob.content
-    if isinstance(content, LinearContent):
-        lines.append(f"Intercept: {content.intercept:.4f} {scale}")
-        lines.append(
-            f"Slopes, in {scale}: per training standard deviation of a number (from its "
-            "training mean), or for a category other than the most frequent one"
-        )
-        lines += [f"  {t.feature}: slope {t.weight:+.4f}" for t in content.terms]
-    else:
-        lines.append(f"Rule predictions in {scale}:")
-        lines += [
-            "  " + rule_line(r, i, ordered=content.family == "rules", link=link)
-            for i, r in enumerate(content.rules)
-        ]
+    lines += global_content_lines(glob.content, scale, link)
     lines += [f"Note: {note}" for note in glob.notes]
     if f.note:
         lines.append(f"Note: {f.note}")
     return _lines(lines)
+
+
+@singledispatch
+def global_content_lines(content: Any, scale: str, link: str) -> list[str]:
+    """A global surrogate itself, in lines of text: its rules (tree, rule list)."""
+    return [f"Rule predictions in {scale}:"] + [
+        "  " + rule_line(r, i, ordered=content.ordered, link=link)
+        for i, r in enumerate(content.rules)
+    ]
+
+
+@global_content_lines.register(LinearContent)
+def _global_linear_lines(content: LinearContent, scale: str, link: str) -> list[str]:
+    return [
+        f"Intercept: {content.intercept:.4f} {scale}",
+        f"Slopes, in {scale}: per training standard deviation of a number (from its "
+        "training mean), or for a category other than the most frequent one",
+        *[f"  {t.feature}: slope {t.weight:+.4f}" for t in content.terms],
+    ]

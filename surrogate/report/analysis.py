@@ -15,7 +15,6 @@ import pandas as pd
 
 from ..errors import SurrogateError
 from ..fidelity import jaccard
-from ..surrogates.base import AdditiveContent, LinearContent
 
 #: equal-width bins of the calibration plot
 CALIBRATION_BINS = 10
@@ -106,7 +105,7 @@ def explanation_summary(
 ) -> dict[str, Any]:
     """What the report shows of one local explanation (the full record is in explanations.jsonl)."""
     from ..links import link_value
-    from ..render.text import explained_scale, surrogate_at_query
+    from ..render.text import explained_scale
 
     f, s = exp.fidelity, exp.stability
     content = exp.content
@@ -143,11 +142,7 @@ def explanation_summary(
         "unit": explained_scale(exp),
         "prediction_in_scale": link_value(exp.prediction, exp.meta.link),
         # the surrogate at the case (a linear intercept is that; an additive one is its baseline)
-        "intercept": (
-            surrogate_at_query(content)
-            if isinstance(content, AdditiveContent)
-            else getattr(content, "intercept", None)
-        ),
+        "intercept": content.at_query,
         "baseline": exp.baseline,
         "reference": getattr(content, "reference", None),
         "terms": terms,
@@ -335,18 +330,5 @@ def _numbers(exp: Any) -> dict[str, float]:
         value = getattr(exp.fidelity, name)
         if value is not None:
             out[name] = value
-    content = exp.content
-    if isinstance(content, LinearContent):
-        out["intercept"] = content.intercept
-        out.update({f"weight:{t.feature}": t.weight for t in content.terms})
-        out.update(
-            {
-                f"contribution:{t.feature}": t.contribution
-                for t in content.terms
-                if t.contribution is not None
-            }
-        )
-    elif isinstance(content, AdditiveContent):
-        out["intercept"] = content.intercept
-        out.update({f"contribution:{t.feature}": t.contribution for t in content.terms})
+    out.update(exp.content.flat_fields())
     return out

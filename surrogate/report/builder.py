@@ -48,8 +48,7 @@ from ..explain import TabularExplainer
 from ..explain.tabular import REFERENCE
 from ..explanation import Explanation
 from ..schema import format_value
-from ..surrogates.base import AdditiveContent
-from ..surrogates.contributions import with_reference
+from ..surrogates.contributions import restated
 from . import analysis, findings, heldout
 from .config import ReviewConfig
 from .model_check import CaseEffects, case_effects, model_check, reason_families, reference_sample
@@ -340,9 +339,7 @@ def local_family(config: ReviewConfig) -> tuple[str, dict[str, Any]]:
 def stated_against(exp: Explanation, rows: np.ndarray, features: Any, name: str) -> Explanation:
     """An additive explanation with its contributions restated against a reference
     population (encoded ``rows``); other explanations as they are."""
-    if not isinstance(exp.content, AdditiveContent):
-        return exp
-    return replace(exp, content=with_reference(exp.content, rows, features, reference=name))
+    return replace(exp, content=restated(exp.content, rows, features, name))
 
 
 def make_policy(

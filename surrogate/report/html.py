@@ -19,7 +19,6 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from ..errors import ParameterError, SurrogateError, require
-from ..surrogates.base import AdditiveContent
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -168,12 +167,13 @@ def _global_drawing(
 
     try:
         glob = GlobalExplanation.from_json(json.dumps(section["explanation"]))
-        if isinstance(glob.content, AdditiveContent):  # shapes, not a graph
-            from ..render.html import global_shapes
-            from ..render.text import scale_label
+        from ..render.html import global_picture
+        from ..render.text import scale_label
 
-            scale = unit or scale_label(glob.meta["target"], glob.meta["link"])
-            return Markup(global_shapes(glob.content, scale)), None
+        scale = unit or scale_label(glob.meta["target"], glob.meta["link"])
+        picture = global_picture(glob.content, scale)  # additive shapes, not a graph
+        if picture is not None:
+            return Markup(picture), None
         svg = render(glob.to_dot(), "svg")
         return Markup(sanitize_svg(svg, id_prefix=prefix)), None
     except (SurrogateError, ImportError) as exc:

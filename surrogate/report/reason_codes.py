@@ -94,7 +94,7 @@ import numpy as np
 from .._validation import Interval, check
 from ..errors import DataError, ParameterError
 from ..schema import encode_column, number_value, point_flag_feature
-from ..surrogates.base import PAIR_SEPARATOR, LinearContent
+from ..surrogates.base import PAIR_SEPARATOR
 from .reason_texts import ValueTexts, choose_text, texts_from_tables, value_words
 
 #: default lowest held-out R^2 at which automatic reasons are given
@@ -516,10 +516,11 @@ def contributions(exp: Any, policy: ReasonPolicy, reference: Reference) -> tuple
     """Every used feature's contribution towards the adverse outcome (module doc)."""
     content = exp.content
     sign = adverse_direction(exp, policy.adverse_class)
-    if isinstance(content, LinearContent):
+    slopes = content.linear_terms()
+    if slopes is not None:  # a linear surrogate: its slopes, restated against the reference
         return tuple(
             _linear_contribution(term, policy, reference, sign)
-            for term in content.terms
+            for term in slopes
             if term.weight != 0.0
         )
     stated = getattr(exp, "contributions", {})

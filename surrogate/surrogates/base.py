@@ -10,14 +10,15 @@ stability record. Families never see the model or the sampler.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 
 from .._validation import check
 from ..fidelity import Fidelity, Stability, measure_fidelity
+from ..links import inverse_link
 from ..schema import Feature
 
 Op = Literal["<=", ">", "in", "not in", "is missing", "is not missing"]
@@ -121,6 +122,91 @@ class LinearContent:
     baseline: float | None = None
     reference: str | None = None
 
+    #: the columns of ``Explanation.to_frame``
+    frame_columns: ClassVar[tuple[str, ...]] = (
+        "feature", "value", "contribution", "slope", "slope_per_unit",
+    )
+
+    def contributions(self) -> dict[str, float]:
+        """Each term's contribution at the query (terms without one are left out)."""
+        return {t.feature: t.contribution for t in self.terms if t.contribution is not None}
+
+    @property
+    def reference_mean(self) -> float | None:
+        """The surrogate's mean over the reference population (None when none is known)."""
+        return self.baseline
+
+    @property
+    def at_query(self) -> float:
+        """The surrogate's value at the query."""
+        return self.intercept
+
+    def ranked_features(self) -> list[str]:
+        """Features, most important first: terms come ordered by |weight|."""
+        return [t.feature for t in self.terms]
+
+    def linear_terms(self) -> tuple[LinearTerm, ...] | None:
+        """The terms of a linear surrogate, whose slopes other views restate (None for
+        other families)."""
+        return self.terms
+
+    def signed_weights(self) -> tuple[dict[str, float], bool]:
+        """``({feature: weight}, signed)``: the slopes, which have a sign."""
+        return {t.feature: t.weight for t in self.terms}, True
+
+    def magnitudes(self) -> dict[str, float]:
+        """How much each feature weighs: |contribution|, or |slope| without a reference."""
+        return {
+            t.feature: abs(t.contribution if t.contribution is not None else t.weight)
+            for t in self.terms
+        }
+
+    @property
+    def magnitude_kind(self) -> str:
+        return "|contribution|" if self.baseline is not None else "|slope|"
+
+    def complexity(self) -> dict[str, int]:
+        return {"terms": len(self.terms)}
+
+    def frame_records(self, link: str) -> list[dict[str, Any]]:
+        """One row per term (:meth:`Explanation.to_frame`)."""
+        return [
+            {
+                "feature": t.feature,
+                "value": t.value,
+                "contribution": t.contribution,
+                "slope": t.weight,
+                "slope_per_unit": t.weight_per_unit,
+            }
+            for t in self.terms
+        ]
+
+    def flat_fields(self) -> dict[str, float]:
+        """The surrogate's numbers as named fields: intercept, weight:f, contribution:f."""
+        return {
+            "intercept": self.intercept,
+            **{f"weight:{t.feature}": t.weight for t in self.terms},
+            **{
+                f"contribution:{t.feature}": t.contribution
+                for t in self.terms
+                if t.contribution is not None
+            },
+        }
+
+    def set_frame_fields(self) -> dict[str, float]:
+        """What a row of ``ExplanationSet.to_frame()`` adds for this family: nothing."""
+        return {}
+
+    def without_query(self) -> LinearContent:
+        """As a global surrogate states it: no term shows a query value."""
+        return replace(self, terms=tuple(replace(t, value=None) for t in self.terms))
+
+    def in_units_of(self, offsets: Mapping[str, bool]) -> LinearContent:
+        """Weights per original unit kept only for terms whose ``z`` is a standardised offset."""
+        terms = tuple(
+            t if offsets[t.feature] else replace(t, weight_per_unit=None) for t in self.terms
+        )
+        return replace(self, terms=terms)
 
 @dataclass(frozen=True)
 class ReferencePoint:
@@ -142,6 +228,91 @@ class RuleContent:
     depth: int = 0
     n_conditions: int = 0
 
+    frame_columns: ClassVar[tuple[str, ...]] = (
+        "rule", "prediction", "probability", "coverage", "n_covered", "precision", "error",
+        "fires",
+    )
+
+    @property
+    def ordered(self) -> bool:
+        """A rule list is read in order (the first rule that holds decides); a tree's
+        leaves exclude each other."""
+        return self.family == "rules"
+
+    def contributions(self) -> dict[str, float]:
+        """Rules and trees state no per-feature contributions."""
+        return {}
+
+    @property
+    def reference_mean(self) -> None:
+        return None
+
+    @property
+    def at_query(self) -> None:
+        return None
+
+    def ranked_features(self) -> list[str]:
+        """Features the rules use, by importance (ties by name)."""
+        imp = self.importances
+        return sorted((f for f in imp if imp[f] > 0), key=lambda f: (-imp[f], f))
+
+    def linear_terms(self) -> None:
+        return None
+
+    def signed_weights(self) -> tuple[dict[str, float], bool]:
+        """``({feature: importance}, signed)``: importances, which have no sign."""
+        return {f: v for f, v in self.importances.items() if v > 0}, False
+
+    def magnitudes(self) -> dict[str, float]:
+        return dict(self.importances)
+
+    magnitude_kind: ClassVar[str] = "importance"
+
+    def complexity(self) -> dict[str, int]:
+        shape = {
+            "rules": len(self.rules),
+            "conditions": sum(len(r.conditions) for r in self.rules),
+        }
+        if not self.ordered:
+            shape |= {"depth": self.depth, "leaves": len(self.rules)}
+        return shape
+
+    def rule_text(self, position: int) -> str:
+        """A rule as it reads in a table: "IF ...", "ELSE IF ..." (in a list), "ELSE"."""
+        rule = self.rules[position]
+        if not rule.conditions:
+            return "ELSE"
+        keyword = "ELSE IF" if self.ordered and position > 0 else "IF"
+        return f"{keyword} " + " AND ".join(str(c) for c in rule.conditions)
+
+    def frame_records(self, link: str) -> list[dict[str, Any]]:
+        """One row per rule (tree leaf), with its prediction as a probability under "logit"."""
+        return [
+            {
+                "rule": self.rule_text(i),
+                "prediction": r.prediction,
+                "probability": inverse_link(r.prediction, link) if link == "logit" else None,
+                "coverage": r.coverage,
+                "n_covered": r.n_covered,
+                "precision": r.precision,
+                "error": r.error,
+                "fires": r.fires,
+            }
+            for i, r in enumerate(self.rules)
+        ]
+
+    def flat_fields(self) -> dict[str, float]:
+        return {}
+
+    def set_frame_fields(self) -> dict[str, float]:
+        return {}
+
+    def without_query(self) -> RuleContent:
+        """As a global surrogate states it: no rule fires."""
+        return replace(self, rules=tuple(replace(r, fires=False) for r in self.rules))
+
+    def in_units_of(self, offsets: Mapping[str, bool]) -> RuleContent:
+        return self
 
 @dataclass(frozen=True)
 class NumberShape:
@@ -258,6 +429,76 @@ class AdditiveContent:
     reference: str  # "neighbourhood", a named population, or GLOBAL_REFERENCE
     terms: tuple[AdditiveTerm, ...]
     pairs: tuple[PairTerm, ...] = ()
+
+    frame_columns: ClassVar[tuple[str, ...]] = ("feature", "value", "contribution")
+
+    def contributions(self) -> dict[str, float]:
+        """Every shape's value at the query minus its mean over the reference; pairs after
+        the features, named "a × b"."""
+        out = {t.feature: t.contribution for t in self.terms}
+        out.update({p.name: p.contribution for p in self.pairs})
+        return out
+
+    @property
+    def reference_mean(self) -> float:
+        return self.intercept
+
+    @property
+    def at_query(self) -> float:
+        return (
+            self.intercept
+            + sum(t.contribution for t in self.terms)
+            + sum(p.contribution for p in self.pairs)
+        )
+
+    def ranked_features(self) -> list[str]:
+        """Features by |contribution| (those with none left out); a global surrogate's by
+        the spread of their shape over the data."""
+        if self.reference == GLOBAL_REFERENCE:
+            return [t.feature for t in self.terms]
+        return [t.feature for t in self.terms if t.contribution != 0.0]
+
+    def linear_terms(self) -> None:
+        return None
+
+    def signed_weights(self) -> tuple[dict[str, float], bool]:
+        """``({feature: contribution}, signed)``."""
+        return {t.feature: t.contribution for t in self.terms}, True
+
+    def magnitudes(self) -> dict[str, float]:
+        return {name: abs(c) for name, c in self.contributions().items()}
+
+    magnitude_kind: ClassVar[str] = "|contribution|"
+
+    def complexity(self) -> dict[str, int]:
+        return {"terms": len(self.terms), "pairs": len(self.pairs)}
+
+    def frame_records(self, link: str) -> list[dict[str, Any]]:
+        """One row per shape, then one per pair (its value a list of the two)."""
+        return [
+            {"feature": t.feature, "value": t.value, "contribution": t.contribution}
+            for t in self.terms
+        ] + [
+            {"feature": p.name, "value": list(p.values), "contribution": p.contribution}
+            for p in self.pairs
+        ]
+
+    def flat_fields(self) -> dict[str, float]:
+        return {
+            "intercept": self.intercept,
+            **{f"contribution:{t.feature}": t.contribution for t in self.terms},
+        }
+
+    def set_frame_fields(self) -> dict[str, float]:
+        """What a row of ``ExplanationSet.to_frame()`` adds: the intercept and every
+        contribution (pairs included)."""
+        return {
+            "intercept": self.intercept,
+            **{f"contribution:{t}": v for t, v in self.contributions().items()},
+        }
+
+    def in_units_of(self, offsets: Mapping[str, bool]) -> AdditiveContent:
+        return self  # shapes are in the features' own units already
 
 
 #: ``reference`` of a global additive surrogate: shapes over a data set, no query, so every

@@ -32,9 +32,12 @@ import numpy as np
 from ..errors import DataError, ParameterError
 from ..schema import Feature, number_value
 from .base import (
+    GLOBAL_REFERENCE,
     AdditiveContent,
     AdditiveTerm,
     CategoryShape,
+    Content,
+    LocalProblem,
     NumberShape,
     PairAxis,
     PairTerm,
@@ -106,6 +109,37 @@ def with_reference(
         reference=reference,
         terms=tuple(main[t] for t in order),
         pairs=pairs,
+    )
+
+
+def restated(content: Content, values: np.ndarray, features: Sequence[Feature], name: str) -> Content:
+    """An additive surrogate's contributions restated against another population
+    (:func:`with_reference`); other families' are measured against the reference their
+    fit was given, and come back as they are."""
+    if not isinstance(content, AdditiveContent):
+        return content
+    return with_reference(content, values, features, reference=name)
+
+
+def over_data_set(content: Content, problem: LocalProblem, features: Sequence[Feature]) -> Content:
+    """A surrogate fitted over a data set, stated as such: it has no query, so no rule
+    fires, no term shows a query value, and additive shapes carry no contribution and come
+    largest spread over the fitting rows first (weighted standard deviation of the term)."""
+    if not isinstance(content, AdditiveContent):
+        return content.without_query()
+    values = term_values(content, problem.values_fit, features)
+    w = problem.w_fit / problem.w_fit.sum()
+    spread = np.sqrt(w @ (values - w @ values) ** 2)
+    n = len(content.terms)
+    order = sorted(range(n), key=lambda t: (-spread[t], content.terms[t].feature))
+    pairs = sorted(range(len(content.pairs)), key=lambda p: -spread[n + p])
+    return replace(
+        content,
+        reference=GLOBAL_REFERENCE,
+        terms=tuple(replace(content.terms[t], value=None, contribution=0.0) for t in order),
+        pairs=tuple(
+            replace(content.pairs[p], values=(None, None), contribution=0.0) for p in pairs
+        ),
     )
 
 
