@@ -51,8 +51,7 @@ import numpy as np
 
 from surrogate.interop import reseeded
 from surrogate.report import ReviewConfig
-from surrogate.report.builder import (
-    ReasonInputs,
+from surrogate.report.cases import (
     explain_positions,
     make_explainer,
     make_policy,
@@ -60,6 +59,7 @@ from surrogate.report.builder import (
     model_effects,
     reference_frame,
 )
+from surrogate.report.reasons import ReasonInputs
 from surrogate.report.model_check import reference_sample
 from surrogate.report.problem import load_problem
 from surrogate.report.reason_codes import eligible_by_family, family_totals

@@ -17,7 +17,7 @@ from surrogate.demo import (
 from surrogate.errors import ParameterError
 from surrogate.report import ReviewConfig
 from surrogate.report import config as report_config
-from surrogate.report.builder import _trainer_parameters
+from surrogate.report.sections import _trainer_parameters
 
 
 def test_the_report_offers_every_demo_trainer():

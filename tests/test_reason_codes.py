@@ -536,8 +536,8 @@ def test_a_family_that_states_its_contributions_feeds_the_same_reasons(small_wor
 def test_every_reason_of_every_declined_demo_applicant_is_true_of_their_value():
     """The demo review's settings (``make demo``), every declined held-out applicant."""
     from surrogate.report import ReviewConfig
-    from surrogate.report.builder import (
-        _adverse_output,
+    from surrogate.report.cases import (
+        adverse_output,
         explain_positions,
         make_explainer,
         make_policy,
@@ -548,7 +548,7 @@ def test_every_reason_of_every_declined_demo_applicant_is_true_of_their_value():
     config = ReviewConfig(data="german-credit").resolved()
     problem = load_problem(config)
     explainer = make_explainer(problem, config)
-    column = _adverse_output(explainer, config)
+    column = adverse_output(explainer, config)
     scores = explainer.blackbox.predict(problem.X_test)[:, column]
     train_scores = explainer.blackbox.predict(problem.X_train)[:, column]
     declined = [int(i) for i in np.flatnonzero(scores >= config.cutoff)]

@@ -795,7 +795,7 @@ def test_the_surrogate_check_finding_says_what_kind_each_disagreement_is():
 
 
 def test_the_family_ladder_aims_a_margin_above_the_minimum_fidelity(german_report):
-    from surrogate.report.builder import LADDER_MARGIN, local_family
+    from surrogate.report.cases import LADDER_MARGIN, local_family
 
     family, params = local_family(ReviewConfig(min_fidelity=0.7))
     assert family == "auto" and params["target_fidelity"] == pytest.approx(0.7 + LADDER_MARGIN)

@@ -4,9 +4,11 @@
 >>> write_report(build_report(ReviewConfig(out="reports/german-credit-gbm")))  # doctest: +SKIP
 """
 
-from .builder import REPORT_SCHEMA_VERSION, ReportBundle, build_report, write_report
+from .builder import build_report
 from .config import ReviewConfig
+from .document import REPORT_SCHEMA_VERSION, ReportBundle
 from .html import render_report_html
+from .publish import write_report
 
 __all__ = [
     "REPORT_SCHEMA_VERSION",

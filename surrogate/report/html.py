@@ -196,7 +196,7 @@ def render_report_html(report: dict[str, Any]) -> str:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    from .builder import report_json_sha256
+    from .document import report_json_sha256
 
     numbers = Numbers(report)
     template = env.get_template("report.html.j2")

@@ -30,30 +30,30 @@ import pandas as pd
 from ..errors import ModelError
 from ..explain.tabular import REFERENCE
 from . import analysis, findings, heldout
-from .builder import (
-    REPORT_SCHEMA_VERSION,
-    ReportBundle,
+from .cases import (
     case_ids,
-    data_section,
     explain_positions,
+    make_explainer,
+    make_policy,
+    reference_frame,
+    select_cases,
+    stated_against,
+    survey_positions,
+)
+from .config import ReviewConfig
+from .document import REPORT_SCHEMA_VERSION, ReportBundle, to_jsonable
+from .problem import Problem
+from .reason_codes import ReasonPolicy, Reference, prohibited_used
+from .sections import (
+    data_section,
     global_families,
     limitations,
     local_settings,
-    make_explainer,
-    make_policy,
     model_scope,
-    reference_frame,
     reproducibility_section,
     review_stamp,
-    select_cases,
     sensitivity_section,
-    stated_against,
-    survey_positions,
-    to_jsonable,
 )
-from .config import ReviewConfig
-from .problem import Problem
-from .reason_codes import ReasonPolicy, Reference, prohibited_used
 
 #: why a regression review gives no reason codes (stated in the document and by the CLI)
 NO_REASON_CODES = (

@@ -101,7 +101,7 @@ def report_json(out: Path) -> str:
     from surrogate.cli import build_parser
     from surrogate.cli.report import config_from_args
     from surrogate.report import build_report
-    from surrogate.report.builder import report_json as report_text
+    from surrogate.report.document import report_json as report_text
 
     argv = ["report", "--data", "german-credit", "--out", str(out)]
     args = build_parser().parse_args(argv)

@@ -1,0 +1,198 @@
+"""The review's reason-code section: reasons per declined case, ranked by the model's own
+effects or the surrogate's contributions, and their stability under other explainer seeds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..explain.tabular import REFERENCE
+from ..explanation import Explanation
+from .cases import explain_positions, stated_against
+from .config import ReviewConfig
+from .problem import Problem
+from .reason_codes import (
+    CaseReasons,
+    ModelEffects,
+    ReasonPolicy,
+    Reference,
+    case_reasons,
+)
+from .sections import review_unit
+
+#: seed-sequence purpose of the reasons' other seeds (1 and 2: :mod:`.cases`)
+_REASON_SEEDS_PURPOSE = 3
+
+
+@dataclass(frozen=True)
+class ReasonInputs:
+    """What reasons are computed from, besides the explanation: the policy, the reference
+    population (and its encoded ``rows``, to restate additive contributions against), case ids."""
+
+    problem: Problem
+    config: ReviewConfig
+    policy: ReasonPolicy
+    reference: Reference
+    rows: np.ndarray
+    features: Any
+    ids: list[str]
+    #: the model's own effects of the declined cases, by position; None: the surrogate's
+    #: contributions rank the reasons
+    effects: dict[int, ModelEffects] | None
+
+    def stated(self, exp: Explanation) -> Explanation:
+        """``exp`` stated against the reference population (additive ones restated, as
+        linear ones already are)."""
+        name = REFERENCE if self.reference.training else self.reference.name
+        return stated_against(exp, self.rows, self.features, name)
+
+    def reasons(self, stated: Explanation, position: int) -> CaseReasons:
+        """The reasons of the case at ``position`` from its stated explanation."""
+        effects = None if self.effects is None else self.effects.get(position)
+        case = case_reasons(
+            stated,
+            self.policy,
+            self.reference,
+            case_id=self.ids[position],
+            threshold=self.config.cutoff,
+            effects=effects,
+        )
+        if self.effects is not None and effects is None and case.status == "reasons":
+            # never fall back to the surrogate's ranking while the model's is stated
+            raise RuntimeError(
+                f"Case {self.ids[position]} has reasons but its model effects were not "
+                "measured, so they cannot be ranked by the model."
+            )
+        return case
+
+
+def reason_seed_stability(
+    inputs: ReasonInputs, explainer, positions: list[int], reasons: list[CaseReasons]
+) -> dict[str, Any]:
+    """The declined cases' reasons computed again under ``reason_seeds`` other explainer
+    seeds (each case's own neighbourhood redrawn; nothing else changes: the review's
+    ``explainer`` reseeded, nothing re-learned), and how often they are the same: the
+    principal reason, and every reason in order."""
+    config = inputs.config
+    declined = {p: _codes(r) for p, r in zip(positions, reasons, strict=True) if r.declined}
+    record: dict[str, Any] = {
+        "performed": bool(config.reason_seeds and declined),
+        "n_seeds": config.reason_seeds,
+        "n_cases": len(declined),
+        "seeds": f"numpy SeedSequence([seed, {_REASON_SEEDS_PURPOSE}, s]) for s = 1 .. n_seeds",
+    }
+    if not record["performed"]:
+        return {**record, "share_first_same": None, "share_identical": None, "cases": []}
+    first_same = dict.fromkeys(declined, 0)
+    identical = dict.fromkeys(declined, 0)
+    for s in range(1, config.reason_seeds + 1):
+        seed = np.random.SeedSequence([config.seed, _REASON_SEEDS_PURPOSE, s])
+        again = explainer.with_random_state(seed)
+        explained = explain_positions(again, inputs.problem, list(declined), config)
+        for p, codes in declined.items():
+            again = _codes(inputs.reasons(inputs.stated(explained[p]), p))
+            first_same[p] += again[:2] == codes[:2]
+            identical[p] += again == codes
+    k = config.reason_seeds
+    return {
+        **record,
+        "share_first_same": float(np.mean([first_same[p] == k for p in declined])),
+        "share_identical": float(np.mean([identical[p] == k for p in declined])),
+        "cases": [
+            {
+                "case_id": inputs.ids[p],
+                "position": p,
+                "first_same": first_same[p],
+                "identical": identical[p],
+            }
+            for p in declined
+        ],
+    }
+
+
+def _codes(reasons: CaseReasons) -> tuple[str, ...]:
+    """A case's status, then its reason families in order."""
+    return (reasons.status, *(r.family for r in reasons.reasons))
+
+
+#: how reasons are computed, by what ranks them (``ranked_by``)
+_TEXT_CHOICE = (
+    "with the policy's text for the applicant's own value: the text of the applicant's "
+    "category, of the value band holding the applicant's number, or of the direction in "
+    "which it lies from the reference mean."
+)
+
+
+REASONS_METHOD = {
+    "model": (
+        "Each family's effect in the model itself, without any surrogate, towards the adverse "
+        "outcome, in log-odds of the adverse class under the logit link: the model's output at "
+        "the applicant minus its mean output when the family's features take each reference "
+        "applicant's values in turn (the applicant's other features kept). Families with a "
+        "positive effect ranked, largest first; the ranking does not depend on the explainer's "
+        "seed. Each reason names its members whose own effect (the member moved alone) pushes "
+        "towards the adverse outcome (all its members when they push only together), "
+        + _TEXT_CHOICE
+        + " A case gets reasons only when its local surrogate is faithful: the model then "
+        "behaves close to the surrogate around the applicant. Beside each effect stands the "
+        "family's contribution in the surrogate: its members' terms at the applicant against "
+        "the reference population, summed (a linear term's slope times the applicant's offset "
+        "from the reference, an additive shape's value at the applicant minus its mean over "
+        "the reference population)."
+    ),
+    "surrogate": (
+        "Contributions of each case's local surrogate towards the adverse outcome, in log-odds "
+        "of the adverse class under the logit link, against the reference population. A "
+        "linear surrogate's: numbers as slope per training sd x (applicant's value - "
+        "reference mean) / training sd; categories as the slope of having the applicant's "
+        "category x (1 - its share in the reference population). An additive surrogate's: "
+        "each shape's value at the applicant minus its mean over the reference population "
+        "(a pairwise term counts towards a family only when both its features belong to it). "
+        "Summed per family; families with a positive total ranked, largest first. Each "
+        "reason names its members that push towards the adverse outcome, " + _TEXT_CHOICE
+    ),
+}
+
+
+def reasons_section(
+    reasons: list[CaseReasons], positions, policy: ReasonPolicy, reference: Reference, config
+) -> dict[str, Any]:
+    declined = [r for r in reasons if r.declined]
+    used: dict[str, int] = {}
+    for r in reasons:
+        for feature in r.prohibited_used:
+            used[feature] = used.get(feature, 0) + 1
+    frequency: dict[str, int] = {}
+    for r in reasons:
+        for reason in r.reasons:
+            frequency[reason.family] = frequency.get(reason.family, 0) + 1
+    return {
+        "method": REASONS_METHOD[config.ranked_by],
+        "ranked_by": config.ranked_by,
+        "unit": review_unit(config),
+        "reference": reference.name,
+        "policy": {
+            "adverse_class": policy.adverse_class,
+            "min_fidelity": policy.min_fidelity,
+            "max_reasons": policy.max_reasons,
+            "families": [
+                {"name": f.name, "features": list(f.features), "text": f.text}
+                for f in policy.families
+            ],
+            "texts": {name: texts.as_dict() for name, texts in sorted(policy.texts.items())},
+            "prohibited": list(policy.prohibited),
+            "excluded": list(policy.excluded),
+        },
+        "n_cases": len(reasons),
+        "n_declined": len(declined),
+        "n_with_reasons": sum(r.status == "reasons" for r in declined),
+        "n_manual_review": sum(r.status == "manual_review" for r in declined),
+        "prohibited_used": [{"feature": f, "n_cases": n} for f, n in sorted(used.items())],
+        "family_frequency": [
+            {"family": f, "n_cases": n}
+            for f, n in sorted(frequency.items(), key=lambda kv: (-kv[1], kv[0]))
+        ],
+        "cases": [dict(r.to_dict(), position=p) for r, p in zip(reasons, positions, strict=True)],
+    }
