@@ -59,10 +59,10 @@ from surrogate.report.cases import (
     model_effects,
     reference_frame,
 )
-from surrogate.report.reasons import ReasonInputs
 from surrogate.report.model_check import reference_sample
 from surrogate.report.problem import load_problem
 from surrogate.report.reason_codes import eligible_by_family, family_totals
+from surrogate.report.reasons import ReasonInputs
 
 N_SEEDS = 10
 TOP = 4
