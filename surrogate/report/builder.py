@@ -21,6 +21,7 @@ from dataclasses import replace
 
 from . import findings, heldout
 from .cases import (
+    Review,
     adverse_output,
     case_ids,
     explain_positions,
@@ -73,11 +74,20 @@ def build_report(config: ReviewConfig, *, command_line: str | None = None) -> Re
     problem = replace(problem, split={**problem.split, "not_explained": unexplained.record})
     positions = select_cases(scores_test, config, unexplained)
     policy = make_policy(config, explainer.schema)
-    reference = make_reference(config, explainer, problem, scores_train)
+    review = Review(
+        config=config,
+        problem=problem,
+        explainer=explainer,
+        scores_test=scores_test,
+        scores_train=scores_train,
+        positions=positions,
+        ids=case_ids(problem),
+        policy=policy,
+        reference=make_reference(config, explainer, problem, scores_train),
+    )
 
     survey = survey_positions(len(problem.X_test), config, unexplained.explainable)
     explained = explain_positions(explainer, problem, sorted(set(positions) | set(survey)), config)
-    ids = case_ids(problem)
     population = reference_frame(config, problem, scores_train)
     sample = reference_sample(population, config.seed)
     # declined as the reasons decide it: from each explanation's own model output
@@ -89,10 +99,10 @@ def build_report(config: ReviewConfig, *, command_line: str | None = None) -> Re
         problem=problem,
         config=config,
         policy=policy,
-        reference=reference,
+        reference=review.reference,
         rows=explainer.schema.encode(population),
         features=explainer.schema.features,
-        ids=ids,
+        ids=review.ids,
         effects=(
             {p: e.towards_adverse() for p, e in effects.items()}
             if config.ranked_by == "model"
@@ -110,24 +120,24 @@ def build_report(config: ReviewConfig, *, command_line: str | None = None) -> Re
     )
     report = {
         "report_schema_version": REPORT_SCHEMA_VERSION,
-        "scope": scope_section(config, problem, explainer, scores_test, positions),
+        "scope": scope_section(review),
         "findings": {},  # filled last, from the figures below
-        "data": data_section(problem, explainer, policy),
-        "performance": performance_section(problem, explainer, config, scores_test, scores_train),
-        "global": global_section(explainer, problem, config),
-        "local": local_section(case_exps, positions, ids, config),
-        "fidelity": fidelity_section(explained, survey, ids, scores_test, config),
-        "sensitivity": sensitivity_section(problem, case_exps, positions, ids, config),
+        "data": data_section(review),
+        "performance": performance_section(review),
+        "global": global_section(review),
+        "local": local_section(review, case_exps),
+        "fidelity": fidelity_section(review, explained, survey),
+        "sensitivity": sensitivity_section(review, case_exps),
         "reason_codes": {
-            **reasons_section(reasons, positions, policy, reference, config),
+            **reasons_section(review, reasons),
             "seed_stability": reason_seed_stability(reasoning, explainer, positions, reasons),
             "model_check": checked,
         },
-        "subgroups": subgroups_section(problem, explainer, policy, scores_test, config),
-        "limitations": limitations(config, problem),
+        "subgroups": subgroups_section(review),
+        "limitations": limitations(review),
         # the rerun compares explanations as fitted, before any restatement
         "reproducibility": reproducibility_section(
-            problem, config, [explained[p] for p in positions], positions, command_line
+            review, [explained[p] for p in positions], command_line
         ),
     }
     items = findings.findings(to_jsonable(report), config.finding_cutoffs())

@@ -3,7 +3,7 @@ surveyed, the family ladder, the reason policy and the reference population."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -27,6 +27,24 @@ from .reason_codes import (
 #: seed-sequence purposes derived from the review seed, besides split/model/explainer
 #: (3 is the reasons' other seeds: :mod:`.reasons`)
 _SAMPLE_PURPOSE, _SURVEY_PURPOSE = 1, 2
+
+
+@dataclass(frozen=True)
+class Review:
+    """What every section of a review reads: its settings, data and model, the explainer,
+    the model's output on both splits (the adverse class's probability; a regression's
+    prediction), the chosen cases (positions in the held-out split) and every held-out
+    row's id, and the reason policy with its reference population."""
+
+    config: ReviewConfig
+    problem: Problem
+    explainer: TabularExplainer
+    scores_test: np.ndarray
+    scores_train: np.ndarray
+    positions: list[int]
+    ids: list[str]
+    policy: ReasonPolicy
+    reference: Reference
 
 
 def make_explainer(problem: Problem, config: ReviewConfig, **changes: Any) -> TabularExplainer:

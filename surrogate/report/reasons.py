@@ -10,7 +10,7 @@ import numpy as np
 
 from ..explain.tabular import REFERENCE
 from ..explanation import Explanation
-from .cases import explain_positions, stated_against
+from .cases import Review, explain_positions, stated_against
 from .config import ReviewConfig
 from .problem import Problem
 from .reason_codes import (
@@ -156,9 +156,8 @@ REASONS_METHOD = {
 }
 
 
-def reasons_section(
-    reasons: list[CaseReasons], positions, policy: ReasonPolicy, reference: Reference, config
-) -> dict[str, Any]:
+def reasons_section(review: Review, reasons: list[CaseReasons]) -> dict[str, Any]:
+    positions, policy, config = review.positions, review.policy, review.config
     declined = [r for r in reasons if r.declined]
     used: dict[str, int] = {}
     for r in reasons:
@@ -172,7 +171,7 @@ def reasons_section(
         "method": REASONS_METHOD[config.ranked_by],
         "ranked_by": config.ranked_by,
         "unit": review_unit(config),
-        "reference": reference.name,
+        "reference": review.reference.name,
         "policy": {
             "adverse_class": policy.adverse_class,
             "min_fidelity": policy.min_fidelity,

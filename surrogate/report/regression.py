@@ -31,6 +31,7 @@ from ..errors import ModelError
 from ..explain.tabular import REFERENCE
 from . import analysis, findings, heldout
 from .cases import (
+    Review,
     case_ids,
     explain_positions,
     make_explainer,
@@ -43,10 +44,10 @@ from .cases import (
 from .config import ReviewConfig
 from .document import REPORT_SCHEMA_VERSION, ReportBundle, to_jsonable
 from .problem import Problem
-from .reason_codes import ReasonPolicy, Reference, prohibited_used
+from .reason_codes import Reference, prohibited_used
 from .sections import (
     data_section,
-    global_families,
+    global_section,
     limitations,
     local_settings,
     model_scope,
@@ -75,10 +76,19 @@ def build_regression_report(
     unexplained = heldout.unexplained_rows(explainer.schema, problem.X_test)
     problem = replace(problem, split={**problem.split, "not_explained": unexplained.record})
     positions = select_cases(pred_test, config, unexplained)
-    # the explained output stands where a classifier's adverse class does, so the policy's
-    # contributions read as "raises the prediction"
-    policy = make_policy(config, explainer.schema, adverse_class=explainer.target.name)
-    reference = Reference.from_schema(explainer.schema)
+    review = Review(
+        config=config,
+        problem=problem,
+        explainer=explainer,
+        scores_test=pred_test,
+        scores_train=pred_train,
+        positions=positions,
+        ids=case_ids(problem),
+        # the explained output stands where a classifier's adverse class does, so the
+        # policy's contributions read as "raises the prediction"
+        policy=make_policy(config, explainer.schema, adverse_class=explainer.target.name),
+        reference=Reference.from_schema(explainer.schema),
+    )
 
     survey = survey_positions(len(problem.X_test), config, unexplained.explainable)
     explained = explain_positions(explainer, problem, sorted(set(positions) | set(survey)), config)
@@ -86,25 +96,24 @@ def build_regression_report(
     case_exps = [
         stated_against(explained[p], rows, explainer.schema.features, REFERENCE) for p in positions
     ]
-    ids = case_ids(problem)
     report = {
         "report_schema_version": REPORT_SCHEMA_VERSION,
-        "scope": scope_section(config, problem, explainer, unit, positions),
+        "scope": scope_section(review, unit),
         "findings": {},  # filled last, from the figures below
-        "data": regression_data_section(problem, explainer, policy),
+        "data": regression_data_section(review),
         "performance": {
             "held_out": analysis.regression_performance(pred_test, _actual(problem.y_test)),
             "training": analysis.regression_performance(pred_train, _actual(problem.y_train)),
         },
-        "global": global_section(explainer, problem, config, unit),
-        "local": local_section(case_exps, positions, ids, config, unit, policy, reference),
-        "fidelity": fidelity_section(explained, survey, ids, config),
-        "sensitivity": sensitivity_section(problem, case_exps, positions, ids, config),
+        "global": global_section(review, unit),
+        "local": local_section(review, case_exps, unit),
+        "fidelity": fidelity_section(review, explained, survey),
+        "sensitivity": sensitivity_section(review, case_exps),
         "reason_codes": {"performed": False, "why": NO_REASON_CODES, "n_cases": 0},
-        "subgroups": subgroups_section(problem, policy, pred_test),
-        "limitations": regression_limitations(config, problem),
+        "subgroups": subgroups_section(review),
+        "limitations": regression_limitations(review),
         "reproducibility": reproducibility_section(
-            problem, config, [explained[p] for p in positions], positions, command_line
+            review, [explained[p] for p in positions], command_line
         ),
     }
     items = findings.regression_findings(to_jsonable(report), config.finding_cutoffs())
@@ -123,9 +132,9 @@ def build_regression_report(
     )
 
 
-def regression_limitations(config: ReviewConfig, problem: Problem) -> list[str]:
+def regression_limitations(review: Review) -> list[str]:
     """The review's limitations, less the one about reason codes (a regression has none)."""
-    return [item for item in limitations(config, problem) if not item.startswith("Reason codes")]
+    return [item for item in limitations(review) if not item.startswith("Reason codes")]
 
 
 def output_unit(problem: Problem) -> str:
@@ -147,9 +156,8 @@ def _actual(y: pd.Series) -> np.ndarray:
 
 
 # ---- sections ----------------------------------------------------------------------------------------
-def scope_section(
-    config: ReviewConfig, problem: Problem, explainer: Any, unit: str, positions: list[int]
-) -> dict[str, Any]:
+def scope_section(review: Review, unit: str) -> dict[str, Any]:
+    config, problem, positions = review.config, review.problem, review.positions
 
 
     not_performed = [{"what": "reason codes", "why": "a regression review has no decision rule"}]
@@ -164,7 +172,7 @@ def scope_section(
             )
         ]
     return {
-        **model_scope(config, problem, explainer),
+        **model_scope(review),
         "task": "regression",
         "target": str(problem.y_train.name),
         "unit": unit,
@@ -178,11 +186,10 @@ def scope_section(
     }
 
 
-def regression_data_section(
-    problem: Problem, explainer: Any, policy: ReasonPolicy
-) -> dict[str, Any]:
+def regression_data_section(review: Review) -> dict[str, Any]:
     """The data section, with the target summarised as a number instead of class counts."""
-    section = data_section(problem, explainer, policy)
+    problem = review.problem
+    section = data_section(review)
     y = np.concatenate([_actual(problem.y_train), _actual(problem.y_test)])
     section["labels"] = []
     section["target"] = {
@@ -196,35 +203,16 @@ def regression_data_section(
     return section
 
 
-def global_section(
-    explainer: Any, problem: Problem, config: ReviewConfig, unit: str
-) -> dict[str, Any]:
-    return {
-        "data": "the training split, split again into fitting and held-out parts by explain_global",
-        "scale": f"{unit} (the explainer's link: {config.link})",
-        **analysis.global_surrogates(
-            explainer, problem.X_train, global_families(config), augment=config.global_augment
-        ),
-    }
-
-
-def local_section(
-    case_exps: list[Any],
-    positions: list[int],
-    ids: list[str],
-    config: ReviewConfig,
-    unit: str,
-    policy: ReasonPolicy,
-    reference: Reference,
-) -> dict[str, Any]:
+def local_section(review: Review, case_exps: list[Any], unit: str) -> dict[str, Any]:
     """The chosen cases' explanations in the model's unit, each with the prohibited bases it uses."""
+    config, ids, policy = review.config, review.ids, review.policy
     cases = [
         {
             **analysis.explanation_summary(e, case_id=ids[p], position=p),
             "unit": unit,
-            "prohibited_used": list(prohibited_used(e, policy, reference)),
+            "prohibited_used": list(prohibited_used(e, policy, review.reference)),
         }
-        for e, p in zip(case_exps, positions, strict=True)
+        for e, p in zip(case_exps, review.positions, strict=True)
     ]
     used: dict[str, int] = {}
     for case in cases:
@@ -241,21 +229,18 @@ def local_section(
     }
 
 
-def fidelity_section(
-    explained: dict[int, Any], survey: list[int], ids: list[str], config: ReviewConfig
-) -> dict[str, Any]:
+def fidelity_section(review: Review, explained: dict[int, Any], survey: list[int]) -> dict[str, Any]:
     rows = []
     for p in survey:
-        row = analysis.survey_row(explained[p], case_id=ids[p], position=p, declined=False)
+        row = analysis.survey_row(explained[p], case_id=review.ids[p], position=p, declined=False)
         del row["declined"]  # no decision rule: nobody is declined
         rows.append(row)
-    return analysis.fidelity_distribution(rows, config.min_fidelity)
+    return analysis.fidelity_distribution(rows, review.config.min_fidelity)
 
 
-def subgroups_section(
-    problem: Problem, policy: ReasonPolicy, pred_test: np.ndarray
-) -> dict[str, Any]:
+def subgroups_section(review: Review) -> dict[str, Any]:
     """Mean prediction, mean actual value and MAE per group of each prohibited-basis feature."""
+    problem = review.problem
     return {
         "data": "the held-out split, scored once for the performance section",
         "measures": "mean prediction, mean actual value and mean absolute error per group",
@@ -263,8 +248,8 @@ def subgroups_section(
         "features": findings.regression_subgroups(
             problem.X_test,
             _actual(problem.y_test),
-            np.asarray(pred_test, dtype=float),
-            features=policy.prohibited,
+            np.asarray(review.scores_test, dtype=float),
+            features=review.policy.prohibited,
             X_train=problem.X_train,
         ),
         "note": None,

@@ -20,7 +20,7 @@ import pandas as pd
 from .. import _version
 from ..schema import format_value
 from . import analysis, findings
-from .cases import explain_positions, local_family, make_explainer
+from .cases import Review, explain_positions, local_family, make_explainer
 from .config import ReviewConfig
 from .problem import Problem
 from .reason_codes import (
@@ -77,9 +77,10 @@ HELD_OUT_CAVEATS = {
 
 
 # ---- sections ----------------------------------------------------------------------------------------------
-def model_scope(config: ReviewConfig, problem: Problem, explainer) -> dict[str, Any]:
+def model_scope(review: Review) -> dict[str, Any]:
     """The scope's opening lines, for every task: what is reviewed, for what, and where the
     model came from."""
+    config, problem, explainer = review.config, review.problem, review.explainer
     return {
         "title": config.title,
         "model_id": config.model_id,
@@ -104,25 +105,25 @@ def review_stamp() -> dict[str, Any]:
     }
 
 
-def scope_section(
-    config: ReviewConfig, problem: Problem, explainer, scores_test: np.ndarray, positions
-) -> dict[str, Any]:
+def scope_section(review: Review) -> dict[str, Any]:
+    config, problem = review.config, review.problem
     return {
-        **model_scope(config, problem, explainer),
+        **model_scope(review),
         "data_source": problem.data_source,
         "adverse_class": config.adverse,
         "threshold": config.cutoff,
         "threshold_rationale": config.threshold_rationale,
         **review_stamp(),
         "not_performed": not_performed(
-            config, scores_test, positions, problem.split.get("not_explained")
+            config, review.scores_test, review.positions, problem.split.get("not_explained")
         ),
     }
 
 
-def limitations(config: ReviewConfig, problem: Problem) -> list[str]:
+def limitations(review: Review) -> list[str]:
     """The limitations; the last one says how far the held-out figures can be trusted,
     which depends on where the model and the held-out rows came from."""
+    config, problem = review.config, review.problem
     *general, trained_here = LIMITATIONS
     kind = problem.split.get("kind", "random")
     if config.model is None:
@@ -182,7 +183,8 @@ def not_performed(
     return [{"what": what, "why": why} for what in parts]
 
 
-def data_section(problem: Problem, explainer, policy: ReasonPolicy) -> dict[str, Any]:
+def data_section(review: Review) -> dict[str, Any]:
+    problem, explainer, policy = review.problem, review.explainer, review.policy
     y = pd.concat([problem.y_train, problem.y_test])
     counts = y.value_counts().sort_index()
     features = [_feature_summary(f, problem, policy) for f in explainer.schema.features]
@@ -233,19 +235,18 @@ def _feature_summary(f, problem: Problem, policy: ReasonPolicy) -> dict[str, Any
     }
 
 
-def performance_section(
-    problem: Problem, explainer, config: ReviewConfig, scores_test, scores_train
-) -> dict[str, Any]:
-    mode = explainer.blackbox.mode
+def performance_section(review: Review) -> dict[str, Any]:
+    problem, config = review.problem, review.config
+    mode = review.explainer.blackbox.mode
     test = analysis.performance(
-        scores_test,
+        review.scores_test,
         problem.y_test,
         mode=mode,
         adverse=config.adverse,
         threshold=config.cutoff,
     )
     train = analysis.performance(
-        scores_train,
+        review.scores_train,
         problem.y_train,
         mode=mode,
         adverse=config.adverse,
@@ -263,12 +264,17 @@ def review_unit(config: ReviewConfig) -> str:
     return scale_label(config.adverse, link, probability=link == "identity")
 
 
-def global_section(explainer, problem: Problem, config: ReviewConfig) -> dict[str, Any]:
+def global_section(review: Review, unit: str | None = None) -> dict[str, Any]:
+    """The global surrogates over the training split, in ``unit`` (default: the review's)."""
+    config = review.config
     return {
         "data": "the training split, split again into fitting and held-out parts by explain_global",
-        "scale": f"{review_unit(config)} (the explainer's link: {config.link})",
+        "scale": f"{unit or review_unit(config)} (the explainer's link: {config.link})",
         **analysis.global_surrogates(
-            explainer, problem.X_train, global_families(config), augment=config.global_augment
+            review.explainer,
+            review.problem.X_train,
+            global_families(config),
+            augment=config.global_augment,
         ),
     }
 
@@ -282,13 +288,14 @@ def global_families(config: ReviewConfig) -> dict[str, dict[str, Any]]:
     }
 
 
-def local_section(case_exps, positions, ids, config: ReviewConfig) -> dict[str, Any]:
+def local_section(review: Review, case_exps) -> dict[str, Any]:
+    config = review.config
     return {
         "selection": config.select,
         "settings": {**local_settings(config), "threshold": config.cutoff},
         "cases": [
-            analysis.explanation_summary(e, case_id=ids[p], position=p)
-            for e, p in zip(case_exps, positions, strict=True)
+            analysis.explanation_summary(e, case_id=review.ids[p], position=p)
+            for e, p in zip(case_exps, review.positions, strict=True)
         ],
     }
 
@@ -311,23 +318,23 @@ def local_settings(config: ReviewConfig) -> dict[str, Any]:
     }
 
 
-def fidelity_section(explained, survey, ids, scores_test, config: ReviewConfig) -> dict[str, Any]:
+def fidelity_section(review: Review, explained, survey) -> dict[str, Any]:
+    config = review.config
     rows = [
         analysis.survey_row(
             explained[p],
-            case_id=ids[p],
+            case_id=review.ids[p],
             position=p,
-            declined=bool(scores_test[p] >= config.cutoff),
+            declined=bool(review.scores_test[p] >= config.cutoff),
         )
         for p in survey
     ]
     return analysis.fidelity_distribution(rows, config.min_fidelity)
 
 
-def sensitivity_section(
-    problem: Problem, case_exps, positions, ids, config: ReviewConfig
-) -> dict[str, Any]:
-    chosen = positions[: config.sensitivity_cases]
+def sensitivity_section(review: Review, case_exps) -> dict[str, Any]:
+    problem, config, ids = review.problem, review.config, review.ids
+    chosen = review.positions[: config.sensitivity_cases]
     if not chosen:
         return {
             "performed": False,
@@ -372,16 +379,15 @@ def sensitivity_section(
     }
 
 
-def subgroups_section(
-    problem: Problem, explainer, policy: ReasonPolicy, scores_test, config: ReviewConfig
-) -> dict[str, Any]:
+def subgroups_section(review: Review) -> dict[str, Any]:
     """Decline rate and AUC per group of each prohibited-basis feature, on held-out rows."""
+    problem, config = review.problem, review.config
     common = {
         "data": "the held-out split, scored once for the performance section",
         "threshold": config.cutoff,
         "min_group": findings.MIN_GROUP,
     }
-    if explainer.blackbox.mode != "classification":
+    if review.explainer.blackbox.mode != "classification":
         return {**common, "features": [], "note": "Decline rates need a classifier."}
     is_adverse = (problem.y_test.astype(str) == str(config.adverse)).to_numpy()
     return {
@@ -389,8 +395,8 @@ def subgroups_section(
         "features": findings.subgroups(
             problem.X_test,
             is_adverse,
-            np.asarray(scores_test, dtype=float),
-            features=policy.prohibited,
+            np.asarray(review.scores_test, dtype=float),
+            features=review.policy.prohibited,
             threshold=config.cutoff,
             X_train=problem.X_train,
         ),
@@ -398,9 +404,10 @@ def subgroups_section(
     }
 
 
-def reproducibility_section(
-    problem: Problem, config: ReviewConfig, case_exps, positions, command_line
-) -> dict[str, Any]:
+def reproducibility_section(review: Review, fitted, command_line) -> dict[str, Any]:
+    """Versions, seeds, digests and the rerun check; ``fitted`` are the chosen cases'
+    explanations as fitted (before any restatement), which the rerun compares."""
+    problem, config = review.problem, review.config
     config_text = config.to_toml()
     return {
         "versions": [
@@ -428,7 +435,7 @@ def reproducibility_section(
         else shlex.join(["surrogate", *sys.argv[1:]]),
         "rerun_command": rerun_command(config, problem),
         "git_commit": git_commit(),
-        "rerun_check": rerun_check(problem, config, case_exps, positions),
+        "rerun_check": rerun_check(problem, config, fitted, review.positions),
     }
 
 
