@@ -11,7 +11,9 @@ Loading a model file runs code from it, so it is guarded:
   needs trust too;
 * a torch state dict (``.pt`` / ``.pth``) is read with ``torch.load(weights_only=True)``,
   which builds tensors only, into the module that ``--model-factory module:function``
-  returns (code the reviewer names explicitly, imported like any module).
+  returns (code the reviewer names on the command line; a review file cannot name it, and
+  the module is not looked up in the current folder unless it is on PYTHONPATH: see
+  :mod:`.factory`).
 
 Trust is granted on the command line only (see :mod:`.config`): ``--trust-model-file``,
 or ``--trust-model-sha256 <digest>``, which trusts the file only if its SHA-256 is that
@@ -85,6 +87,7 @@ def load_problem(config: ReviewConfig) -> Problem:
         y = numeric_target(y, config)
     given = heldout.select(config, X, y)  # held-out rows given by a file or a column, if any
     X_train, X_test, y_train, y_test, split = given or split_data(X, y, config)
+    split = {**split, "training_overlap": heldout.training_overlap(X_train, X_test)}
     if task == "regression":  # held-out rows from a file bring their own labels
         y_test = numeric_target(y_test, config)
     if model is None:
@@ -129,8 +132,14 @@ def review_task(config: ReviewConfig, model: Any, X: pd.DataFrame) -> str:
     return adapter.mode
 
 
+#: largest magnitude of a regression's target or prediction: squares and sums of squares of
+#: such numbers (R^2, RMSE, a tree's impurity) stay finite in float64 (largest 1.8e308)
+MAX_REGRESSION_MAGNITUDE = 1e100
+
+
 def numeric_target(y: pd.Series, config: ReviewConfig) -> pd.Series:
-    """A regression's labels as numbers; a target with other values is refused, naming them."""
+    """A regression's labels as numbers; a target with other values, or with numbers too
+    large to square (:data:`MAX_REGRESSION_MAGNITUDE`), is refused, naming them."""
     import numpy as np
 
     values = pd.to_numeric(y, errors="coerce").astype(float)
@@ -142,7 +151,22 @@ def numeric_target(y: pd.Series, config: ReviewConfig) -> pd.Series:
             f"{config.data_name!r} holds values like {shown}; use --task classification for class "
             "labels."
         )
+    check_magnitude(values.to_numpy(), f"The target {y.name or config.target!r}")
     return values.rename(y.name)
+
+
+def check_magnitude(values: Any, what: str) -> None:
+    """Refuse numbers beyond :data:`MAX_REGRESSION_MAGNITUDE`, naming the first."""
+    import numpy as np
+
+    large = np.flatnonzero(np.abs(np.asarray(values, dtype=float)) > MAX_REGRESSION_MAGNITUDE)
+    if len(large):
+        first = int(large[0])
+        raise DataError(
+            f"{what} holds {len(large)} values beyond \u00b1{MAX_REGRESSION_MAGNITUDE:g} (the "
+            f"first, in row {first}, is {float(np.asarray(values)[first]):g}): their squares "
+            "overflow the review's figures. Rescale it (e.g. to thousands or millions)."
+        )
 
 
 # ---- data ------------------------------------------------------------------------------------
@@ -168,12 +192,14 @@ def read_table(path: Path) -> pd.DataFrame:
     every present value is an ISO 8601 date or timestamp (``2021-03-01``, ``2021-03-01T10:30Z``).
 
     Refused with a :class:`DataError` naming the column: a name given to two columns
-    (pandas would silently rename the second ``name.1``) and infinite numbers.
+    (pandas would silently rename the second ``name.1``), a name holding a control
+    character, and infinite numbers.
     """
     if path.suffix.lower() == ".parquet":
         frame = pd.read_parquet(path)
     else:
         frame = _read_csv(path)
+    _check_column_names(frame, path)
     for column in frame.columns:
         if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
             dates = iso_dates(frame[column], f"data file {path.name!r}")
@@ -206,6 +232,23 @@ def _read_csv(path: Path) -> pd.DataFrame:
     if len(frame) == 0:
         raise DataError(f"The data file {path.name!r} has a header but no rows.")
     return frame
+
+
+def _check_column_names(frame: pd.DataFrame, path: Path) -> None:
+    """Refuse column names holding control characters (NUL, escapes, line breaks): they
+    would be written into the report, its drawings and its CSV."""
+    import unicodedata
+
+    for column in frame.columns:
+        name = str(column)
+        controls = sorted({ch for ch in name if unicodedata.category(ch) == "Cc"})
+        if controls:
+            shown = ", ".join(repr(ch) for ch in controls)
+            raise DataError(
+                f"The data file {path.name!r} has a column named {name!r}, which holds the "
+                f"control character{'s' if len(controls) > 1 else ''} {shown}; rename the column "
+                "to printable text."
+            )
 
 
 def _check_cardinality(frame: pd.DataFrame, path: Path) -> None:
@@ -440,19 +483,10 @@ def _load_exported(path: Path, data: bytes, grant: _Grant) -> Any:
 
 
 def _load_state_dict(path: Path, data: bytes, factory: str | None) -> Any:
-    if not factory or ":" not in factory:
-        raise ParameterError(
-            f"A torch state dict ({path.name!r}) needs --model-factory module:function naming the "
-            f"function that builds the module, got {factory!r}."
-        )
-    import importlib
+    from .factory import import_factory
 
+    build = import_factory(factory, model=repr(path.name))
     torch = require("torch", "torch")
-    module_name, _, function = factory.partition(":")
-    try:
-        build = getattr(importlib.import_module(module_name), function)
-    except (ImportError, AttributeError) as exc:
-        raise ParameterError(f"--model-factory {factory!r} cannot be imported: {exc}") from exc
     module = build()
     module.load_state_dict(torch.load(io.BytesIO(data), map_location="cpu", weights_only=True))
     return module.eval()

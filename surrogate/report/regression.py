@@ -52,7 +52,7 @@ from .builder import (
     to_jsonable,
 )
 from .config import ReviewConfig
-from .problem import Problem
+from .problem import Problem, check_magnitude
 from .reason_codes import ReasonPolicy, Reference, prohibited_used
 
 #: why a regression review gives no reason codes (stated in the document and by the CLI)
@@ -72,6 +72,8 @@ def build_regression_report(
     unit = output_unit(problem)
     pred_test = explainer.blackbox.predict(problem.X_test)[:, explainer.target.index]
     pred_train = explainer.blackbox.predict(problem.X_train)[:, explainer.target.index]
+    for rows, predictions in (("held-out", pred_test), ("training", pred_train)):
+        check_magnitude(predictions, f"The model's prediction on the {rows} rows")
     unexplained = heldout.unexplained_rows(explainer.schema, problem.X_test)
     problem = replace(problem, split={**problem.split, "not_explained": unexplained.record})
     positions = select_cases(pred_test, config, unexplained)
