@@ -260,6 +260,11 @@ def as_float64(raw: Any) -> _Scores:
         raw = raw.numpy()
     else:
         resolution = _resolution(getattr(raw, "dtype", None))
+    if np.iscomplexobj(raw):  # float64 would drop the imaginary part silently
+        raise ModelOutputError(
+            f"The black box returned complex numbers ({type(raw).__name__} of dtype "
+            f"{np.asarray(raw).dtype}); expected real scores or probabilities."
+        )
     try:
         values = np.asarray(raw, dtype=np.float64)
     except (TypeError, ValueError) as exc:

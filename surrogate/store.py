@@ -36,6 +36,7 @@ import io
 import json
 import os
 import re
+import stat
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -299,7 +300,7 @@ def hold_lock(path: Path, *, what: str) -> Iterator[None]:
 
 def _acquire(path: Path, what: str) -> int:
     for _attempt in range(3):
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = _open_lock_file(path, what)
         if not _try_lock(fd):
             holder = _holder(fd)
             os.close(fd)
@@ -313,15 +314,68 @@ def _acquire(path: Path, what: str) -> int:
     raise ParameterError(f"{what} is being taken by other runs; try again.")
 
 
+#: open flags that never follow a symbolic link (where the system has them)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _open_lock_file(path: Path, what: str) -> int:
+    """The lock file, created new, or the one a killed run left: never through a link.
+
+    A lock path that is a symbolic link, a hard link to another file or not a plain file is
+    refused, so its target is never truncated or written.
+    """
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o644)
+    except FileExistsError:  # left by a run that was killed, or held by a running one
+        try:
+            fd = os.open(path, os.O_RDWR | _NOFOLLOW)
+        except OSError as exc:
+            raise _not_a_lock(path, what, exc) from None
+    status = os.fstat(fd)
+    if not stat.S_ISREG(status.st_mode) or status.st_nlink != 1:
+        os.close(fd)
+        raise _not_a_lock(path, what, None)
+    return fd
+
+
+def _not_a_lock(path: Path, what: str, exc: OSError | None) -> ParameterError:
+    kind = "a symbolic link" if path.is_symlink() else "not a plain file of its own"
+    return ParameterError(
+        f"{what} cannot be locked: its lock file {str(path)!r} is {kind}"
+        + (f" ({exc.strerror})" if exc is not None and exc.strerror else "")
+        + ", so writing it could change another file. Remove it and run again."
+    )
+
+
+def open_new(path: Path) -> int:
+    """A file descriptor of the new file ``path``, created here: never an existing file, and
+    never through a symbolic link; otherwise a ParameterError naming it."""
+    try:
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o644)
+    except FileExistsError:
+        raise ParameterError(
+            f"{str(path)!r} already exists (a file, folder or link this run did not create); "
+            "refusing to write through it. Remove it and run again."
+        ) from None
+
+
 def remove_stale_temporaries(folder: Path) -> list[str]:
-    """Remove the temporary files a killed run left in ``folder`` (call with the lock held)."""
+    """Remove the temporary files a killed run left in ``folder`` (call with the lock held):
+    plain files named exactly as :func:`atomic_write` names a store file's temporary."""
     removed = []
     for path in sorted(folder.iterdir()):
         match = _TEMPORARY.match(path.name)
-        if match and is_store_file(match["name"]) and path.is_file():
+        if match and is_store_file(match["name"]) and _is_plain_file(path):
             path.unlink()
             removed.append(path.name)
     return removed
+
+
+def _is_plain_file(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except FileNotFoundError:
+        return False
 
 
 def is_store_file(name: str) -> bool:
@@ -569,17 +623,21 @@ def _json_bytes(document: Any, indent: int | None = None) -> bytes:
 def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` under a hidden temporary name beside ``path``, flush it to disk, rename.
 
-    A failed write (a full disk) leaves ``path`` as it was and no temporary behind.
+    A failed write (a full disk) leaves ``path`` as it was and no temporary behind. The
+    temporary is created new (:func:`open_new`): an existing file or link of that name is
+    refused, never written through.
     """
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    fd = open_new(temporary)
     try:
-        with open(temporary, "wb") as fh:
+        with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    except BaseException:
+        temporary.unlink(missing_ok=True)  # created above: ours to remove
+        raise
 
 
 # ---- resuming and reading: every part verified -----------------------------------------------

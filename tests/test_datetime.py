@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import surrogate as sg
 from surrogate import cli
 from surrogate.errors import DataError, DataTypeError, ParameterError
-from surrogate.report.problem import read_table
+from surrogate.report.tables import read_table
 from surrogate.schema import DATETIME_ORIGIN, FeatureSchema, _definition
 
 ORIGIN = pd.Timestamp(DATETIME_ORIGIN)

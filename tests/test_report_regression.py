@@ -85,7 +85,7 @@ def files(tmp_path_factory):
     from sklearn.ensemble import GradientBoostingRegressor
     from sklearn.tree import DecisionTreeClassifier
 
-    from surrogate.report.problem import read_table
+    from surrogate.report.tables import read_table
 
     folder = tmp_path_factory.mktemp("lgd")
     data = folder / "lgd.csv"

@@ -250,7 +250,7 @@ def test_test_data_and_split_column_exclude_each_other(files, tmp_path, capsys):
 def loaded_model(files):
     joblib = pytest.importorskip("joblib")
     from surrogate.demo import german_credit_model
-    from surrogate.report.problem import read_table
+    from surrogate.report.tables import read_table
 
     frame = read_table(files / "train.csv")
     model = german_credit_model(frame.drop(columns=["default"]), frame["default"], trainer="logreg")

@@ -11,7 +11,7 @@ import shlex
 from typing import Any
 
 from ..demo import TRAINERS
-from ..report.config import TASKS, TORCH_OUTPUTS, threshold_argument
+from ..report.config import TASKS, TORCH_OUTPUTS, ReviewConfig, threshold_argument
 from .rows import parse_rows
 
 #: command-line destination -> review setting, for flags that map one to one
@@ -76,7 +76,8 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--model-factory",
         help="module:function building the torch module whose state dict --model holds "
-        "(loaded with weights_only=True)",
+        "(loaded with weights_only=True); it runs code, so a review file cannot name it, and "
+        "the current folder is searched for the module only when it is on PYTHONPATH",
     )
     p.add_argument(
         "--torch-output",
@@ -133,7 +134,10 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--families", help="reason families mapping (.csv or .toml: family, features, text)"
     )
     p.add_argument(
-        "--min-fidelity", type=float, help="lowest local R^2 for automatic reasons (default 0.5)"
+        "--min-fidelity",
+        type=float,
+        help="lowest local R^2 for automatic reasons, from 0 to 1 (default "
+        f"{ReviewConfig.min_fidelity:g}; a lower one is reported as a finding)",
     )
     p.add_argument("--model-id", help="model identifier shown in the report")
     p.add_argument("--intended-use", help="intended use shown in the report")

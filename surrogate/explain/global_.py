@@ -104,6 +104,7 @@ def global_data(
     seed = np.random.SeedSequence([*_entropy(explainer.root), _digest(values)])
     split_seed, augment_seed, fit_seed = seed.spawn(3)
     train, test = _split(len(values), test_share, split_seed)
+    check_augment_memory(len(train), values.shape[1], augment)
     fit_values = _augmented(explainer, values[train], augment, augment_seed)
     y_fit, y_test = _score(explainer, fit_values), _score(explainer, values[test])
     problem = LocalProblem(
@@ -171,6 +172,28 @@ def _split(
     order = np.random.default_rng(seed).permutation(n)
     n_test = int(round(test_share * n))
     return np.sort(order[n_test:]), np.sort(order[:n_test])
+
+
+#: most memory the augmented rows of a global fit may take (estimated before drawing them)
+MAX_AUGMENT_BYTES = 2 * 1024**3
+#: float64 arrays of a row's width held per augmented row at once: its values, the
+#: sampler's uniforms, the surrogate's representation and a copy while concatenating
+ARRAYS_PER_AUGMENTED_ROW = 4
+
+
+def check_augment_memory(n_rows: int, n_features: int, augment: int) -> None:
+    """Refuse an ``augment`` whose rows would take more than :data:`MAX_AUGMENT_BYTES`."""
+    per_row = ARRAYS_PER_AUGMENTED_ROW * 8 * max(n_features, 1)
+    needed = n_rows * (augment + 1) * per_row
+    if needed <= MAX_AUGMENT_BYTES:
+        return
+    most = MAX_AUGMENT_BYTES // (n_rows * per_row) - 1
+    raise ParameterError(
+        f"augment = {augment} would draw {n_rows * augment:,} rows around the {n_rows:,} fitting "
+        f"rows, about {needed / 1024**3:.1f} GiB ({ARRAYS_PER_AUGMENTED_ROW} float64 arrays of "
+        f"{n_features} features per row); the bound is {MAX_AUGMENT_BYTES / 1024**3:g} GiB, so "
+        f"augment can be at most {max(most, 0):,} for these data."
+    )
 
 
 def _augmented(

@@ -39,6 +39,28 @@ def canonical_json(document: Any, *, indent: int | None = None) -> str:
     )
 
 
+def load_json(text: str | bytes) -> Any:
+    """JSON text as Python values, refusing ``NaN`` and ``Infinity`` (which :func:`canonical_json`
+    never writes, so a document holding them was not written by this library)."""
+    return json.loads(text, parse_constant=_refuse_constant)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ExplanationFormatError(
+        f"Not a JSON explanation: it holds {name}, which is not JSON and which no explanation "
+        "holds (numbers are finite)."
+    )
+
+
+def check_document_keys(document: dict[str, Any], allowed: set[str] | frozenset[str]) -> None:
+    """Refuse keys of an explanation document other than ``allowed``."""
+    unknown = sorted(set(document) - set(allowed))
+    if unknown:
+        raise ExplanationFormatError(
+            f"Unknown keys {unknown} in the explanation document; expected {sorted(allowed)}."
+        )
+
+
 def too_deep() -> ExplanationFormatError:
     """The refusal of a document nested deeper than the interpreter can read."""
     return ExplanationFormatError(

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import ExplanationFormatError
 from ..surrogates.base import Content
 from .codec import (
     SCHEMA_VERSION,
     _from_data,
     _to_data,
     canonical_json,
+    check_document_keys,
     check_schema_version,
+    load_json,
     too_deep,
 )
 from .local import top_features
@@ -61,11 +63,21 @@ class GlobalExplanation:
     @classmethod
     def from_json(cls, text: str) -> GlobalExplanation:
         try:
-            document = json.loads(text)
+            document = load_json(text)
+            if not isinstance(document, dict) or "global_explanation" not in document:
+                raise ExplanationFormatError(
+                    "A global explanation document needs 'schema_version' and "
+                    "'global_explanation' keys."
+                )
+            check_document_keys(document, {"schema_version", "global_explanation"})
             check_schema_version(str(document.get("schema_version")))
             return _from_data(cls, document["global_explanation"], "global_explanation")
         except RecursionError:
             raise too_deep() from None
+        except ExplanationFormatError:
+            raise
+        except (TypeError, ValueError) as exc:
+            raise ExplanationFormatError(f"Not a JSON global explanation: {exc}") from exc
 
     def to_text(self) -> str:
         from ..render.text import global_to_text

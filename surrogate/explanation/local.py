@@ -5,7 +5,6 @@ The JSON codec and its schema versions: :mod:`.codec`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,9 +17,15 @@ from .codec import (
     _from_data,
     _to_data,
     canonical_json,
+    check_document_keys,
     check_schema_version,
+    load_json,
     too_deep,
 )
+
+#: keys of a serialised explanation; a text or image explanation adds its layout's key
+DOCUMENT_KEYS = frozenset({"schema_version", "explanation"})
+LAYOUT_KEYS = frozenset({"tokens", "segments"})
 
 
 @dataclass(frozen=True)
@@ -139,9 +144,11 @@ class Explanation:
     @classmethod
     def from_json(cls, text: str | bytes) -> Explanation:
         try:
-            document = json.loads(text)
+            document = load_json(text)
         except RecursionError:
             raise too_deep() from None
+        except ExplanationFormatError:
+            raise
         except (TypeError, ValueError) as exc:
             raise ExplanationFormatError(f"Not a JSON explanation: {exc}") from exc
         try:
@@ -159,6 +166,8 @@ class Explanation:
             raise ExplanationFormatError(
                 "An explanation document needs 'schema_version' and 'explanation' keys."
             )
+        # a text or image explanation's document is read here too, without its layout
+        check_document_keys(document, DOCUMENT_KEYS | LAYOUT_KEYS)
         check_schema_version(str(document["schema_version"]))
         return _from_data(cls, document["explanation"], "explanation")
 

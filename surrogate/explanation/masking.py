@@ -7,7 +7,6 @@ own top-level key, so :meth:`Explanation.from_json` still reads the core.
 
 from __future__ import annotations
 
-import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +16,7 @@ import numpy as np
 from ..errors import ExplanationFormatError
 from ..sampling import image as img
 from ..sampling import text as txt
-from .codec import canonical_json
+from .codec import canonical_json, load_json
 from .local import Explanation
 
 
@@ -79,7 +78,9 @@ class MaskedExplanation(ABC):
     @classmethod
     def _document(cls, text: str | bytes) -> tuple[Explanation, Any]:
         try:
-            document = json.loads(text)
+            document = load_json(text)
+        except ExplanationFormatError:
+            raise
         except (TypeError, ValueError) as exc:
             raise ExplanationFormatError(f"Not a JSON explanation: {exc}") from exc
         explanation = Explanation.from_dict(document)

@@ -22,6 +22,7 @@ from typing import Any
 
 from ..errors import DependencyError, ParameterError, require
 from ..surrogates.base import AdditiveContent, LinearContent, Rule, RuleContent, TreeNode
+from .text import UNSAFE_CHARACTERS
 
 #: fill of the box that decides the query
 HIGHLIGHT = "#ffd966"
@@ -52,8 +53,18 @@ def escape(text: str) -> str:
     --------
     >>> print(escape('say "hi" {to} <b>|me & you'))
     say \"hi\" \{to\} \<b\>\|me &amp; you
+    >>> print(escape("nul\x00"))
+    nul\\x00
     """
-    return "".join(_ESCAPES.get(ch, ch) for ch in text)
+    return "".join(_ESCAPES[ch] if ch in _ESCAPES else _visible(ch) for ch in text)
+
+
+def _visible(ch: str) -> str:
+    """A control or bidirectional character as a visible escape (Graphviz cannot read a
+    NUL, and the others would hide or reorder text), else the character itself."""
+    if not UNSAFE_CHARACTERS.fullmatch(ch):
+        return ch
+    return "\\\\" + ch.encode("unicode_escape").decode("ascii")[1:]
 
 
 def _label(lines: Iterable[str], *, justify: str = "\\n") -> str:

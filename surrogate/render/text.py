@@ -38,12 +38,12 @@ if TYPE_CHECKING:
 #: additive surrogates: terms listed by name; the others are summed on one line
 SHOWN_TERMS = 8
 #: C0 and C1 controls, DEL, and the bidirectional marks, embeddings, overrides and isolates
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+UNSAFE_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def inert(text: str) -> str:
     """``text`` with every control or bidirectional character written as a visible escape."""
-    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+    return UNSAFE_CHARACTERS.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def _lines(lines: list[str]) -> str:

@@ -66,6 +66,9 @@ def build_report(config: ReviewConfig, *, command_line: str | None = None) -> Re
         from .regression import build_regression_report
 
         return build_regression_report(config, problem, command_line=command_line)
+    heldout.check_labels(
+        problem.y_train, problem.y_test, config.adverse, heldout.labels_source(problem.split)
+    )
     explainer = make_explainer(problem, config)
     adverse = adverse_output(explainer, config)
     scores_test = explainer.blackbox.predict(problem.X_test)[:, adverse]

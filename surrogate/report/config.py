@@ -14,6 +14,11 @@ building a :class:`ReviewConfig` itself. A review file never grants it: the save
 it, and a ``trust_model_file = true`` line in a review file (written by earlier
 versions) is read as such a record, not as a grant.
 
+Settings that import and run code (:data:`CODE_FIELDS`: ``--model-factory``) are taken
+the same way: from the command line or a program, never from a review file, which
+refuses them in one line naming the flag. The saved ``review.toml`` leaves them out and
+its header, like the report's rerun command, names the flag to give again.
+
 Example ``review.toml``::
 
     [data]
@@ -44,6 +49,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import shlex
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -54,7 +60,7 @@ from ..datasets import TABLES
 from ..demo import TRAINERS
 from ..errors import ParameterError, UnknownOptionError
 from ..links import LINKS
-from .findings import ALL_CUTOFFS
+from .findings import ALL_CUTOFFS, REVIEW_MIN_FIDELITY
 
 BUNDLED = tuple(TABLES)
 #: model files a review can load (see ``report.problem`` for how each is guarded)
@@ -94,7 +100,6 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "train",
         "model",
         "trusted_by",
-        "model_factory",
         "torch_output",
         "model_id",
         "intended_use",
@@ -139,6 +144,9 @@ _PATH_FIELDS = ("model", "families", "out", "test_data")
 #: grants of trust to unpickle a model file: set on the command line or in Python, never
 #: read from nor written to a review file
 TRUST_FIELDS = ("trust_model_file", "trust_model_sha256")
+#: settings that import and run code: given on the command line or in Python, never read
+#: from nor written to a review file (the saved review.toml names the flag in its header)
+CODE_FIELDS = {"model_factory": "--model-factory"}
 #: the key earlier versions wrote to review files; now read as a record of trust, not a grant
 _LEGACY_TRUST_KEY = "trust_model_file"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -183,7 +191,7 @@ class ReviewConfig:
     #: sampler's ``number_change``): reasons are stated against the training population,
     #: so the neighbourhood must hold the model's behaviour across it
     number_change: float = 0.3
-    min_fidelity: float = 0.7
+    min_fidelity: float = REVIEW_MIN_FIDELITY
     max_reasons: int = 4
     #: what ranks the reason families: the model's own effects against the reference
     #: population (seed-free) or the local surrogate's contributions
@@ -223,6 +231,8 @@ class ReviewConfig:
     reason_seeds_medium: float = ALL_CUTOFFS["reason_seeds"][1]
     reason_model_check_high: float = ALL_CUTOFFS["reason_model_check"][0]
     reason_model_check_medium: float = ALL_CUTOFFS["reason_model_check"][1]
+    training_overlap_high: float = ALL_CUTOFFS["training_overlap"][0]
+    training_overlap_medium: float = ALL_CUTOFFS["training_overlap"][1]
 
     # ---- reading and writing -----------------------------------------------------------
     @classmethod
@@ -249,7 +259,8 @@ class ReviewConfig:
         except the grants of trust (:data:`TRUST_FIELDS`), which a review file never holds."""
         out = [
             "# Effective configuration of this review: rerun it with",
-            "#   surrogate report --config <this file>",
+            "#   surrogate report --config <this file>"
+            + "".join(" " + shlex.quote(flag) for flag in self.code_flags()),
             "",
         ]
         for section, names in SECTIONS.items():
@@ -262,6 +273,15 @@ class ReviewConfig:
                     )
             out.append("")
         return "\n".join(out)
+
+    def code_flags(self) -> list[str]:
+        """The command-line flags of the settings that import code (:data:`CODE_FIELDS`):
+        a rerun must give them again, for a review file cannot."""
+        flags = []
+        for name, flag in CODE_FIELDS.items():
+            if getattr(self, name) is not None:
+                flags += [flag, str(getattr(self, name))]
+        return flags
 
     def with_overrides(self, **values: Any) -> ReviewConfig:
         """A copy with the given fields replaced (each checked for its type)."""
@@ -448,6 +468,17 @@ class ReviewConfig:
                 f"got {self.reason_seeds!r}."
             )
         check_threshold(self.threshold)
+        check_seed(self.seed)
+        check_min_fidelity(self.min_fidelity)
+        if self.global_augment < 0:
+            raise ParameterError(
+                f"global_augment must be zero or more rows per training row, got "
+                f"{self.global_augment!r}."
+            )
+        if self.model_factory is not None:
+            from .factory import parse_factory
+
+            parse_factory(self.model_factory)
         self._check_trust()
         if self.model is not None and Path(self.model).suffix.lower() not in MODEL_SUFFIXES:
             raise ParameterError(
@@ -528,6 +559,34 @@ def check_cutoffs(cutoffs: dict[str, tuple[float, float, str]]) -> None:
             )
 
 
+#: the seeds a review accepts: those of scikit-learn's random_state (the split and the
+#: demo models take it)
+MAX_SEED = 2**32 - 1
+
+
+def check_seed(seed: Any) -> int:
+    """A review seed: an integer from 0 to :data:`MAX_SEED`."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise ParameterError(
+            f"seed must be an integer from 0 to {MAX_SEED} (2**32 - 1, the range of the "
+            f"split's and the demo models' random_state), got {seed!r}."
+        )
+    return seed
+
+
+def check_min_fidelity(value: Any) -> float:
+    """The lowest local R^2 for automatic reasons: a number from 0 to 1. Below the default
+    it is honoured, and the report says so as a finding."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ParameterError(f"min_fidelity must be a number from 0 to 1, got {value!r}.")
+    if not (math.isfinite(value) and 0 <= value <= 1):
+        raise ParameterError(
+            f"min_fidelity is the lowest held-out R\u00b2 at which a case gets automatic "
+            f"reasons; it must be from 0 to 1, got {value!r}."
+        )
+    return float(value)
+
+
 def check_threshold(threshold: Any) -> float | None:
     """A decision threshold: a probability strictly between 0 and 1 (None: the data set's default).
 
@@ -598,6 +657,7 @@ def _flatten(document: dict[str, Any], where: str) -> dict[str, Any]:
         if not isinstance(table, dict):
             raise ParameterError(f"{where}: [{section}] must be a table, got {table!r}.")
         keys = {(_KEY_IN_SECTION[n] if _owns_key(section, n) else n): n for n in SECTIONS[section]}
+        _refuse_code(table, section, where)
         granted = sorted(set(table) & set(TRUST_FIELDS) - {_LEGACY_TRUST_KEY})
         if granted:
             raise ParameterError(
@@ -614,6 +674,16 @@ def _flatten(document: dict[str, Any], where: str) -> dict[str, Any]:
         for key, value in table.items():
             values[keys[key]] = value
     return values
+
+
+def _refuse_code(table: dict[str, Any], section: str, where: str) -> None:
+    """A review file naming code to import is refused: it may come from someone else."""
+    for name, flag in CODE_FIELDS.items():
+        if name in table:
+            raise ParameterError(
+                f"{where}: [{section}] {name} cannot be set in a review file, for it imports and "
+                f"runs code; give it on the command line ({flag} module:function)."
+            )
 
 
 _TYPES: dict[str, tuple[type, ...]] = {

@@ -44,17 +44,26 @@ WHEN_PRESENT: dict[str, tuple[float, float, str]] = {
     "unexplained_rows": (0.05, 0.0, "above"),
     "reason_seeds": (0.2, 0.05, "above"),
     "reason_model_check": (0.2, 0.05, "above"),
+    "training_overlap": (0.10, 0.01, "above"),
 }
 #: the default cut-offs of every finding (a review file's [findings] section overrides them)
 ALL_CUTOFFS = {**CUTOFFS, **WHEN_PRESENT}
+#: the review's minimum local fidelity for automatic reasons unless its file lowers it
+REVIEW_MIN_FIDELITY = 0.7
+#: cut-offs a review file cannot change, for they grade the review file's own settings:
+#: a minimum fidelity lowered below the default is medium, below 0.5 high
+FIXED_CUTOFFS: dict[str, tuple[float, float, str]] = {
+    "min_fidelity_lowered": (0.5, REVIEW_MIN_FIDELITY, "below"),
+}
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 
 Cutoffs = dict[str, tuple[float, float, str]]
 
 
 def severity(kind: str, value: float, cutoffs: Cutoffs | None = None) -> str:
-    """``high``, ``medium`` or ``low`` for a figure, by ``cutoffs`` (default :data:`ALL_CUTOFFS`)."""
-    high, medium, direction = (cutoffs or ALL_CUTOFFS)[kind]
+    """``high``, ``medium`` or ``low`` for a figure, by ``cutoffs`` (default :data:`ALL_CUTOFFS`;
+    :data:`FIXED_CUTOFFS` always)."""
+    high, medium, direction = {**(cutoffs or ALL_CUTOFFS), **FIXED_CUTOFFS}[kind]
     if direction == "above":
         return "high" if value >= high else "medium" if value > medium else "low"
     return "high" if value < high else "medium" if value < medium else "low"
@@ -78,10 +87,15 @@ def cutoffs_text(
         "explainer's seed",
         "reason_model_check": "share of cases with reasons whose local surrogate's principal "
         "reason is clearly not the family with the largest effect in the model itself",
+        "training_overlap": "share of held-out rows whose feature values are those of a "
+        "training row",
+        "min_fidelity_lowered": "the minimum local R\u00b2 for automatic reasons, when set "
+        f"below the default {REVIEW_MIN_FIDELITY:g} (cut-offs fixed: a review file cannot "
+        "change them)",
     }
     return [
         {"finding": kind, "figure": words[kind], "high": high, "medium": medium, "direction": d}
-        for kind, (high, medium, d) in cutoffs.items()
+        for kind, (high, medium, d) in {**cutoffs, **FIXED_CUTOFFS}.items()
         if kind in CUTOFFS or kind in graded
     ]
 
@@ -240,6 +254,8 @@ def findings(report: dict[str, Any], cutoffs: Cutoffs | None = None) -> list[dic
             _calibration(report),
             *_subgroup_findings(report),
             _unexplained(report),
+            _training_overlap(report),
+            _min_fidelity_lowered(report),
             _reason_seeds(report),
             _reason_model_check(report),
         )
@@ -465,6 +481,45 @@ def _unexplained(report):
     )
 
 
+def _training_overlap(report):
+    split = report["data"]["split"]
+    record = split.get("training_overlap")
+    if record is None or (record["n"] == 0 and split.get("kind", "random") == "random"):
+        return None
+    text = (
+        f"{record['n']} of the {split['n_test']} held-out rows have every feature value of a "
+        "training row: for a model trained on the training data they are not held out, so the "
+        "held-out figures are optimistic by as much as these rows weigh."
+        if record["n"]
+        else "No held-out row has every feature value of a training row."
+    )
+    return _finding(
+        "training_overlap",
+        "Held-out rows that are also training rows",
+        record["share"],
+        f"share of the {split['n_test']} held-out rows ({record['n']} rows)",
+        text,
+        "data",
+    )
+
+
+def _min_fidelity_lowered(report):
+    minimum = report["fidelity"].get("min_fidelity")
+    if minimum is None or minimum >= REVIEW_MIN_FIDELITY:
+        return None
+    return _finding(
+        "min_fidelity_lowered",
+        "Minimum fidelity for automatic reasons lowered",
+        minimum,
+        f"the review's minimum local R\u00b2 (default {REVIEW_MIN_FIDELITY:g})",
+        f"The review gives automatic reasons to cases whose local surrogate reaches a held-out "
+        f"R\u00b2 of {minimum:g}, below the default {REVIEW_MIN_FIDELITY:g}: the safeguard that "
+        "sends cases the surrogate follows poorly to manual review was lowered, so reasons may "
+        "rest on explanations that follow the model only roughly.",
+        "fidelity",
+    )
+
+
 # ---- regression reviews ------------------------------------------------------------------------------
 #: the findings of a regression review: there is no decision rule, so no calibration of a
 #: probability and no decline rates between groups
@@ -551,6 +606,8 @@ def regression_findings(
             local,
             _regression_prohibited(report),
             _unexplained(report),
+            _training_overlap(report),
+            _min_fidelity_lowered(report),
         )
         if f is not None
     ]
@@ -596,6 +653,8 @@ def describe_unexplained(record: dict[str, Any], *, limit: int = 5) -> str:
 __all__ = [
     "ALL_CUTOFFS",
     "CUTOFFS",
+    "FIXED_CUTOFFS",
+    "REVIEW_MIN_FIDELITY",
     "WHEN_PRESENT",
     "MIN_GROUP",
     "cutoffs_text",

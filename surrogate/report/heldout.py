@@ -255,6 +255,71 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+# ---- held-out rows that are training rows, and held-out labels -------------------------------------
+def training_overlap(X_train: pd.DataFrame, X_test: pd.DataFrame) -> dict[str, Any]:
+    """How many held-out rows have every feature value of some training row.
+
+    Such rows are not held out from a model trained on the training data: its held-out
+    figures are optimistic by as much as they weigh. Numbers are compared as numbers
+    (``1`` equals ``1.0``), anything else by its text; missing equals missing.
+    """
+    train = set(_row_keys(X_train))
+    repeated = np.array([key in train for key in _row_keys(X_test)], dtype=bool)
+    n = len(X_test)
+    return {
+        "n": int(repeated.sum()),
+        "share": float(repeated.mean()) if n else 0.0,
+        "rule": (
+            "a held-out row counts when every one of its feature values equals those of some "
+            "training row (the label is not compared)"
+        ),
+        "case_ids": [str(label) for label in X_test.index[repeated][:MAX_LISTED]],
+    }
+
+
+def _row_keys(X: pd.DataFrame) -> pd.Series:
+    """A 64-bit digest per row of its values, alike for equal rows of either frame."""
+    columns = {}
+    for name in X.columns:
+        column = X[name]
+        if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+            columns[name] = column.astype("float64")
+        else:
+            columns[name] = column.astype(object).where(column.notna(), "\x00missing").map(str)
+    frame = pd.DataFrame(columns, index=X.index)
+    return pd.util.hash_pandas_object(frame, index=False)
+
+
+def check_labels(y_train: pd.Series, y_test: pd.Series, adverse: str, source: str) -> None:
+    """Refuse held-out labels the training labels never hold, named with their counts, and
+    held-out rows where the adverse class never occurs (nothing adverse to measure)."""
+    known = sorted(set(map(str, y_train.unique())))
+    held_out = y_test.astype(str)
+    unknown = held_out[~held_out.isin(known)].value_counts()
+    if len(unknown):
+        found = ", ".join(f"{label!r} ({n} rows)" for label, n in unknown.head(10).items())
+        raise DataError(
+            f"The held-out labels of {source} include {found}, which the training labels "
+            f"never hold; the training labels are {known}. Write the held-out labels as the "
+            "data does (case and spelling included)."
+        )
+    if not (held_out == str(adverse)).any():
+        raise DataError(
+            f"The adverse class {str(adverse)!r} never occurs in the {len(held_out)} held-out "
+            f"rows of {source} (their labels: {sorted(set(held_out))}): held-out performance "
+            "and decline rates cannot be measured. Give held-out rows that hold adverse outcomes."
+        )
+
+
+def labels_source(split: dict[str, Any]) -> str:
+    """Where the held-out labels come from, in words."""
+    if split.get("kind") == "file":
+        return f"the held-out file {split['file']!r}"
+    if split.get("kind") == "column":
+        return f"the rows marked 'test' in the column {split['column']!r}"
+    return "the random held-out split"
+
+
 def select(config: ReviewConfig, X: pd.DataFrame, y: pd.Series) -> Parts | None:
     """The split the reviewer gave (file or column), or None for the random split."""
     if config.test_data is not None:

@@ -13,6 +13,7 @@ page only through :func:`surrogate.render.html.sanitize_svg`.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -180,6 +181,19 @@ def _global_drawing(
         return None, f"drawing not available: {exc}"
 
 
+#: control characters a page would carry raw (NUL, escapes, DEL, C1) and the bidirectional
+#: marks that reorder text; tab and line breaks are plain white space in HTML
+_HIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible_controls(value: Any) -> Any:
+    """Text written into the page with its control characters as visible escapes
+    (``\\x00``); markup the page builds itself (``Markup``) and non-text values as they are."""
+    if type(value) is not str:
+        return value
+    return _HIDDEN.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), value)
+
+
 # ---- page -------------------------------------------------------------------------------------------
 def render_report_html(report: dict[str, Any]) -> str:
     """The self-contained HTML page of a report document.
@@ -195,6 +209,7 @@ def render_report_html(report: dict[str, Any]) -> str:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=visible_controls,
     )
     from .document import report_json_sha256
 

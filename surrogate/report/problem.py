@@ -11,7 +11,9 @@ Loading a model file runs code from it, so it is guarded:
   needs trust too;
 * a torch state dict (``.pt`` / ``.pth``) is read with ``torch.load(weights_only=True)``,
   which builds tensors only, into the module that ``--model-factory module:function``
-  returns (code the reviewer names explicitly, imported like any module).
+  returns (code the reviewer names on the command line; a review file cannot name it, and
+  the module is not looked up in the current folder unless it is on PYTHONPATH: see
+  :mod:`.factory`).
 
 Trust is granted on the command line only (see :mod:`.config`): ``--trust-model-file``,
 or ``--trust-model-sha256 <digest>``, which trusts the file only if its SHA-256 is that
@@ -83,6 +85,7 @@ def load_problem(config: ReviewConfig) -> Problem:
         y = numeric_target(y, config)
     given = heldout.select(config, X, y)  # held-out rows given by a file or a column, if any
     X_train, X_test, y_train, y_test, split = given or split_data(X, y, config)
+    split = {**split, "training_overlap": heldout.training_overlap(X_train, X_test)}
     if task == "regression":  # held-out rows from a file bring their own labels
         y_test = numeric_target(y_test, config)
     check_requested_rows(config, len(X_test))  # before a model is trained for nothing
@@ -139,8 +142,14 @@ def review_task(config: ReviewConfig, model: Any, X: pd.DataFrame) -> str:
     return adapter.mode
 
 
+#: largest magnitude of a regression's target or prediction: squares and sums of squares of
+#: such numbers (R^2, RMSE, a tree's impurity) stay finite in float64 (largest 1.8e308)
+MAX_REGRESSION_MAGNITUDE = 1e100
+
+
 def numeric_target(y: pd.Series, config: ReviewConfig) -> pd.Series:
-    """A regression's labels as numbers; a target with other values is refused, naming them."""
+    """A regression's labels as numbers; a target with other values, or with numbers too
+    large to square (:data:`MAX_REGRESSION_MAGNITUDE`), is refused, naming them."""
     import numpy as np
 
     values = pd.to_numeric(y, errors="coerce").astype(float)
@@ -152,7 +161,22 @@ def numeric_target(y: pd.Series, config: ReviewConfig) -> pd.Series:
             f"{config.data_name!r} holds values like {shown}; use --task classification for class "
             "labels."
         )
+    check_magnitude(values.to_numpy(), f"The target {y.name or config.target!r}")
     return values.rename(y.name)
+
+
+def check_magnitude(values: Any, what: str) -> None:
+    """Refuse numbers beyond :data:`MAX_REGRESSION_MAGNITUDE`, naming the first."""
+    import numpy as np
+
+    large = np.flatnonzero(np.abs(np.asarray(values, dtype=float)) > MAX_REGRESSION_MAGNITUDE)
+    if len(large):
+        first = int(large[0])
+        raise DataError(
+            f"{what} holds {len(large)} values beyond \u00b1{MAX_REGRESSION_MAGNITUDE:g} (the "
+            f"first, in row {first}, is {float(np.asarray(values)[first]):g}): their squares "
+            "overflow the review's figures. Rescale it (e.g. to thousands or millions)."
+        )
 
 
 # ---- data ------------------------------------------------------------------------------------
@@ -322,19 +346,10 @@ def _load_exported(path: Path, data: bytes, grant: _Grant) -> Any:
 
 
 def _load_state_dict(path: Path, data: bytes, factory: str | None) -> Any:
-    if not factory or ":" not in factory:
-        raise ParameterError(
-            f"A torch state dict ({path.name!r}) needs --model-factory module:function naming the "
-            f"function that builds the module, got {factory!r}."
-        )
-    import importlib
+    from .factory import import_factory
 
+    build = import_factory(factory, model=repr(path.name))
     torch = require("torch", "torch")
-    module_name, _, function = factory.partition(":")
-    try:
-        build = getattr(importlib.import_module(module_name), function)
-    except (ImportError, AttributeError) as exc:
-        raise ParameterError(f"--model-factory {factory!r} cannot be imported: {exc}") from exc
     module = build()
     module.load_state_dict(torch.load(io.BytesIO(data), map_location="cpu", weights_only=True))
     return module.eval()

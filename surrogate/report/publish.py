@@ -17,7 +17,9 @@ then swapped into place.
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import stat
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -100,12 +102,20 @@ def _print_pdf(staging: Path) -> Exception | None:
     return None
 
 
+#: written inside every staging folder the review creates: cleanup removes only the
+#: folders that hold it, under the exact names it gives them
+STAGING_MARKER = ".surrogate-staging"
+STAGING_MARK = b"A staging folder of a surrogate review; removed when its run ends.\n"
+
+
 @contextmanager
 def publishing(folder: Path) -> Iterator[Path]:
     """A fresh staging folder beside ``folder``, swapped into its place when the block ends.
 
     A second writer to the same folder is refused while one is at work; staging folders
-    left by a killed run are removed. On an error inside the block nothing is published.
+    left by a killed run (``.<name>.tmp-<pid>`` and ``.<name>.old-<pid>`` holding
+    :data:`STAGING_MARKER`) are removed, and nothing else. On an error inside the block
+    nothing is published.
     """
     from ..store import hold_lock
 
@@ -116,10 +126,10 @@ def publishing(folder: Path) -> Iterator[Path]:
         folder.parent / f".{folder.name}.lock", what=f"The report folder {str(folder)!r}"
     ):
         _remove_stale(folder)
-        staging = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
-        staging.mkdir()
+        staging = _make_staging(folder.parent / f".{folder.name}.tmp-{os.getpid()}")
         try:
             yield staging
+            (staging / STAGING_MARKER).unlink()  # the published folder holds the report only
             _fsync_dir(staging)
             _swap_into_place(staging, folder)
         finally:
@@ -127,12 +137,35 @@ def publishing(folder: Path) -> Iterator[Path]:
                 shutil.rmtree(staging)
 
 
+def _make_staging(path: Path) -> Path:
+    """A new folder at ``path`` holding the marker that makes it ours to remove."""
+    try:
+        path.mkdir()
+    except FileExistsError:
+        raise ParameterError(
+            f"{str(path)!r} already exists and was not made by this run; the review will not "
+            "write into it nor remove it. Move it away and run again."
+        ) from None
+    _mark(path)
+    return path
+
+
+def _mark(path: Path) -> None:
+    from ..store import open_new
+
+    with os.fdopen(open_new(path / STAGING_MARKER), "wb") as fh:
+        fh.write(STAGING_MARK)
+
+
 def _check_report_folder(folder: Path) -> None:
     if folder.exists() and not folder.is_dir():
         raise ParameterError(f"--out must be a folder, got the existing file {str(folder)!r}.")
     if not folder.is_dir():
         return
-    others = sorted(p.name for p in folder.iterdir() if p.name not in ARTEFACTS)
+    # a marker is left in the report folder only by a run stopped while replacing it
+    others = sorted(
+        p.name for p in folder.iterdir() if p.name not in (*ARTEFACTS, STAGING_MARKER)
+    )
     if others:
         shown = others[:5] + (["..."] if len(others) > 5 else [])
         raise ParameterError(
@@ -143,9 +176,23 @@ def _check_report_folder(folder: Path) -> None:
 
 def _remove_stale(folder: Path) -> None:
     """Staging and replaced folders of a killed run (the lock is held: none is in use)."""
-    for path in folder.parent.glob(f".{folder.name}.*-*"):
-        if path.is_dir() and path.name.rsplit("-", 1)[-1].isdigit():
+    for path in folder.parent.iterdir():
+        if is_stale_staging(path, folder.name):
             shutil.rmtree(path)
+
+
+def is_stale_staging(path: Path, name: str) -> bool:
+    """Whether ``path`` is a folder this library made beside the report folder ``name``:
+    named exactly ``.<name>.tmp-<pid>`` or ``.<name>.old-<pid>``, a folder (not a link)
+    holding the marker as a plain file."""
+    if not re.fullmatch(re.escape(f".{name}.") + r"(tmp|old)-[0-9]+", path.name):
+        return False
+    try:
+        folder = path.lstat()
+        marker = (path / STAGING_MARKER).lstat()
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    return stat.S_ISDIR(folder.st_mode) and stat.S_ISREG(marker.st_mode)
 
 
 def _swap_into_place(staging: Path, folder: Path) -> None:
@@ -158,6 +205,8 @@ def _swap_into_place(staging: Path, folder: Path) -> None:
         shutil.rmtree(staging)  # now holds the previous report
     else:  # pragma: no cover - filesystems without an atomic exchange
         old = folder.parent / f".{folder.name}.old-{os.getpid()}"
+        if not (folder / STAGING_MARKER).exists():  # a run stopped here may have left one
+            _mark(folder)  # so that a run stopped before the next rename leaves it removable
         os.replace(folder, old)
         os.replace(staging, folder)
         shutil.rmtree(old)

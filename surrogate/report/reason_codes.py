@@ -103,9 +103,10 @@ DEFAULT_MIN_FIDELITY = 0.5
 DEFAULT_MAX_REASONS = 4
 #: first characters that make a spreadsheet read a cell as a formula
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-#: where a formula could start: the cell's start, or after a separator a spreadsheet may
-#: split on when importing (``;``, tab, ``|``), spaces allowed in between
-_PIECE_START = re.compile(r"(^|[;\t|][ ]*)(?=[=+\-@\t\r])")
+#: where a formula could start: the cell's start, after a separator a spreadsheet may
+#: split on when importing (``;``, tab, ``|``) or after a line break inside the cell, with
+#: any white space in between (a spreadsheet may trim it: a space, a non-breaking space)
+_PIECE_START = re.compile(r"(^|[;\t|\r\n])([^\S\t\r\n]*)(?=[=+\-@\t\r])")
 
 Status = Literal["reasons", "manual_review", "not_adverse"]
 
@@ -836,10 +837,11 @@ def neutralise_cell(value: Any) -> str:
     A spreadsheet may split a cell further when it imports the file with ``;`` (or tab
     or ``|``) as the field separator, so every piece that would start a cell then --
     the text after each such separator -- is neutralised too: ``income;=HYPERLINK(..)``
-    becomes ``income;'=HYPERLINK(..)``.
+    becomes ``income;'=HYPERLINK(..)``; so is a line after a line break inside the cell,
+    and white space before the formula (``" =1+1"`` becomes ``" '=1+1"``) is looked past.
     """
     text = "" if value is None else str(value)
-    return _PIECE_START.sub(lambda m: m.group(1) + "'", text)
+    return _PIECE_START.sub(lambda m: m.group(1) + m.group(2) + "'", text)
 
 
 def reason_rows(cases: Sequence[CaseReasons]) -> list[dict[str, Any]]:

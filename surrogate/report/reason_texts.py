@@ -33,6 +33,7 @@ In a policy file (TOML)::
 from __future__ import annotations
 
 import math
+import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -42,6 +43,10 @@ from ..errors import ParameterError
 
 #: what a text may name
 PLACEHOLDERS = ("feature", "value", "reference", "reference_name")
+#: widest field width or precision a text's format spec may ask for (``{value:>20}``): a
+#: reason is one line, and a spec such as ``{value:>300000000}`` would build 300 MB
+MAX_SPEC_WIDTH = 100
+_SPEC_NUMBER = re.compile(r"[0-9]+")
 #: keys of a feature's table in a policy file
 _TEXT_KEYS = ("categories", "bands", "above", "below")
 
@@ -153,15 +158,36 @@ def _template(text: Any, where: str) -> str:
     if not isinstance(text, str) or not text.strip():
         raise ParameterError(f"{where} must be a non-empty text, got {text!r}.")
     try:
-        names = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+        fields = [(f, spec) for _, f, spec, _ in string.Formatter().parse(text) if f is not None]
     except ValueError as exc:
         raise ParameterError(f"{where}: {text!r} is not a valid text template: {exc}") from exc
-    unknown = sorted(names - set(PLACEHOLDERS))
+    unknown = sorted({f for f, _ in fields} - set(PLACEHOLDERS))
     if unknown:
         raise ParameterError(
             f"{where}: {text!r} names {unknown}; a text may name {list(PLACEHOLDERS)} in braces."
         )
+    for name, spec in fields:
+        _check_spec(name, spec or "", where)
+    try:  # every placeholder is text: a spec for numbers (".2f") cannot apply
+        text.format(**{name: "x" for name in PLACEHOLDERS})
+    except (ValueError, TypeError) as exc:
+        raise ParameterError(
+            f"{where}: {text!r} cannot be filled in ({exc}); placeholders are text, so a "
+            "format spec may only align or pad them (e.g. {value:>12})."
+        ) from exc
     return text.strip()
+
+
+def _check_spec(name: str, spec: str, where: str) -> None:
+    """A format spec with no nested fields and no width or precision above the bound."""
+    if "{" in spec or "}" in spec:
+        raise ParameterError(f"{where}: the format spec of {{{name}}} may not hold braces.")
+    widest = max((int(n) for n in _SPEC_NUMBER.findall(spec)), default=0)
+    if widest > MAX_SPEC_WIDTH:
+        raise ParameterError(
+            f"{where}: {{{name}:{spec}}} asks for a width or precision of {widest}; at most "
+            f"{MAX_SPEC_WIDTH} is allowed."
+        )
 
 
 # ---- choosing ------------------------------------------------------------------------------------

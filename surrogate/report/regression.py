@@ -43,7 +43,7 @@ from .cases import (
 )
 from .config import ReviewConfig
 from .document import REPORT_SCHEMA_VERSION, ReportBundle, to_jsonable
-from .problem import Problem
+from .problem import Problem, check_magnitude
 from .reason_codes import Reference, prohibited_used
 from .sections import (
     data_section,
@@ -73,6 +73,8 @@ def build_regression_report(
     unit = output_unit(problem)
     pred_test = explainer.blackbox.predict(problem.X_test)[:, explainer.target.index]
     pred_train = explainer.blackbox.predict(problem.X_train)[:, explainer.target.index]
+    for split_name, predictions in (("held-out", pred_test), ("training", pred_train)):
+        check_magnitude(predictions, f"The model's prediction on the {split_name} rows")
     unexplained = heldout.unexplained_rows(explainer.schema, problem.X_test)
     problem = replace(problem, split={**problem.split, "not_explained": unexplained.record})
     positions = select_cases(pred_test, config, unexplained)

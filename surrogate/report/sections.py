@@ -441,8 +441,9 @@ def reproducibility_section(review: Review, fitted, command_line) -> dict[str, A
 
 def rerun_command(config: ReviewConfig, problem: Problem) -> str:
     """The command that reruns the review; trust in a model file is pinned to its digest,
-    for the saved review file cannot grant it."""
+    and a model factory named again, for the saved review file can hold neither."""
     command = ["surrogate", "report", "--config", str(config.out_path / "review.toml")]
+    command += config.code_flags()  # a review file cannot name code to import
     if config.trust_granted() is not None:
         command += ["--trust-model-sha256", problem.model_sha256]
     return shlex.join(command)

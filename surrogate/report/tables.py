@@ -20,12 +20,14 @@ def read_table(path: Path) -> pd.DataFrame:
     every present value is an ISO 8601 date or timestamp (``2021-03-01``, ``2021-03-01T10:30Z``).
 
     Refused with a :class:`DataError` naming the column: a name given to two columns
-    (pandas would silently rename the second ``name.1``) and infinite numbers.
+    (pandas would silently rename the second ``name.1``), a name holding a control
+    character, and infinite numbers.
     """
     if path.suffix.lower() == ".parquet":
         frame = pd.read_parquet(path)
     else:
         frame = _read_csv(path)
+    _check_column_names(frame, path)
     for column in frame.columns:
         if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
             dates = iso_dates(frame[column], f"data file {path.name!r}")
@@ -58,6 +60,23 @@ def _read_csv(path: Path) -> pd.DataFrame:
     if len(frame) == 0:
         raise DataError(f"The data file {path.name!r} has a header but no rows.")
     return frame
+
+
+def _check_column_names(frame: pd.DataFrame, path: Path) -> None:
+    """Refuse column names holding control characters (NUL, escapes, line breaks): they
+    would be written into the report, its drawings and its CSV."""
+    import unicodedata
+
+    for column in frame.columns:
+        name = str(column)
+        controls = sorted({ch for ch in name if unicodedata.category(ch) == "Cc"})
+        if controls:
+            shown = ", ".join(repr(ch) for ch in controls)
+            raise DataError(
+                f"The data file {path.name!r} has a column named {name!r}, which holds the "
+                f"control character{'s' if len(controls) > 1 else ''} {shown}; rename the column "
+                "to printable text."
+            )
 
 
 def _check_cardinality(frame: pd.DataFrame, path: Path) -> None:
