@@ -85,21 +85,21 @@ def check_schema_version(version: str) -> None:
 
 
 # ---- generic dataclass <-> JSON data ----------------------------------------------------
-def _to_data(obj: Any) -> Any:
+def to_data(obj: Any) -> Any:
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: _to_data(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        return {f.name: to_data(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, dict):
-        return {str(k): _to_data(v) for k, v in obj.items()}
+        return {str(k): to_data(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_to_data(v) for v in obj]
+        return [to_data(v) for v in obj]
     if isinstance(obj, np.generic):
-        return _to_data(obj.item())
+        return to_data(obj.item())
     if isinstance(obj, float) and not np.isfinite(obj):
         raise ExplanationFormatError(f"Cannot serialise the non-finite number {obj!r}.")
     return obj
 
 
-def _from_data(hint: Any, data: Any, where: str) -> Any:
+def from_data(hint: Any, data: Any, where: str) -> Any:
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
     if hint is Any:
@@ -115,20 +115,20 @@ def _from_data(hint: Any, data: Any, where: str) -> Any:
     if origin is tuple:
         _expect(isinstance(data, list), where, "a list", data)
         if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_from_data(args[0], v, f"{where}[{i}]") for i, v in enumerate(data))
+            return tuple(from_data(args[0], v, f"{where}[{i}]") for i, v in enumerate(data))
         _expect(len(data) == len(args), where, f"{len(args)} items", data)
         return tuple(
-            _from_data(a, v, f"{where}[{i}]")
+            from_data(a, v, f"{where}[{i}]")
             for i, (a, v) in enumerate(zip(args, data, strict=True))
         )
     if origin is list:
         _expect(isinstance(data, list), where, "a list", data)
         return [
-            _from_data(args[0] if args else Any, v, f"{where}[{i}]") for i, v in enumerate(data)
+            from_data(args[0] if args else Any, v, f"{where}[{i}]") for i, v in enumerate(data)
         ]
     if origin is dict:
         _expect(isinstance(data, dict), where, "an object", data)
-        return {k: _from_data(args[1] if args else Any, v, f"{where}.{k}") for k, v in data.items()}
+        return {k: from_data(args[1] if args else Any, v, f"{where}.{k}") for k, v in data.items()}
     if hint is float:
         _expect(
             isinstance(data, int | float) and not isinstance(data, bool), where, "a number", data
@@ -153,7 +153,7 @@ def _union_from(args: tuple, data: Any, where: str) -> Any:
     errors = []
     for arg in sorted(args, key=_union_priority):
         try:
-            return _from_data(arg, data, where)
+            return from_data(arg, data, where)
         except ExplanationFormatError as exc:
             errors.append(str(exc))
     raise ExplanationFormatError(
@@ -176,7 +176,7 @@ def _dataclass_from(cls: type, data: Any, where: str) -> Any:
     kwargs = {}
     for name, f in fields.items():
         if name in data:
-            kwargs[name] = _from_data(hints[name], data[name], f"{where}.{name}")
+            kwargs[name] = from_data(hints[name], data[name], f"{where}.{name}")
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             raise ExplanationFormatError(f"{where}: missing field {name!r} of {cls.__name__}.")
     return cls(**kwargs)

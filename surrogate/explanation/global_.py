@@ -9,12 +9,12 @@ from ..errors import ExplanationFormatError
 from ..surrogates.base import Content
 from .codec import (
     SCHEMA_VERSION,
-    _from_data,
-    _to_data,
     canonical_json,
     check_document_keys,
     check_schema_version,
+    from_data,
     load_json,
+    to_data,
     too_deep,
 )
 from .local import top_features
@@ -57,7 +57,7 @@ class GlobalExplanation:
 
     def to_json(self) -> str:
         return canonical_json(
-            {"schema_version": SCHEMA_VERSION, "global_explanation": _to_data(self)}
+            {"schema_version": SCHEMA_VERSION, "global_explanation": to_data(self)}
         )
 
     @classmethod
@@ -71,7 +71,7 @@ class GlobalExplanation:
                 )
             check_document_keys(document, {"schema_version", "global_explanation"})
             check_schema_version(str(document.get("schema_version")))
-            return _from_data(cls, document["global_explanation"], "global_explanation")
+            return from_data(cls, document["global_explanation"], "global_explanation")
         except RecursionError:
             raise too_deep() from None
         except ExplanationFormatError:

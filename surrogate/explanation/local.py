@@ -14,12 +14,12 @@ from ..fidelity import Fidelity, Stability
 from ..surrogates.base import Content
 from .codec import (
     SCHEMA_VERSION,
-    _from_data,
-    _to_data,
     canonical_json,
     check_document_keys,
     check_schema_version,
+    from_data,
     load_json,
+    to_data,
     too_deep,
 )
 
@@ -135,7 +135,7 @@ class Explanation:
 
     # ---- serialisation ---------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return {"schema_version": SCHEMA_VERSION, "explanation": _to_data(self)}
+        return {"schema_version": SCHEMA_VERSION, "explanation": to_data(self)}
 
     def to_json(self, *, indent: int | None = None) -> str:
         """Canonical JSON: sorted keys, exact floats; byte-identical for identical inputs."""
@@ -169,7 +169,7 @@ class Explanation:
         # a text or image explanation's document is read here too, without its layout
         check_document_keys(document, DOCUMENT_KEYS | LAYOUT_KEYS)
         check_schema_version(str(document["schema_version"]))
-        return _from_data(cls, document["explanation"], "explanation")
+        return from_data(cls, document["explanation"], "explanation")
 
     # ---- rendering (at the edge) -------------------------------------------------------
     def to_text(self) -> str:
