@@ -1,8 +1,8 @@
 """Declarative parameter checks: each bound stated once, each refusal saying what was wrong.
 
 A parameter is checked against constraints — an :class:`Interval`, :class:`Options`,
-:data:`BOOLEAN`, :class:`Instance` or ``None`` (None allowed) — and passes when it
-satisfies any of them::
+:data:`BOOLEAN`, :data:`TEXT`, :class:`Instance`, :class:`ListOf` or ``None`` (None
+allowed) — and passes when it satisfies any of them::
 
     n_jobs = check("n_jobs", n_jobs, None, Options((-1,)), Interval(int, 1))
 
@@ -96,8 +96,26 @@ class Instance:
         return self.description
 
 
+@dataclass(frozen=True)
+class ListOf:
+    """A list (or tuple) whose every item meets ``item``; given back as a list."""
+
+    item: Interval | Options | Instance
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, list | tuple) and all(self.item.accepts(v) for v in value)
+
+    def cast(self, value: Any) -> Any:
+        return [self.item.cast(v) for v in value]
+
+    def describe(self) -> str:
+        return f"a list of items each {self.item.describe()}"
+
+
 #: True or False (never 0 or 1)
 BOOLEAN = Instance(bool, "True or False")
+#: any text
+TEXT = Instance(str, "text")
 
 
 def check(name: str, value: Any, *constraints: Any) -> Any:

@@ -304,7 +304,7 @@ def test_a_high_cut_off_milder_than_the_medium_one_is_refused(files, tmp_path, c
     (line,) = _error_lines(err)
     assert code == 2 and "overfitting_high (0.01) is below overfitting_medium (0.05)" in line
     review.write_text("[findings]\nsubgroup_gap_high = 1.5\n")
-    with pytest.raises(ParameterError, match="subgroup_gap_high must be a number from 0 to 1"):
+    with pytest.raises(ParameterError, match=r"subgroup_gap_high must be a number in \[0, 1\]"):
         ReviewConfig.from_toml(review).with_overrides(data="german-credit").resolved()
 
 

@@ -10,8 +10,8 @@ import argparse
 import shlex
 from typing import Any
 
-from ..demo import TRAINERS
-from ..report.config import TASKS, TORCH_OUTPUTS, ReviewConfig, threshold_argument
+from .._validation import Interval, Options
+from ..report.config import SETTINGS, setting_help, threshold_argument
 from .rows import parse_rows
 
 #: command-line destination -> review setting, for flags that map one to one
@@ -67,7 +67,7 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="NAME",
         help="column of --data holding 'train' or 'test' for each row (not a feature)",
     )
-    p.add_argument("--train", choices=TRAINERS, help="demo model to train (default gbm)")
+    _setting(p, "--train", "train", "demo model to train")
     p.add_argument(
         "--model",
         help="a fitted model file: .skops; .joblib or a torch.export .pt2 (both unpickle: "
@@ -79,11 +79,11 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
         "(loaded with weights_only=True); it runs code, so a review file cannot name it, and "
         "the current folder is searched for the module only when it is on PYTHONPATH",
     )
-    p.add_argument(
+    _setting(
+        p,
         "--torch-output",
-        choices=TORCH_OUTPUTS,
-        help="what a torch model's forward returns (regression: one number per row, the "
-        "review's task)",
+        "torch_output",
+        "what a torch model's forward returns (regression: one number per row, the review's task)",
     )
     p.add_argument(
         "--trust-model-file",
@@ -97,19 +97,22 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="load a model file that unpickles only if its SHA-256 is this digest "
         "(trusts that exact file); a review file cannot grant this",
     )
-    p.add_argument(
+    _setting(
+        p,
         "--task",
-        choices=TASKS,
-        help="what the model's output is: a class probability with a decline rule, or a number "
-        "(e.g. a loss given default); default: the loaded model's, classification for a "
+        "task",
+        "what the model's output is: a class probability with a decline rule, or a number "
+        "(e.g. a loss given default); unset: the loaded model's, classification for a "
         "trained demo model",
     )
     p.add_argument("--adverse-class", help="the label of the adverse outcome (German credit: bad)")
-    p.add_argument(
+    _setting(
+        p,
         "--threshold",
+        "threshold",
+        "decline when P(adverse) >= this; unset: the data set's (German credit: 1/6, the "
+        "cost-matrix cut-off; otherwise 0.5)",
         type=threshold_argument,
-        help="decline when P(adverse) >= this, strictly between 0 and 1 "
-        "(German credit: 1/6, the cost-matrix cut-off)",
     )
     cases = p.add_mutually_exclusive_group()
     cases.add_argument(
@@ -122,22 +125,18 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
     cases.add_argument(
         "--rows", help="explain these positions of the held-out split: '0,3,7' or ranges '0-9'"
     )
-    cases.add_argument(
-        "--sample", type=int, help="explain a seeded random sample of N held-out rows"
-    )
-    p.add_argument("--max-cases", type=int, help="most declined cases explained (default 20)")
-    p.add_argument("--n-samples", type=int, help="model calls per explanation (default 5000)")
-    p.add_argument(
-        "--seed", type=int, help="seed of the split, the demo model and the explanations"
-    )
+    _setting(cases, "--sample", "sample", "explain a seeded random sample of N held-out rows")
+    _setting(p, "--max-cases", "max_cases", "most cases explained in detail")
+    _setting(p, "--n-samples", "n_samples", "model calls per explanation")
+    _setting(p, "--seed", "seed", "seed of the split, the demo model and the explanations")
     p.add_argument(
         "--families", help="reason families mapping (.csv or .toml: family, features, text)"
     )
-    p.add_argument(
+    _setting(
+        p,
         "--min-fidelity",
-        type=float,
-        help="lowest local R^2 for automatic reasons, from 0 to 1 (default "
-        f"{ReviewConfig.min_fidelity:g}; a lower one is reported as a finding)",
+        "min_fidelity",
+        "lowest local R^2 for automatic reasons; one below the default is reported as a finding",
     )
     p.add_argument("--model-id", help="model identifier shown in the report")
     p.add_argument("--intended-use", help="intended use shown in the report")
@@ -149,6 +148,19 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="also print report.pdf with headless Chromium",
     )
     return p
+
+
+def _setting(parser: Any, flag: str, name: str, meaning: str, **options: Any) -> None:
+    """A flag for the review setting ``name``: its type or choices, the values it takes and
+    its default come from the setting's declaration (``report.config.SETTINGS``) and
+    ``ReviewConfig``, so the help cannot disagree with the review. The flag itself defaults
+    to "not given", so a review file's value stands unless the flag is typed."""
+    declared = next(c for c in SETTINGS[name] if c is not None)
+    if isinstance(declared, Options):
+        options.setdefault("choices", declared.values)
+    elif isinstance(declared, Interval):
+        options.setdefault("type", declared.kind)
+    parser.add_argument(flag, dest=name, help=setting_help(name, meaning), **options)
 
 
 def config_from_args(args: argparse.Namespace):

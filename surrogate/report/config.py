@@ -51,14 +51,15 @@ import math
 import re
 import shlex
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .._validation import BOOLEAN, TEXT, Interval, ListOf, Options, check
 from ..blackbox import MODES, TORCH_OUTPUTS
 from ..datasets import TABLES
 from ..demo import TRAINERS
-from ..errors import ParameterError, UnknownOptionError
+from ..errors import ParameterError
 from ..links import LINKS
 from .findings import ALL_CUTOFFS, REVIEW_MIN_FIDELITY
 
@@ -152,6 +153,75 @@ _LEGACY_TRUST_KEY = "trust_model_file"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
+#: the seeds a review accepts: those of scikit-learn's random_state (the split and the
+#: demo models take it)
+MAX_SEED = 2**32 - 1
+#: a positive number (kernel widths)
+_POSITIVE = Interval(float, 0, None, closed="neither")
+
+#: every review setting's accepted values, declared once: a ReviewConfig checks each value
+#: against its entry whenever one is made (in Python, from a review file or from the
+#: command line), and ``surrogate report --help`` states each flag's values and default
+#: from the same entries. Checks that tie settings together are in ``validate``.
+SETTINGS: dict[str, tuple[Any, ...]] = {
+    "data": (TEXT,),
+    "target": (None, TEXT),
+    "test_data": (None, TEXT),
+    "split_column": (None, TEXT),
+    "test_share": (Interval(float, 0.05, 0.5),),
+    "seed": (Interval(int, 0, MAX_SEED),),
+    "train": (Options(TRAINERS),),
+    "model": (None, TEXT),
+    "trust_model_file": (BOOLEAN,),
+    "trust_model_sha256": (None, TEXT),
+    "trusted_by": (None, TEXT),
+    "model_factory": (None, TEXT),
+    "torch_output": (None, Options(TORCH_OUTPUTS)),
+    "model_id": (None, TEXT),
+    "intended_use": (TEXT,),
+    "task": (None, Options(TASKS)),
+    "adverse_class": (None, TEXT),
+    # at 0 or below every applicant is declined, at 1 or above none is: no cut-off to examine
+    "threshold": (None, Interval(float, 0, 1, closed="neither")),
+    "threshold_rationale": (None, TEXT),
+    "select": (None, Options(CASE_SELECTIONS)),
+    "rows": (ListOf(Interval(int, 0)),),
+    "sample": (None, Interval(int, 1)),
+    "max_cases": (Interval(int, 1),),
+    "n_samples": (Interval(int, 1),),
+    "max_features": (Interval(int, 1),),
+    "local_families": (Options(LOCAL_FAMILIES),),
+    "link": (None, Options(LINKS)),
+    "kernel_width": (_POSITIVE,),
+    "number_change": (Interval(float, 0, 1),),
+    # below the default it is honoured, and the report says so as a finding
+    "min_fidelity": (Interval(float, 0, 1),),
+    "max_reasons": (Interval(int, 1),),
+    "ranked_by": (Options(RANKINGS),),
+    "families": (None, TEXT),
+    "prohibited": (None, ListOf(TEXT)),
+    "excluded": (None, ListOf(TEXT)),
+    "reference": (Options(REFERENCES),),
+    "fidelity_survey": (Interval(int, 0),),
+    "sensitivity_cases": (Interval(int, 1),),
+    "sensitivity_widths": (ListOf(_POSITIVE),),
+    "sensitivity_n_samples": (ListOf(Interval(int, 1)),),
+    "reason_seeds": (Interval(int, 0, MAX_REASON_SEEDS),),
+    "global_max_depth": (Interval(int, 1),),
+    "global_max_rules": (Interval(int, 1),),
+    # its memory, which depends on the data, is bounded when the review is built
+    "global_augment": (Interval(int, 0),),
+    "title": (None, TEXT),
+    "out": (None, TEXT),
+    "pdf": (BOOLEAN,),
+    **{
+        f"{kind}_{level}": (Interval(float, 0, 1),)
+        for kind in ALL_CUTOFFS
+        for level in ("high", "medium")
+    },
+}
+
+
 @dataclass(frozen=True)
 class ReviewConfig:
     """Everything a review depends on (see module doc; ``None`` means "the data set's default")."""
@@ -234,6 +304,12 @@ class ReviewConfig:
     training_overlap_high: float = ALL_CUTOFFS["training_overlap"][0]
     training_overlap_medium: float = ALL_CUTOFFS["training_overlap"][1]
 
+    def __post_init__(self) -> None:
+        """Every value checked against :data:`SETTINGS` (and normalised: an integer given
+        for a number becomes a float), so no configuration holds a value out of bounds."""
+        for name, constraints in SETTINGS.items():
+            object.__setattr__(self, name, check(name, getattr(self, name), *constraints))
+
     # ---- reading and writing -----------------------------------------------------------
     @classmethod
     def from_toml(cls, path: str | Path) -> ReviewConfig:
@@ -284,15 +360,14 @@ class ReviewConfig:
         return flags
 
     def with_overrides(self, **values: Any) -> ReviewConfig:
-        """A copy with the given fields replaced (each checked for its type)."""
+        """A copy with the given fields replaced (each checked against :data:`SETTINGS`)."""
         known = {f.name: f for f in fields(self)}
         unknown = sorted(set(values) - set(known))
         if unknown:
             raise ParameterError(
                 f"Unknown review settings {unknown}; expected some of {sorted(known)}."
             )
-        checked = {name: _check_type(name, value, self) for name, value in values.items()}
-        return replace(self, **checked)
+        return replace(self, **values)  # each value checked as the copy is made
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -351,7 +426,7 @@ class ReviewConfig:
         """The decision settings of ``task`` filled in and checked: a classification's adverse
         class, cut-off and declined cases; a regression's sample of cases, refusing any
         decision rule (a regression review has none)."""
-        _choice("task", task, TASKS)
+        check("task", task, *SETTINGS["task"][1:])
         if self.task is not None and self.task != task:
             raise ParameterError(f"--task {self.task} contradicts the task {task!r} of the model.")
         decided = self._regression() if task == "regression" else self._classification()
@@ -416,19 +491,8 @@ class ReviewConfig:
         )
 
     def validate(self) -> None:
-        """Check the values that the explainer does not check itself."""
-        _choice("train", self.train, TRAINERS)
-        if self.torch_output is not None:
-            _choice("torch_output", self.torch_output, TORCH_OUTPUTS)
-        if self.task is not None:
-            _choice("task", self.task, TASKS)
-        if self.select is not None:
-            _choice("select", self.select, CASE_SELECTIONS)
-        _choice("reference", self.reference, REFERENCES)
-        _choice("ranked_by", self.ranked_by, RANKINGS)
-        _choice("local_families", self.local_families, LOCAL_FAMILIES)
-        if self.link is not None:
-            _choice("link", self.link, LINKS)
+        """Check what ties settings together (each setting's own bounds are checked when
+        the configuration is made: :data:`SETTINGS`)."""
         if not self.is_bundled and Path(self.data).suffix.lower() not in (".csv", ".parquet"):
             raise ParameterError(
                 f"--data must be one of {list(BUNDLED)} or a .csv / .parquet file, got {self.data!r}."
@@ -439,42 +503,12 @@ class ReviewConfig:
             )
         self._check_held_out()
         check_cutoffs(self.finding_cutoffs())
-        if not 0.05 <= self.test_share <= 0.5:
-            raise ParameterError(
-                f"test_share must be between 0.05 and 0.5, got {self.test_share!r}."
-            )
         if self.select == "rows" and not self.rows:
             raise ParameterError(
                 "--rows needs at least one row position of the held-out split, e.g. --rows 0,3."
             )
-        if self.select == "sample" and (self.sample is None or self.sample < 1):
-            raise ParameterError(f"--sample needs a positive number of cases, got {self.sample!r}.")
-        for name in ("max_cases", "n_samples", "max_features", "max_reasons", "sensitivity_cases"):
-            if getattr(self, name) < 1:
-                raise ParameterError(
-                    f"{name} must be a positive integer, got {getattr(self, name)!r}."
-                )
-        if not (isinstance(self.number_change, int | float) and 0 <= self.number_change <= 1):
-            raise ParameterError(
-                f"number_change must be a probability in [0, 1], got {self.number_change!r}."
-            )
-        if self.fidelity_survey < 0:
-            raise ParameterError(
-                f"fidelity_survey must be zero or more rows, got {self.fidelity_survey!r}."
-            )
-        if not 0 <= self.reason_seeds <= MAX_REASON_SEEDS:
-            raise ParameterError(
-                f"reason_seeds must be between 0 and {MAX_REASON_SEEDS} other explainer seeds, "
-                f"got {self.reason_seeds!r}."
-            )
-        check_threshold(self.threshold)
-        check_seed(self.seed)
-        check_min_fidelity(self.min_fidelity)
-        if self.global_augment < 0:
-            raise ParameterError(
-                f"global_augment must be zero or more rows per training row, got "
-                f"{self.global_augment!r}."
-            )
+        if self.select == "sample" and self.sample is None:
+            raise ParameterError("--sample needs a positive number of cases, got none.")
         if self.model_factory is not None:
             from .factory import parse_factory
 
@@ -559,50 +593,25 @@ def check_cutoffs(cutoffs: dict[str, tuple[float, float, str]]) -> None:
             )
 
 
-#: the seeds a review accepts: those of scikit-learn's random_state (the split and the
-#: demo models take it)
-MAX_SEED = 2**32 - 1
+def default_of(name: str) -> Any:
+    """The value a review uses for the setting ``name`` when nobody sets it."""
+    declared = ReviewConfig.__dataclass_fields__[name]
+    if declared.default_factory is not MISSING:
+        return declared.default_factory()
+    return declared.default
 
 
-def check_seed(seed: Any) -> int:
-    """A review seed: an integer from 0 to :data:`MAX_SEED`."""
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-        raise ParameterError(
-            f"seed must be an integer from 0 to {MAX_SEED} (2**32 - 1, the range of the "
-            f"split's and the demo models' random_state), got {seed!r}."
-        )
-    return seed
+def setting_help(name: str, meaning: str) -> str:
+    """A command-line flag's help for the setting ``name``: what it means, then the values
+    it takes and its default, both read from :data:`SETTINGS` and :class:`ReviewConfig`."""
+    values = " or ".join(c.describe() for c in SETTINGS[name] if c is not None)
+    default = default_of(name)
+    stated = "" if default is None else f"; default {_shown(default)}"
+    return f"{meaning} ({values}{stated})"
 
 
-def check_min_fidelity(value: Any) -> float:
-    """The lowest local R^2 for automatic reasons: a number from 0 to 1. Below the default
-    it is honoured, and the report says so as a finding."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ParameterError(f"min_fidelity must be a number from 0 to 1, got {value!r}.")
-    if not (math.isfinite(value) and 0 <= value <= 1):
-        raise ParameterError(
-            f"min_fidelity is the lowest held-out R\u00b2 at which a case gets automatic "
-            f"reasons; it must be from 0 to 1, got {value!r}."
-        )
-    return float(value)
-
-
-def check_threshold(threshold: Any) -> float | None:
-    """A decision threshold: a probability strictly between 0 and 1 (None: the data set's default).
-
-    At 0 or below every applicant is declined, at 1 or above none is: neither is a cut-off
-    a review can examine.
-    """
-    if threshold is None:
-        return None
-    if isinstance(threshold, bool) or not isinstance(threshold, int | float):
-        raise ParameterError(f"threshold must be a number, got {threshold!r}.")
-    if not math.isfinite(threshold) or not 0 < threshold < 1:
-        raise ParameterError(
-            "threshold is the probability of the adverse class at which an applicant is declined; "
-            f"it must lie strictly between 0 and 1, got {threshold!r}."
-        )
-    return float(threshold)
+def _shown(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def threshold_argument(text: str) -> float:
@@ -614,10 +623,9 @@ def threshold_argument(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     try:
-        checked = check_threshold(value)
+        return float(check("threshold", value, *SETTINGS["threshold"]))
     except ParameterError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-    return value if checked is None else checked
 
 
 # ---- helpers ----------------------------------------------------------------------------------
@@ -684,47 +692,6 @@ def _refuse_code(table: dict[str, Any], section: str, where: str) -> None:
                 f"{where}: [{section}] {name} cannot be set in a review file, for it imports and "
                 f"runs code; give it on the command line ({flag} module:function)."
             )
-
-
-_TYPES: dict[str, tuple[type, ...]] = {
-    "str": (str,),
-    "int": (int,),
-    "float": (int, float),
-    "bool": (bool,),
-}
-
-
-def _check_type(name: str, value: Any, config: ReviewConfig) -> Any:
-    hint = str(ReviewConfig.__dataclass_fields__[name].type)
-    optional = "None" in hint
-    if value is None:
-        if not optional:
-            raise ParameterError(f"Review setting {name!r} cannot be empty.")
-        return None
-    base = hint.replace(" | None", "")
-    if base.startswith("list["):
-        item = base[5:-1]
-        if not isinstance(value, list | tuple) or not all(_is(item, v) for v in value):
-            raise ParameterError(
-                f"Review setting {name!r} must be a list of {item} values, got {value!r}."
-            )
-        return [float(v) if item == "float" else v for v in value]
-    if not _is(base, value):
-        raise ParameterError(
-            f"Review setting {name!r} must be {base}, got {value!r} ({type(value).__name__})."
-        )
-    return float(value) if base == "float" else value
-
-
-def _is(kind: str, value: Any) -> bool:
-    if kind != "bool" and isinstance(value, bool):
-        return False
-    return isinstance(value, _TYPES[kind])
-
-
-def _choice(name: str, value: str, options: tuple[str, ...]) -> None:
-    if value not in options:
-        raise UnknownOptionError(f"{name} must be one of {list(options)}, got {value!r}.")
 
 
 def _toml_value(value: Any) -> str:
