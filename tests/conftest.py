@@ -76,3 +76,28 @@ def _frame_digest(data) -> tuple:
     frame = data.to_frame() if isinstance(data, pd.Series) else data
     values = pd.util.hash_pandas_object(frame, index=True).to_numpy()
     return (tuple(map(str, frame.columns)), tuple(map(str, frame.dtypes)), values.tobytes())
+
+
+#: settings that keep a whole German credit review (demo gradient-boosted model) to seconds
+SMALL_REVIEW = dict(
+    n_samples=300,
+    max_cases=3,
+    fidelity_survey=12,
+    sensitivity_cases=1,
+    sensitivity_widths=[2.0],
+    sensitivity_n_samples=[200],
+    global_augment=0,
+)
+
+
+@pytest.fixture(scope="session")
+def small_review(tmp_path_factory):
+    """One small review per test run, built and written once and shared by the report tests
+    (its bundle; ``small_review.config.out`` is the written folder). Tests read it and never
+    change it: one that edits the document edits a deep copy."""
+    from surrogate.report import ReviewConfig, build_report, write_report
+
+    out = tmp_path_factory.mktemp("small-review") / "german"
+    bundle = build_report(ReviewConfig(**SMALL_REVIEW, out=str(out)))
+    write_report(bundle)
+    return bundle

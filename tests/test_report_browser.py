@@ -33,22 +33,9 @@ _INTERNAL = ("chrome://", "chrome-untrusted://", "devtools://", "about:", "chrom
 
 
 @pytest.fixture(scope="module")
-def report_folder(tmp_path_factory):
-    from surrogate.report import ReviewConfig, build_report, write_report
-
-    folder = tmp_path_factory.mktemp("browser")
-    config = ReviewConfig(
-        max_cases=3,
-        n_samples=300,
-        fidelity_survey=12,
-        sensitivity_cases=1,
-        sensitivity_widths=[2.0],
-        sensitivity_n_samples=[200],
-        global_augment=0,
-        out=str(folder / "german"),
-    )
-    write_report(build_report(config))
-    return folder / "german"
+def report_folder(small_review):
+    """The test run's shared small review, as written (tests/conftest.py)."""
+    return small_review.config.out_path
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +56,9 @@ def driver():
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     browser = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     try:
+        # let the browser's own start-up page finish loading (it fetches a data: image),
+        # so that a test's request log holds only what the report asks for
+        browser.get("about:blank")
         yield browser
     finally:
         browser.quit()

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SMALL_REVIEW
 
 from surrogate.errors import DataError, ModelError, ParameterError
 from surrogate.report import (
@@ -33,22 +34,13 @@ from surrogate.report import (
 from surrogate.report.problem import load_model
 
 #: a review small enough to build in seconds
-SMALL = dict(
-    train="logreg",
-    n_samples=300,
-    max_cases=3,
-    fidelity_survey=8,
-    sensitivity_cases=1,
-    sensitivity_widths=[2.0],
-    sensitivity_n_samples=[200],
-    global_augment=0,
-)
+SMALL = SMALL_REVIEW
 
 
-@pytest.fixture(scope="module")
-def bundle(tmp_path_factory):
-    out = tmp_path_factory.mktemp("integrity") / "review"
-    return build_report(ReviewConfig(**SMALL, out=str(out)))
+@pytest.fixture
+def bundle(small_review):
+    """The test run's shared small review (tests/conftest.py), never changed here."""
+    return small_review
 
 
 # ---- trust in a model file: from the command line only -------------------------------------------
