@@ -404,13 +404,17 @@ class FeatureSchema:
         X.columns = columns
         return X[list(self.names)]
 
-    def encode(self, X: Any, *, what: str = "query") -> np.ndarray:
-        """Rows -> values (numbers in their units, category codes, -1 for missing)."""
+    def encode(self, X: Any, *, what: str = "query", first_row: int = 0) -> np.ndarray:
+        """Rows -> values (numbers in their units, category codes, -1 for missing).
+
+        A refusal names the row as ``first_row`` plus its position in ``X``: rows encoded
+        apart from the input they came from keep their own number.
+        """
         frame = self.to_frame(X, what=what)
         out = np.empty((len(frame), len(self)), dtype=np.float64)
         for j, feature in enumerate(self.features):
             # + 0.0 folds -0.0 into 0.0: the same query gives the same seeds and JSON
-            out[:, j] = _encode_column(frame.iloc[:, j], feature, what) + 0.0
+            out[:, j] = _encode_column(frame.iloc[:, j], feature, what, first_row) + 0.0
         return out
 
     def decode(self, values: np.ndarray) -> pd.DataFrame | np.ndarray:
@@ -708,7 +712,7 @@ def _check_datetime_range(name: str, dtype: str, lower: float, upper: float) -> 
         )
 
 
-def _as_datetimes(series: pd.Series, name: str, what: str) -> pd.Series:
+def _as_datetimes(series: pd.Series, name: str, what: str, first_row: int = 0) -> pd.Series:
     """A column of dates as a datetime64 Series (naive or in one timezone), refused by name
     when a value is not a date or the timezones are mixed."""
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
@@ -720,7 +724,8 @@ def _as_datetimes(series: pd.Series, name: str, what: str) -> pd.Series:
             f"Feature {name!r} must be a date or timestamp, got values like {shown!r} in the {what} "
             f"(column dtype {series.dtype})."
         )
-    stamps = [_timestamp(v, name, what, i) for i, v in enumerate(series.to_numpy(dtype=object))]
+    values = series.to_numpy(dtype=object)
+    stamps = [_timestamp(v, name, what, first_row + i) for i, v in enumerate(values)]
     zones = sorted({str(t.tz) for t in stamps if t is not pd.NaT})
     if len(zones) > 1:
         raise DataTypeError(
@@ -826,8 +831,10 @@ def _localize(naive: pd.DatetimeIndex, timezone: str) -> pd.DatetimeIndex:
     )
 
 
-def _encode_datetime(series: pd.Series, feature: Feature, what: str) -> np.ndarray:
-    stamps = _as_datetimes(series, feature.name, what)
+def _encode_datetime(
+    series: pd.Series, feature: Feature, what: str, first_row: int = 0
+) -> np.ndarray:
+    stamps = _as_datetimes(series, feature.name, what, first_row)
     zone = None if stamps.dt.tz is None else str(stamps.dt.tz)
     if (zone is None) != (feature.timezone is None):
         raise DataError(
@@ -842,7 +849,7 @@ def _encode_datetime(series: pd.Series, feature: Feature, what: str) -> np.ndarr
     if beyond.any():
         i = int(np.flatnonzero(beyond)[0])
         raise DataError(
-            f"Feature {feature.name!r} is {series.iloc[i]!r} in {what} row {i}, which the column's "
+            f"Feature {feature.name!r} is {series.iloc[i]!r} in {what} row {first_row + i}, which the column's "
             f"dtype {feature.dtype} cannot hold (about {_days_limit(feature.dtype):.0f} days either "
             f"side of {DATETIME_ORIGIN}); the model could not be given it."
         )
@@ -929,7 +936,7 @@ def _canonical(obj: Any) -> Any:
 
 
 # ---- column codecs ----------------------------------------------------------------------
-def _check_scalar_cells(series: pd.Series, name: str, what: str) -> None:
+def _check_scalar_cells(series: pd.Series, name: str, what: str, first_row: int = 0) -> None:
     """Refuse complex numbers and cells holding containers: a feature holds one value a row."""
     if pd.api.types.is_complex_dtype(series.dtype):
         raise DataTypeError(
@@ -940,7 +947,8 @@ def _check_scalar_cells(series: pd.Series, name: str, what: str) -> None:
     for i, value in enumerate(series.to_numpy()):
         if isinstance(value, list | tuple | dict | set | np.ndarray | complex):
             raise DataTypeError(
-                f"Feature {name!r} holds a {type(value).__name__} in {what} row {i} ({value!r:.60}); "
+                f"Feature {name!r} holds a {type(value).__name__} in {what} row {first_row + i} "
+                f"({value!r:.60}); "
                 "expected one number or label per cell."
             )
 
@@ -950,19 +958,21 @@ def encode_column(series: pd.Series, feature: Feature, what: str = "data") -> np
     return _encode_column(series, feature, what) + 0.0
 
 
-def _encode_column(series: pd.Series, feature: Feature, what: str) -> np.ndarray:
-    _check_scalar_cells(series, feature.name, what)
+def _encode_column(
+    series: pd.Series, feature: Feature, what: str, first_row: int = 0
+) -> np.ndarray:
+    _check_scalar_cells(series, feature.name, what, first_row)
     missing = series.isna().to_numpy()
     if missing.any() and not feature.allow_missing:
         first = int(np.flatnonzero(missing)[0])
         raise DataError(
-            f"Feature {feature.name!r} is missing in {what} row {first}, but it is never missing in the "
+            f"Feature {feature.name!r} is missing in {what} row {first_row + first}, but it is never missing in the "
             "training data; expected a value."
         )
     if feature.is_datetime:
-        return _encode_datetime(series, feature, what)
+        return _encode_datetime(series, feature, what, first_row)
     if feature.is_numeric:
-        return _encode_numeric(series, feature, what)
+        return _encode_numeric(series, feature, what, first_row)
     lookup = {c: i for i, c in enumerate(feature.categories)}
     codes = np.full(len(series), MISSING_CODE, dtype=np.float64)
     for i, value in enumerate(series.to_numpy(dtype=object)):
@@ -972,14 +982,16 @@ def _encode_column(series: pd.Series, feature: Feature, what: str) -> np.ndarray
         if code is None:
             shown = list(feature.categories[:8]) + (["..."] if len(feature.categories) > 8 else [])
             raise DataError(
-                f"Feature {feature.name!r} has the category {value!r} in {what} row {i}, which never "
+                f"Feature {feature.name!r} has the category {value!r} in {what} row {first_row + i}, which never "
                 f"occurs in the training data; expected one of {shown}."
             )
         codes[i] = code
     return codes
 
 
-def _encode_numeric(series: pd.Series, feature: Feature, what: str) -> np.ndarray:
+def _encode_numeric(
+    series: pd.Series, feature: Feature, what: str, first_row: int = 0
+) -> np.ndarray:
     if pd.api.types.is_bool_dtype(series.dtype):
         raise DataError(f"Feature {feature.name!r} must be numeric, got booleans in the {what}.")
     numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
@@ -987,13 +999,13 @@ def _encode_numeric(series: pd.Series, feature: Feature, what: str) -> np.ndarra
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise DataError(
-            f"Feature {feature.name!r} must be numeric, got {series.iloc[i]!r} in {what} row {i} "
+            f"Feature {feature.name!r} must be numeric, got {series.iloc[i]!r} in {what} row {first_row + i} "
             f"(column dtype {series.dtype})."
         )
     if np.isinf(numbers).any():
         i = int(np.flatnonzero(np.isinf(numbers))[0])
         raise DataError(
-            f"Feature {feature.name!r} is infinite in {what} row {i}; expected a finite number."
+            f"Feature {feature.name!r} is infinite in {what} row {first_row + i}; expected a finite number."
         )
     return numbers
 

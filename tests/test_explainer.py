@@ -356,8 +356,10 @@ def test_on_error_record_lists_bad_rows_and_explains_the_others(logistic_world):
     assert many.failures[0].error == "DataError" and "'f3'" in many.failures[0].message
     alone = explainer.explain(queries.iloc[0])
     assert many[0].to_json() == alone.to_json()
-    with pytest.raises(DataError, match="'f3'"):
+    with pytest.raises(DataError, match="'f3'") as raised:
         explainer.explain_many(queries)
+    # the recorded failure names the row as the raised error does: its row in the input
+    assert "query row 2" in str(raised.value) and "query row 2" in many.failures[0].message
 
 
 def test_on_error_record_isolates_a_model_failure(logistic_world):

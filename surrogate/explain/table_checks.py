@@ -28,7 +28,7 @@ def encode_each(
     values, failures = {}, []
     for i in range(len(frame)):
         try:
-            values[i] = schema.encode(frame.iloc[[i]])[0]
+            values[i] = schema.encode(frame.iloc[[i]], first_row=i)[0]
         except SurrogateError as exc:
             failures.append(Failure.from_exception(i, exc))
     return values, failures

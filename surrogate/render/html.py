@@ -383,7 +383,7 @@ def global_to_html(glob: GlobalExplanation) -> str:
             "agreement" + ("" if threshold is None else f" at threshold {threshold:.4g}"),
             fmt(f.agreement),
         ),
-        *((f"agreement where the {k}", fmt(v)) for k, v in sorted(f.agreement_by_class.items())),
+        *((f"agreement ({k})", fmt(v)) for k, v in sorted(f.agreement_by_class.items())),
         ("fitting rows", str(f.n_train)),
         ("held-out rows", str(f.n_test)),
         *((f"complexity: {k}", str(v)) for k, v in sorted(glob.complexity.items())),

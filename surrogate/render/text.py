@@ -299,7 +299,7 @@ def global_to_text(glob) -> str:
         f"In-sample R^2 on {f.n_train} rows: {fmt(f.r2_in_sample)}",
     ]
     lines += [
-        f"  agreement where the {label}: {fmt(v)}"
+        f"  agreement ({label}): {fmt(v)}"
         for label, v in sorted(f.agreement_by_class.items())
     ]
     lines.append("Complexity: " + ", ".join(f"{k} {v}" for k, v in sorted(glob.complexity.items())))
