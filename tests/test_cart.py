@@ -40,9 +40,6 @@ GAPS = {
     "check_dtype_object": (
         "non-numeric objects raise ParameterError (a ValueError), where a TypeError is expected"
     ),
-    "check_estimators_empty_data_messages": (
-        "X with no columns is not refused: it fits a single leaf"
-    ),
     "check_estimator_sparse_tag": (
         "sparse X is refused as not a 2-D array of numbers, without saying sparse input is "
         "not supported"

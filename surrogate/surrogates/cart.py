@@ -574,6 +574,11 @@ def _as_float_matrix(X: Any, argument: str) -> np.ndarray:
         ) from exc
     if X.ndim != 2:
         raise ParameterError(f"{argument} must be 2-D (rows, columns), got shape {X.shape}.")
+    if X.shape[1] == 0:
+        raise ParameterError(
+            f"{argument} has 0 feature(s) (shape={X.shape}) while a minimum of 1 is required: "
+            "a tree splits on columns."
+        )
     if np.isinf(X).any():
         raise ParameterError(f"{argument} must be finite (NaN marks missing values), got infinity.")
     return X
@@ -605,7 +610,7 @@ def check_sample_weight(sample_weight: Any, n_rows: int) -> np.ndarray:
     """Weights as a float array of ``n_rows``, finite, >= 0 and not all zero (None: every
     row weighs 1; a number: every row weighs that)."""
     if sample_weight is None:
-        return np.ones(n_rows)
+        sample_weight = np.ones(n_rows)
     _refuse_complex(sample_weight, "sample_weight")
     w = np.asarray(sample_weight, dtype=np.float64)
     if w.ndim == 0:
