@@ -328,3 +328,29 @@ def test_digit_demo_and_its_index_check():
     assert exp.to_text() and exp.to_markdown() and ImageExplanation.from_json(exp.to_json()) == exp
     with pytest.raises(ParameterError, match="index"):
         explain_digit_demo(5000)
+
+
+def test_a_baseline_equal_to_the_image_is_refused():
+    def model(images):
+        x = np.asarray(images, dtype=float).reshape(len(images), -1)
+        p = 1 / (1 + np.exp(-(x[:, :4].sum(axis=1) - 2)))
+        return np.stack([1 - p, p], axis=1)
+
+    image = np.random.default_rng(0).random((8, 8))
+    explainer = ImageExplainer(model, n_samples=200, grid_size=(8, 8), baseline="mean")
+    with pytest.raises(ParameterError, match="masking changes nothing the model sees"):
+        explainer.explain(image)
+    zeros = ImageExplainer(model, n_samples=200, grid_size=(8, 8), baseline="zeros")
+    assert set(zeros.explain(image).top_features(4)) == {0, 1, 2, 3}
+
+
+def test_a_constant_neighbourhood_reports_no_stability_figure():
+    def constant(images):
+        return np.tile([0.3, 0.7], (len(images), 1))
+
+    exp = ImageExplainer(constant, n_samples=200, grid_size=(4, 4), baseline="zeros").explain(
+        np.random.default_rng(1).random((8, 8))
+    )
+    assert exp.fidelity.r2 is None and exp.stability.top_k_jaccard is None
+    assert exp.stability.intervals == {} and "stability is not measured" in exp.notes[-1]
+    assert "top-5 Jaccard n/a" in exp.to_text()

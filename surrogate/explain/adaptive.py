@@ -155,6 +155,8 @@ class AdaptiveSampling:
 
 
 def is_stable(exp: Explanation, family: Any, plan: AdaptiveSampling) -> bool:
+    if exp.fidelity.r2_in_sample is None:  # a constant neighbourhood: more rows change nothing
+        return True
     jaccard = exp.stability.top_k_jaccard
     if jaccard is None:
         raise ParameterError(

@@ -507,6 +507,7 @@ class ImageExplainer(_MaskingExplainer):
         query = img.as_image(image)
         segments = img.segment(query.pixels, self.segmentation, self.segmentation_options)
         background = img.baseline_image(query.pixels, segments, self.baseline, self.blur_sigma)
+        _check_masking_removes(query.pixels, background, self.baseline, int(segments.max()) + 1)
         names = img.segment_names(int(segments.max()) + 1)
 
         def render(keep: np.ndarray) -> np.ndarray:
@@ -551,6 +552,20 @@ class ImageExplainer(_MaskingExplainer):
 
 
 # ---- small helpers ----------------------------------------------------------------------------
+def _check_masking_removes(
+    pixels: np.ndarray, background: np.ndarray, baseline: Any, n_segments: int
+) -> None:
+    """Refuse a baseline that equals the image: masking would change nothing the model sees,
+    every sampled row would score the same, and the explanation would be empty."""
+    if np.array_equal(pixels, background):
+        raise ParameterError(
+            f"The baseline {baseline!r} leaves this image exactly as it is ({n_segments} segments; "
+            "a 'mean' baseline fills each segment with its own mean, which is the pixel itself when "
+            "segments are single pixels or flat), so masking changes nothing the model sees and "
+            "nothing can be explained. Choose baseline='zeros' or 'blur', or larger segments."
+        )
+
+
 def _check_probe_texts(texts: Sequence[str] | None) -> list[str]:
     if texts is None:
         return list(DEFAULT_PROBE_TEXTS)

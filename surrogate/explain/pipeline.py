@@ -24,7 +24,7 @@ never depends on its company.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -33,7 +33,7 @@ from .._validation import Interval, Options, check
 from ..blackbox import BlackBox, Target
 from ..errors import ModelOutputError, ParameterError, SurrogateError, UnknownOptionError
 from ..explanation import Explanation, Failure, NeighbourhoodSummary, Provenance
-from ..fidelity import effective_sample_size
+from ..fidelity import Stability, effective_sample_size
 from ..kernels import kernel_weights
 from ..links import LINKS, apply_link
 from ..schema import Feature
@@ -346,13 +346,15 @@ def assemble(
 ) -> Explanation:
     """The explanation of one query: content, fidelity, stability, neighbourhood, provenance."""
     names = s.query.scorer.blackbox.output_names
+    fidelity = local_fidelity(problem, fit)
+    constant = fidelity.r2_in_sample is None  # the black box never moved: nothing to explain
     return Explanation(
         query=s.query.readable,
         prediction=float(s.outputs_query[s.target_index]),
         outputs={names[k]: float(v) for k, v in enumerate(s.outputs_query)},
         content=modality.finish_content(fit.content),
-        fidelity=local_fidelity(problem, fit),
-        stability=fit.stability,
+        fidelity=fidelity,
+        stability=unmeasured(fit.stability) if constant else fit.stability,
         neighbourhood=NeighbourhoodSummary(
             effective_sample_size=effective_sample_size(problem.w_fit),
             share_outside_training_range=modality.share_outside(
@@ -361,7 +363,22 @@ def assemble(
         ),
         meta=provenance(modality, s, family),
         warnings=modality.query_warnings(s.query, s.size) + _weight_warnings(problem, s.query),
-        notes=fit.notes + modality.query_notes(s.query),
+        notes=fit.notes + modality.query_notes(s.query) + ((CONSTANT_NOTE,) if constant else ()),
+    )
+
+
+#: why a constant neighbourhood gets no stability figure
+CONSTANT_NOTE = (
+    "The black box gave the same output on every sampled row, so every bootstrap refit agrees "
+    "trivially: stability is not measured (reported as none, never as a perfect 1.0)."
+)
+
+
+def unmeasured(stability: Stability) -> Stability:
+    """A stability record that claims nothing: a constant neighbourhood's refits all agree
+    because there is nothing to disagree about, which says nothing about the explanation."""
+    return replace(
+        stability, top_k_jaccard=None, selection_frequency={}, sign_agreement=None, intervals={}
     )
 
 
