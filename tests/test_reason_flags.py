@@ -79,36 +79,52 @@ def test_directions_are_against_the_population():
     assert direction(_reason("L", "duration", 20.0).parts[0], REFERENCE) is None
 
 
-def test_a_family_cited_in_opposite_directions_is_flagged_on_each_and_counted():
+def test_a_family_cited_in_opposite_directions_is_flagged_on_its_counter_side_and_counted():
     cases = [
         _case("657", _reason("Telephone", "telephone", "yes")),
         _case("125", _reason("Telephone", "telephone", "none")),
         _case("383", _reason("Telephone", "telephone", "none"), _reason("Loan", "duration", 48.0)),
         _case("480", _reason("Loan", "duration", 36.0, 0.2, -0.1)),
+        _case("661", _reason("Loan", "duration", 6.0)),
     ]
     flagged, record = flag_reasons(cases, REFERENCE)
     kinds = [[f.kind for f in r.flags] for c in flagged for r in c.reasons]
     assert kinds == [
-        ["safer_category", "opposite_directions"],
-        ["opposite_directions"],
-        ["opposite_directions"],
+        ["safer_category", "opposite_directions"],  # "yes" is the safer category
+        [],  # "none" is riskier than average: a reason as it should be
         [],
+        [],  # two cases cite a long loan ...
         ["surrogate_opposite_sign"],
+        ["opposite_directions"],  # ... one a short one
     ]
-    assert "657" in flagged[1].reasons[0].flags[0].text  # names the cases citing the other way
-    assert record["n_reasons"] == 5 and record["n_flagged"] == 4
+    text = flagged[0].reasons[0].flags[1].text
+    assert "none (125, 383)" in text  # names the cases citing the other way
+    assert record["n_reasons"] == 6 and record["n_flagged"] == 3
     assert record["counts"] == {
         "safer_category": 1,
         "surrogate_opposite_sign": 1,
         "surrogate_smaller": 0,
-        "opposite_directions": 3,
+        "opposite_directions": 2,
     }
-    assert record["n_families_cited"] == 2 and record["n_families_opposite"] == 1
-    (opposed,) = record["opposite_directions"]
-    assert opposed["feature"] == "telephone"
-    assert [(d["direction"], d["value"], d["cases"]) for d in opposed["directions"]] == [
+    assert record["n_families_cited"] == 2 and record["n_families_opposite"] == 2
+    loan, telephone = record["opposite_directions"]
+    assert telephone["feature"] == "telephone"
+    assert [(d["direction"], d["value"], d["cases"]) for d in telephone["directions"]] == [
         ("riskier", "none", ["125", "383"]),
         ("safer", "yes", ["657"]),
+    ]
+    assert [d["direction"] for d in loan["directions"]] == ["above", "above", "below"]
+
+
+def test_numbers_cited_as_often_each_way_are_flagged_on_both_sides():
+    cases = [
+        _case("1", _reason("Loan", "duration", 48.0)),
+        _case("2", _reason("Loan", "duration", 6.0)),
+    ]
+    flagged, record = flag_reasons(cases, REFERENCE)
+    assert [[f.kind for f in r.flags] for c in flagged for r in c.reasons] == [
+        ["opposite_directions"],
+        ["opposite_directions"],
     ]
 
 

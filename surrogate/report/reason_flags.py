@@ -12,7 +12,10 @@ when it is true of the applicant and material in the model.
 * ``opposite_directions`` -- the family is cited for other declined applicants in the
   opposite direction: a number above the reference mean for some and below it for others,
   or categories with an adverse rate above the population's for some and below it for
-  others ("Telephone registered" and "No telephone").
+  others ("Telephone registered" and "No telephone"). The flag is on the reasons on the
+  counter-intuitive side: a category safer than the population's, or a number on the side
+  fewer applicants are cited for (both sides when as many are); every such family is
+  listed with the values and cases on each side.
 
 Each flag is stated on its reason and counted in the reason codes' ``flags`` record,
 which the findings grade.
@@ -132,10 +135,27 @@ def opposite_directions(
     return out
 
 
-def _opposite_flag(reason: Reason, case_id: str, opposed: list[dict[str, Any]]) -> list[ReasonFlag]:
+def counter_directions(record: dict[str, Any]) -> set[str]:
+    """The side of an opposed feature that its reasons are flagged on: "safer" for
+    categories; for numbers the side fewer cases are cited for, or both when as many are."""
+    cases: dict[str, int] = {}
+    for d in record["directions"]:
+        cases[d["direction"]] = cases.get(d["direction"], 0) + len(d["cases"])
+    if "safer" in cases:
+        return {"safer"}
+    fewest = min(cases.values())
+    return {way for way, n in cases.items() if n == fewest}
+
+
+def _opposite_flag(
+    reason: Reason, case_id: str, opposed: list[dict[str, Any]], reference: Reference
+) -> list[ReasonFlag]:
     flags = []
+    ways = {p.feature: direction(p, reference) for p in reason.parts}
     for record in opposed:
         if record["family"] != reason.family:
+            continue
+        if ways.get(record["feature"]) not in counter_directions(record):
             continue
         others = [
             f"{d['value']} ({', '.join(c for c in d['cases'] if c != case_id) or 'this case'})"
@@ -164,7 +184,7 @@ def flag_reasons(
                 flags=(
                     *safer_category_flags(r, reference),
                     *surrogate_flags(r),
-                    *_opposite_flag(r, case.case_id, opposed),
+                    *_opposite_flag(r, case.case_id, opposed, reference),
                 ),
             )
             for r in case.reasons
