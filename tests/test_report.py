@@ -905,6 +905,9 @@ def test_the_case_panel_shows_the_models_effects_beside_the_surrogates(small_rev
                 assert own == sorted(own, reverse=True)
         model_order = [r["family"] for r in case["reasons"]]
         assert ("The surrogate's order differs" in panel) == (case["surrogate_order"] != model_order)
+        policy = rc["policy"]
+        ranked = _surrogate_ranking(case, policy["max_reasons"], policy["min_effect"])
+        assert case["surrogate_order"] == ranked
 
 
 def test_survey_and_sensitivity_name_the_families_used(small_review):

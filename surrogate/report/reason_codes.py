@@ -881,10 +881,12 @@ def effect_rows(
     return tuple(rows)
 
 
-def surrogate_order(case: CaseReasons, max_reasons: int) -> list[str]:
+def surrogate_order(case: CaseReasons, policy: ReasonPolicy) -> list[str]:
     """The families the case's local surrogate would give as reasons, in its own order:
-    positive totals, largest first (the order of the surrogate's waterfall)."""
-    return ranked_families(family_totals(eligible_by_family(case.contributions)), max_reasons)
+    totals of at least ``min_effect``, largest first (the order of its waterfall)."""
+    totals = family_totals(eligible_by_family(case.contributions))
+    material, _ = material_families(totals, None, policy.min_effect)
+    return ranked_families(material, policy.max_reasons)
 
 
 def why_immaterial(effect: float, standard_error: float | None, min_effect: float) -> str | None:

@@ -207,7 +207,7 @@ def reasons_section(review: Review, reasons: list[CaseReasons]) -> dict[str, Any
             dict(
                 r.to_dict(),
                 position=p,
-                surrogate_order=surrogate_order(r, policy.max_reasons),
+                surrogate_order=surrogate_order(r, policy),
                 min_effect_points=probability_points(
                     r.adverse_score, policy.min_effect, str(config.link)
                 ),
