@@ -890,6 +890,18 @@ def test_the_case_panel_shows_the_models_effects_beside_the_surrogates(small_rev
         terms = terms[: terms.index("</table>")]
         if local["family"] != "linear":  # no slope columns, so none full of n/a
             assert "Slope" not in terms and "n/a" not in terms
+        # an additive case draws its top features' shapes, the applicant's value marked
+        shapes = local["shapes"]
+        assert (len(shapes) > 0) == (local["family"] == "additive")
+        sizes = [abs(sh["contribution"]) for sh in shapes]
+        assert sizes == sorted(sizes, reverse=True)
+        by_feature = {t["feature"]: t["contribution"] for t in local["terms"]}
+        assert all(sh["contribution"] == by_feature[sh["feature"]] for sh in shapes)
+        if shapes:
+            drawn = panel[panel.index('<table class="shapes">') :]
+            drawn = drawn[: drawn.index("</table>")]
+            assert drawn.count("<svg") == len(shapes) == drawn.count("across: ")
+            assert drawn.count("<circle") + drawn.count('fill="#d0743c"') >= len(shapes)
         if not case["effects"]:
             continue
         assert "What decided the reasons" in panel

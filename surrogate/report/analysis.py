@@ -7,6 +7,7 @@ strings, which become ``report.json``; the HTML is rendered from that document.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import re
 from collections.abc import Sequence
@@ -122,6 +123,23 @@ FAMILY_METHODS = {
 }
 
 
+def top_shapes(content: Any, k: int) -> list[dict[str, Any]]:
+    """The shape functions of the ``k`` terms with the largest contributions (none for a
+    family without shapes), each with the applicant's value, to draw with it marked."""
+    shaped = [t for t in getattr(content, "terms", ()) if getattr(t, "shape", None) is not None]
+    shaped.sort(key=lambda t: (-abs(t.contribution), t.feature))
+    return [
+        {
+            "feature": t.feature,
+            "value": t.value,
+            "contribution": t.contribution,
+            "kind": "number" if hasattr(t.shape, "edges") else "category",
+            **dataclasses.asdict(t.shape),
+        }
+        for t in shaped[:k]
+    ]
+
+
 def family_method(family: str) -> str:
     """How a local family's numbers are read (:data:`FAMILY_METHODS`)."""
     return FAMILY_METHODS.get(family, f"{family} surrogate.")
@@ -203,6 +221,7 @@ def explanation_summary(
         "baseline": exp.baseline,
         "reference": getattr(content, "reference", None),
         "terms": terms,
+        "shapes": top_shapes(content, k),
         "top_features": exp.top_features(k),
         "fidelity": {
             "r2": f.r2,
