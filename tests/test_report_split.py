@@ -179,7 +179,7 @@ def test_unseen_categories_are_scored_but_not_explained(files, tmp_path, capsys)
     # asking for such a row by position is refused, naming the values
     code, err = _run(
         _review(files, tmp_path / "r", "--test-data", str(tmp_path / "new_regions.csv"))
-        + ["--rows", "0,5", "-q"],  # -q: the stage line of the loading before it is left out
+        + ["--rows", "0,5"],
         capsys,
     )
     (line,) = _error_lines(err)

@@ -93,11 +93,10 @@ def build_report(
     if config.task == "regression":
         from .regression import build_regression_report
 
-        return build_regression_report(config, problem, command_line=command_line)
+        return build_regression_report(config, problem, command_line=command_line, stage=stage)
     heldout.check_labels(
         problem.y_train, problem.y_test, config.adverse, heldout.labels_source(problem.split)
     )
-    stage("data and model loaded")
     explainer = make_explainer(problem, config)
     adverse = adverse_output(explainer, config)
     scores_test = explainer.blackbox.predict(problem.X_test)[:, adverse]
@@ -106,6 +105,7 @@ def build_report(
     problem = replace(problem, split={**problem.split, "not_explained": unexplained.record})
     positions = select_cases(scores_test, config, unexplained)
     policy = make_policy(config, explainer.schema)
+    stage("data and model loaded")  # after every refusal: a refused review says one line
     review = Review(
         config=config,
         problem=problem,
