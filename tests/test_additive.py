@@ -475,3 +475,24 @@ def test_plot_is_a_waterfall_of_every_term_from_the_intercept(explainer):
     assert len([x for x in labels if x]) >= len(exp.contributions)
     assert any("\u00d7" in label for label in labels)  # the pair has its own bar
     assert explainer.explain_many(pd.DataFrame([QUERY] * 2), "additive").plot() is not None
+
+
+def test_a_shapes_axes_are_stated_beside_its_drawing(explained):
+    """The sparklines hold no text, so the table beside each says what its axes span."""
+    from surrogate.render.html import global_shapes, shape_axes
+    from surrogate.render.shapes import number_shape_range
+
+    terms = {t.feature: t for t in explained.content.terms}
+    step = terms["step"].shape
+    bottom, top = number_shape_range(
+        step.edges, step.heights, step.slope, step.origin, step.low, step.high
+    )
+    assert bottom <= min(0.0, *step.heights) + 1e-12 and top >= max(step.heights) - 1e-12
+    said = shape_axes(terms["step"])
+    assert said == (
+        f"across: step from {step.low:g} to {step.high:g}; up: effect from {bottom:+.3f} to {top:+.3f}"
+    )
+    grade = terms["grade"].shape
+    assert shape_axes(terms["grade"]).startswith("across: bars: " + ", ".join(grade.categories))
+    table = global_shapes(explained.content, "y")
+    assert table.count("<svg") == len(terms) and table.count("across: ") == len(terms)

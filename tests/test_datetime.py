@@ -352,6 +352,19 @@ def test_a_review_of_a_csv_with_an_iso_date_column(tmp_path, capsys):
     assert len(opened["dates"]["min"]) == 10 and opened["dates"]["min"] >= "2015-01-01"
     page = (out / "report.html").read_text(encoding="utf-8")
     assert f"<td class=\"n\">{opened['dates']['min']}</td>" in page
+    # a date is non-actionable: never a reason, but its effect is measured for every decline
+    rc = report["reason_codes"]
+    assert rc["policy"]["non_actionable"] == ["opened"] == rc["non_actionable"]["dates"]
+    declined = [c for c in rc["cases"] if c["declined"]]
+    assert declined
+    for case in declined:
+        assert all("opened" not in r["features"] for r in case["reasons"])
+        (measured,) = case["non_actionable"]
+        assert measured["feature"] == "opened" and measured["standard_error"] >= 0
+        assert any("non-actionable feature opened" in f for f in case["flags"]) == measured[
+            "outranks"
+        ]
+    assert "non-actionable" in page and "<strong>opened</strong>" in page
     explanations = [
         sg.Explanation.from_json(line)
         for line in (out / "explanations.jsonl").read_text(encoding="utf-8").splitlines()

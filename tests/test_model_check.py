@@ -197,3 +197,64 @@ def test_a_large_reference_population_is_sampled_from_the_seed(monkeypatch):
     assert len(first) == 3 and first.equals(again)
     assert list(first.index) == sorted(first.index)
     assert mc.reference_sample(big.iloc[:3], 5).equals(big.iloc[:3])
+
+
+# ---- non-actionable features: never reasons, still measured ---------------------------------------
+def _dated():
+    population = POPULATION.assign(
+        opened=pd.to_datetime(["2020-01-01", "2020-06-01", "2021-01-01", "2021-06-01"])
+    )
+    applicant = APPLICANT.assign(opened=pd.to_datetime(["2023-01-01"]))
+    return population, applicant
+
+
+def _with_vintage(frame: pd.DataFrame) -> np.ndarray:
+    """The additive model, plus 0.002 log-odds per day since 2020: a vintage effect."""
+    days = (frame["opened"] - pd.Timestamp("2020-01-01")).dt.days.to_numpy()
+    return additive_log_odds(frame) + 0.002 * days
+
+
+def test_the_datas_dates_are_non_actionable_and_the_review_can_add_columns():
+    from surrogate.report.cases import non_actionable
+    from surrogate.report.config import ReviewConfig
+    from surrogate.schema import FeatureSchema
+
+    population, _ = _dated()
+    schema = FeatureSchema.infer(population)
+    assert non_actionable(ReviewConfig(), schema) == ("opened",)
+    extended = ReviewConfig(non_actionable=["amount", "opened"])
+    assert non_actionable(extended, schema) == ("opened", "amount")
+    policy = dataclasses.replace(POLICY, non_actionable=("opened",))
+    assert policy.never_a_reason("opened") and not policy.never_a_reason("duration")
+
+
+def test_a_non_actionable_feature_is_measured_but_never_a_reason_and_flagged_when_it_leads():
+    population, applicant = _dated()
+    policy = dataclasses.replace(POLICY, non_actionable=("opened",))
+    families = mc.reason_families(policy, list(applicant.columns))
+    assert "opened" not in families
+    effects = mc.case_effects(
+        _with_vintage, applicant, population, families, non_actionable=policy.non_actionable
+    )
+    assert "opened" not in effects.towards_adverse().families
+    days = (population["opened"] - pd.Timestamp("2020-01-01")).dt.days
+    vintage = 0.002 * ((pd.Timestamp("2023-01-01") - pd.Timestamp("2020-01-01")).days - days.mean())
+    assert effects.non_actionable.effect("opened") == pytest.approx(vintage)
+    # the vintage's effect (about 1.8) is larger than the principal reason's model effect
+    assert vintage > effects.families.effect("savings")
+    case = _case("savings")
+    flagged = mc.with_non_actionable(case, effects, policy.min_effect)
+    (record,) = flagged.non_actionable
+    assert record.feature == "opened" and record.material and record.outranks
+    assert any("non-actionable feature opened" in f for f in flagged.flags)
+    # a principal reason larger in the model than the vintage keeps the case unflagged
+    slow = mc.case_effects(
+        lambda f: additive_log_odds(f) + 0.0001 * (f["opened"] - pd.Timestamp("2020-01-01")).dt.days.to_numpy(),
+        applicant,
+        population,
+        families,
+        non_actionable=policy.non_actionable,
+    )
+    calm = mc.with_non_actionable(_case("Loan"), slow, policy.min_effect)
+    assert calm.non_actionable[0].material and not calm.non_actionable[0].outranks
+    assert calm.flags == ()

@@ -306,12 +306,15 @@ def test_reason_csv_neutralises_hostile_families(small_world):
     )
 
 
-def test_reason_csv_keeps_its_columns_where_they_were_and_adds_new_ones_last():
+def test_reason_csv_names_the_models_effect_and_the_surrogates_contribution_apart():
     from surrogate.report.reason_codes import CSV_COLUMNS
 
     first = ("case_id", "adverse_score", "declined", "status", "rank", "family", "reason")
-    rest = ("contribution", "features", "values", "fidelity_r2", "flags")
-    assert CSV_COLUMNS == first + rest + ("model_effect", "surrogate_contribution")
+    figures = ("model_effect", "model_effect_standard_error", "surrogate_contribution")
+    rest = ("features", "values", "fidelity_r2", "flags", "reason_flags")
+    assert CSV_COLUMNS == first + figures + rest
+    # the former "contribution" column held the model's figure under the surrogate's word
+    assert "contribution" not in CSV_COLUMNS
 
 
 # ---- reasons ranked by the model's own effects ------------------------------------------------
@@ -370,6 +373,106 @@ def test_a_family_whose_members_push_only_together_names_them_all(small_world):
     effects = ModelEffects(families={"Finances": 0.4}, features={"income": -0.1, "debt": -0.2})
     (reason,) = _by_model(exp, [LinearTerm("income", 40.0, -0.5, -0.05)], effects).reasons
     assert [p.feature for p in reason.parts] == ["income", "debt"]
+
+
+# ---- materiality: a family is a reason only when its effect is material -----------------------------
+def test_an_immaterial_family_is_dropped_and_recorded(small_world):
+    _, exp = small_world
+    terms = [LinearTerm("region", "south", 1.2, None)]
+    effects = ModelEffects(
+        families={"Finances": 0.6, "region": 0.004},  # region: far below 0.05
+        features={"income": 0.6, "debt": 0.0, "region": 0.004},
+        family_errors={"Finances": 0.01, "region": 0.001},
+    )
+    case = _by_model(exp, terms, effects)
+    assert [r.family for r in case.reasons] == ["Finances"]
+    assert case.reasons[0].model_standard_error == 0.01
+    (dropped,) = case.dropped
+    assert dropped.family == "region" and dropped.effect == 0.004
+    assert "below the minimum 0.05" in dropped.why
+
+
+def test_a_family_within_two_standard_errors_of_zero_is_not_a_reason(small_world):
+    _, exp = small_world
+    terms = [LinearTerm("region", "south", 1.2, None)]
+    noisy = ModelEffects(
+        families={"Finances": 0.6, "region": 0.3},
+        features={"income": 0.6, "region": 0.3},
+        family_errors={"Finances": 0.01, "region": 0.16},  # t = 1.9
+    )
+    case = _by_model(exp, terms, noisy)
+    assert [r.family for r in case.reasons] == ["Finances"]
+    assert [d.family for d in case.dropped] == ["region"]
+    assert "within 2 standard errors" in case.dropped[0].why
+    clear = dataclasses.replace(noisy, family_errors={"Finances": 0.01, "region": 0.15})  # t = 2
+    assert [r.family for r in _by_model(exp, terms, clear).reasons] == ["Finances", "region"]
+
+
+def test_a_case_resting_on_no_material_family_goes_to_manual_review(small_world):
+    _, exp = small_world
+    effects = ModelEffects(
+        families={"Finances": 0.03, "region": 0.02},
+        features={"income": 0.03, "region": 0.02},
+        family_errors={"Finances": 0.001, "region": 0.001},
+    )
+    case = _by_model(exp, [LinearTerm("region", "south", 1.2, None)], effects)
+    assert case.status == "manual_review" and case.reasons == ()
+    assert case.flags[0].startswith("no material factor") and "manual review" in case.flags[0]
+    assert "Finances" in case.flags[0]  # the largest of the families left out
+    assert [d.family for d in case.dropped] == ["Finances", "region"]
+
+
+def test_the_minimum_effect_is_a_setting_and_applies_to_the_surrogates_ranking(small_world):
+    _, exp = small_world
+    terms = [LinearTerm("region", "south", 0.04, None)]  # surrogate: 0.04 x 0.75 = 0.03
+    by_surrogate = case_reasons(
+        _with_terms(exp, terms), _policy(), _reference(), case_id="7", threshold=0.5
+    )
+    assert by_surrogate.status == "manual_review" and by_surrogate.dropped[0].family == "region"
+    assert by_surrogate.dropped[0].standard_error is None  # the surrogate states none
+    lowered = case_reasons(
+        _with_terms(exp, terms), _policy(min_effect=0.01), _reference(), case_id="7", threshold=0.5
+    )
+    assert [r.family for r in lowered.reasons] == ["region"]
+    with pytest.raises(ParameterError, match="min_effect"):
+        _policy(min_effect=-0.1)
+
+
+def test_a_member_with_no_effect_of_its_own_is_not_named(small_world):
+    _, exp = small_world
+    effects = ModelEffects(
+        families={"Finances": 0.5},
+        features={"income": 0.5, "debt": 1.1e-16},  # debt leaves the model's output unchanged
+        family_errors={"Finances": 0.01},
+    )
+    (reason,) = _by_model(exp, [LinearTerm("income", 40.0, -0.5, -0.05)], effects).reasons
+    assert [p.feature for p in reason.parts] == ["income"]
+    case = _by_model(exp, [LinearTerm("income", 40.0, -0.5, -0.05)], effects)
+    (unnamed,) = case.members_dropped
+    assert (unnamed.family, unnamed.feature, unnamed.effect) == ("Finances", "debt", 1.1e-16)
+    # a small but real effect is named
+    small = dataclasses.replace(effects, features={"income": 0.5, "debt": 1e-6})
+    (reason,) = _by_model(exp, [LinearTerm("income", 40.0, -0.5, -0.05)], small).reasons
+    assert [p.feature for p in reason.parts] == ["income", "debt"]
+
+
+def test_members_that_push_only_together_never_include_one_with_no_effect(small_world):
+    _, exp = small_world
+    effects = ModelEffects(
+        families={"Finances": 0.4}, features={"income": -0.1, "debt": 0.0}
+    )
+    (reason,) = _by_model(exp, [LinearTerm("income", 40.0, -0.5, -0.05)], effects).reasons
+    assert [p.feature for p in reason.parts] == ["income"]
+
+
+def test_the_minimum_effect_in_probability_points_at_the_applicant():
+    from surrogate.report.reasons import probability_points
+
+    # at P = 0.5 the logistic curve's slope is 1/4: 0.05 log-odds is about 1.25 points
+    assert probability_points(0.5, 0.05, "logit") == pytest.approx(0.0125, abs=1e-4)
+    lowered = 1 / (1 + np.exp(-(np.log(0.2 / 0.8) - 0.05)))
+    assert probability_points(0.2, 0.05, "logit") == pytest.approx(0.2 - lowered)
+    assert probability_points(0.3, 0.05, "identity") == 0.05  # already a probability
 
 
 # ---- texts chosen by the applicant's value ---------------------------------------------------------

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from markupsafe import escape
 
 from surrogate.errors import DependencyError, ModelError, ParameterError
 from surrogate.report import ReviewConfig, build_report, render_report_html
@@ -278,8 +279,14 @@ def test_findings_are_the_reports_own_figures(german_report):
         by_kind.setdefault(item["kind"], []).append(item)
         assert item["severity"] == severity(item["kind"], item["value"])
     # reasons recomputed under other seeds, and checked against the model itself
-    assert set(by_kind) == set(CUTOFFS) | {"reason_seeds", "reason_model_check"}
-    order = [{"high": 0, "medium": 1, "low": 2}[i["severity"]] for i in items]
+    assert set(by_kind) == set(CUTOFFS) | {
+        "reason_seeds",
+        "reason_model_check",
+        "reason_safer_category",
+        "reason_surrogate_disagrees",
+        "reason_opposite_directions",
+    }
+    order = [{"high": 0, "needs attention": 1, "medium": 2, "low": 3}[i["severity"]] for i in items]
     assert order == sorted(order)
     (over,) = by_kind["overfitting"]
     assert over["value"] == pytest.approx(perf["training"]["auc"] - perf["held_out"]["auc"])
@@ -676,14 +683,15 @@ def test_declined_cases_reasons_are_recomputed_under_other_seeds(german_report):
     assert "reason_seeds" in {c["finding"] for c in report["findings"]["cutoffs"]}
 
 
-def _surrogate_ranking(case, max_reasons: int) -> list[str]:
-    """The families the case's local surrogate ranks: positive totals, largest first."""
+def _surrogate_ranking(case, max_reasons: int, min_effect: float = 0.0) -> list[str]:
+    """The families the case's local surrogate ranks: positive totals (at least
+    ``min_effect``), largest first."""
     totals: dict[str, float] = {}
     for c in case["contributions"]:
         if c["eligible"]:
             totals[c["family"]] = totals.get(c["family"], 0.0) + c["contribution"]
-    positive = sorted((f for f in totals if totals[f] > 0), key=lambda f: (-totals[f], f))
-    return positive[:max_reasons]
+    kept = [f for f in totals if totals[f] > 0 and totals[f] >= min_effect]
+    return sorted(kept, key=lambda f: (-totals[f], f))[:max_reasons]
 
 
 def test_reasons_are_the_models_own_effects_and_the_surrogate_is_checked_against_them(
@@ -699,13 +707,21 @@ def test_reasons_are_the_models_own_effects_and_the_surrogate_is_checked_against
     assert check["performed"] and check["n_cases"] == len(with_reasons) > 0
     assert check["n_reference_rows"] == check["n_population"] == 700  # all training applicants
     by_id = {c["case_id"]: c for c in check["cases"]}
+    minimum = rc["policy"]["min_effect"]
     for case in with_reasons:
-        effects = {e["family"]: e["effect"] for e in by_id[case["case_id"]]["effects"]}
+        measured = by_id[case["case_id"]]["effects"]
+        effects = {e["family"]: e["effect"] for e in measured}
+        errors = {e["family"]: e["standard_error"] for e in measured}
         assert not set(effects) & {"personal_status_sex", "foreign_worker", "age"}
-        ranked = sorted((f for f in effects if effects[f] > 0), key=lambda f: (-effects[f], f))
+        # material: at least the minimum effect and two standard errors above zero
+        material = [f for f in effects if effects[f] >= max(minimum, 2 * errors[f])]
+        ranked = sorted(material, key=lambda f: (-effects[f], f))
         assert [r["family"] for r in case["reasons"]] == ranked[: rc["policy"]["max_reasons"]]
         for reason in case["reasons"]:
             assert reason["contribution"] == reason["model_effect"] == effects[reason["family"]]
+            assert reason["model_standard_error"] == errors[reason["family"]]
+        dropped = {d["family"] for d in case["dropped"]}
+        assert dropped == {f for f in effects if 0 < effects[f] and f not in material}
         checked = by_id[case["case_id"]]
         surrogate = _surrogate_ranking(case, rc["policy"]["max_reasons"])
         assert checked["principal"] == (surrogate[0] if surrogate else None)
@@ -720,9 +736,16 @@ def test_reasons_are_the_models_own_effects_and_the_surrogate_is_checked_against
     for case in rc["seed_stability"]["cases"]:
         assert case["identical"] == case["first_same"]
     with open(german_report / "reason_codes.csv", newline="", encoding="utf-8") as fh:
-        rows = [r for r in csv.DictReader(fh) if r["rank"]]
-    for column in ("contribution", "model_effect", "surrogate_contribution"):
-        stated = {(c["case_id"], r["rank"]): r[column] for c in with_reasons for r in c["reasons"]}
+        reader = csv.DictReader(fh)
+        rows = [r for r in reader if r["rank"]]
+    # each figure under its own name; no column holds one figure under the other's word
+    assert "contribution" not in (reader.fieldnames or ())
+    for column, key in (
+        ("model_effect", "model_effect"),
+        ("model_effect_standard_error", "model_standard_error"),
+        ("surrogate_contribution", "surrogate_contribution"),
+    ):
+        stated = {(c["case_id"], r["rank"]): r[key] for c in with_reasons for r in c["reasons"]}
         assert {(r["case_id"], int(r["rank"])): float(r[column]) for r in rows} == stated
 
 
@@ -750,7 +773,9 @@ def test_reasons_ranked_by_the_surrogate_are_its_own_ranking_checked_against_the
     with_reasons = [c for c in rc["cases"] if c["status"] == "reasons"]
     assert with_reasons and set(by_id) == {c["case_id"] for c in with_reasons}
     for case in with_reasons:
-        ranking = _surrogate_ranking(case, rc["policy"]["max_reasons"])
+        ranking = _surrogate_ranking(
+            case, rc["policy"]["max_reasons"], rc["policy"]["min_effect"]
+        )
         assert [r["family"] for r in case["reasons"]] == ranking
         for reason in case["reasons"]:
             assert reason["contribution"] == pytest.approx(reason["surrogate_contribution"])
@@ -792,6 +817,153 @@ def test_the_surrogate_check_finding_says_what_kind_each_disagreement_is():
     for ranked_by, why in (("model", "only when its status does"), ("surrogate", "sampling noise")):
         seeds = {"ranked_by": ranked_by, "seed_stability": stability}
         assert why in findings._reason_seeds({"reason_codes": seeds})["text"]
+
+
+def test_prohibited_bases_none_declared_read_not_checked_never_low():
+    from surrogate.report import findings
+
+    def report(prohibited, used=()):
+        cases = [{"prohibited_used": list(used)}, {"prohibited_used": []}]
+        rc = {
+            "n_cases": 2,
+            "cases": cases,
+            "policy": {"prohibited": prohibited},
+            "prohibited_used": [{"feature": f, "n_cases": 1} for f in used],
+        }
+        return {"reason_codes": rc}
+
+    item = findings._prohibited(report([]))
+    assert item["severity"] == findings.NOT_CHECKED == "needs attention"
+    assert item["value"] is None and item["text"].startswith("Not checked: none declared")
+    assert "--prohibited" in item["text"]
+    graded = findings._graded([item, findings._prohibited(report(["age"], ["age"]))], None)
+    assert [g["severity"] for g in graded] == ["high", "needs attention"]
+    declared = findings._prohibited(report(["age"]))
+    assert findings._graded([declared], None)[0]["severity"] == "low"
+    assert "No local explanation gives weight" in declared["text"]
+
+
+def test_a_not_checked_finding_is_shown_with_its_severity_and_no_figure(small_review):
+    import copy
+
+    report = copy.deepcopy(small_review.report)
+    from surrogate.report import findings
+
+    report["reason_codes"]["policy"]["prohibited"] = []
+    report["findings"]["items"] = findings.findings(report)
+    html = render_report_html(report)
+    assert '<span class="sev-needs-attention">needs attention</span>' in html
+    assert "Not checked: none declared" in html
+
+
+def test_the_table_of_contents_matches_the_numbered_headings(small_review):
+    html = render_report_html(small_review.report)
+    nav = html[html.index("<nav>") : html.index("</nav>")]
+    listed = re.findall(r'<li><a href="#([a-z]+)">([^<]+)</a></li>', nav)
+    headings = re.findall(r'<h2 id="([a-z]+)">(\d+)\. ([^<]+)</h2>', html)
+    assert len(listed) == 11
+    assert [(key, int(n), title) for key, n, title in headings] == [
+        (key, i + 1, title) for i, (key, title) in enumerate(listed)
+    ]
+    reasons = 1 + [key for key, _ in listed].index("reasons")
+    assert f"Reason codes (section {reasons})" in html
+
+
+def test_rules_wrap_between_words_not_inside_them(small_review):
+    html = render_report_html(small_review.report)
+    style = html[html.index("<style>") : html.index("</style>")]
+    assert "break-all" not in style  # it broke "AND" into "AN D"
+    assert re.search(r"\.mono \{[^}]*overflow-wrap: anywhere", style)
+
+
+def test_the_case_panel_shows_the_models_effects_beside_the_surrogates(small_review):
+    report = small_review.report
+    html = render_report_html(report)
+    panels = html.split('<div class="case">')[1:]
+    rc = report["reason_codes"]
+    assert len(panels) == len(rc["cases"])
+    for panel, case, local in zip(panels, rc["cases"], report["local"]["cases"], strict=True):
+        panel = panel.split("<h2 ")[0]  # the last case's panel ends where section 6 begins
+        assert "{}" not in panel  # notes say the chosen family's settings in words
+        assert f"Method: {escape(local['method'])}" in panel
+        terms = panel[panel.index('<table class="terms">') :]
+        terms = terms[: terms.index("</table>")]
+        if local["family"] != "linear":  # no slope columns, so none full of n/a
+            assert "Slope" not in terms and "n/a" not in terms
+        # an additive case draws its top features' shapes, the applicant's value marked
+        shapes = local["shapes"]
+        assert (len(shapes) > 0) == (local["family"] == "additive")
+        sizes = [abs(sh["contribution"]) for sh in shapes]
+        assert sizes == sorted(sizes, reverse=True)
+        by_feature = {t["feature"]: t["contribution"] for t in local["terms"]}
+        assert all(sh["contribution"] == by_feature[sh["feature"]] for sh in shapes)
+        if shapes:
+            drawn = panel[panel.index('<table class="shapes">') :]
+            drawn = drawn[: drawn.index("</table>")]
+            assert drawn.count("<svg") == len(shapes) == drawn.count("across: ")
+            assert drawn.count("<circle") + drawn.count('fill="#d0743c"') >= len(shapes)
+        if not case["effects"]:
+            continue
+        assert "What decided the reasons" in panel
+        effects = [e["model_effect"] for e in case["effects"]]
+        assert effects == sorted(effects, reverse=True)  # ordered by the model
+        ranks = {e["family"]: e["reason_rank"] for e in case["effects"]}
+        assert {r["family"]: r["rank"] for r in case["reasons"]} == {
+            f: r for f, r in ranks.items() if r is not None
+        }
+        for e in case["effects"]:
+            if e["members"]:
+                own = [m["model_effect"] for m in e["members"]]
+                assert own == sorted(own, reverse=True)
+        model_order = [r["family"] for r in case["reasons"]]
+        assert ("The surrogate's order differs" in panel) == (case["surrogate_order"] != model_order)
+        policy = rc["policy"]
+        ranked = _surrogate_ranking(case, policy["max_reasons"], policy["min_effect"])
+        assert case["surrogate_order"] == ranked
+
+
+def test_survey_and_sensitivity_name_the_families_used(small_review):
+    report = small_review.report
+    html = render_report_html(report)
+    assert "Local linear explanations" not in html
+    families = report["fidelity"]["families"]
+    assert sum(f["n"] for f in families) == report["fidelity"]["n"]
+    assert {f["family"] for f in families} == {r["family"] for r in report["fidelity"]["rows"]}
+    for setting in report["sensitivity"]["settings"]:
+        assert sum(f["n"] for f in setting["families"]) == report["sensitivity"]["n_cases"]
+
+
+def test_a_note_names_the_chosen_familys_settings_in_words():
+    from surrogate.report.analysis import readable_note
+
+    assert readable_note("auto chose additive {} with inner-validation R^2 0.830 (x)") == (
+        "auto chose additive with inner-validation R^2 0.830 (x)"
+    )
+    assert readable_note("auto chose additive {'interactions': 3} with R^2 0.9") == (
+        "auto chose additive (with interactions = 3) with R^2 0.9"
+    )
+    assert readable_note("kept point mass {0}") == "kept point mass {0}"
+
+
+def test_each_stage_is_told_with_its_elapsed_time(capsys):
+    from surrogate.cli import build_parser
+    from surrogate.cli.report import stage_line
+    from surrogate.report.builder import Stages
+
+    told: list[str] = []
+    stage = Stages(told.append)
+    stage("data and model loaded")
+    stage("global surrogates fitted")
+    assert [re.fullmatch(r"(.+): \d+\.\d s \(elapsed \d+\.\d s\)", t).group(1) for t in told] == [
+        "data and model loaded",
+        "global surrogates fitted",
+    ]
+    Stages(None)("nothing told")  # no progress given: silent
+    stage_line("rerun check done: 1.0 s (elapsed 9.0 s)")
+    out, err = capsys.readouterr()
+    assert out == "" and err == "surrogate report: rerun check done: 1.0 s (elapsed 9.0 s)\n"
+    assert build_parser().parse_args(["report", "-q"]).quiet
+    assert not build_parser().parse_args(["report"]).quiet
 
 
 def test_the_family_ladder_aims_a_margin_above_the_minimum_fidelity(german_report):

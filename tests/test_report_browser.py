@@ -127,6 +127,11 @@ def test_drawings_have_size(driver, report_folder):
         "return Array.from(document.querySelectorAll('.drawing svg')).map(s => s.getBoundingClientRect().width)"
     )
     assert sizes and all(width > 100 for width in sizes)
+    # an additive case's shapes keep their drawn width in their narrow table cells
+    shapes = driver.execute_script(
+        "return Array.from(document.querySelectorAll('td.shape svg')).map(s => s.getBoundingClientRect().width)"
+    )
+    assert all(width >= 150 for width in shapes)
 
 
 def test_pdf_is_printed(report_folder, tmp_path):

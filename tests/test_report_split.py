@@ -44,6 +44,7 @@ def _frame(n: int, seed: int = 0, regions=("north", "south", "east")) -> pd.Data
 
 
 def _run(argv: list[str], capsys) -> tuple[int, str]:
+    capsys.readouterr()  # this run's output only, not an earlier review's stage lines
     code = cli.main(argv)
     return code, capsys.readouterr().err
 

@@ -96,3 +96,17 @@ def test_values_are_normalised_as_declared():
     config = ReviewConfig(kernel_width=2, sensitivity_widths=(1, 3))
     assert config.kernel_width == 2.0 and isinstance(config.kernel_width, float)
     assert config.sensitivity_widths == [1.0, 3.0]
+
+
+def test_prohibited_bases_and_the_minimum_effect_are_flags():
+    from surrogate.cli import build_parser
+    from surrogate.cli.report import config_from_args
+
+    args = build_parser().parse_args(
+        ["report", "--prohibited", "age, personal_status_sex,", "--min-effect", "0.1"]
+    )
+    config = config_from_args(args)
+    assert config.prohibited == ["age", "personal_status_sex"] and config.min_effect == 0.1
+    assert ReviewConfig().min_effect == 0.05
+    with pytest.raises(ParameterError, match="min_effect"):
+        ReviewConfig(min_effect=-0.01)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import sys
 from typing import Any
 
 from .._validation import Interval, Options
@@ -38,6 +39,9 @@ _DIRECT = (
     "intended_use",
     "families",
     "min_fidelity",
+    "min_effect",
+    "prohibited",
+    "non_actionable",
 )
 
 
@@ -138,6 +142,28 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
         "min_fidelity",
         "lowest local R^2 for automatic reasons; one below the default is reported as a finding",
     )
+    _setting(
+        p,
+        "--min-effect",
+        "min_effect",
+        "smallest model effect towards the adverse outcome (log-odds under the logit link) that "
+        "makes a family a reason; it must also be 2 standard errors above zero",
+    )
+    p.add_argument(
+        "--prohibited",
+        metavar="COL,COL",
+        type=column_names,
+        help="prohibited bases: columns never given as reasons, whose use by the model is "
+        "checked and graded as a finding (default: the bundled data set's list; none for a "
+        "data file, and the finding then reads 'not checked')",
+    )
+    p.add_argument(
+        "--non-actionable",
+        metavar="COL,COL",
+        type=column_names,
+        help="columns an applicant cannot act on (vintages, identifiers), besides the data's "
+        "dates, which always are: never given as reasons, their effects still measured",
+    )
     p.add_argument("--model-id", help="model identifier shown in the report")
     p.add_argument("--intended-use", help="intended use shown in the report")
     p.add_argument("--out", help="output folder (default reports/<data>-<model>/)")
@@ -146,6 +172,12 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
         action="store_true",
         default=None,
         help="also print report.pdf with headless Chromium",
+    )
+    p.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print no line per stage on stderr (each stage and its elapsed time otherwise)",
     )
     return p
 
@@ -161,6 +193,11 @@ def _setting(parser: Any, flag: str, name: str, meaning: str, **options: Any) ->
     elif isinstance(declared, Interval):
         options.setdefault("type", declared.kind)
     parser.add_argument(flag, dest=name, help=setting_help(name, meaning), **options)
+
+
+def column_names(text: str) -> list[str]:
+    """A comma-separated list of column names as typed: ``age,sex`` (blanks dropped)."""
+    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 def config_from_args(args: argparse.Namespace):
@@ -191,9 +228,17 @@ def run_report(args: argparse.Namespace) -> str:
 
     config = config_from_args(args)
     command = shlex.join(["surrogate", *args.argv])
-    bundle = build_report(config, command_line=command)
+    progress = None if args.quiet else stage_line
+    bundle = build_report(config, command_line=command, progress=progress)
     html = write_report(bundle)
+    if progress is not None:
+        progress("review written")
     return summary(bundle, html)
+
+
+def stage_line(text: str) -> None:
+    """One line per stage of the review, on stderr: stdout keeps the summary alone."""
+    print(f"surrogate report: {text}", file=sys.stderr, flush=True)
 
 
 def summary(bundle: Any, html: Any) -> str:

@@ -31,7 +31,7 @@ from ..surrogates.base import (
     PairTerm,
     RuleContent,
 )
-from .shapes import category_shape_svg, number_shape_svg, pair_shape_svg
+from .shapes import category_shape_svg, number_shape_range, number_shape_svg, pair_shape_svg
 from .text import (
     baseline_lines,
     contribution_rows,
@@ -299,16 +299,36 @@ def _additive_table(exp: Explanation, content: AdditiveContent) -> str:
 
 
 def global_shapes(content: AdditiveContent, scale: str) -> str:
-    """A global additive surrogate: each shape over the data set, largest spread first."""
+    """A global additive surrogate: each shape over the data set, largest spread first, with
+    what its axes span beside it (the drawing itself holds no text)."""
     rows = "".join(
-        f"<tr><td>{escape(t.feature)}</td><td>{sanitize_svg(shape_svg(t), id_prefix=f'g{i}-')}</td></tr>"
+        f"<tr><td>{escape(t.feature)}</td><td>{sanitize_svg(shape_svg(t), id_prefix=f'g{i}-')}</td>"
+        f"<td>{escape(shape_axes(t))}</td></tr>"
         for i, t in enumerate(content.terms)
     )
     return (
         f"<p>Mean over the data {content.intercept:+.4f} ({escape(scale)}); each shape is a "
-        "feature's effect, centred on the data.</p>"
-        f"<table><thead><tr><th>feature</th><th>shape</th></tr></thead><tbody>{rows}</tbody></table>"
+        f"feature's effect in {escape(scale)}, centred on the data; the grey line is zero.</p>"
+        "<table><thead><tr><th>feature</th><th>shape</th><th>axes</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
     )
+
+
+def shape_axes(term: AdditiveTerm) -> str:
+    """What a shape's drawing spans: its feature's values left to right (a number's range,
+    or its categories in the order of the bars) and its effect bottom to top."""
+    shape = term.shape
+    if isinstance(shape, NumberShape):
+        bottom, top = number_shape_range(
+            shape.edges, shape.heights, shape.slope, shape.origin, shape.low, shape.high
+        )
+        across = f"{term.feature} from {shape.low:g} to {shape.high:g}"
+    else:
+        heights = [*shape.heights, *([] if shape.other_height is None else [shape.other_height])]
+        bottom, top = min([*heights, 0.0]), max([*heights, 0.0])
+        labels = [*shape.categories, *([] if shape.other_height is None else ["other"])]
+        across = "bars: " + ", ".join(labels)
+    return f"across: {across}; up: effect from {bottom:+.3f} to {top:+.3f}"
 
 
 def shape_svg(term: AdditiveTerm | PairTerm) -> str:

@@ -261,9 +261,12 @@ def sensitivity_svg(
         ax.set_xticklabels(labels, rotation=20, ha="right")
         ax.set_ylim(min(0.0, *r2) if r2 else 0.0, 1.05)
         ax.axhline(0, color="#555555", linewidth=0.6)
-        ax.legend(loc="lower left", frameon=False, fontsize=8)
+        # above the axes: inside them it covered the bars it names
+        ax.legend(
+            loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False, fontsize=8
+        )
 
-    return _draw(draw, width=5.4, height=3.2)
+    return _draw(draw, width=5.4, height=3.4)
 
 
 __all__ = [

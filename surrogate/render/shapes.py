@@ -112,6 +112,20 @@ def pair_shape_svg(heights: Sequence[Sequence[float]], query_cell: tuple[int, in
     return _svg(parts)
 
 
+def number_shape_range(
+    edges: Sequence[float],
+    heights: Sequence[float],
+    slope: float,
+    origin: float,
+    low: float,
+    high: float,
+) -> tuple[float, float]:
+    """The lowest and highest value :func:`number_shape_svg` draws (zero included, for the
+    drawing's grey line is at zero): what its vertical axis spans."""
+    ys = [y for segment in _segments(edges, heights, slope, origin, low, high) for _, y in segment]
+    return min([*ys, 0.0]), max([*ys, 0.0])
+
+
 # ---- helpers ---------------------------------------------------------------------------------
 def _segments(edges, heights, slope, origin, low, high) -> list[list[tuple[float, float]]]:
     """The curve inside each bin that meets the sampled range, as (x, y) end points."""
@@ -158,4 +172,4 @@ def _svg(parts: list[str]) -> str:
     )
 
 
-__all__ = ["category_shape_svg", "number_shape_svg", "pair_shape_svg"]
+__all__ = ["category_shape_svg", "number_shape_range", "number_shape_svg", "pair_shape_svg"]

@@ -6,7 +6,10 @@ strings, which become ``report.json``; the HTML is rendered from that document.
 
 from __future__ import annotations
 
+import ast
+import dataclasses
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -100,6 +103,77 @@ def regression_performance(pred: np.ndarray, y: np.ndarray) -> dict[str, Any]:
 
 
 # ---- explanations summarised -------------------------------------------------------------------------
+#: how each local family's numbers are read, as the case panel states it
+FAMILY_METHODS = {
+    "linear": (
+        "Sparse linear surrogate. Before the slopes are fitted, each feature's non-linear main "
+        "effect is removed from the response (a control variate: the slopes estimate the same "
+        "thing with less sampling noise). A term's slope is per training standard deviation of "
+        "a number (per unit in the next column), or, for a category, the effect of having the "
+        "case's category rather than another; the interval is the 2.5% to 97.5% range of the "
+        "slope over the bootstrap refits. Its contribution is the slope times the case's offset "
+        "from the reference."
+    ),
+    "additive": (
+        "Additive surrogate: a shape function per feature (and, where chosen, per pair of "
+        "features), fitted to the model's output on the neighbourhood. A term's contribution is "
+        "its shape at the case minus the shape's mean over the reference population; a shape "
+        "has no single slope, so none is shown."
+    ),
+}
+
+
+def top_shapes(content: Any, k: int) -> list[dict[str, Any]]:
+    """The shape functions of the ``k`` terms with the largest contributions (none for a
+    family without shapes), each with the applicant's value, to draw with it marked."""
+    shaped = [t for t in getattr(content, "terms", ()) if getattr(t, "shape", None) is not None]
+    shaped.sort(key=lambda t: (-abs(t.contribution), t.feature))
+    return [
+        {
+            "feature": t.feature,
+            "value": t.value,
+            "contribution": t.contribution,
+            "kind": "number" if hasattr(t.shape, "edges") else "category",
+            **dataclasses.asdict(t.shape),
+        }
+        for t in shaped[:k]
+    ]
+
+
+def family_method(family: str) -> str:
+    """How a local family's numbers are read (:data:`FAMILY_METHODS`)."""
+    return FAMILY_METHODS.get(family, f"{family} surrogate.")
+
+
+def family_counts(families: Any) -> list[dict[str, Any]]:
+    """How many explanations each family gave, most first (ties by name)."""
+    counts: dict[str, int] = {}
+    for family in families:
+        if family is not None:
+            counts[family] = counts.get(family, 0) + 1
+    return [
+        {"family": f, "n": n} for f, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+
+
+_AUTO_NOTE = re.compile(r"^auto chose (\w+) (\{[^}]*\})")
+
+
+def readable_note(note: str) -> str:
+    """An explanation's note as a reader takes it: the family ``auto`` chose with its settings
+    in words ("additive with interactions = 3"), not a Python mapping ("additive {}")."""
+    match = _AUTO_NOTE.match(note)
+    if match is None:
+        return note
+    try:
+        params = ast.literal_eval(match.group(2))
+    except (ValueError, SyntaxError):
+        return note
+    if not isinstance(params, dict):
+        return note
+    said = ", ".join(f"{k} = {v}" for k, v in params.items())
+    chosen = f"auto chose {match.group(1)}" + (f" (with {said})" if said else "")
+    return chosen + note[match.end() :]
 def explanation_summary(
     exp: Any, *, case_id: str, position: int, k: int = SENSITIVITY_TOP_K
 ) -> dict[str, Any]:
@@ -137,7 +211,8 @@ def explanation_summary(
         "case_id": case_id,
         "position": position,
         "family": exp.family,
-        "notes": list(exp.notes),  # e.g. the family chosen, the point masses kept
+        "method": family_method(exp.family),
+        "notes": [readable_note(n) for n in exp.notes],  # the family chosen, point masses kept
         "prediction": exp.prediction,
         "unit": explained_scale(exp),
         "prediction_in_scale": link_value(exp.prediction, exp.meta.link),
@@ -146,6 +221,7 @@ def explanation_summary(
         "baseline": exp.baseline,
         "reference": getattr(content, "reference", None),
         "terms": terms,
+        "shapes": top_shapes(content, k),
         "top_features": exp.top_features(k),
         "fidelity": {
             "r2": f.r2,
@@ -179,6 +255,7 @@ def fidelity_distribution(rows: Sequence[dict[str, Any]], min_fidelity: float) -
     worst = sorted(defined, key=lambda r: (r["r2"], r["case_id"]))[:N_WORST]
     return {
         "n": len(rows),
+        "families": family_counts(r.get("family") for r in rows),
         "n_undefined": len(rows) - len(defined),
         "mean": float(values.mean()) if len(values) else None,
         "quantiles": [
@@ -198,6 +275,7 @@ def survey_row(exp: Any, *, case_id: str, position: int, declined: bool) -> dict
         "position": position,
         "prediction": exp.prediction,
         "declined": declined,
+        "family": exp.family,
         "r2": exp.fidelity.r2,
         "top_k_jaccard": exp.stability.top_k_jaccard,
         "top_features": exp.top_features(3),
@@ -227,6 +305,7 @@ def sensitivity_setting(
     r2 = [c["r2"] for c in cases if c["r2"] is not None]
     return {
         "label": label,
+        "families": family_counts(e.family for e in explained),
         "kernel_width": kernel_width,
         "n_samples": n_samples,
         "mean_r2": float(np.mean(r2)) if r2 else None,

@@ -17,6 +17,8 @@ Examples
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import replace
 
 from . import findings, heldout
@@ -40,6 +42,7 @@ from .problem import load_problem
 from .reason_codes import (
     adverse_score,
 )
+from .reason_flags import flag_reasons
 from .reasons import ReasonInputs, reason_seed_stability, reasons_section
 from .sections import (
     data_section,
@@ -56,8 +59,33 @@ from .sections import (
 
 
 # ---- orchestration ----------------------------------------------------------------------------------
-def build_report(config: ReviewConfig, *, command_line: str | None = None) -> ReportBundle:
-    """Run the whole review (module doc) and return it, without writing anything."""
+class Stages:
+    """Tells ``progress`` (when given) that a stage of the review has ended, with the seconds
+    it took and the seconds since the review began: a review takes minutes, and a reader
+    waiting on it should see where it is."""
+
+    def __init__(self, progress: Callable[[str], None] | None) -> None:
+        self._progress = progress
+        self._start = self._last = time.perf_counter()
+
+    def __call__(self, stage: str) -> None:
+        now = time.perf_counter()
+        if self._progress is not None:
+            self._progress(
+                f"{stage}: {now - self._last:.1f} s (elapsed {now - self._start:.1f} s)"
+            )
+        self._last = now
+
+
+def build_report(
+    config: ReviewConfig,
+    *,
+    command_line: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> ReportBundle:
+    """Run the whole review (module doc) and return it, without writing anything.
+    ``progress`` is told each stage as it ends, with its elapsed time (:class:`Stages`)."""
+    stage = Stages(progress)
     config = config.resolved()
     problem = load_problem(config)
     if config.model is not None:  # the loaded model decides the task (checked against --task)
@@ -65,7 +93,7 @@ def build_report(config: ReviewConfig, *, command_line: str | None = None) -> Re
     if config.task == "regression":
         from .regression import build_regression_report
 
-        return build_regression_report(config, problem, command_line=command_line)
+        return build_regression_report(config, problem, command_line=command_line, stage=stage)
     heldout.check_labels(
         problem.y_train, problem.y_test, config.adverse, heldout.labels_source(problem.split)
     )
@@ -77,6 +105,7 @@ def build_report(config: ReviewConfig, *, command_line: str | None = None) -> Re
     problem = replace(problem, split={**problem.split, "not_explained": unexplained.record})
     positions = select_cases(scores_test, config, unexplained)
     policy = make_policy(config, explainer.schema)
+    stage("data and model loaded")  # after every refusal: a refused review says one line
     review = Review(
         config=config,
         problem=problem,
@@ -91,6 +120,7 @@ def build_report(config: ReviewConfig, *, command_line: str | None = None) -> Re
 
     survey = survey_positions(len(problem.X_test), config, unexplained.explainable)
     explained = explain_positions(explainer, problem, sorted(set(positions) | set(survey)), config)
+    stage(f"{len(explained)} held-out rows explained (cases and fidelity survey)")
     population = reference_frame(config, problem, scores_train)
     sample = reference_sample(population, config.seed)
     # declined as the reasons decide it: from each explanation's own model output
@@ -98,6 +128,7 @@ def build_report(config: ReviewConfig, *, command_line: str | None = None) -> Re
         p for p in positions if adverse_score(explained[p], policy.adverse_class) >= config.cutoff
     ]
     effects = model_effects(explainer, adverse, config, problem.X_test, declined, sample, policy)
+    stage(f"model effects measured at {len(declined)} declined applicants")
     reasoning = ReasonInputs(
         problem=problem,
         config=config,
@@ -121,27 +152,38 @@ def build_report(config: ReviewConfig, *, command_line: str | None = None) -> Re
         n_reference_rows=len(sample),
         n_population=len(population),
     )
+    reasons, flagged = flag_reasons(reasons, review.reference)
+    stage("reason codes computed and checked against the model")
+    global_surrogates = global_section(review)
+    stage("global surrogates fitted")
+    sensitivity = sensitivity_section(review, case_exps)
+    stage("sensitivity to settings measured")
+    seed_stability = reason_seed_stability(reasoning, explainer, positions, reasons)
+    stage("reasons recomputed under other seeds")
+    # the rerun compares explanations as fitted, before any restatement
+    reproducibility = reproducibility_section(
+        review, [explained[p] for p in positions], command_line
+    )
+    stage("rerun check done")
     report = {
         "report_schema_version": REPORT_SCHEMA_VERSION,
         "scope": scope_section(review),
         "findings": {},  # filled last, from the figures below
         "data": data_section(review),
         "performance": performance_section(review),
-        "global": global_section(review),
+        "global": global_surrogates,
         "local": local_section(review, case_exps),
         "fidelity": fidelity_section(review, explained, survey),
-        "sensitivity": sensitivity_section(review, case_exps),
+        "sensitivity": sensitivity,
         "reason_codes": {
             **reasons_section(review, reasons),
-            "seed_stability": reason_seed_stability(reasoning, explainer, positions, reasons),
+            "seed_stability": seed_stability,
             "model_check": checked,
+            "flags": flagged,
         },
         "subgroups": subgroups_section(review),
         "limitations": limitations(review),
-        # the rerun compares explanations as fitted, before any restatement
-        "reproducibility": reproducibility_section(
-            review, [explained[p] for p in positions], command_line
-        ),
+        "reproducibility": reproducibility,
     }
     items = findings.findings(to_jsonable(report), config.finding_cutoffs())
     report["findings"] = {

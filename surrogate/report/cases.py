@@ -173,6 +173,7 @@ def make_policy(
     adverse = config.adverse if adverse_class is None else adverse_class
     overrides: dict[str, Any] = {
         "min_fidelity": config.min_fidelity,
+        "min_effect": config.min_effect,
         "max_reasons": config.max_reasons,
     }
     if config.families is not None:
@@ -185,14 +186,29 @@ def make_policy(
         overrides["prohibited"] = tuple(config.prohibited)
     if config.excluded is not None:
         overrides["excluded"] = tuple(config.excluded)
+    overrides["non_actionable"] = non_actionable(config, schema)
     return default_policy(config.data, adverse_class=adverse, **overrides).check_schema(schema)
+
+
+def non_actionable(config: ReviewConfig, schema: Any) -> tuple[str, ...]:
+    """The features never given as reasons because an applicant cannot act on them: the
+    data's dates (learned from the schema), and the review's ``non_actionable`` columns."""
+    dates = [f.name for f in schema.features if f.is_datetime]
+    return tuple(dict.fromkeys([*dates, *(config.non_actionable or ())]))
+
+
+def reference_mask(config: ReviewConfig, scores_train: np.ndarray) -> np.ndarray:
+    """Which training rows are the reference population: all, or those the model approves."""
+    if config.reference == "training":
+        return np.ones(len(scores_train), dtype=bool)
+    return np.asarray(scores_train < config.cutoff)
 
 
 def reference_frame(config: ReviewConfig, problem: Problem, scores_train: np.ndarray):
     """The reference population: all training applicants, or those the model approves."""
     if config.reference == "training":
         return problem.X_train
-    return problem.X_train[scores_train < config.cutoff]
+    return problem.X_train[reference_mask(config, scores_train)]
 
 
 def model_effects(
@@ -209,7 +225,14 @@ def model_effects(
     families = reason_families(policy, list(applicants.columns))
     members = config.ranked_by == "model"
     return {
-        p: case_effects(score, applicants.iloc[[p]], sample, families, members=members)
+        p: case_effects(
+            score,
+            applicants.iloc[[p]],
+            sample,
+            families,
+            members=members,
+            non_actionable=policy.non_actionable,
+        )
         for p in positions
     }
 
@@ -217,18 +240,22 @@ def model_effects(
 def make_reference(
     config: ReviewConfig, explainer, problem: Problem, scores_train: np.ndarray
 ) -> Reference:
+    """The reference population, with its observed adverse rates (overall and per category)."""
+    frame = reference_frame(config, problem, scores_train)
     if config.reference == "training":
-        return Reference.from_schema(explainer.schema)
-    approved = reference_frame(config, problem, scores_train)
-    if len(approved) == 0:
+        reference = Reference.from_schema(explainer.schema)
+    elif len(frame) == 0:
         raise ParameterError(
             f"reference = 'approved' needs training applicants the model approves, but at the "
             f"cut-off {config.cutoff:g} it declines all of them; use reference = 'training' or a "
             "higher threshold."
         )
-    return Reference.from_frame(
-        approved, explainer.schema, "training applicants the model approves"
-    )
+    else:
+        reference = Reference.from_frame(
+            frame, explainer.schema, "training applicants the model approves"
+        )
+    labels = problem.y_train.astype(str).to_numpy()[reference_mask(config, scores_train)]
+    return reference.with_outcomes(frame, explainer.schema, labels == str(config.adverse))
 
 
 def case_ids(problem: Problem) -> list[str]:

@@ -62,6 +62,7 @@ from ..demo import TRAINERS
 from ..errors import ParameterError
 from ..links import LINKS
 from .findings import ALL_CUTOFFS, REVIEW_MIN_FIDELITY
+from .reason_codes import DEFAULT_MIN_EFFECT
 
 BUNDLED = tuple(TABLES)
 #: model files a review can load (see ``report.problem`` for how each is guarded)
@@ -117,11 +118,13 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     ),
     "reasons": (
         "min_fidelity",
+        "min_effect",
         "max_reasons",
         "ranked_by",
         "families",
         "prohibited",
         "excluded",
+        "non_actionable",
         "reference",
     ),
     "analysis": (
@@ -196,11 +199,14 @@ SETTINGS: dict[str, tuple[Any, ...]] = {
     "number_change": (Interval(float, 0, 1),),
     # below the default it is honoured, and the report says so as a finding
     "min_fidelity": (Interval(float, 0, 1),),
+    # in the explanation's scale (log-odds of the adverse class under the logit link)
+    "min_effect": (Interval(float, 0, 10),),
     "max_reasons": (Interval(int, 1),),
     "ranked_by": (Options(RANKINGS),),
     "families": (None, TEXT),
     "prohibited": (None, ListOf(TEXT)),
     "excluded": (None, ListOf(TEXT)),
+    "non_actionable": (None, ListOf(TEXT)),
     "reference": (Options(REFERENCES),),
     "fidelity_survey": (Interval(int, 0),),
     "sensitivity_cases": (Interval(int, 1),),
@@ -262,6 +268,10 @@ class ReviewConfig:
     #: so the neighbourhood must hold the model's behaviour across it
     number_change: float = 0.3
     min_fidelity: float = REVIEW_MIN_FIDELITY
+    #: smallest model effect towards the adverse outcome that makes a family a reason (it
+    #: must also be two standard errors above zero): below it a family is not a principal
+    #: reason an adverse-action notice could defend
+    min_effect: float = DEFAULT_MIN_EFFECT
     max_reasons: int = 4
     #: what ranks the reason families: the model's own effects against the reference
     #: population (seed-free) or the local surrogate's contributions
@@ -269,6 +279,9 @@ class ReviewConfig:
     families: str | None = None
     prohibited: list[str] | None = None
     excluded: list[str] | None = None
+    #: columns an applicant cannot act on, besides the data's dates (always non-actionable):
+    #: never reasons, still measured and reported
+    non_actionable: list[str] | None = None
     reference: str = "training"
     fidelity_survey: int = 200
     sensitivity_cases: int = 5
@@ -303,6 +316,14 @@ class ReviewConfig:
     reason_model_check_medium: float = ALL_CUTOFFS["reason_model_check"][1]
     training_overlap_high: float = ALL_CUTOFFS["training_overlap"][0]
     training_overlap_medium: float = ALL_CUTOFFS["training_overlap"][1]
+    reason_safer_category_high: float = ALL_CUTOFFS["reason_safer_category"][0]
+    reason_safer_category_medium: float = ALL_CUTOFFS["reason_safer_category"][1]
+    reason_surrogate_disagrees_high: float = ALL_CUTOFFS["reason_surrogate_disagrees"][0]
+    reason_surrogate_disagrees_medium: float = ALL_CUTOFFS["reason_surrogate_disagrees"][1]
+    reason_opposite_directions_high: float = ALL_CUTOFFS["reason_opposite_directions"][0]
+    reason_opposite_directions_medium: float = ALL_CUTOFFS["reason_opposite_directions"][1]
+    reason_non_actionable_high: float = ALL_CUTOFFS["reason_non_actionable"][0]
+    reason_non_actionable_medium: float = ALL_CUTOFFS["reason_non_actionable"][1]
 
     def __post_init__(self) -> None:
         """Every value checked against :data:`SETTINGS` (and normalised: an integer given

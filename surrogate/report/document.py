@@ -20,8 +20,13 @@ from .reason_codes import (
 
 #: 1.2 adds the reasons' check against the model (reason_codes.model_check, each reason's
 #: model_effect) and its finding; 1.3 ranks reasons by the model's effects by default
-#: (reason_codes.ranked_by) and gives each reason's surrogate_contribution
-REPORT_SCHEMA_VERSION = "1.3"
+#: (reason_codes.ranked_by) and gives each reason's surrogate_contribution; 1.4 makes a
+#: family a reason only when material (reason_codes.materiality, policy.min_effect, each
+#: case's dropped families and members), gives each reason's model_standard_error, grades a
+#: check not performed as "needs attention" with no value, and reason_codes.csv holds
+#: model_effect, its standard error and surrogate_contribution under their own names, without
+#: the former contribution column
+REPORT_SCHEMA_VERSION = "1.4"
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,9 @@ model itself clearly does not (:mod:`.model_check`).
 Severity follows cut-offs -- :data:`ALL_CUTOFFS` unless the review file's
 ``[findings]`` section sets others -- stated in the report next to the findings:
 ``high`` -- act before relying on the model or its explanations; ``medium`` -- look
-into it; ``low`` -- within the usual range.
+into it; ``low`` -- within the usual range. A check that could not be performed is not
+graded by a figure: it reads "not checked" with the severity ``needs attention``
+(prohibited bases when none are declared).
 """
 
 from __future__ import annotations
@@ -45,6 +47,10 @@ WHEN_PRESENT: dict[str, tuple[float, float, str]] = {
     "reason_seeds": (0.2, 0.05, "above"),
     "reason_model_check": (0.2, 0.05, "above"),
     "training_overlap": (0.10, 0.01, "above"),
+    "reason_safer_category": (0.10, 0.0, "above"),
+    "reason_surrogate_disagrees": (0.10, 0.0, "above"),
+    "reason_opposite_directions": (0.25, 0.0, "above"),
+    "reason_non_actionable": (0.05, 0.0, "above"),
 }
 #: the default cut-offs of every finding (a review file's [findings] section overrides them)
 ALL_CUTOFFS = {**CUTOFFS, **WHEN_PRESENT}
@@ -55,7 +61,10 @@ REVIEW_MIN_FIDELITY = 0.7
 FIXED_CUTOFFS: dict[str, tuple[float, float, str]] = {
     "min_fidelity_lowered": (0.5, REVIEW_MIN_FIDELITY, "below"),
 }
-SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+#: the severity of a check that could not be performed: never "low", for nothing was found
+#: because nothing was looked for
+NOT_CHECKED = "needs attention"
+SEVERITY_ORDER = {"high": 0, NOT_CHECKED: 1, "medium": 2, "low": 3}
 
 Cutoffs = dict[str, tuple[float, float, str]]
 
@@ -89,6 +98,14 @@ def cutoffs_text(
         "reason is clearly not the family with the largest effect in the model itself",
         "training_overlap": "share of held-out rows whose feature values are those of a "
         "training row",
+        "reason_safer_category": "share of stated reasons naming a category whose adverse rate "
+        "is below the reference population's",
+        "reason_surrogate_disagrees": "share of stated reasons whose local surrogate "
+        "contribution has the opposite sign to the model's effect, or is less than half of it",
+        "reason_opposite_directions": "share of the families stated as reasons that are cited "
+        "in opposite directions for different applicants",
+        "reason_non_actionable": "share of declined cases where a non-actionable feature (a "
+        "date, vintage or identifier) has a material effect larger than the principal reason's",
         "min_fidelity_lowered": "the minimum local R\u00b2 for automatic reasons, when set "
         f"below the default {REVIEW_MIN_FIDELITY:g} (cut-offs fixed: a review file cannot "
         "change them)",
@@ -258,10 +275,19 @@ def findings(report: dict[str, Any], cutoffs: Cutoffs | None = None) -> list[dic
             _min_fidelity_lowered(report),
             _reason_seeds(report),
             _reason_model_check(report),
+            *_reason_flags(report),
+            _reason_non_actionable(report),
         )
         if f is not None
     ]
-    graded = [{**f, "severity": severity(f["kind"], f["value"], cutoffs)} for f in found]
+    return _graded(found, cutoffs)
+
+
+def _graded(found: Sequence[dict[str, Any]], cutoffs: Cutoffs | None) -> list[dict[str, Any]]:
+    """Each finding with its severity (a check not performed keeps its own), most severe first."""
+    graded = [
+        {**f, "severity": f["severity"] or severity(f["kind"], f["value"], cutoffs)} for f in found
+    ]
     return sorted(graded, key=lambda f: SEVERITY_ORDER[f["severity"]])
 
 
@@ -271,6 +297,19 @@ def _finding(kind: str, title: str, value: float, label: str, text: str, section
         "title": title,
         "severity": "",  # graded in findings(), by the review's cut-offs
         "value": float(value),
+        "label": label,
+        "text": text,
+        "section": section,
+    }
+
+
+def _not_checked(kind: str, title: str, label: str, text: str, section: str):
+    """A finding whose check could not be performed: no figure, and never graded "low"."""
+    return {
+        "kind": kind,
+        "title": title,
+        "severity": NOT_CHECKED,
+        "value": None,
         "label": label,
         "text": text,
         "section": section,
@@ -342,6 +381,70 @@ def _reason_model_check(report):
     )
 
 
+def _reason_flags(report):
+    """The reasons' flags (:mod:`.reason_flags`), one finding per kind of flag."""
+    record = report.get("reason_codes", {}).get("flags")
+    if not record or not record["n_reasons"]:
+        return []
+    n, counts = record["n_reasons"], record["counts"]
+    safer = counts["safer_category"]
+    disagree = counts["surrogate_opposite_sign"] + counts["surrogate_smaller"]
+    opposed, cited = record["n_families_opposite"], record["n_families_cited"]
+    named = sorted({o["family"] for o in record["opposite_directions"]})
+    return [
+        _finding(
+            "reason_safer_category",
+            "Reasons naming a category safer than average",
+            safer / n,
+            f"share of the {n} stated reasons",
+            f"{safer} of {n} reasons name a category whose observed adverse rate is below the "
+            "reference population's: it is a reason only against the mix of other categories, "
+            "which an adverse-action notice may not be able to defend.",
+            "reasons",
+        ),
+        _finding(
+            "reason_surrogate_disagrees",
+            "Reasons the local explanation does not carry",
+            disagree / n,
+            f"share of the {n} stated reasons",
+            f"For {counts['surrogate_opposite_sign']} of {n} reasons the local surrogate's "
+            f"contribution has the opposite sign to the model's effect, and for "
+            f"{counts['surrogate_smaller']} it is less than {record['smaller_share']:g} of it: "
+            "the explanation shown beside these reasons does not support them.",
+            "reasons",
+        ),
+        _finding(
+            "reason_opposite_directions",
+            "Families cited in opposite directions",
+            opposed / cited,
+            f"share of the {cited} families stated as reasons",
+            (
+                f"Cited in opposite directions for different applicants: {', '.join(named)}."
+                if named
+                else "No family is cited in opposite directions for different applicants."
+            ),
+            "reasons",
+        ),
+    ]
+
+
+def _reason_non_actionable(report):
+    record = report.get("reason_codes", {}).get("non_actionable")
+    if not record or not record["features"] or not record["n_declined"]:
+        return None
+    n, outranking = record["n_declined"], record["n_cases_outranking"]
+    return _finding(
+        "reason_non_actionable",
+        "Non-actionable features driving declines",
+        outranking / n,
+        f"share of the {n} declined cases",
+        f"Never given as reasons, but measured: {', '.join(record['features'])}. In "
+        f"{outranking} of {n} declined cases one has a material effect larger than the "
+        "principal reason's: the decline rests on something the applicant cannot change.",
+        "reasons",
+    )
+
+
 def _overfitting(report):
     perf = report["performance"]
     measure = "auc" if perf["held_out"]["task"] == "classification" else "r2"
@@ -394,10 +497,30 @@ def _local_fidelity(report):
     )
 
 
+#: what a review without declared prohibited bases says of them
+PROHIBITED_NOT_CHECKED = (
+    "Not checked: none declared. No prohibited basis is listed (--prohibited col,col, or the "
+    "review file's [reasons] prohibited), so the review cannot say whether the model uses one, "
+    "nor keep one out of the reasons, nor compare groups."
+)
+
+
+def _prohibited_not_checked(section: str):
+    return _not_checked(
+        "prohibited_bases",
+        "Prohibited bases used by the model",
+        "prohibited bases declared: none",
+        PROHIBITED_NOT_CHECKED,
+        section,
+    )
+
+
 def _prohibited(report):
     rc = report["reason_codes"]
     if not rc["n_cases"]:
         return None
+    if not rc["policy"]["prohibited"]:
+        return _prohibited_not_checked("reasons")
     n_using = sum(1 for c in rc["cases"] if c["prohibited_used"])
     used = ", ".join(f"{p['feature']} ({p['n_cases']})" for p in rc["prohibited_used"])
     return _finding(
@@ -611,14 +734,15 @@ def regression_findings(
         )
         if f is not None
     ]
-    graded = [{**f, "severity": severity(f["kind"], f["value"], cutoffs)} for f in found]
-    return sorted(graded, key=lambda f: SEVERITY_ORDER[f["severity"]])
+    return _graded(found, cutoffs)
 
 
 def _regression_prohibited(report):
     local = report["local"]
     if not local["cases"]:
         return None
+    if not local["prohibited"]:
+        return _prohibited_not_checked("local")
     used = ", ".join(f"{p['feature']} ({p['n_cases']})" for p in local["prohibited_used"])
     n_using = sum(1 for c in local["cases"] if c["prohibited_used"])
     return _finding(
@@ -630,9 +754,6 @@ def _regression_prohibited(report):
             f"Local explanations give weight to {used}: the model's output moves with them."
             if used
             else "No local explanation gives weight to a prohibited basis."
-            if local["prohibited"]
-            else "No prohibited basis is listed (the review file's [reasons] prohibited), so "
-            "none can be found."
         ),
         "local",
     )
@@ -653,6 +774,7 @@ def describe_unexplained(record: dict[str, Any], *, limit: int = 5) -> str:
 __all__ = [
     "ALL_CUTOFFS",
     "CUTOFFS",
+    "NOT_CHECKED",
     "FIXED_CUTOFFS",
     "REVIEW_MIN_FIDELITY",
     "WHEN_PRESENT",

@@ -23,6 +23,11 @@ itself: a gap within two standard errors is a *near tie*. Families are the polic
 and a feature in none is a family of its own; prohibited and excluded features take
 no part, as in the reasons.
 
+Non-actionable features (dates, vintages, identifiers: the policy's ``non_actionable``)
+are never reasons, but their effects are measured the same way (each moved alone) and
+recorded with each declined case; one that is material and larger than the principal
+reason's effect is flagged.
+
 The reference rows are the reason codes' reference population, all of it up to
 :data:`MAX_REFERENCE_ROWS` rows and otherwise a sample of that many drawn from the
 review's seed; each case costs (families + members of families with several) x
@@ -41,10 +46,12 @@ import pandas as pd
 from .reason_codes import (
     CaseReasons,
     ModelEffects,
+    NonActionableEffect,
     ReasonPolicy,
     eligible_by_family,
     family_totals,
     ranked_families,
+    why_immaterial,
 )
 
 #: most reference rows a family's effect is averaged over (a seeded sample beyond)
@@ -135,6 +142,8 @@ class CaseEffects:
     families: FamilyEffects
     members: FamilyEffects
     features_of: dict[str, tuple[str, ...]]
+    #: each non-actionable feature's (moved alone): measured, never a reason
+    non_actionable: FamilyEffects | None = None
 
     def towards_adverse(self) -> ModelEffects:
         """The effects reasons are ranked by: every family's, and every eligible feature's
@@ -146,7 +155,8 @@ class CaseEffects:
             else:
                 features.update({name: self.members.effect(name) for name in names})
         families = {family: self.families.effect(family) for family in self.features_of}
-        return ModelEffects(families=families, features=features)
+        errors = {family: self.families.standard_error(family) for family in self.features_of}
+        return ModelEffects(families=families, features=features, family_errors=errors)
 
 
 def case_effects(
@@ -156,16 +166,22 @@ def case_effects(
     families: dict[str, tuple[str, ...]],
     *,
     members: bool = True,
+    non_actionable: Sequence[str] = (),
 ) -> CaseEffects:
     """The one-row ``applicant``'s family effects, and its member effects (:class:`CaseEffects`)
-    unless ``members`` is false (they then stay unmeasured)."""
+    unless ``members`` is false (they then stay unmeasured), and the effect of each
+    ``non_actionable`` feature."""
     alone: dict[str, tuple[str, ...]] = {
         name: (name,) for names in families.values() if members and len(names) > 1 for name in names
     }
+    kept_out: dict[str, tuple[str, ...]] = {name: (name,) for name in non_actionable}
     return CaseEffects(
         families=family_effects(score, applicant, population, families),
         members=family_effects(score, applicant, population, alone),
         features_of=families,
+        non_actionable=(
+            family_effects(score, applicant, population, kept_out) if kept_out else None
+        ),
     )
 
 
@@ -207,9 +223,39 @@ def _near_tie(principal, largest, gap, gap_error) -> bool:
 
 
 def with_model_effects(case: CaseReasons, effects: FamilyEffects) -> CaseReasons:
-    """The case with each reason's model effect filled in."""
-    reasons = tuple(replace(r, model_effect=effects.effect(r.family)) for r in case.reasons)
+    """The case with each reason's model effect and its standard error filled in."""
+    reasons = tuple(
+        replace(
+            r,
+            model_effect=effects.effect(r.family),
+            model_standard_error=effects.standard_error(r.family),
+        )
+        for r in case.reasons
+    )
     return replace(case, reasons=reasons)
+
+
+def with_non_actionable(case: CaseReasons, effects: CaseEffects, min_effect: float) -> CaseReasons:
+    """The case with its non-actionable features' effects, and a flag for each that is
+    material and larger than the principal reason's effect (or whose case has no reason)."""
+    measured = effects.non_actionable
+    if measured is None or not case.declined:
+        return case
+    principal = effects.families.effect(case.reasons[0].family) if case.reasons else None
+    records = []
+    for feature in measured.moved:
+        effect, error = measured.effect(feature), measured.standard_error(feature)
+        material = why_immaterial(effect, error, min_effect) is None
+        outranks = material and (principal is None or effect > principal)
+        records.append(NonActionableEffect(feature, effect, error, material, outranks))
+    flags = [
+        f"non-actionable feature {r.feature} has a material effect ({r.effect:.3f}), "
+        + ("larger than the principal reason's" if principal is not None else "and no reason")
+        + "; it is never a reason"
+        for r in records
+        if r.outranks
+    ]
+    return replace(case, non_actionable=tuple(records), flags=(*case.flags, *flags))
 
 
 def model_check(
@@ -228,6 +274,8 @@ def model_check(
     """
     checked, out = [], []
     for case, measured in zip(cases, effects, strict=True):
+        if measured is not None:
+            case = with_non_actionable(case, measured, policy.min_effect)
         if case.status != "reasons" or measured is None:
             out.append(case)
             continue

@@ -33,9 +33,14 @@ Contributions are signed towards the adverse outcome: when the explanation expla
 the adverse class they are taken as they are; when it explains the other class of a
 binary classifier they are negated. Features are grouped into families (e.g.
 "Loan duration and amount" = duration + credit amount + instalment rate) whose
-contributions add up; a family is a reason when its total is positive, and at most
-``max_reasons`` (default 4) families are given, largest first. A reason's text names
-each member feature that pushes towards the adverse outcome, largest first, with a
+contributions add up; a family is a reason when its total is *material*: at least
+``min_effect`` (default 0.05, in log-odds under the logit link) and, where its standard
+error is known (the model's effects, below), at least two standard errors above zero.
+At most ``max_reasons`` (default 4) families are given, largest first; the families
+pushing towards the adverse outcome that are not material are recorded with the case
+(``dropped``), and a declined case with no material family goes to manual review. A
+reason's text names each member feature that pushes towards the adverse outcome by more
+than :data:`MEMBER_TOLERANCE`, largest first, with a
 text chosen by the applicant's value (:class:`ValueTexts`): the policy's text for
 the applicant's category, or for the value band holding the applicant's number, or
 its "above" / "below" text as the number lies above or below the reference mean;
@@ -101,6 +106,18 @@ from .reason_texts import ValueTexts, choose_text, texts_from_tables, value_word
 DEFAULT_MIN_FIDELITY = 0.5
 #: default most reasons given per case (the usual adverse-action notice practice)
 DEFAULT_MAX_REASONS = 4
+#: default smallest effect towards the adverse outcome that makes a family a reason, in the
+#: explanation's scale (log-odds under the logit link): adverse-action practice asks for the
+#: principal reasons, and an effect of a few thousandths of a log-odds is not one
+DEFAULT_MIN_EFFECT = 0.05
+#: how many standard errors above zero a family's model effect must be to be a reason: an
+#: effect within sampling noise of the reference rows is not known to push at all
+MIN_STANDARD_ERRORS = 2.0
+#: smallest own effect of a member that a reason names, absolute, in the explanation's scale.
+#: A member that leaves the model's output unchanged measures float64 rounding (about 1e-16
+#: for log-odds averaged over at most 1000 reference rows); 1e-9 is far above that noise and
+#: far below any effect a reader could be told
+MEMBER_TOLERANCE = 1e-9
 #: first characters that make a spreadsheet read a cell as a formula
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 #: where a formula could start: the cell's start, after a separator a spreadsheet may
@@ -157,6 +174,25 @@ class Reference:
     scales: dict[str, float]
     shares: dict[str, dict[str, float]] = field(default_factory=dict)
     training: bool = False
+    #: the adverse outcome's observed rate in the population, overall and per category
+    #: label of each categorical feature (none when the labels are not known)
+    adverse_rate: float | None = None
+    adverse_rates: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def with_outcomes(self, frame: Any, schema: Any, adverse: np.ndarray) -> Reference:
+        """The population's observed adverse rate, overall and per category, from its rows
+        (``frame``) and whether each had the adverse outcome."""
+        adverse = np.asarray(adverse, dtype=bool)
+        if len(adverse) == 0:
+            return self
+        rates = {}
+        for name in self.shares:
+            codes = feature_codes(frame[name], schema[name])
+            rates[name] = {
+                schema[name].label(code): float(adverse[codes == code].mean())
+                for code in np.unique(codes)
+            }
+        return replace(self, adverse_rate=float(adverse.mean()), adverse_rates=rates)
 
     @classmethod
     def from_schema(cls, schema: Any, name: str = "all training applicants") -> Reference:
@@ -221,9 +257,15 @@ class ReasonPolicy:
     min_fidelity: float = DEFAULT_MIN_FIDELITY
     max_reasons: int = DEFAULT_MAX_REASONS
     texts: Mapping[str, ValueTexts] = field(default_factory=dict)
+    #: smallest effect towards the adverse outcome that makes a family a reason
+    min_effect: float = DEFAULT_MIN_EFFECT
+    #: features an applicant cannot act on (dates, vintages, identifiers): never reasons, but
+    #: their effects are still measured and reported (:mod:`.model_check`)
+    non_actionable: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _check_fraction(self.min_fidelity, "min_fidelity")
+        check("min_effect", self.min_effect, Interval(float, 0, None))
         if (
             isinstance(self.max_reasons, bool)
             or not isinstance(self.max_reasons, int)
@@ -242,7 +284,11 @@ class ReasonPolicy:
         return ReasonFamily(name=feature, features=(feature,), text=f"Value of {feature}")
 
     def never_a_reason(self, feature: str) -> bool:
-        return feature in self.prohibited or feature in self.excluded
+        return (
+            feature in self.prohibited
+            or feature in self.excluded
+            or feature in self.non_actionable
+        )
 
     def check_features(self, names: Iterable[str]) -> ReasonPolicy:
         """Check that every feature the policy names is in the data; returns the policy."""
@@ -251,6 +297,7 @@ class ReasonPolicy:
             {f for fam in self.families for f in fam.features}
             | set(self.prohibited)
             | set(self.excluded)
+            | set(self.non_actionable)
             | set(self.texts)
         )
         unknown = sorted(listed - names)
@@ -315,6 +362,66 @@ class ModelEffects:
 
     families: Mapping[str, float]
     features: Mapping[str, float]
+    #: each family's standard error (over the reference rows); none: not known
+    family_errors: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DroppedFamily:
+    """A family pushing towards the adverse outcome, but not materially: not a reason."""
+
+    family: str
+    effect: float
+    standard_error: float | None
+    why: str
+
+
+@dataclass(frozen=True)
+class NonActionableEffect:
+    """The model's effect of a non-actionable feature at one applicant: measured and
+    reported, never a reason. ``outranks`` says that it is material and larger than the
+    principal reason's effect (or that the case has no reason)."""
+
+    feature: str
+    effect: float
+    standard_error: float
+    material: bool
+    outranks: bool
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    """One member of a family in a case's table of effects: the applicant's value, its own
+    effect in the model (moved alone) and its terms' contribution in the local surrogate."""
+
+    feature: str
+    value: float | str | None
+    model_effect: float
+    surrogate_contribution: float
+
+
+@dataclass(frozen=True)
+class FamilyRow:
+    """One family in a case's table of effects (what decided its reasons): its effect in the
+    model with the standard error, its contribution in the local surrogate, its rank as a
+    reason (None: not one), and its members when it has several."""
+
+    family: str
+    model_effect: float
+    standard_error: float | None
+    surrogate_contribution: float
+    reason_rank: int | None
+    members: tuple[MemberRow, ...] = ()
+
+
+@dataclass(frozen=True)
+class DroppedMember:
+    """A member of a reason's family whose own effect is within :data:`MEMBER_TOLERANCE`
+    of zero: the reason does not name it."""
+
+    family: str
+    feature: str
+    effect: float
 
 
 @dataclass(frozen=True)
@@ -336,6 +443,14 @@ class ReasonPart:
 
 
 @dataclass(frozen=True)
+class ReasonFlag:
+    """What makes a stated reason hard to defend (:mod:`.reason_flags`): its kind and words."""
+
+    kind: str
+    text: str
+
+
+@dataclass(frozen=True)
 class Reason:
     """A reason family pushing towards the adverse outcome; its text is its parts' texts."""
 
@@ -347,8 +462,12 @@ class Reason:
     parts: tuple[ReasonPart, ...] = ()
     #: the family's effect in the model itself (:mod:`.model_check`), once checked
     model_effect: float | None = None
+    #: the standard error of ``model_effect`` over the reference rows
+    model_standard_error: float | None = None
     #: the family's contribution in the local surrogate (its eligible members' summed)
     surrogate_contribution: float | None = None
+    #: what a reviewer should know before defending it (:mod:`.reason_flags`)
+    flags: tuple[ReasonFlag, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -364,6 +483,15 @@ class CaseReasons:
     flags: tuple[str, ...] = ()
     contributions: tuple[Contribution, ...] = ()
     prohibited_used: tuple[str, ...] = field(default=())
+    #: families pushing towards the adverse outcome that are not material (never reasons)
+    dropped: tuple[DroppedFamily, ...] = ()
+    #: members of the reasons' families left unnamed: their own effect is nil
+    members_dropped: tuple[DroppedMember, ...] = ()
+    #: the model's effects of the non-actionable features, never reasons
+    non_actionable: tuple[NonActionableEffect, ...] = ()
+    #: every eligible family's model effect beside its surrogate contribution, ordered by
+    #: the model (when the model's effects rank the reasons)
+    effects: tuple[FamilyRow, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
@@ -682,20 +810,140 @@ def case_reasons(
     if r2 is None or r2 < policy.min_fidelity:
         shown = "undefined" if r2 is None else f"{r2:.3f}"
         flag = f"low fidelity: local held-out R^2 {shown} < {policy.min_fidelity:g}; manual review"
-        return CaseReasons(status="manual_review", reasons=(), flags=(flag, *flags), **common)
+        rows = () if effects is None else effect_rows(parts, reference, effects, exp, policy, ())
+        return CaseReasons(
+            status="manual_review", reasons=(), flags=(flag, *flags), effects=rows, **common
+        )
     surrogate = family_totals(eligible_by_family(parts))
     if effects is None:
-        reasons = rank_families(parts, policy, reference, totals=surrogate)
+        ranked, totals, errors = parts, surrogate, None
     else:
         ranked = model_contributions(exp, policy, effects)
-        reasons = rank_families(ranked, policy, reference, totals=effects.families)
-    reasons = tuple(
-        replace(r, surrogate_contribution=surrogate.get(r.family, 0.0)) for r in reasons
+        totals, errors = dict(effects.families), effects.family_errors
+    members = eligible_by_family(ranked)
+    material, dropped = material_families(
+        {f: totals[f] for f in members if f in totals}, errors, policy.min_effect
     )
+    reasons = rank_families(ranked, policy, reference, totals=material)
+    reasons = tuple(
+        replace(
+            r,
+            surrogate_contribution=surrogate.get(r.family, 0.0),
+            model_standard_error=None if errors is None else errors.get(r.family),
+        )
+        for r in reasons
+    )
+    common.update(dropped=dropped, members_dropped=unnamed_members(reasons, members))
+    if effects is not None:
+        common["effects"] = effect_rows(parts, reference, effects, exp, policy, reasons)
     if not reasons:
-        flag = "no eligible factor pushes towards the adverse outcome; manual review"
+        flag = _no_reason_flag(dropped, policy.min_effect)
         return CaseReasons(status="manual_review", reasons=(), flags=(flag, *flags), **common)
     return CaseReasons(status="reasons", reasons=reasons, flags=flags, **common)
+
+
+def effect_rows(
+    parts: Sequence[Contribution],
+    reference: Reference,
+    effects: ModelEffects,
+    exp: Any,
+    policy: ReasonPolicy,
+    reasons: Sequence[Reason],
+) -> tuple[FamilyRow, ...]:
+    """Each eligible family's model effect beside its surrogate contribution, largest model
+    effect first, with the members of families of several (module doc)."""
+    surrogate = family_totals(eligible_by_family(parts))
+    by_member: dict[str, float] = {}
+    for c in parts:
+        if c.eligible and PAIR_SEPARATOR not in c.feature:  # a pair belongs to no one member
+            base = _base_feature(c.feature, reference)
+            by_member[base] = by_member.get(base, 0.0) + c.contribution
+    members = eligible_by_family(model_contributions(exp, policy, effects))
+    rank = {r.family: r.rank for r in reasons}
+    rows = []
+    for family, effect in sorted(effects.families.items(), key=lambda kv: (-kv[1], kv[0])):
+        own = members.get(family, [])
+        rows.append(
+            FamilyRow(
+                family=family,
+                model_effect=float(effect),
+                standard_error=effects.family_errors.get(family),
+                surrogate_contribution=surrogate.get(family, 0.0),
+                reason_rank=rank.get(family),
+                members=tuple(
+                    MemberRow(c.feature, c.value, c.contribution, by_member.get(c.feature, 0.0))
+                    for c in sorted(own, key=lambda c: (-c.contribution, c.feature))
+                )
+                if len(own) > 1
+                else (),
+            )
+        )
+    return tuple(rows)
+
+
+def surrogate_order(case: CaseReasons, policy: ReasonPolicy) -> list[str]:
+    """The families the case's local surrogate would give as reasons, in its own order:
+    totals of at least ``min_effect``, largest first (the order of its waterfall)."""
+    totals = family_totals(eligible_by_family(case.contributions))
+    material, _ = material_families(totals, None, policy.min_effect)
+    return ranked_families(material, policy.max_reasons)
+
+
+def why_immaterial(effect: float, standard_error: float | None, min_effect: float) -> str | None:
+    """Why a family's effect towards the adverse outcome is not material, or None when it
+    is: at least ``min_effect`` and at least :data:`MIN_STANDARD_ERRORS` standard errors
+    above zero (where the standard error is known)."""
+    if effect < min_effect:
+        return f"effect {effect:.4f} below the minimum {min_effect:g}"
+    if standard_error is not None and effect < MIN_STANDARD_ERRORS * standard_error:
+        return (
+            f"effect {effect:.4f} within {MIN_STANDARD_ERRORS:g} standard errors "
+            f"({standard_error:.4f}) of zero"
+        )
+    return None
+
+
+def material_families(
+    totals: Mapping[str, float], errors: Mapping[str, float] | None, min_effect: float
+) -> tuple[dict[str, float], tuple[DroppedFamily, ...]]:
+    """The families that can be reasons (module doc) and those pushing towards the adverse
+    outcome that are not material, largest first."""
+    kept: dict[str, float] = {}
+    dropped = []
+    for family, effect in totals.items():
+        error = None if errors is None else errors.get(family)
+        why = why_immaterial(effect, error, min_effect)
+        if why is None:
+            kept[family] = effect
+        elif effect > 0:
+            dropped.append(DroppedFamily(family, float(effect), error, why))
+    dropped.sort(key=lambda d: (-d.effect, d.family))
+    return kept, tuple(dropped)
+
+
+def unnamed_members(
+    reasons: Sequence[Reason], members: Mapping[str, Sequence[Contribution]]
+) -> tuple[DroppedMember, ...]:
+    """The members of each reason's family that push towards the adverse outcome by no
+    more than :data:`MEMBER_TOLERANCE`, and which the reason therefore does not name."""
+    out = []
+    for reason in reasons:
+        named = {p.feature for p in reason.parts}
+        for c in members.get(reason.family, ()):
+            if c.feature not in named and 0 < c.contribution <= MEMBER_TOLERANCE:
+                out.append(DroppedMember(reason.family, c.feature, float(c.contribution)))
+    return tuple(out)
+
+
+def _no_reason_flag(dropped: Sequence[DroppedFamily], min_effect: float) -> str:
+    if not dropped:
+        return "no eligible factor pushes towards the adverse outcome; manual review"
+    largest = dropped[0]
+    return (
+        f"no material factor: no eligible family's effect towards the adverse outcome is at "
+        f"least {min_effect:g} and {MIN_STANDARD_ERRORS:g} standard errors above zero (the "
+        f"largest, {largest.family}: {largest.why}); manual review"
+    )
 
 
 def model_contributions(
@@ -766,18 +1014,26 @@ def rank_families(
     *,
     totals: Mapping[str, float] | None = None,
 ) -> tuple[Reason, ...]:
-    """Eligible contributions summed per family (or the families' given ``totals``);
-    positive totals, largest first, at most max_reasons. Each reason's text names its
+    """Eligible contributions summed per family (or the families' given ``totals``, the
+    families without one left out); positive totals, largest first, at most max_reasons. Each reason's text names its
     members that push towards the adverse outcome, with texts chosen by the applicant's
     values (:mod:`.reason_texts`)."""
     members = eligible_by_family(parts)
-    totals = family_totals(members) if totals is None else {f: totals[f] for f in members}
+    totals = (
+        family_totals(members)
+        if totals is None
+        else {f: totals[f] for f in members if f in totals}
+    )
     reasons = []
     for i, family in enumerate(ranked_families(totals, policy.max_reasons)):
         # members pushing towards the adverse outcome; a family whose members push only
         # together (its given total positive, none of theirs) names them all
         ordered = sorted(members[family], key=lambda c: (-c.contribution, c.feature))
-        pushing = [c for c in ordered if c.contribution > 0] or ordered
+        # a member is named when its own push clears the tolerance: one that leaves the
+        # model's output unchanged is not a reason, whatever rounding says
+        pushing = [c for c in ordered if c.contribution > MEMBER_TOLERANCE] or [
+            c for c in ordered if abs(c.contribution) > MEMBER_TOLERANCE
+        ] or ordered
         said = tuple(_part(c, policy, reference) for c in pushing)
         reasons.append(
             Reason(
@@ -812,6 +1068,9 @@ def _part(c: Contribution, policy: ReasonPolicy, reference: Reference | None) ->
 
 
 # ---- CSV output ------------------------------------------------------------------------------
+#: the columns of ``reason_codes.csv`` (report schema 1.4: ``model_effect`` and
+#: ``surrogate_contribution`` under their own names; the ``contribution`` column of earlier
+#: versions, which held whichever of the two ranked the reasons, is gone)
 CSV_COLUMNS = (
     "case_id",
     "adverse_score",
@@ -820,14 +1079,14 @@ CSV_COLUMNS = (
     "rank",
     "family",
     "reason",
-    "contribution",
+    "model_effect",
+    "model_effect_standard_error",
+    "surrogate_contribution",
     "features",
     "values",
     "fidelity_r2",
     "flags",
-    # last, in the order they were added, so positional readers keep working
-    "model_effect",
-    "surrogate_contribution",
+    "reason_flags",
 )
 
 
@@ -863,11 +1122,12 @@ def reason_rows(cases: Sequence[CaseReasons]) -> list[dict[str, Any]]:
                     "rank": "",
                     "family": "",
                     "reason": "",
-                    "contribution": "",
                     "model_effect": "",
+                    "model_effect_standard_error": "",
                     "surrogate_contribution": "",
                     "features": "",
                     "values": "",
+                    "reason_flags": "",
                 }
             )
         for r in case.reasons:
@@ -877,11 +1137,12 @@ def reason_rows(cases: Sequence[CaseReasons]) -> list[dict[str, Any]]:
                     "rank": r.rank,
                     "family": r.family,
                     "reason": r.text,
-                    "contribution": r.contribution,
                     "model_effect": _blank_if_none(r.model_effect),
+                    "model_effect_standard_error": _blank_if_none(r.model_standard_error),
                     "surrogate_contribution": _blank_if_none(r.surrogate_contribution),
                     "features": ";".join(r.features),
                     "values": ";".join(f"{p.feature}={value_words(p.value)}" for p in r.parts),
+                    "reason_flags": " | ".join(f.text for f in r.flags),
                 }
             )
     return rows
@@ -915,6 +1176,7 @@ __all__ = [
     "Reason",
     "ReasonPart",
     "ReasonFamily",
+    "ReasonFlag",
     "ReasonPolicy",
     "Reference",
     "case_reasons",

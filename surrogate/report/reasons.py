@@ -14,11 +14,14 @@ from .cases import Review, explain_positions, stated_against
 from .config import ReviewConfig
 from .problem import Problem
 from .reason_codes import (
+    MEMBER_TOLERANCE,
+    MIN_STANDARD_ERRORS,
     CaseReasons,
     ModelEffects,
     ReasonPolicy,
     Reference,
     case_reasons,
+    surrogate_order,
 )
 from .sections import review_unit
 
@@ -132,8 +135,10 @@ REASONS_METHOD = {
         "the applicant minus its mean output when the family's features take each reference "
         "applicant's values in turn (the applicant's other features kept). Families with a "
         "positive effect ranked, largest first; the ranking does not depend on the explainer's "
-        "seed. Each reason names its members whose own effect (the member moved alone) pushes "
-        "towards the adverse outcome (all its members when they push only together), "
+        "seed. A family is a reason only when its effect is material: at least the review's "
+        "minimum effect and at least two standard errors above zero. Each reason names its "
+        "members whose own effect (the member moved alone) pushes towards the adverse outcome "
+        "by more than the member tolerance (all its members when they push only together), "
         + _TEXT_CHOICE
         + " A case gets reasons only when its local surrogate is faithful: the model then "
         "behaves close to the surrogate around the applicant. Beside each effect stands the "
@@ -150,8 +155,9 @@ REASONS_METHOD = {
         "category x (1 - its share in the reference population). An additive surrogate's: "
         "each shape's value at the applicant minus its mean over the reference population "
         "(a pairwise term counts towards a family only when both its features belong to it). "
-        "Summed per family; families with a positive total ranked, largest first. Each "
-        "reason names its members that push towards the adverse outcome, " + _TEXT_CHOICE
+        "Summed per family; families whose total reaches the review's minimum effect ranked, "
+        "largest first. Each reason names its members that push towards the adverse outcome "
+        "by more than the member tolerance, " + _TEXT_CHOICE
     ),
 }
 
@@ -172,9 +178,12 @@ def reasons_section(review: Review, reasons: list[CaseReasons]) -> dict[str, Any
         "ranked_by": config.ranked_by,
         "unit": review_unit(config),
         "reference": review.reference.name,
+        "materiality": materiality(reasons, policy, str(config.link)),
+        "non_actionable": non_actionable_record(review, reasons),
         "policy": {
             "adverse_class": policy.adverse_class,
             "min_fidelity": policy.min_fidelity,
+            "min_effect": policy.min_effect,
             "max_reasons": policy.max_reasons,
             "families": [
                 {"name": f.name, "features": list(f.features), "text": f.text}
@@ -183,6 +192,7 @@ def reasons_section(review: Review, reasons: list[CaseReasons]) -> dict[str, Any
             "texts": {name: texts.as_dict() for name, texts in sorted(policy.texts.items())},
             "prohibited": list(policy.prohibited),
             "excluded": list(policy.excluded),
+            "non_actionable": list(policy.non_actionable),
         },
         "n_cases": len(reasons),
         "n_declined": len(declined),
@@ -193,5 +203,68 @@ def reasons_section(review: Review, reasons: list[CaseReasons]) -> dict[str, Any
             {"family": f, "n_cases": n}
             for f, n in sorted(frequency.items(), key=lambda kv: (-kv[1], kv[0]))
         ],
-        "cases": [dict(r.to_dict(), position=p) for r, p in zip(reasons, positions, strict=True)],
+        "cases": [
+            dict(
+                r.to_dict(),
+                position=p,
+                surrogate_order=surrogate_order(r, policy),
+                min_effect_points=probability_points(
+                    r.adverse_score, policy.min_effect, str(config.link)
+                ),
+            )
+            for r, p in zip(reasons, positions, strict=True)
+        ],
+    }
+
+
+#: why members below :data:`MEMBER_TOLERANCE` go unnamed, as the report states it
+MEMBER_TOLERANCE_WHY = (
+    "absolute, in the explanation's scale: a member that leaves the model's output unchanged "
+    "measures float64 rounding (about 1e-16 over the reference rows), far below this, and "
+    "every effect a reader could be told is far above it"
+)
+
+
+def probability_points(score: float, effect: float, link: str) -> float:
+    """What ``effect`` in the explanation's scale is in probability at an applicant whose
+    adverse probability is ``score``: ``score`` minus the probability ``effect`` lower."""
+    if link != "logit":
+        return float(effect)  # the scale is the probability itself
+    p = min(max(score, 1e-12), 1 - 1e-12)
+    lowered = np.log(p / (1 - p)) - effect
+    return float(p - 1 / (1 + np.exp(-lowered)))
+
+
+def materiality(reasons: list[CaseReasons], policy: ReasonPolicy, link: str) -> dict[str, Any]:
+    """The rule that makes a family a reason and a member named, and what it left out: the
+    families pushing towards the adverse outcome that are not material, the members with a
+    nil effect, and the declined cases that rest on no material family (manual review)."""
+    declined = [r for r in reasons if r.declined]
+    points = [probability_points(r.adverse_score, policy.min_effect, link) for r in declined]
+    return {
+        "min_effect": policy.min_effect,
+        "min_standard_errors": MIN_STANDARD_ERRORS,
+        "member_tolerance": MEMBER_TOLERANCE,
+        "member_tolerance_why": MEMBER_TOLERANCE_WHY,
+        "min_effect_points": (
+            {"lowest": min(points), "highest": max(points)} if points else None
+        ),
+        "n_families_dropped": sum(len(r.dropped) for r in declined),
+        "n_members_dropped": sum(len(r.members_dropped) for r in declined),
+        "n_cases_no_material_family": sum(
+            r.status == "manual_review" and bool(r.dropped) for r in declined
+        ),
+    }
+
+
+def non_actionable_record(review: Review, reasons: list[CaseReasons]) -> dict[str, Any]:
+    """The non-actionable features (never reasons, still measured): which, why, and in how
+    many declined cases one has a material effect larger than the principal reason's."""
+    dates = [f.name for f in review.explainer.schema.features if f.is_datetime]
+    declined = [r for r in reasons if r.declined]
+    return {
+        "features": list(review.policy.non_actionable),
+        "dates": [f for f in review.policy.non_actionable if f in dates],
+        "n_declined": len(declined),
+        "n_cases_outranking": sum(any(e.outranks for e in r.non_actionable) for r in declined),
     }

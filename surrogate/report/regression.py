@@ -21,6 +21,7 @@ task is known; it returns the same :class:`.builder.ReportBundle`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -65,9 +66,15 @@ NO_REASON_CODES = (
 
 
 def build_regression_report(
-    config: ReviewConfig, problem: Problem, *, command_line: str | None = None
+    config: ReviewConfig,
+    problem: Problem,
+    *,
+    command_line: str | None = None,
+    stage: Callable[[str], None] | None = None,
 ) -> ReportBundle:
-    """Run a regression review (module doc) of a resolved configuration for that task."""
+    """Run a regression review (module doc) of a resolved configuration for that task;
+    ``stage`` is told each stage as it ends (:class:`.builder.Stages`)."""
+    stage = stage or (lambda _: None)
     explainer = make_explainer(problem, config)
     _check_one_output(explainer)
     unit = output_unit(problem)
@@ -91,6 +98,7 @@ def build_regression_report(
         policy=make_policy(config, explainer.schema, adverse_class=explainer.target.name),
         reference=Reference.from_schema(explainer.schema),
     )
+    stage("data and model loaded")  # after every refusal: a refused review says one line
 
     survey = survey_positions(len(problem.X_test), config, unexplained.explainable)
     explained = explain_positions(explainer, problem, sorted(set(positions) | set(survey)), config)
@@ -98,6 +106,15 @@ def build_regression_report(
     case_exps = [
         stated_against(explained[p], rows, explainer.schema.features, REFERENCE) for p in positions
     ]
+    stage(f"{len(explained)} held-out rows explained (cases and fidelity survey)")
+    global_surrogates = global_section(review, unit)
+    stage("global surrogates fitted")
+    sensitivity = sensitivity_section(review, case_exps)
+    stage("sensitivity to settings measured")
+    reproducibility = reproducibility_section(
+        review, [explained[p] for p in positions], command_line
+    )
+    stage("rerun check done")
     report = {
         "report_schema_version": REPORT_SCHEMA_VERSION,
         "scope": scope_section(review, unit),
@@ -107,16 +124,14 @@ def build_regression_report(
             "held_out": analysis.regression_performance(pred_test, _actual(problem.y_test)),
             "training": analysis.regression_performance(pred_train, _actual(problem.y_train)),
         },
-        "global": global_section(review, unit),
+        "global": global_surrogates,
         "local": local_section(review, case_exps, unit),
         "fidelity": fidelity_section(review, explained, survey),
-        "sensitivity": sensitivity_section(review, case_exps),
+        "sensitivity": sensitivity,
         "reason_codes": {"performed": False, "why": NO_REASON_CODES, "n_cases": 0},
         "subgroups": subgroups_section(review),
         "limitations": regression_limitations(review),
-        "reproducibility": reproducibility_section(
-            review, [explained[p] for p in positions], command_line
-        ),
+        "reproducibility": reproducibility,
     }
     items = findings.regression_findings(to_jsonable(report), config.finding_cutoffs())
     graded = [i["kind"] for i in items]
