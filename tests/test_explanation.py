@@ -339,6 +339,26 @@ def test_surrogate_options_and_explainer_options_are_told_apart(explanation):
         explainer.explain_many(WORLD.iloc[:2], "tree", threshold=0.2, kernel_width=2.0)
 
 
+@pytest.mark.parametrize(
+    "family, takes",
+    [
+        ("tree", "max_depth, min_leaf_weight, n_bootstrap (its size is set by max_depth"),
+        ("rules", "max_rules, max_conditions, min_coverage, n_bootstrap (its size is set by"),
+    ],
+)
+def test_max_features_for_a_tree_or_rule_list_is_refused_naming_what_they_take(family, takes):
+    """explain(row, surrogate="tree", max_features=5) said only "Invalid parameters"."""
+    explainer = TabularExplainer(MODEL, WORLD, n_samples=150)
+    with pytest.raises(ParameterError) as info:
+        explainer.explain(WORLD.iloc[0], surrogate=family, max_features=5)
+    message = str(info.value)
+    assert f"surrogate={family!r} does not take max_features" in message
+    assert "it is a parameter of surrogate='linear' and surrogate='additive'" in message
+    assert f"surrogate={family!r} takes {takes}" in message
+    with pytest.raises(ParameterError, match="does not take max_depht: no family takes it"):
+        explainer.explain(WORLD.iloc[0], surrogate=family, max_depht=2)
+
+
 def test_global_explanation_prints_in_words_and_as_html():
     explainer = TabularExplainer(MODEL, WORLD, n_samples=150)
     glob = explainer.explain_global(WORLD, "rules")

@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import _version
 from .._validation import BOOLEAN, check
-from ..blackbox import DEFAULT_ROW_BUDGET, BlackBox, Target, as_blackbox
+from ..blackbox import DEFAULT_ROW_BUDGET, BlackBox, RowsOrigin, Target, as_blackbox
 from ..errors import DataError, ParameterError
 from ..explanation import Explanation, ExplanationSet
 from ..kernels import check_kernel
@@ -189,9 +189,9 @@ class TabularExplainer(Reseedable):
             bounds=bounds,
             point_mass_share=point_mass_share,
         )
-        probe = self.schema.decode(
-            self.schema.encode(_head(X_train, self.schema), what="training data")
-        )
+        head = _head(X_train, self.schema)
+        probe = self.schema.decode(self.schema.encode(head, what="training data"))
+        origin = RowsOrigin("training data", getattr(head, "index", None))
         self.blackbox: BlackBox = as_blackbox(
             model,
             mode=mode,
@@ -200,8 +200,9 @@ class TabularExplainer(Reseedable):
             torch_output=torch_output,
             to_tensor=to_tensor,
             allow_training_mode=allow_training_mode,
+            probe_rows_are=origin,
         )
-        self.model_fingerprint = self.blackbox.fingerprint(probe)
+        self.model_fingerprint = self.blackbox.fingerprint(probe, rows_are=origin)
         self.target = Target.resolve(target, self.blackbox)
         self.sampler = make_sampler(
             sampler,
