@@ -331,6 +331,40 @@ def test_explanation_set_plot_shows_mean_absolute_contributions():
         many.plot(k=0)
 
 
+def test_plot_shows_in_a_notebook_and_draws_into_given_axes(explanation):
+    """A notebook shows what a cell returns through _repr_png_; with ax= two explanations
+    (and a set, and a global surrogate) share one figure, each drawn into its own axes."""
+    from matplotlib.figure import Figure
+
+    explainer = TabularExplainer(MODEL, WORLD, n_samples=300)
+    tree = explainer.explain(WORLD.iloc[1], "tree", max_depth=2)
+    many = explainer.explain_many(WORLD.iloc[:3], max_features=2)
+    glob = explainer.explain_global(WORLD.iloc[:200], "rules", max_rules=3)
+    for result in (explanation.plot(), tree.plot(), many.plot(k=3), glob.plot(k=3)):
+        png = result._repr_png_()
+        assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 2000
+        assert result.ax_ is result.axes[0] and result.figure_ is result
+        assert isinstance(result, Figure) and hasattr(result, "savefig")
+    shared = Figure(figsize=(12, 8))
+    axes = shared.subplots(2, 2).ravel()
+    drawn = [
+        explanation.plot(ax=axes[0]),
+        tree.plot(ax=axes[1]),
+        many.plot(k=3, ax=axes[2]),
+        glob.plot(k=3, ax=axes[3]),
+    ]
+    assert drawn == list(axes) and len(shared.axes) == 4
+    alone = explanation.plot().axes[0].patches
+    assert [b.get_width() for b in axes[0].patches] == [b.get_width() for b in alone]
+    assert [t.get_text() for t in axes[1].get_yticklabels()] == tree.top_features()
+    magnitudes = glob.content.magnitudes()
+    assert sorted(b.get_width() for b in axes[3].patches) == pytest.approx(
+        sorted(magnitudes.values())[-3:]
+    )
+    with pytest.raises(ParameterError, match="ax must be a matplotlib Axes"):
+        explanation.plot(ax="left")
+
+
 def test_surrogate_options_and_explainer_options_are_told_apart(explanation):
     explainer = TabularExplainer(MODEL, WORLD, n_samples=150)
     with pytest.raises(ParameterError, match="n_samples is an explainer option"):

@@ -317,9 +317,9 @@ class TabularExplainer(Reseedable):
             enough to repay the pool; 1: in this process; -1: every core. Results
             never depend on it. Local runs only: with ``client`` Dask spreads the work.
         progress : bool, optional
-            Progress bar (tqdm, on stderr) over the queries. None: shown when stderr is
-            a terminal and the queries fill more than one block; True: always; False:
-            never. Local runs only.
+            Progress bar (``tqdm.auto``: a widget in a notebook, text on stderr) over the
+            queries. None: shown for more than one query when stderr is a terminal or
+            the code runs in a Jupyter kernel; True: always; False: never. Local runs only.
         output : path, optional
             Stream the explanations to part files in this folder instead of returning
             them (:func:`surrogate.store.explain_many_to`), holding only a few
@@ -373,7 +373,7 @@ class TabularExplainer(Reseedable):
             from .dask import explain_many_dask
 
             return explain_many_dask(self, frame, family, client=client, on_error=on_error)
-        with progress_bar(progress, len(frame), self._queries_per_block()) as bar:
+        with progress_bar(progress, len(frame)) as bar:
             return self._explain_frame(frame, Run(family, on_error, n_jobs), bar)
 
     def explain_global(self, X: Any, surrogate: Any = "tree", **params: Any):
