@@ -23,6 +23,7 @@ from .._validation import BOOLEAN, check
 from ..blackbox import DEFAULT_ROW_BUDGET, BlackBox, RowsOrigin, Target, as_blackbox
 from ..errors import DataError, ParameterError
 from ..explanation import Explanation, ExplanationSet
+from ..frames import as_pandas
 from ..kernels import check_kernel
 from ..sampling import make_sampler, needs_training_values
 from ..schema import (
@@ -181,6 +182,7 @@ class TabularExplainer(Reseedable):
         to_tensor: Any = None,
         allow_training_mode: bool = False,
     ) -> None:
+        X_train = as_pandas(X_train, "training data")
         self.schema = FeatureSchema.infer(
             X_train,
             feature_names=feature_names,
