@@ -125,6 +125,14 @@ class Explanation:
 
         return explanation_figure(self, ax=ax)
 
+    def to_shap(self):
+        """This explanation as a ``shap.Explanation`` (base value, values, data), so that
+        ``shap.plots.waterfall(exp.to_shap())`` draws its contributions; linear and
+        additive explanations only (:mod:`surrogate.interop.shap_values`)."""
+        from ..interop.shap_values import to_shap
+
+        return to_shap(self)
+
     def to_frame(self):
         """The surrogate as a table: one row per linear term, or per rule (tree leaf).
 
@@ -297,6 +305,13 @@ class ExplanationSet(Sequence):
         from ..render.figures import importance_figure
 
         return importance_figure(self._explanations, k=k, ax=ax)
+
+    def to_shap(self):
+        """The set as one ``shap.Explanation`` of rows by features, so that
+        ``shap.plots.beeswarm(many.to_shap())`` draws it; linear and additive only."""
+        from ..interop.shap_values import set_to_shap
+
+        return set_to_shap(self._explanations)
 
     def to_jsonl(self, path=None) -> str | None:
         """One canonical JSON explanation per line; written to ``path`` when given."""

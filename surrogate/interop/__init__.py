@@ -1,4 +1,5 @@
-"""Interoperability with other explainers: auditing LIME with this project's measures (:mod:`.lime`)."""
+"""Interoperability with other explainers: auditing LIME with this project's measures
+(:mod:`.lime`); explanations handed to shap's plots (:mod:`.shap_values`)."""
 
 from .lime import (
     LimeAudit,
@@ -14,6 +15,7 @@ from .lime import (
     stability_across_seeds,
     stability_indices,
 )
+from .shap_values import set_to_shap, to_shap
 
 __all__ = [
     "LimeAudit",
@@ -28,4 +30,6 @@ __all__ = [
     "reseeded",
     "stability_across_seeds",
     "stability_indices",
+    "set_to_shap",
+    "to_shap",
 ]
