@@ -1,5 +1,6 @@
 """Interoperability with other explainers: auditing LIME with this project's measures
-(:mod:`.lime`); explanations handed to shap's plots (:mod:`.shap_values`)."""
+(:mod:`.lime`) and SHAP (:mod:`.shap_audit`); explanations handed to shap's plots
+(:mod:`.shap_values`)."""
 
 from .lime import (
     LimeAudit,
@@ -15,6 +16,7 @@ from .lime import (
     stability_across_seeds,
     stability_indices,
 )
+from .shap_audit import ShapAudit, audit_shap
 from .shap_values import set_to_shap, to_shap
 
 __all__ = [
@@ -32,4 +34,6 @@ __all__ = [
     "stability_indices",
     "set_to_shap",
     "to_shap",
+    "ShapAudit",
+    "audit_shap",
 ]
