@@ -82,8 +82,8 @@ def _refuse_other_families_parameters(spec: str, params: dict[str, Any]) -> None
     others = [f"surrogate={f!r}" for f in SURROGATES if f != spec and name in family_parameters(f)]
     where = f"it is a parameter of {' and '.join(others)}" if others else "no family takes it"
     raise ParameterError(
-        f"surrogate={spec!r} does not take {name}: {where}. surrogate={spec!r} takes "
-        f"{', '.join(accepted)}{SIZE_HINTS.get(spec, '')}."
+        f"Invalid parameters for surrogate {spec!r}: surrogate={spec!r} does not take {name}: "
+        f"{where}. surrogate={spec!r} takes {', '.join(accepted)}{SIZE_HINTS.get(spec, '')}."
     )
 
 
