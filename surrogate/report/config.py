@@ -65,7 +65,7 @@ from .findings import ALL_CUTOFFS, REVIEW_MIN_FIDELITY
 
 BUNDLED = tuple(TABLES)
 #: model files a review can load (see ``report.problem`` for how each is guarded)
-MODEL_SUFFIXES = (".skops", ".onnx", ".joblib", ".pt2", ".pt", ".pth")
+MODEL_SUFFIXES = (".skops", ".joblib", ".pt2", ".pt", ".pth", ".onnx")
 #: most other explainer seeds the declined cases' reasons are recomputed under
 MAX_REASON_SEEDS = 20
 CASE_SELECTIONS = ("declined", "rows", "sample")

@@ -307,8 +307,8 @@ def load_model_file(
     }
     if suffix not in (*loaders, ".pt", ".pth"):
         raise ParameterError(
-            f"--model must be a .skops, .onnx, .joblib, .pt2 (torch.export) or .pt/.pth (state "
-            f"dict) file, got {path.name!r}."
+            f"--model must be a .skops, .joblib, .pt2 (torch.export), .pt/.pth (state dict) or "
+            f".onnx file, got {path.name!r}."
         )
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
