@@ -373,24 +373,45 @@ def test_surrogate_options_and_explainer_options_are_told_apart(explanation):
         explainer.explain_many(WORLD.iloc[:2], "tree", threshold=0.2, kernel_width=2.0)
 
 
-@pytest.mark.parametrize(
-    "family, takes",
-    [
-        ("tree", "max_depth, min_leaf_weight, n_bootstrap (its size is set by max_depth"),
-        ("rules", "max_rules, max_conditions, min_coverage, n_bootstrap (its size is set by"),
-    ],
-)
-def test_max_features_for_a_tree_or_rule_list_is_refused_naming_what_they_take(family, takes):
-    """explain(row, surrogate="tree", max_features=5) said only "Invalid parameters"."""
+def test_max_features_for_a_rule_list_is_refused_naming_what_it_takes():
+    """explain(row, surrogate="rules", max_features=5) said only "Invalid parameters"."""
     explainer = TabularExplainer(MODEL, WORLD, n_samples=150)
     with pytest.raises(ParameterError) as info:
-        explainer.explain(WORLD.iloc[0], surrogate=family, max_features=5)
+        explainer.explain(WORLD.iloc[0], surrogate="rules", max_features=5)
     message = str(info.value)
-    assert f"surrogate={family!r} does not take max_features" in message
-    assert "it is a parameter of surrogate='linear' and surrogate='additive'" in message
-    assert f"surrogate={family!r} takes {takes}" in message
+    assert "surrogate='rules' does not take max_features" in message
+    assert (
+        "it is a parameter of surrogate='linear', surrogate='tree' and surrogate='additive'"
+        in message
+    )
+    assert (
+        "surrogate='rules' takes max_rules, max_conditions, min_coverage, n_bootstrap "
+        "(its size is set by max_rules and max_conditions per rule)" in message
+    )
     with pytest.raises(ParameterError, match="does not take max_depht: no family takes it"):
-        explainer.explain(WORLD.iloc[0], surrogate=family, max_depht=2)
+        explainer.explain(WORLD.iloc[0], surrogate="tree", max_depht=2)
+
+
+def test_max_features_caps_the_features_a_tree_may_test():
+    """explain(row, surrogate="tree", max_features=5) was refused as "Invalid parameters"."""
+    explainer = TabularExplainer(MODEL, WORLD, n_samples=400)
+    free = explainer.explain(WORLD.iloc[0], "tree", max_depth=3)
+    used = [n for n, v in free.content.importances.items() if v > 0]
+    assert len(used) > 2  # the unrestricted tree tests more features than the cap
+    capped = explainer.explain(WORLD.iloc[0], "tree", max_depth=3, max_features=2)
+    tested = {node.condition.feature for node in capped.content.nodes if node.condition}
+    assert tested == set(free.top_features(2))  # the two that lowered the error most
+    assert [n for n, v in capped.content.importances.items() if v > 0] == sorted(
+        tested, key=list(WORLD.columns).index
+    )
+    assert capped.meta.surrogate["max_features"] == 2
+    assert capped.fidelity.r2 is not None  # measured as every tree is
+    # no cap, or one the tree does not reach, is the tree as it was, recorded as it was
+    assert "max_features" not in free.meta.surrogate
+    wide = explainer.explain(WORLD.iloc[0], "tree", max_depth=3, max_features=len(WORLD.columns))
+    assert wide.content == free.content
+    with pytest.raises(ParameterError, match="max_features"):
+        explainer.explain(WORLD.iloc[0], "tree", max_features=0)
 
 
 def test_global_explanation_prints_in_words_and_as_html():

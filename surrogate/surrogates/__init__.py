@@ -80,7 +80,10 @@ def _refuse_other_families_parameters(spec: str, params: dict[str, Any]) -> None
         return
     name = unknown[0]
     others = [f"surrogate={f!r}" for f in SURROGATES if f != spec and name in family_parameters(f)]
-    where = f"it is a parameter of {' and '.join(others)}" if others else "no family takes it"
+    listed = (
+        ", ".join(others[:-1]) + (" and " if len(others) > 1 else "") + others[-1] if others else ""
+    )
+    where = f"it is a parameter of {listed}" if others else "no family takes it"
     raise ParameterError(
         f"Invalid parameters for surrogate {spec!r}: surrogate={spec!r} does not take {name}: "
         f"{where}. surrogate={spec!r} takes {', '.join(accepted)}{SIZE_HINTS.get(spec, '')}."
