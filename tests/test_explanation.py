@@ -373,45 +373,45 @@ def test_surrogate_options_and_explainer_options_are_told_apart(explanation):
         explainer.explain_many(WORLD.iloc[:2], "tree", threshold=0.2, kernel_width=2.0)
 
 
-def test_max_features_for_a_rule_list_is_refused_naming_what_it_takes():
-    """explain(row, surrogate="rules", max_features=5) said only "Invalid parameters"."""
+def test_another_familys_parameter_is_refused_naming_what_the_family_takes():
+    """Parameters given to the wrong family said only "Invalid parameters"."""
     explainer = TabularExplainer(MODEL, WORLD, n_samples=150)
     with pytest.raises(ParameterError) as info:
-        explainer.explain(WORLD.iloc[0], surrogate="rules", max_features=5)
+        explainer.explain(WORLD.iloc[0], surrogate="tree", max_rules=5)
     message = str(info.value)
-    assert "surrogate='rules' does not take max_features" in message
-    assert (
-        "it is a parameter of surrogate='linear', surrogate='tree' and surrogate='additive'"
-        in message
+    assert "surrogate='tree' does not take max_rules: it is a parameter of surrogate='rules'" in (
+        message
     )
     assert (
-        "surrogate='rules' takes max_rules, max_conditions, min_coverage, n_bootstrap "
-        "(its size is set by max_rules and max_conditions per rule)" in message
+        "surrogate='tree' takes max_depth, min_leaf_weight, n_bootstrap, max_features "
+        "(its size is set by max_depth" in message
     )
     with pytest.raises(ParameterError, match="does not take max_depht: no family takes it"):
-        explainer.explain(WORLD.iloc[0], surrogate="tree", max_depht=2)
+        explainer.explain(WORLD.iloc[0], surrogate="rules", max_depht=2)
 
 
-def test_max_features_caps_the_features_a_tree_may_test():
+@pytest.mark.parametrize("family", ["tree", "rules"])
+def test_max_features_caps_the_features_a_tree_or_rule_list_may_test(family):
     """explain(row, surrogate="tree", max_features=5) was refused as "Invalid parameters"."""
     explainer = TabularExplainer(MODEL, WORLD, n_samples=400)
-    free = explainer.explain(WORLD.iloc[0], "tree", max_depth=3)
-    used = [n for n, v in free.content.importances.items() if v > 0]
-    assert len(used) > 2  # the unrestricted tree tests more features than the cap
-    capped = explainer.explain(WORLD.iloc[0], "tree", max_depth=3, max_features=2)
-    tested = {node.condition.feature for node in capped.content.nodes if node.condition}
-    assert tested == set(free.top_features(2))  # the two that lowered the error most
-    assert [n for n, v in capped.content.importances.items() if v > 0] == sorted(
-        tested, key=list(WORLD.columns).index
-    )
+    size = {"max_depth": 3} if family == "tree" else {"max_rules": 5}
+    free = explainer.explain(WORLD.iloc[0], family, **size)
+
+    def tested(exp) -> set[str]:
+        return {c.feature for rule in exp.content.rules for c in rule.conditions}
+
+    assert len(tested(free)) > 2  # the unrestricted surrogate tests more features than the cap
+    capped = explainer.explain(WORLD.iloc[0], family, max_features=2, **size)
+    assert tested(capped) == set(free.top_features(2))  # the two that lowered the error most
+    assert {n for n, v in capped.content.importances.items() if v > 0} <= tested(capped)
     assert capped.meta.surrogate["max_features"] == 2
-    assert capped.fidelity.r2 is not None  # measured as every tree is
-    # no cap, or one the tree does not reach, is the tree as it was, recorded as it was
+    assert capped.fidelity.r2 is not None  # measured as every surrogate is
+    # no cap, or one the surrogate does not reach, is the surrogate as it was, recorded so
     assert "max_features" not in free.meta.surrogate
-    wide = explainer.explain(WORLD.iloc[0], "tree", max_depth=3, max_features=len(WORLD.columns))
+    wide = explainer.explain(WORLD.iloc[0], family, max_features=len(WORLD.columns), **size)
     assert wide.content == free.content
     with pytest.raises(ParameterError, match="max_features"):
-        explainer.explain(WORLD.iloc[0], "tree", max_features=0)
+        explainer.explain(WORLD.iloc[0], family, max_features=0, **size)
 
 
 def test_global_explanation_prints_in_words_and_as_html():

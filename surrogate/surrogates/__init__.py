@@ -93,7 +93,7 @@ def _refuse_other_families_parameters(spec: str, params: dict[str, Any]) -> None
 #: how each family's size is chosen, said when a parameter of another family is given
 SIZE_HINTS = {
     "tree": " (its size is set by max_depth: at most 2**max_depth leaves)",
-    "rules": " (its size is set by max_rules and max_conditions per rule)",
+    "rules": " (its size is set by max_rules, max_conditions per rule and max_features)",
 }
 
 

@@ -122,7 +122,7 @@ class TreeSurrogate(Family):
     ) -> WeightedTree:
         """The tree on ``weights``, on at most ``max_features`` features (class doc)."""
         tree = self._tree(problem, features).fit(problem.values_fit, problem.y_fit, weights)
-        used = np.flatnonzero(tree.gains_ > 0)
+        used = sorted({node.split.column for node in tree.nodes_ if node.split is not None})
         if self.max_features is None or len(used) <= self.max_features:
             return tree
         kept = sorted(used, key=lambda j: (-tree.gains_[j], j))[: self.max_features]
