@@ -37,6 +37,7 @@ from ..surrogates import make_surrogate
 from ..surrogates.base import Content, ReferencePoint
 from .adaptive import AdaptiveSampling, SizeLimits, explain_in_rounds, sampling_plan
 from .parallel import check_n_jobs
+from .parts import is_dask_frame
 from .pipeline import (
     DEFAULT_HOLDOUT_SHARE,
     HOLDOUT_SHARE,
@@ -303,8 +304,8 @@ class TabularExplainer(Reseedable):
 
         Parameters
         ----------
-        X : DataFrame, 2-D array, or (with ``output``) a dask DataFrame
-            The queries, one per row.
+        X : DataFrame, 2-D array, or (with ``client`` or ``output``) a dask DataFrame
+            The queries, one per row; a dask DataFrame is explained partition by partition.
         surrogate : {"linear", "tree", "rules", "auto"} or surrogate family object
         client : distributed.Client, optional
             Explain on a Dask cluster (see :mod:`.dask`); the
@@ -368,6 +369,8 @@ class TabularExplainer(Reseedable):
             )
         _check_no_output_options(output_format, output_options)
         family = _family(surrogate, params, self.adaptive)
+        if is_dask_frame(X):
+            return _explain_dask_frame(self, X, family, client, on_error)
         frame = self.schema.to_frame(X)
         if len(frame) == 0:
             raise DataError("The query set is empty: there is nothing to explain.")
@@ -571,6 +574,20 @@ def _head(X: Any, schema: FeatureSchema) -> Any:
 
         return pd.DataFrame(rows, columns=list(schema.names))
     return rows
+
+
+def _explain_dask_frame(
+    explainer: TabularExplainer, X: Any, family: Any, client: Any, on_error: Any
+) -> ExplanationSet:
+    """A dask DataFrame's partitions, each explained on the cluster (:mod:`.dask`)."""
+    if client is None:
+        raise ParameterError(
+            "A dask DataFrame is explained on its cluster: pass client= (the explanations come "
+            "back here), or output= to stream them to part files."
+        )
+    from .dask import explain_dask_frame
+
+    return explain_dask_frame(explainer, X, family, client=client, on_error=on_error)
 
 
 def _check_local_options(client: Any, n_jobs: int | None, progress: bool | None) -> None:
