@@ -8,6 +8,7 @@ from . import datasets, errors
 from ._version import __version__
 from .explain import ImageExplainer, TabularExplainer, TextExplainer
 from .explanation import Explanation, ExplanationSet, Failure, GlobalExplanation
+from .onnx_model import onnx_model
 from .schema import Feature, FeatureSchema
 from .surrogates.base import Condition, Rule
 
@@ -26,4 +27,5 @@ __all__ = [
     "Rule",
     "datasets",
     "errors",
+    "onnx_model",
 ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -57,11 +58,15 @@ class BlackBox:
     row_budget: int = DEFAULT_ROW_BUDGET
     outputs_probabilities: bool = False
 
-    def predict(self, rows: Any) -> np.ndarray:
-        """Score a copy of ``rows``; returns float64 ``(n, n_outputs)``."""
-        return self._scores(rows).values
+    def predict(self, rows: Any, *, rows_are: RowsOrigin | None = None) -> np.ndarray:
+        """Score a copy of ``rows``; returns float64 ``(n, n_outputs)``.
 
-    def _scores(self, rows: Any) -> _Scores:
+        ``rows_are`` says where the rows come from (:class:`RowsOrigin`), so that a
+        failure traced to one value names its row as the user numbers it.
+        """
+        return self._scores(rows, rows_are).values
+
+    def _scores(self, rows: Any, rows_are: RowsOrigin | None = None) -> _Scores:
         """Checked float64 outputs on a copy of ``rows``, and the resolution they came in."""
         n = _n_rows(rows)
         try:
@@ -69,9 +74,7 @@ class BlackBox:
         except SurrogateError:  # raised on purpose by the adapter: already says what is wrong
             raise
         except Exception as exc:  # the model's own failure, re-raised with context
-            raise ModelError(
-                f"The black box raised {type(exc).__name__} while scoring {n} rows: {exc}"
-            ) from exc
+            raise ModelError(_failure_message(exc, rows, n, rows_are)) from exc
         return self._check(raw, n)
 
     def predict_blocks(
@@ -136,14 +139,14 @@ class BlackBox:
             _check_probabilities(out, scores.resolution)
         return _Scores(out, scores.resolution)
 
-    def fingerprint(self, probe_rows: Any) -> str:
+    def fingerprint(self, probe_rows: Any, *, rows_are: RowsOrigin | None = None) -> str:
         """Behavioural fingerprint: SHA-256 of the adapter's type and its outputs on probe rows.
 
         The probe rows are also scored in reverse order and the first one alone: a model
         whose outputs change from call to call, or with the rows' company, is refused
         (no surrogate of it could be trusted, nor reproduced).
         """
-        scored = self._scores(probe_rows)
+        scored = self._scores(probe_rows, rows_are)
         self._check_consistent(probe_rows, scored)
         out = np.round(scored.values, 10) + 0.0  # +0.0 folds -0.0 into 0.0
         digest = hashlib.sha256(self.description().encode())
@@ -173,6 +176,73 @@ class BlackBox:
 
     def description(self) -> str:
         return type(self).__name__
+
+
+@dataclass(frozen=True)
+class RowsOrigin:
+    """Where rows handed to the model come from, so that a failure traced to one value
+    names its row as the user numbers it: ``RowsOrigin("training data", X.index[:64])``."""
+
+    name: str
+    #: each row's label there (a DataFrame's index); positions when not given
+    labels: Sequence[Any] | None = None
+
+    def row(self, position: int) -> str:
+        label = self.labels[position] if self.labels is not None else position
+        if isinstance(label, int | np.integer):
+            return f"{self.name} row {int(label)}"
+        return f"{self.name} row labelled {label!r}"
+
+
+def _failure_message(exc: Exception, rows: Any, n: int, origin: RowsOrigin | None) -> str:
+    """The model's failure in words: the column and row of the value it names, when the
+    message quotes a value that one cell of the rows holds; else how many rows it had,
+    and which of their columns hold text."""
+    found = offending_cell(str(exc), rows)
+    failed = f"The black box raised {type(exc).__name__}"
+    if found is None:
+        texts = [name for name, _ in _text_columns(rows)]
+        hint = f" (text or categories in column {', '.join(texts)})" if texts else ""
+        scored = f"{n} rows of the {origin.name}" if origin else f"{n} rows"
+        return f"{failed} while scoring {scored}: {exc}{hint}"
+    column, row, value = found
+    where = origin.row(row) if origin else f"row {row} of the rows it was given"
+    return f"{failed} on the column {column}, value {value!r} ({where}): {exc}"
+
+
+#: a value quoted in an exception's message: 'mildly' or "mildly"
+_QUOTED = re.compile(r"'([^'\n]{1,200})'|\"([^\"\n]{1,200})\"")
+
+
+def offending_cell(message: str, rows: Any) -> tuple[str, int, str] | None:
+    """``(column, row position, value)`` of the first cell of ``rows`` (a DataFrame or
+    2-D array of objects) equal to a value the message quotes; None when none is found."""
+    quoted = [a or b for a, b in _QUOTED.findall(message)][:5]
+    if not quoted:
+        return None
+    columns = _text_columns(rows)
+    for value in quoted:
+        for name, cells in columns:
+            hits = np.flatnonzero(cells == value)
+            if len(hits):
+                return name, int(hits[0]), value
+    return None
+
+
+def _text_columns(rows: Any) -> list[tuple[str, np.ndarray]]:
+    """Columns of ``rows`` that may hold text, each as an array of str (missing as '')."""
+    if hasattr(rows, "columns") and hasattr(rows, "iloc"):  # pandas
+        return [
+            (repr(str(name)), rows[name].astype(str).to_numpy(dtype=object, na_value=""))
+            for name in rows.columns
+            if rows[name].dtype.kind not in "biufcmM"
+        ]
+    if isinstance(rows, np.ndarray) and rows.ndim == 2 and rows.dtype.kind in "OUS":
+        return [
+            (f"at position {j}", rows[:, j].astype(str).astype(object))
+            for j in range(rows.shape[1])
+        ]
+    return []
 
 
 def _render_span(
@@ -403,11 +473,13 @@ class CallableBlackBox(BlackBox):
         row_budget: int,
         probe_rows: Any,
         output_names: tuple[str, ...] | None = None,
+        probe_rows_are: RowsOrigin | None = None,
     ) -> None:
         self.fn = fn
         self.row_budget = row_budget
         self.one_probability = False
-        scored = self._scores(probe_rows)  # model failures get the same context as later calls
+        # model failures get the same context as later calls
+        scored = self._scores(probe_rows, probe_rows_are)
         probe = scored.values
         if mode is None and _one_unit_column(probe):
             raise ParameterError(
@@ -586,6 +658,7 @@ class TorchBlackBox(BlackBox):
         allow_training_mode: bool = False,
         output_names: tuple[str, ...] | None = None,
         probe_rows: Any = None,
+        probe_rows_are: RowsOrigin | None = None,
     ) -> None:
         if output not in TORCH_OUTPUTS:
             raise ParameterError(
@@ -607,7 +680,7 @@ class TorchBlackBox(BlackBox):
         if output_names is not None:
             self.output_names = tuple(str(name) for name in output_names)
         if probe_rows is not None:
-            width = self.predict(probe_rows).shape[1]
+            width = self.predict(probe_rows, rows_are=probe_rows_are).shape[1]
             if output_names is None:
                 self.output_names = (
                     ("prediction",)
@@ -733,8 +806,10 @@ def as_blackbox(
     torch_output: TorchOutput | None = None,
     to_tensor: Callable | None = None,
     allow_training_mode: bool = False,
+    probe_rows_are: RowsOrigin | None = None,
 ) -> BlackBox:
-    """Wrap a model in the adapter for its framework."""
+    """Wrap a model in the adapter for its framework; ``probe_rows_are`` says where the
+    probe rows come from (:class:`RowsOrigin`), for messages naming a row."""
     if mode is not None and mode not in MODES:
         raise UnknownOptionError(f"mode must be one of {list(MODES)} or None, got {mode!r}.")
     if (
@@ -755,11 +830,18 @@ def as_blackbox(
             to_tensor=to_tensor,
             allow_training_mode=allow_training_mode,
             probe_rows=probe_rows,
+            probe_rows_are=probe_rows_are,
         )
     if hasattr(model, "fit") and (hasattr(model, "predict") or hasattr(model, "predict_proba")):
         return SklearnBlackBox(model, mode=mode, row_budget=int(row_budget))
     if callable(model):
-        return CallableBlackBox(model, mode=mode, row_budget=int(row_budget), probe_rows=probe_rows)
+        return CallableBlackBox(
+            model,
+            mode=mode,
+            row_budget=int(row_budget),
+            probe_rows=probe_rows,
+            probe_rows_are=probe_rows_are,
+        )
     raise ModelError(
         f"Cannot explain a {type(model).__name__}: expected a scikit-learn estimator, a torch nn.Module "
         "or a callable returning an array."

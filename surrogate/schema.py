@@ -67,6 +67,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError, DataTypeError, ParameterError
+from .frames import as_pandas
 
 Kind = Literal["numeric", "integer", "datetime", "categorical", "boolean"]
 MISSING_CODE = -1
@@ -368,6 +369,7 @@ class FeatureSchema:
     # ---- rows <-> values ------------------------------------------------------------
     def to_frame(self, X: Any, *, what: str = "query") -> pd.DataFrame:
         """Rows as a DataFrame in schema order; columns are checked by name."""
+        X = as_pandas(X, what)
         if isinstance(X, pd.Series):
             X = X.to_frame().T
         elif isinstance(X, Mapping):
@@ -388,7 +390,8 @@ class FeatureSchema:
             X = pd.DataFrame(arr, columns=list(self.names))
         else:
             raise DataTypeError(
-                f"The {what} must be a DataFrame, Series, dict or 2-D array, got {type(X).__name__}."
+                f"The {what} must be a DataFrame (pandas, polars or pyarrow), Series, dict or "
+                f"2-D array, got {type(X).__name__}."
             )
         columns = [str(c) for c in X.columns]
         missing = [n for n in self.names if n not in columns]
@@ -448,6 +451,7 @@ class FeatureSchema:
 def _as_training_frame(
     X: Any, feature_names: Sequence[str] | None
 ) -> tuple[pd.DataFrame, Literal["frame", "array"]]:
+    X = as_pandas(X, "training data")
     if isinstance(X, pd.DataFrame):
         if feature_names is not None:
             raise ParameterError(
@@ -481,7 +485,8 @@ def _as_training_frame(
         frame = pd.DataFrame({n: X[:, j] for j, n in enumerate(names)})
         return frame, "array"
     raise DataTypeError(
-        f"The training data must be a pandas DataFrame or a 2-D numpy array, got {type(X).__name__}."
+        "The training data must be a DataFrame (pandas, polars or pyarrow) or a 2-D numpy "
+        f"array, got {type(X).__name__}."
     )
 
 

@@ -143,8 +143,8 @@ def explain_many_to(
     n_jobs : int, optional
         Passed to ``explain_many`` for each part (local runs only).
     progress : bool, optional
-        A progress bar (tqdm, on stderr) over the rows, advanced per part. None: shown
-        when stderr is a terminal and there is more than one part. Local runs only.
+        A progress bar (``tqdm.auto``) over the rows, advanced per part. None: shown for
+        more than one row when stderr is a terminal or in a Jupyter kernel. Local runs only.
     **params
         Surrogate parameters, as in ``explain_many`` (``max_features=5``...).
 
@@ -186,9 +186,7 @@ def explain_many_to(
             _prepare_output(folder, overwrite)
             done = {}
             atomic_write(folder / RUN_NAME, _json_bytes(record, indent=1))
-        with progress_bar(
-            _bar_wanted(explainer, client, progress), plan.n_rows, plan.size or 1
-        ) as bar:
+        with progress_bar(_bar_wanted(explainer, client, progress), plan.n_rows) as bar:
             if client is None:
                 results = _explain_local(explainer, plan, surrogate, on_error, n_jobs, params, done)
             else:

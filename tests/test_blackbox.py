@@ -174,6 +174,26 @@ def test_a_model_that_raises_becomes_a_model_error_with_context():
     assert isinstance(info.value.__cause__, KeyError)
 
 
+def test_a_model_failing_on_a_value_names_its_column_and_training_row():
+    """A model that needs numbers where the data has words: the message named neither the
+    column nor the row, only the internal "64 rows" of the probe."""
+    rng = np.random.default_rng(0)
+    numbers = pd.DataFrame({"income": rng.normal(50, 9, 200), "savings": rng.integers(0, 3, 200)})
+    model = LogisticRegression().fit(numbers, numbers["income"] > 50)
+    words = numbers.assign(savings=numbers["savings"].astype(str))  # numbers written as text
+    words.loc[3, "savings"] = "mildly"
+    with pytest.raises(ModelError) as info:
+        TabularExplainer(model, words, n_samples=200)
+    message = str(info.value)
+    assert "column 'savings', value 'mildly' (training data row 3)" in message
+    assert "could not convert string to float: 'mildly'" in message
+    assert "64 rows" not in message and isinstance(info.value.__cause__, ValueError)
+    # an array names the column by position, and rows scored alone by their position
+    box = as_blackbox(LogisticRegression().fit(numbers.to_numpy(), numbers["income"] > 50))
+    with pytest.raises(ModelError, match=r"column at position 1, value 'high' \(row 2 of the"):
+        box.predict(np.array([[50.0, 1], [40.0, 0], [45.0, "high"]], dtype=object))
+
+
 # ---- callables ------------------------------------------------------------------------------------
 def probabilities(rows):
     p = 1 / (1 + np.exp(-np.asarray(rows, dtype=float)[:, 0]))

@@ -162,3 +162,23 @@ def test_missing_dask_names_the_extra(world, monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(DependencyError, match=r"surrogate\[dask\]"):
         explainer.explain_many(queries, client=object())
+
+
+def test_a_dask_dataframe_is_explained_partition_by_partition(world, local, client):
+    """A dask DataFrame given to explain_many was refused."""
+    dd = pytest.importorskip("dask.dataframe")
+    _, _, explainer, queries = world
+    frame = dd.from_pandas(queries, npartitions=4)
+    remote = explainer.explain_many(frame, client=client)
+    assert remote.indices == list(range(12))
+    assert _jsons(remote) == _jsons(local)
+    # a row that fails is named by its position in the whole frame
+    broken = queries.copy()
+    broken["grade"] = broken["grade"].cat.add_categories(["z"])
+    broken.loc[broken.index[9], "grade"] = "z"
+    recorded = explainer.explain_many(
+        dd.from_pandas(broken, npartitions=4), client=client, on_error="record"
+    )
+    assert [f.index for f in recorded.failures] == [9] and 9 not in recorded.indices
+    with pytest.raises(ParameterError, match="dask DataFrame is explained on its cluster"):
+        explainer.explain_many(frame)

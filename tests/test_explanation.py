@@ -331,12 +331,87 @@ def test_explanation_set_plot_shows_mean_absolute_contributions():
         many.plot(k=0)
 
 
+def test_plot_shows_in_a_notebook_and_draws_into_given_axes(explanation):
+    """A notebook shows what a cell returns through _repr_png_; with ax= two explanations
+    (and a set, and a global surrogate) share one figure, each drawn into its own axes."""
+    from matplotlib.figure import Figure
+
+    explainer = TabularExplainer(MODEL, WORLD, n_samples=300)
+    tree = explainer.explain(WORLD.iloc[1], "tree", max_depth=2)
+    many = explainer.explain_many(WORLD.iloc[:3], max_features=2)
+    glob = explainer.explain_global(WORLD.iloc[:200], "rules", max_rules=3)
+    for result in (explanation.plot(), tree.plot(), many.plot(k=3), glob.plot(k=3)):
+        png = result._repr_png_()
+        assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 2000
+        assert result.ax_ is result.axes[0] and result.figure_ is result
+        assert isinstance(result, Figure) and hasattr(result, "savefig")
+    shared = Figure(figsize=(12, 8))
+    axes = shared.subplots(2, 2).ravel()
+    drawn = [
+        explanation.plot(ax=axes[0]),
+        tree.plot(ax=axes[1]),
+        many.plot(k=3, ax=axes[2]),
+        glob.plot(k=3, ax=axes[3]),
+    ]
+    assert drawn == list(axes) and len(shared.axes) == 4
+    alone = explanation.plot().axes[0].patches
+    assert [b.get_width() for b in axes[0].patches] == [b.get_width() for b in alone]
+    assert [t.get_text() for t in axes[1].get_yticklabels()] == tree.top_features()
+    magnitudes = glob.content.magnitudes()
+    assert sorted(b.get_width() for b in axes[3].patches) == pytest.approx(
+        sorted(magnitudes.values())[-3:]
+    )
+    with pytest.raises(ParameterError, match="ax must be a matplotlib Axes"):
+        explanation.plot(ax="left")
+
+
 def test_surrogate_options_and_explainer_options_are_told_apart(explanation):
     explainer = TabularExplainer(MODEL, WORLD, n_samples=150)
     with pytest.raises(ParameterError, match="n_samples is an explainer option"):
         explainer.explain(WORLD.iloc[0], n_samples=500)
     with pytest.raises(ParameterError, match="kernel_width, threshold|threshold, .*kernel_width"):
         explainer.explain_many(WORLD.iloc[:2], "tree", threshold=0.2, kernel_width=2.0)
+
+
+def test_another_familys_parameter_is_refused_naming_what_the_family_takes():
+    """Parameters given to the wrong family said only "Invalid parameters"."""
+    explainer = TabularExplainer(MODEL, WORLD, n_samples=150)
+    with pytest.raises(ParameterError) as info:
+        explainer.explain(WORLD.iloc[0], surrogate="tree", max_rules=5)
+    message = str(info.value)
+    assert "surrogate='tree' does not take max_rules: it is a parameter of surrogate='rules'" in (
+        message
+    )
+    assert (
+        "surrogate='tree' takes max_depth, min_leaf_weight, n_bootstrap, max_features "
+        "(its size is set by max_depth" in message
+    )
+    with pytest.raises(ParameterError, match="does not take max_depht: no family takes it"):
+        explainer.explain(WORLD.iloc[0], surrogate="rules", max_depht=2)
+
+
+@pytest.mark.parametrize("family", ["tree", "rules"])
+def test_max_features_caps_the_features_a_tree_or_rule_list_may_test(family):
+    """explain(row, surrogate="tree", max_features=5) was refused as "Invalid parameters"."""
+    explainer = TabularExplainer(MODEL, WORLD, n_samples=400)
+    size = {"max_depth": 3} if family == "tree" else {"max_rules": 5}
+    free = explainer.explain(WORLD.iloc[0], family, **size)
+
+    def tested(exp) -> set[str]:
+        return {c.feature for rule in exp.content.rules for c in rule.conditions}
+
+    assert len(tested(free)) > 2  # the unrestricted surrogate tests more features than the cap
+    capped = explainer.explain(WORLD.iloc[0], family, max_features=2, **size)
+    assert tested(capped) == set(free.top_features(2))  # the two that lowered the error most
+    assert {n for n, v in capped.content.importances.items() if v > 0} <= tested(capped)
+    assert capped.meta.surrogate["max_features"] == 2
+    assert capped.fidelity.r2 is not None  # measured as every surrogate is
+    # no cap, or one the surrogate does not reach, is the surrogate as it was, recorded so
+    assert "max_features" not in free.meta.surrogate
+    wide = explainer.explain(WORLD.iloc[0], family, max_features=len(WORLD.columns), **size)
+    assert wide.content == free.content
+    with pytest.raises(ParameterError, match="max_features"):
+        explainer.explain(WORLD.iloc[0], family, max_features=0, **size)
 
 
 def test_global_explanation_prints_in_words_and_as_html():

@@ -178,8 +178,22 @@ def test_automatic_progress_on_a_terminal(credit, capsys, monkeypatch):
     several = _several_blocks(credit)
     several.explain_many(credit[2])
     assert "6/6" in capsys.readouterr().err
-    several.explain_many(credit[2].iloc[:2])  # one block: no bar
+    several.explain_many(credit[2].iloc[:2])  # one block of two rows: a bar all the same
+    assert "2/2" in capsys.readouterr().err
+    several.explain_many(credit[2].iloc[:1])  # one row: no bar
     assert capsys.readouterr() == ("", "")
+
+
+def test_automatic_progress_in_a_notebook_for_more_than_one_row(credit, capsys, monkeypatch):
+    """In a notebook there was no bar at all for 100 rows or fewer (one block)."""
+    pytest.importorskip("tqdm")
+    monkeypatch.setattr(progress, "in_notebook", lambda: True)
+    monkeypatch.setattr(progress, "stderr_is_terminal", lambda: False)
+    model, X, queries = credit
+    explainer = sg.TabularExplainer(model, X, n_samples=200)
+    assert explainer._queries_per_block() > 3  # the three rows fill one block
+    explainer.explain_many(queries.iloc[:3])
+    assert "3/3" in capsys.readouterr().err
 
 
 def test_progress_must_be_a_flag(explainer, credit):

@@ -14,6 +14,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from ..demo import TRAINERS
 from ..errors import SurrogateError
@@ -22,11 +23,20 @@ from .explain import DATASETS, run_explain
 from .report import add_report_parser, run_report
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, but a mistyped argument is said in one line with a pointer to ``--help``
+    (argparse prints the whole usage first, a dozen lines before the one that matters)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(
+            2,
+            f"{self.prog}: error: {message}\nSee '{self.prog} --help' for the arguments it takes.\n",
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="surrogate", description="Explain black-box models with surrogates."
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = Parser(prog="surrogate", description="Explain black-box models with surrogates.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     add_report_parser(sub)
 

@@ -74,8 +74,9 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
     _setting(p, "--train", "train", "demo model to train")
     p.add_argument(
         "--model",
-        help="a fitted model file: .skops; .joblib or a torch.export .pt2 (both unpickle: "
-        "--trust-model-file); a torch state dict .pt with --model-factory",
+        help="a fitted model file: .skops; .onnx (run by ONNX Runtime, no trust needed); "
+        ".joblib or a torch.export .pt2 (both unpickle: --trust-model-file); a torch state "
+        "dict .pt with --model-factory",
     )
     p.add_argument(
         "--model-factory",

@@ -14,9 +14,12 @@ one explainer block (``row_budget // n_samples`` queries: 20 at the defaults, so
 task makes the same batched model calls a local run would), made smaller when
 that would leave a worker thread without at least two tasks.
 
-Streamed output (:func:`surrogate.store.explain_many_to` with ``client=``) sends its
-parts here (:func:`explain_pieces_remote`), a few in flight at a time, and writes
-them in row order as they come back.
+A dask DataFrame given to ``explain_many(X, client=client)`` is explained partition by
+partition (:func:`explain_dask_frame`): each partition is computed on the cluster and
+explained by a task there, a few in flight at a time, and the explanations come back
+in row order. Streamed output (:func:`surrogate.store.explain_many_to` with
+``client=``) sends its parts here too (:func:`explain_pieces_remote`) and writes them
+in row order as they come back.
 
 The explainer (model included) and the surrogate family travel to the workers by
 pickling (cloudpickle), once per call. Dask is imported lazily; without it these
@@ -102,6 +105,32 @@ def explain_many_dask(
         client.cancel(futures)
         raise
     return merge_parts(list(zip(starts, gathered, strict=True)))
+
+
+def explain_dask_frame(
+    explainer: Any,
+    X: Any,
+    family: Any,
+    *,
+    client: Any,
+    on_error: Literal["raise", "record"] = "raise",
+) -> ExplanationSet:
+    """Every row of the dask DataFrame ``X``, each partition explained on the cluster
+    where it is computed (never gathered here first); in row order, ``indices`` and
+    ``failures`` holding positions in the whole frame. The explanations equal a local
+    run's on the computed frame."""
+    require("distributed", "dask")
+    check_on_error(on_error)
+    check_client(client)
+    parts: list[tuple[int, ExplanationSet]] = []
+    start = 0
+    for piece in explain_pieces_remote(
+        client, explainer, X.to_delayed(), family, on_error, chunk_rows=None
+    ):
+        for explained, n_rows, _ in piece or []:
+            parts.append((start, explained))
+            start += n_rows
+    return merge_parts(parts)
 
 
 def default_partition_rows(explainer: Any, n_rows: int, n_threads: int) -> int:
@@ -194,6 +223,7 @@ def _send_explainer(client: Any, explainer: Any) -> Any:
 
 __all__ = [
     "explain_many_dask",
+    "explain_dask_frame",
     "default_partition_rows",
     "explain_pieces_remote",
     "check_client",

@@ -1,9 +1,10 @@
 """Progress bars over queries: shown on a terminal or in a notebook, quiet otherwise.
 
-``progress=None`` (automatic) shows a bar when the queries fill more than one
-block and someone is watching: stderr is a terminal, or the code runs in a
-Jupyter kernel (where ``tqdm.auto`` draws a notebook widget when ipywidgets is
-installed). ``True`` always shows one, ``False`` never.
+``progress=None`` (automatic) shows a bar over more than one query when someone
+is watching: stderr is a terminal, or the code runs in a Jupyter kernel (where
+``tqdm.auto`` draws a notebook widget; ipywidgets comes with the ``notebook``
+extra). ``True`` always shows one, ``False`` never. The bar advances per block
+of queries scored together.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from ..errors import require
 
 
 @contextmanager
-def progress_bar(progress: bool | None, n_rows: int | None, per_block: int) -> Iterator[Any]:
+def progress_bar(progress: bool | None, n_rows: int | None) -> Iterator[Any]:
     """A bar over ``n_rows`` queries, or an object that ignores updates."""
-    if not shows_progress(progress, n_rows, per_block):
+    if not shows_progress(progress, n_rows):
         yield NoBar()
         return
     tqdm = require("tqdm.auto", "report").tqdm
@@ -28,10 +29,10 @@ def progress_bar(progress: bool | None, n_rows: int | None, per_block: int) -> I
         yield bar
 
 
-def shows_progress(progress: bool | None, n_rows: int | None, per_block: int) -> bool:
+def shows_progress(progress: bool | None, n_rows: int | None) -> bool:
     if progress is not None:
         return progress
-    if n_rows is not None and n_rows <= per_block:
+    if n_rows is not None and n_rows <= 1:
         return False
     if not (stderr_is_terminal() or in_notebook()):
         return False

@@ -20,9 +20,10 @@ import numpy as np
 
 from .. import _version
 from .._validation import BOOLEAN, check
-from ..blackbox import DEFAULT_ROW_BUDGET, BlackBox, Target, as_blackbox
+from ..blackbox import DEFAULT_ROW_BUDGET, BlackBox, RowsOrigin, Target, as_blackbox
 from ..errors import DataError, ParameterError
 from ..explanation import Explanation, ExplanationSet
+from ..frames import as_pandas
 from ..kernels import check_kernel
 from ..sampling import make_sampler, needs_training_values
 from ..schema import (
@@ -36,6 +37,7 @@ from ..surrogates import make_surrogate
 from ..surrogates.base import Content, ReferencePoint
 from .adaptive import AdaptiveSampling, SizeLimits, explain_in_rounds, sampling_plan
 from .parallel import check_n_jobs
+from .parts import is_dask_frame
 from .pipeline import (
     DEFAULT_HOLDOUT_SHARE,
     HOLDOUT_SHARE,
@@ -181,6 +183,7 @@ class TabularExplainer(Reseedable):
         to_tensor: Any = None,
         allow_training_mode: bool = False,
     ) -> None:
+        X_train = as_pandas(X_train, "training data")
         self.schema = FeatureSchema.infer(
             X_train,
             feature_names=feature_names,
@@ -189,9 +192,9 @@ class TabularExplainer(Reseedable):
             bounds=bounds,
             point_mass_share=point_mass_share,
         )
-        probe = self.schema.decode(
-            self.schema.encode(_head(X_train, self.schema), what="training data")
-        )
+        head = _head(X_train, self.schema)
+        probe = self.schema.decode(self.schema.encode(head, what="training data"))
+        origin = RowsOrigin("training data", getattr(head, "index", None))
         self.blackbox: BlackBox = as_blackbox(
             model,
             mode=mode,
@@ -200,8 +203,9 @@ class TabularExplainer(Reseedable):
             torch_output=torch_output,
             to_tensor=to_tensor,
             allow_training_mode=allow_training_mode,
+            probe_rows_are=origin,
         )
-        self.model_fingerprint = self.blackbox.fingerprint(probe)
+        self.model_fingerprint = self.blackbox.fingerprint(probe, rows_are=origin)
         self.target = Target.resolve(target, self.blackbox)
         self.sampler = make_sampler(
             sampler,
@@ -300,8 +304,8 @@ class TabularExplainer(Reseedable):
 
         Parameters
         ----------
-        X : DataFrame, 2-D array, or (with ``output``) a dask DataFrame
-            The queries, one per row.
+        X : DataFrame, 2-D array, or (with ``client`` or ``output``) a dask DataFrame
+            The queries, one per row; a dask DataFrame is explained partition by partition.
         surrogate : {"linear", "tree", "rules", "auto"} or surrogate family object
         client : distributed.Client, optional
             Explain on a Dask cluster (see :mod:`.dask`); the
@@ -316,9 +320,9 @@ class TabularExplainer(Reseedable):
             enough to repay the pool; 1: in this process; -1: every core. Results
             never depend on it. Local runs only: with ``client`` Dask spreads the work.
         progress : bool, optional
-            Progress bar (tqdm, on stderr) over the queries. None: shown when stderr is
-            a terminal and the queries fill more than one block; True: always; False:
-            never. Local runs only.
+            Progress bar (``tqdm.auto``: a widget in a notebook, text on stderr) over the
+            queries. None: shown for more than one query when stderr is a terminal or
+            the code runs in a Jupyter kernel; True: always; False: never. Local runs only.
         output : path, optional
             Stream the explanations to part files in this folder instead of returning
             them (:func:`surrogate.store.explain_many_to`), holding only a few
@@ -365,6 +369,8 @@ class TabularExplainer(Reseedable):
             )
         _check_no_output_options(output_format, output_options)
         family = _family(surrogate, params, self.adaptive)
+        if is_dask_frame(X):
+            return _explain_dask_frame(self, X, family, client, on_error)
         frame = self.schema.to_frame(X)
         if len(frame) == 0:
             raise DataError("The query set is empty: there is nothing to explain.")
@@ -372,7 +378,7 @@ class TabularExplainer(Reseedable):
             from .dask import explain_many_dask
 
             return explain_many_dask(self, frame, family, client=client, on_error=on_error)
-        with progress_bar(progress, len(frame), self._queries_per_block()) as bar:
+        with progress_bar(progress, len(frame)) as bar:
             return self._explain_frame(frame, Run(family, on_error, n_jobs), bar)
 
     def explain_global(self, X: Any, surrogate: Any = "tree", **params: Any):
@@ -568,6 +574,20 @@ def _head(X: Any, schema: FeatureSchema) -> Any:
 
         return pd.DataFrame(rows, columns=list(schema.names))
     return rows
+
+
+def _explain_dask_frame(
+    explainer: TabularExplainer, X: Any, family: Any, client: Any, on_error: Any
+) -> ExplanationSet:
+    """A dask DataFrame's partitions, each explained on the cluster (:mod:`.dask`)."""
+    if client is None:
+        raise ParameterError(
+            "A dask DataFrame is explained on its cluster: pass client= (the explanations come "
+            "back here), or output= to stream them to part files."
+        )
+    from .dask import explain_dask_frame
+
+    return explain_dask_frame(explainer, X, family, client=client, on_error=on_error)
 
 
 def _check_local_options(client: Any, n_jobs: int | None, progress: bool | None) -> None:

@@ -101,6 +101,13 @@ class GlobalExplanation:
 
         return global_repr_html(self)
 
+    def plot(self, k: int = 10, ax: Any = None):
+        """The surrogate's ``k`` weightiest features as bars, a matplotlib Figure that a
+        notebook shows; drawn into ``ax`` (and ``ax`` returned) when given."""
+        from ..render.figures import global_figure
+
+        return global_figure(self, k=k, ax=ax)
+
     def to_dot(self) -> str:
         from ..render.dot import to_dot
 

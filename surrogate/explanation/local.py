@@ -109,13 +109,29 @@ class Explanation:
         """The surrogate's mean over the reference population (None when not known)."""
         return self.content.reference_mean
 
-    def plot(self):
+    def plot(self, ax: Any = None):
         """A matplotlib Figure: the waterfall of contributions from the reference to the
-        surrogate at the query, the black box marked (linear); the features' importances
-        (tree, rules). See :mod:`surrogate.render.figures`."""
+        surrogate at the query, the black box marked (linear, additive); the features'
+        importances (tree, rules). See :mod:`surrogate.render.figures`.
+
+        A notebook cell ending in ``exp.plot()`` shows the picture. With ``ax`` (a
+        matplotlib Axes) it is drawn into those axes, and they are returned, so that
+        several explanations share one figure::
+
+            fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
+            exp.plot(ax=left); other.plot(ax=right)
+        """
         from ..render.figures import explanation_figure
 
-        return explanation_figure(self)
+        return explanation_figure(self, ax=ax)
+
+    def to_shap(self):
+        """This explanation as a ``shap.Explanation`` (base value, values, data), so that
+        ``shap.plots.waterfall(exp.to_shap())`` draws its contributions; linear and
+        additive explanations only (:mod:`surrogate.interop.shap_values`)."""
+        from ..interop.shap_values import to_shap
+
+        return to_shap(self)
 
     def to_frame(self):
         """The surrogate as a table: one row per linear term, or per rule (tree leaf).
@@ -282,12 +298,20 @@ class ExplanationSet(Sequence):
             records += [{"row": index, **r} for r in exp.content.frame_records(exp.meta.link)]
         return pd.DataFrame(records, columns=["row", *columns])
 
-    def plot(self, k: int = 10):
+    def plot(self, k: int = 10, ax: Any = None):
         """Importance over the explained rows (mean |contribution|, or mean importance for rules
-        and trees), as a matplotlib Figure (:func:`surrogate.render.plots.importance_figure`)."""
+        and trees), as a matplotlib Figure (:func:`surrogate.render.figures.importance_figure`)
+        that a notebook shows; drawn into ``ax`` (and ``ax`` returned) when given."""
         from ..render.figures import importance_figure
 
-        return importance_figure(self._explanations, k=k)
+        return importance_figure(self._explanations, k=k, ax=ax)
+
+    def to_shap(self):
+        """The set as one ``shap.Explanation`` of rows by features, so that
+        ``shap.plots.beeswarm(many.to_shap())`` draws it; linear and additive only."""
+        from ..interop.shap_values import set_to_shap
+
+        return set_to_shap(self._explanations)
 
     def to_jsonl(self, path=None) -> str | None:
         """One canonical JSON explanation per line; written to ``path`` when given."""

@@ -61,8 +61,8 @@ class MaskedExplanation(ABC):
     def to_frame(self) -> Any:
         return self.explanation.to_frame()
 
-    def plot(self) -> Any:
-        return self.explanation.plot()
+    def plot(self, ax: Any = None) -> Any:
+        return self.explanation.plot(ax=ax)
 
     @abstractmethod
     def _layout_data(self) -> Any:

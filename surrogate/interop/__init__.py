@@ -1,4 +1,6 @@
-"""Interoperability with other explainers: auditing LIME with this project's measures (:mod:`.lime`)."""
+"""Interoperability with other explainers: auditing LIME with this project's measures
+(:mod:`.lime`) and SHAP (:mod:`.shap_audit`); explanations handed to shap's plots
+(:mod:`.shap_values`)."""
 
 from .lime import (
     LimeAudit,
@@ -14,6 +16,8 @@ from .lime import (
     stability_across_seeds,
     stability_indices,
 )
+from .shap_audit import ShapAudit, audit_shap
+from .shap_values import set_to_shap, to_shap
 
 __all__ = [
     "LimeAudit",
@@ -28,4 +32,8 @@ __all__ = [
     "reseeded",
     "stability_across_seeds",
     "stability_indices",
+    "set_to_shap",
+    "to_shap",
+    "ShapAudit",
+    "audit_shap",
 ]

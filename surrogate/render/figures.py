@@ -22,22 +22,26 @@ from . import plots
 from .text import explained_scale, value_text
 
 
-def explanation_figure(exp: Any):
-    """A matplotlib Figure of one explanation (module doc)."""
-    return _figure(exp.content, exp, explained_scale(exp))
+def explanation_figure(exp: Any, ax: Any = None):
+    """A matplotlib Figure of one explanation (module doc); drawn into ``ax`` (and ``ax``
+    returned) when given."""
+    return _figure(exp.content, exp, explained_scale(exp), ax)
 
 
 @singledispatch
-def _figure(content: Any, exp: Any, scale: str):
+def _figure(content: Any, exp: Any, scale: str, ax: Any = None):
     """Trees and rule lists: their features' importances."""
     names = exp.top_features()
     return plots.bars_figure(
-        names, [content.importances[n] for n in names], xlabel="importance in the surrogate"
+        names,
+        [content.importances[n] for n in names],
+        xlabel="importance in the surrogate",
+        ax=ax,
     )
 
 
 @_figure.register(LinearContent)
-def _linear_figure(content: LinearContent, exp: Any, scale: str):
+def _linear_figure(content: LinearContent, exp: Any, scale: str, ax: Any = None):
     """A waterfall from the reference's value; bare slopes when there is no reference."""
     if content.baseline is not None:
         return plots.waterfall_figure(
@@ -47,17 +51,19 @@ def _linear_figure(content: LinearContent, exp: Any, scale: str):
             scale=scale,
             reference=reference_name(content.reference),
             black_box=link_value(exp.prediction, exp.meta.link),
+            ax=ax,
         )
     return plots.bars_figure(
         [f"{t.feature} = {value_text(t.value)}" for t in content.terms],
         [t.weight for t in content.terms],
         xlabel=f"slope ({scale}; per sd, or for having the category)",
         signed=True,
+        ax=ax,
     )
 
 
 @_figure.register(AdditiveContent)
-def _additive_figure(content: AdditiveContent, exp: Any, scale: str):
+def _additive_figure(content: AdditiveContent, exp: Any, scale: str, ax: Any = None):
     """A waterfall of every term, pairs included, from the intercept."""
     rows = [(name, c) for name, c in exp.contributions.items()]
     return plots.waterfall_figure(
@@ -70,6 +76,7 @@ def _additive_figure(content: AdditiveContent, exp: Any, scale: str):
         scale=scale,
         reference=reference_name(content.reference),
         black_box=link_value(exp.prediction, exp.meta.link),
+        ax=ax,
     )
 
 
@@ -78,15 +85,14 @@ def reference_name(reference: str | None) -> str:
     return f"mean over {(reference or 'the reference').split(' (')[0]}"
 
 
-def importance_figure(explanations: Sequence[Any], k: int = 10):
+def importance_figure(explanations: Sequence[Any], k: int = 10, ax: Any = None):
     """Mean importance of each feature over many explanations, as a matplotlib Figure.
 
     A linear explanation counts each term's |contribution| (its |slope| when it has no
     contribution), a tree or rule list its importances; a feature an explanation does
-    not use counts 0. The ``k`` largest means are drawn.
+    not use counts 0. The ``k`` largest means are drawn (into ``ax``, returned, when given).
     """
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ParameterError(f"k must be a positive integer, got {k!r}.")
+    _check_k(k)
     if not explanations:
         raise ParameterError("There is nothing to plot: the set holds no explanation.")
     totals: dict[str, float] = {}
@@ -103,7 +109,30 @@ def importance_figure(explanations: Sequence[Any], k: int = 10):
         top,
         [means[n] for n in top],
         xlabel=f"mean {what} over {len(explanations)} explanations ({scale})",
+        ax=ax,
     )
 
 
-__all__ = ["explanation_figure", "importance_figure", "reference_name"]
+def global_figure(glob: Any, k: int = 10, ax: Any = None):
+    """A global surrogate's ``k`` weightiest features as bars (what its content measures:
+    importance of a tree or rule list, |slope| or |contribution| of a linear or additive
+    one), as a matplotlib Figure (drawn into ``ax``, returned, when given)."""
+    _check_k(k)
+    magnitudes = glob.content.magnitudes()
+    top = sorted(magnitudes, key=lambda n: (-magnitudes[n], n))[:k]
+    link = glob.meta.get("link", "identity")
+    return plots.bars_figure(
+        top,
+        [magnitudes[n] for n in top],
+        xlabel=f"{glob.content.magnitude_kind} in the global {glob.family} surrogate "
+        f"({'log-odds' if link == 'logit' else 'output'})",
+        ax=ax,
+    )
+
+
+def _check_k(k: Any) -> None:
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ParameterError(f"k must be a positive integer, got {k!r}.")
+
+
+__all__ = ["explanation_figure", "global_figure", "importance_figure", "reference_name"]

@@ -13,7 +13,7 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import require
+from ..errors import ParameterError, require
 
 #: fixed salt for matplotlib's SVG ids, so the same plot gives byte-identical SVG
 HASH_SALT = "surrogate-report"
@@ -29,8 +29,10 @@ _ORANGE = "#d0743c"
 
 
 def _figure(width: float = 4.6, height: float = 3.2):
-    figure_module = require("matplotlib.figure", "report")
-    return figure_module.Figure(figsize=(width, height), dpi=100)
+    require("matplotlib.figure", "report")
+    from .notebook import ExplanationFigure
+
+    return ExplanationFigure(figsize=(width, height), dpi=100)
 
 
 def _to_svg(fig) -> str:
@@ -57,11 +59,25 @@ def _drawn(draw, *args, width: float, height: float, **options):
     return fig
 
 
-def _as_figure(draw, *args, width: float, height: float, **options):
-    """A matplotlib Figure (no pyplot: nothing global) under the fixed rc settings."""
+def _as_figure(draw, *args, width: float, height: float, ax: Any = None, **options):
+    """A matplotlib Figure (no pyplot: nothing global) under the fixed rc settings; with
+    ``ax``, the drawing is made into those axes (of any figure) and the axes returned."""
     matplotlib = require("matplotlib", "report")
     with matplotlib.rc_context(_RC):
-        return _drawn(draw, *args, width=width, height=height, **options)
+        if ax is None:
+            return _drawn(draw, *args, width=width, height=height, **options)
+        draw(check_axes(ax), *args, **options)
+        return ax
+
+
+def check_axes(ax: Any) -> Any:
+    """``ax`` when it is a matplotlib Axes; refused otherwise."""
+    axes_module = require("matplotlib.axes", "report")
+    if not isinstance(ax, axes_module.Axes):
+        raise ParameterError(
+            f"ax must be a matplotlib Axes (e.g. from plt.subplots()), got {type(ax).__name__}."
+        )
+    return ax
 
 
 # ---- contributions ------------------------------------------------------------------------------
@@ -150,13 +166,16 @@ def waterfall_figure(
     scale: str,
     reference: str,
     black_box: float | None = None,
+    ax: Any = None,
 ):
-    """The waterfall of :func:`waterfall_svg` as a matplotlib Figure."""
+    """The waterfall of :func:`waterfall_svg` as a matplotlib Figure (drawn into ``ax``,
+    and ``ax`` returned, when given)."""
     return _as_figure(
         _waterfall,
         labels,
         contributions,
         baseline,
+        ax=ax,
         **_waterfall_options(labels, scale=scale, reference=reference, black_box=black_box),
     )
 
@@ -178,13 +197,20 @@ def _bars(ax, labels: Sequence[str], values: Sequence[float], *, xlabel: str, si
 
 
 def bars_figure(
-    labels: Sequence[str], values: Sequence[float], *, xlabel: str, signed: bool = False
+    labels: Sequence[str],
+    values: Sequence[float],
+    *,
+    xlabel: str,
+    signed: bool = False,
+    ax: Any = None,
 ):
-    """Horizontal bars (first label on top) as a matplotlib Figure: importances or slopes."""
+    """Horizontal bars (first label on top) as a matplotlib Figure: importances or slopes
+    (drawn into ``ax``, and ``ax`` returned, when given)."""
     return _as_figure(
-        lambda ax: _bars(ax, labels, values, xlabel=xlabel, signed=signed),
+        lambda axes: _bars(axes, labels, values, xlabel=xlabel, signed=signed),
         width=6.0,
         height=1.0 + 0.3 * len(labels),
+        ax=ax,
     )
 
 
@@ -273,6 +299,7 @@ __all__ = [
     "HASH_SALT",
     "bars_figure",
     "calibration_svg",
+    "check_axes",
     "histogram_svg",
     "sensitivity_svg",
     "waterfall_figure",

@@ -66,7 +66,7 @@ from .reason_codes import DEFAULT_MIN_EFFECT
 
 BUNDLED = tuple(TABLES)
 #: model files a review can load (see ``report.problem`` for how each is guarded)
-MODEL_SUFFIXES = (".skops", ".joblib", ".pt2", ".pt", ".pth")
+MODEL_SUFFIXES = (".skops", ".joblib", ".pt2", ".pt", ".pth", ".onnx")
 #: most other explainer seeds the declined cases' reasons are recomputed under
 MAX_REASON_SEEDS = 20
 CASE_SELECTIONS = ("declined", "rows", "sample")

@@ -9,6 +9,9 @@ Loading a model file runs code from it, so it is guarded:
   are listed and refused unless trust is granted;
 * a ``torch.export`` program (``.pt2``) is unpickled by ``torch.export.load``, so it
   needs trust too;
+* an ONNX file (``.onnx``) is a graph of standard operators and their weights, run by
+  ONNX Runtime's own kernels: loading it runs no code from the file, so it needs no
+  trust (:mod:`surrogate.onnx_model`);
 * a torch state dict (``.pt`` / ``.pth``) is read with ``torch.load(weights_only=True)``,
   which builds tensors only, into the module that ``--model-factory module:function``
   returns (code the reviewer names on the command line; a review file cannot name it, and
@@ -300,11 +303,12 @@ def load_model_file(
         ".joblib": _load_joblib,
         ".skops": _load_skops,
         ".pt2": _load_exported,
+        ".onnx": _load_onnx,
     }
     if suffix not in (*loaders, ".pt", ".pth"):
         raise ParameterError(
-            f"--model must be a .skops, .joblib, .pt2 (torch.export) or .pt/.pth (state dict) "
-            f"file, got {path.name!r}."
+            f"--model must be a .skops, .joblib, .pt2 (torch.export), .pt/.pth (state dict) or "
+            f".onnx file, got {path.name!r}."
         )
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
@@ -343,6 +347,13 @@ def _load_exported(path: Path, data: bytes, grant: _Grant) -> Any:
         )
     torch = require("torch", "torch")
     return torch.export.load(io.BytesIO(data)).module()
+
+
+def _load_onnx(path: Path, data: bytes, grant: _Grant) -> Any:
+    """An ONNX graph: data, not code, so no trust is asked for (module doc)."""
+    from ..onnx_model import OnnxBlackBox
+
+    return OnnxBlackBox(data, name=path.name)
 
 
 def _load_state_dict(path: Path, data: bytes, factory: str | None) -> Any:

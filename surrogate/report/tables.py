@@ -4,6 +4,7 @@ ISO dates, refused in one line naming the column when they cannot be read faithf
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -48,18 +49,79 @@ def _read_csv(path: Path) -> pd.DataFrame:
     if path.stat().st_size == 0:
         raise DataError(f"The data file {path.name!r} is empty: expected a header and rows.")
     try:
-        _check_csv_header(path)
-        frame = pd.read_csv(path, encoding="utf-8")
+        separator, decimal = csv_dialect(path)
+        _check_csv_header(path, separator)
+        frame = pd.read_csv(path, encoding="utf-8", sep=separator, decimal=decimal)
     except UnicodeDecodeError as exc:
         raise DataError(
             f"The data file {path.name!r} is not UTF-8 (byte {exc.start}: {exc.reason}); save it "
             "as UTF-8 (e.g. from Latin-1: iconv -f latin1 -t utf-8)."
         ) from exc
     except pd.errors.ParserError as exc:
-        raise DataError(f"The data file {path.name!r} is not a readable CSV: {exc}") from exc
+        raise DataError(
+            f"The data file {path.name!r} is not a readable CSV separated by "
+            f"{_NAMES[separator]}: {exc}"
+        ) from exc
     if len(frame) == 0:
         raise DataError(f"The data file {path.name!r} has a header but no rows.")
     return frame
+
+
+#: separators a data file may use: the comma, and the semicolon and tab of spreadsheets
+#: saved where the comma is the decimal mark
+SEPARATORS = ",;\t"
+_NAMES = {",": "','", ";": "';'", "\t": "tab"}
+#: lines read to recognise the separator and the decimal mark
+SNIFF_LINES = 50
+_COMMA_DECIMAL = re.compile(r"^[+-]?\d+,\d+$")
+_POINT_DECIMAL = re.compile(r"^[+-]?\d*\.\d+$")
+
+
+def csv_dialect(path: Path) -> tuple[str, str]:
+    """The separator and decimal mark of a CSV file, recognised (:class:`csv.Sniffer`) on
+    its first lines: ``(",", ".")`` for a plain CSV, ``(";", ",")`` for one saved where the
+    comma is the decimal mark.
+
+    Refused with a :class:`DataError` naming the separator when the lines do not agree
+    on one (the header is one column split at the separator the lines share, yet holds
+    another), or when a file separated by ';' or tab writes decimals both ways.
+    """
+    import csv
+    from itertools import islice
+
+    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+        lines = [line for line in islice(fh, SNIFF_LINES) if line.strip()]
+    sample = "".join(lines)
+    try:
+        separator = csv.Sniffer().sniff(sample, delimiters=SEPARATORS).delimiter
+    except csv.Error:
+        separator = ","
+    rows = list(csv.reader(lines, delimiter=separator))
+    header = rows[0] if rows else []
+    others = [s for s in SEPARATORS if s != separator and any(s in name for name in header)]
+    if len(header) == 1 and others:
+        raise DataError(
+            f"The data file {path.name!r} has a single column when split at "
+            f"{_NAMES[separator]}, but its header holds {_NAMES[others[0]]}: its lines do not "
+            f"agree on a separator. Save it with one separator (',', ';' or tab) on every line."
+        )
+    return separator, _decimal_mark(rows[1:], separator, path)
+
+
+def _decimal_mark(rows: list[list[str]], separator: str, path: Path) -> str:
+    """',' when a file not separated by commas writes its decimals with commas."""
+    if separator == ",":
+        return "."
+    cells = [cell.strip() for row in rows for cell in row]
+    comma = next((c for c in cells if _COMMA_DECIMAL.match(c)), None)
+    point = next((c for c in cells if _POINT_DECIMAL.match(c)), None)
+    if comma is not None and point is not None:
+        raise DataError(
+            f"The data file {path.name!r} is separated by {_NAMES[separator]} and writes "
+            f"decimals both with a comma ({comma!r}) and with a point ({point!r}); save it "
+            "with one decimal mark."
+        )
+    return "," if comma is not None else "."
 
 
 def _check_column_names(frame: pd.DataFrame, path: Path) -> None:
@@ -122,11 +184,11 @@ def _check_stray_texts(column: pd.Series, path: Path) -> None:
         )
 
 
-def _check_csv_header(path: Path) -> None:
+def _check_csv_header(path: Path, separator: str) -> None:
     import csv
 
     with open(path, encoding="utf-8", errors="replace", newline="") as fh:
-        header = next(csv.reader(fh), [])
+        header = next(csv.reader(fh, delimiter=separator), [])
     seen: dict[str, int] = {}
     for name in header:
         seen[name] = seen.get(name, 0) + 1

@@ -50,12 +50,51 @@ def make_surrogate(spec: Any, **params: Any):
             f"Unknown surrogate {spec!r}; expected one of {sorted(SURROGATES)}."
         )
     _refuse_explainer_options(params)
-    module, cls_name = SURROGATES[spec]
-    cls = getattr(importlib.import_module(module), cls_name)
+    cls = _family_class(spec)
+    _refuse_other_families_parameters(spec, params)
     try:
         return cls(**params)
     except TypeError as exc:
         raise ParameterError(f"Invalid parameters for surrogate {spec!r}: {exc}") from exc
+
+
+def _family_class(name: str) -> Any:
+    module, cls_name = SURROGATES[name]
+    return getattr(importlib.import_module(module), cls_name)
+
+
+def family_parameters(name: str) -> tuple[str, ...]:
+    """The keyword parameters the family ``name`` takes, in the order it declares them."""
+    import inspect
+
+    signature = inspect.signature(_family_class(name).__init__)
+    return tuple(p.name for p in signature.parameters.values() if p.kind is p.KEYWORD_ONLY)
+
+
+def _refuse_other_families_parameters(spec: str, params: dict[str, Any]) -> None:
+    """A parameter the family does not take is refused naming what it takes, and which
+    families take the one given (``max_features`` is the linear and additive families')."""
+    accepted = family_parameters(spec)
+    unknown = [name for name in params if name not in accepted]
+    if not unknown:
+        return
+    name = unknown[0]
+    others = [f"surrogate={f!r}" for f in SURROGATES if f != spec and name in family_parameters(f)]
+    listed = (
+        ", ".join(others[:-1]) + (" and " if len(others) > 1 else "") + others[-1] if others else ""
+    )
+    where = f"it is a parameter of {listed}" if others else "no family takes it"
+    raise ParameterError(
+        f"Invalid parameters for surrogate {spec!r}: surrogate={spec!r} does not take {name}: "
+        f"{where}. surrogate={spec!r} takes {', '.join(accepted)}{SIZE_HINTS.get(spec, '')}."
+    )
+
+
+#: how each family's size is chosen, said when a parameter of another family is given
+SIZE_HINTS = {
+    "tree": " (its size is set by max_depth: at most 2**max_depth leaves)",
+    "rules": " (its size is set by max_rules, max_conditions per rule and max_features)",
+}
 
 
 #: options of the explainer, not of a surrogate: a common slip is to pass them to explain()

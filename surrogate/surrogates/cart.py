@@ -210,6 +210,8 @@ class WeightedTree(RegressorMixin, BaseEstimator):
         ``is not missing`` test. Columns with NaN in the fitted data are always
         nullable. Give the columns that may be missing in the rows you will *predict*
         too; a NaN met at prediction time in a column not nullable is an error.
+    allowed : array-like of bool or int, optional
+        Mask (or indices) of the columns the tree may test; every column when None.
 
     Attributes
     ----------
@@ -242,12 +244,14 @@ class WeightedTree(RegressorMixin, BaseEstimator):
         min_samples_leaf: int = 1,
         categorical: Any = None,
         nullable: Any = None,
+        allowed: Any = None,
     ) -> None:
         self.max_depth = max_depth
         self.min_leaf_weight = min_leaf_weight
         self.min_samples_leaf = min_samples_leaf
         self.categorical = categorical
         self.nullable = nullable
+        self.allowed = allowed
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> WeightedTree:
         """Grow the tree; rows with zero weight are ignored (as if absent)."""
@@ -259,6 +263,11 @@ class WeightedTree(RegressorMixin, BaseEstimator):
         X = normalise_codes(X, categorical, "X")
         nullable = column_mask(self.nullable, X.shape[1], "nullable") & ~categorical
         nullable |= np.isnan(X).any(axis=0)
+        allowed = (
+            np.ones(X.shape[1], dtype=bool)
+            if self.allowed is None
+            else column_mask(self.allowed, X.shape[1], "allowed")
+        )
         keep = w > 0
         grower = _Grower(
             X[keep],
@@ -266,6 +275,7 @@ class WeightedTree(RegressorMixin, BaseEstimator):
             w[keep],
             categorical,
             nullable,
+            allowed,
             max_depth=self.max_depth,
             min_weight=self.min_leaf_weight * float(w.sum()),
             min_samples=self.min_samples_leaf,
@@ -346,6 +356,7 @@ class _Grower:
     w: np.ndarray
     categorical: np.ndarray
     nullable: np.ndarray
+    allowed: np.ndarray
     max_depth: int
     min_weight: float
     min_samples: int
@@ -408,7 +419,7 @@ class _Grower:
         has_nan = np.isnan(Xn).any(axis=0)
         known_present = np.zeros(Xn.shape[1], dtype=bool)
         known_present[list(present)] = True
-        numeric = ~self.categorical & ~has_nan & (~self.nullable | known_present)
+        numeric = ~self.categorical & ~has_nan & (~self.nullable | known_present) & self.allowed
         usable = numeric[self.numeric]
         sorted_rows = order[:, usable]
         columns = self.numeric[usable]
@@ -419,10 +430,10 @@ class _Grower:
             weighted[sorted_rows],
             columns,
         )
-        for column in np.flatnonzero(self.categorical):
+        for column in np.flatnonzero(self.categorical & self.allowed):
             candidates.append(self._category_split(Xn[:, column], int(column), centred, w))
         look_ahead = depth + 1 < self.max_depth
-        for column in np.flatnonzero(has_nan):
+        for column in np.flatnonzero(has_nan & self.allowed):
             candidates.append(
                 self._missing_split(Xn[:, column], int(column), centred, w, look_ahead)
             )

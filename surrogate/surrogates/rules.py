@@ -104,6 +104,8 @@ class RuleListRegressor(RegressorMixin, BaseEstimator):
         Smallest share of the total sample weight an IF rule must take, in (0, 0.5]. Default 0.05.
     categorical_features : array-like of bool or int, optional
         Mask or indices of the columns holding category codes (``-1`` or NaN = missing).
+    allowed_features : array-like of bool or int, optional
+        Mask or indices of the columns the rules may test; every column when None.
 
     Attributes
     ----------
@@ -127,11 +129,13 @@ class RuleListRegressor(RegressorMixin, BaseEstimator):
         max_conditions: int = 3,
         min_coverage: float = 0.05,
         categorical_features: Any = None,
+        allowed_features: Any = None,
     ) -> None:
         self.max_rules = max_rules
         self.max_conditions = max_conditions
         self.min_coverage = min_coverage
         self.categorical_features = categorical_features
+        self.allowed_features = allowed_features
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> RuleListRegressor:
         """Learn the list; rows with zero weight are ignored (as if absent)."""
@@ -151,6 +155,7 @@ class RuleListRegressor(RegressorMixin, BaseEstimator):
             max_rules=self.max_rules,
             max_conditions=self.max_conditions,
             min_coverage=self.min_coverage,
+            allowed=self.allowed_features,
         )
         self.categorical_ = categorical
         return self
@@ -208,13 +213,17 @@ def learn_rule_list(
     max_rules: int,
     max_conditions: int,
     min_coverage: float,
+    allowed: Any = None,
 ) -> list[ListRule]:
-    """Sequential covering (see the module docstring); rows must have positive weight."""
+    """Sequential covering (see the module docstring); rows must have positive weight.
+    ``allowed`` (a mask or indices) names the columns the rules may test (None: all)."""
     min_weight = min_coverage * float(w.sum())
     rest = np.arange(len(y))
     rules: list[ListRule] = []
     while len(rules) < max_rules - 1:
-        found = _next_rule(X[rest], y[rest], w[rest], categorical, max_conditions, min_weight)
+        found = _next_rule(
+            X[rest], y[rest], w[rest], categorical, max_conditions, min_weight, allowed
+        )
         if found is None:
             break
         rule, taken = found
@@ -232,13 +241,16 @@ def _next_rule(
     categorical: np.ndarray,
     max_conditions: int,
     min_weight: float,
+    allowed: Any = None,
 ) -> tuple[ListRule, np.ndarray] | None:
     """The best leaf of a small tree on the remaining rows, and the rows it takes."""
     weight = float(w.sum())
     if weight < 2 * min_weight or len(y) < 2:
         return None
     share = min(min_weight / weight, 0.5)
-    tree = WeightedTree(max_conditions, min_leaf_weight=share, categorical=categorical).fit(X, y, w)
+    tree = WeightedTree(
+        max_conditions, min_leaf_weight=share, categorical=categorical, allowed=allowed
+    ).fit(X, y, w)
     if len(tree.leaves_) < 2:
         return None
     leaf = _best_leaf(tree)
@@ -306,6 +318,11 @@ class RuleListSurrogate(Family):
         Smallest share of the fitting sample's weight an IF rule takes. Default 0.05.
     n_bootstrap : int
         Bootstrap refits for the stability figures. Default 10.
+    max_features : int, optional
+        Most features the rules may test. The list is learned on every feature first;
+        when its rules test more than ``max_features`` of them, it is learned again on
+        the ``max_features`` most important (ties to the first column), and every
+        bootstrap refit does the same. None (default): any.
 
     Notes
     -----
@@ -321,6 +338,7 @@ class RuleListSurrogate(Family):
         "max_conditions": (Interval(int, 1),),
         "min_coverage": (Interval(float, 0, 0.5, "right"),),
         "n_bootstrap": (Interval(int, 0),),
+        "max_features": (None, Interval(int, 1)),
     }
 
     def __init__(
@@ -330,18 +348,43 @@ class RuleListSurrogate(Family):
         max_conditions: int = 3,
         min_coverage: float = 0.05,
         n_bootstrap: int = 10,
+        max_features: int | None = None,
     ) -> None:
         self.max_rules = max_rules
         self.max_conditions = max_conditions
         self.min_coverage = min_coverage
         self.n_bootstrap = n_bootstrap
+        self.max_features = max_features
 
-    def _estimator(self, features: Sequence[Feature]) -> RuleListRegressor:
+    def params(self) -> dict[str, Any]:
+        """The parameters recorded in provenance; ``max_features`` only when it is set, so
+        that explanations without it read as they always have."""
+        params = super().params()
+        if self.max_features is None:
+            del params["max_features"]
+        return params
+
+    def _estimator(self, features: Sequence[Feature], allowed: Any = None) -> RuleListRegressor:
         return RuleListRegressor(
             max_rules=self.max_rules,
             max_conditions=self.max_conditions,
             min_coverage=self.min_coverage,
             categorical_features=categorical_mask(features),
+            allowed_features=allowed,
+        )
+
+    def _learned(
+        self, problem: LocalProblem, features: Sequence[Feature], weights: np.ndarray
+    ) -> RuleListRegressor:
+        """The list on ``weights``, testing at most ``max_features`` features (class doc)."""
+        model = self._estimator(features).fit(problem.values_fit, problem.y_fit, weights)
+        gains = rule_importances(model.rules_, len(features))
+        used = sorted({test.column for rule in model.rules_ for test in rule.tests})
+        if self.max_features is None or len(used) <= self.max_features:
+            return model
+        kept = sorted(used, key=lambda j: (-gains[j], j))[: self.max_features]
+        return self._estimator(features, allowed=sorted(kept)).fit(
+            problem.values_fit, problem.y_fit, weights
         )
 
     def fit_local(
@@ -357,14 +400,13 @@ class RuleListSurrogate(Family):
         return [self._fit_one(p, features, s) for p, s in zip(problems, seeds, strict=True)]
 
     def _fit_one(self, problem: LocalProblem, features: Sequence[Feature], seed) -> LocalFit:
-        model = self._estimator(features).fit(problem.values_fit, problem.y_fit, problem.w_fit)
+        model = self._learned(problem, features, problem.w_fit)
         names = [f.name for f in features]
         importances = importance_dict(names, rule_importances(model.rules_, len(features)))
         ranking = ranking_of(importances)
 
         def refit(weights: np.ndarray) -> np.ndarray:
-            refitted = self._estimator(features).fit(problem.values_fit, problem.y_fit, weights)
-            return rule_importances(refitted.rules_, len(features))
+            return rule_importances(self._learned(problem, features, weights).rules_, len(features))
 
         predictions = np.array([rule.prediction for rule in model.rules_])
         return LocalFit(

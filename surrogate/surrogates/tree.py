@@ -8,6 +8,7 @@ code; see :mod:`.cart` for how it splits) and its leaves are rendered as rules
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -48,6 +49,11 @@ class TreeSurrogate(Family):
         Smallest share of the fitting sample's kernel weight a leaf may hold. Default 0.01.
     n_bootstrap : int
         Bootstrap refits for the stability figures. Default 10.
+    max_features : int, optional
+        Most features the tree may test. The tree is grown on every feature first; when
+        it tests more than ``max_features`` of them, it is grown again on the
+        ``max_features`` that lowered its weighted squared error most (ties to the
+        first column), and every bootstrap refit does the same. None (default): any.
 
     Notes
     -----
@@ -63,14 +69,29 @@ class TreeSurrogate(Family):
         "max_depth": (Interval(int, 1),),
         "min_leaf_weight": (Interval(float, 0, 0.5),),
         "n_bootstrap": (Interval(int, 0),),
+        "max_features": (None, Interval(int, 1)),
     }
 
     def __init__(
-        self, *, max_depth: int = 3, min_leaf_weight: float = 0.01, n_bootstrap: int = 10
+        self,
+        *,
+        max_depth: int = 3,
+        min_leaf_weight: float = 0.01,
+        n_bootstrap: int = 10,
+        max_features: int | None = None,
     ) -> None:
         self.max_depth = max_depth
         self.min_leaf_weight = min_leaf_weight
         self.n_bootstrap = n_bootstrap
+        self.max_features = max_features
+
+    def params(self) -> dict[str, Any]:
+        """The parameters recorded in provenance; ``max_features`` only when it is set, so
+        that explanations without it read as they always have."""
+        params = super().params()
+        if self.max_features is None:
+            del params["max_features"]
+        return params
 
     def fit_local(
         self,
@@ -84,27 +105,39 @@ class TreeSurrogate(Family):
         check_problems(problems, features, seeds)
         return [self._fit_one(p, features, s) for p, s in zip(problems, seeds, strict=True)]
 
-    def _tree(self, problem: LocalProblem, features: Sequence[Feature]) -> WeightedTree:
+    def _tree(
+        self, problem: LocalProblem, features: Sequence[Feature], allowed: Any = None
+    ) -> WeightedTree:
         categorical = categorical_mask(features)
         return WeightedTree(
             self.max_depth,
             min_leaf_weight=self.min_leaf_weight,
             categorical=categorical,
             nullable=nullable_mask(problem, categorical),
+            allowed=allowed,
+        )
+
+    def _grown(
+        self, problem: LocalProblem, features: Sequence[Feature], weights: np.ndarray
+    ) -> WeightedTree:
+        """The tree on ``weights``, on at most ``max_features`` features (class doc)."""
+        tree = self._tree(problem, features).fit(problem.values_fit, problem.y_fit, weights)
+        used = sorted({node.split.column for node in tree.nodes_ if node.split is not None})
+        if self.max_features is None or len(used) <= self.max_features:
+            return tree
+        kept = sorted(used, key=lambda j: (-tree.gains_[j], j))[: self.max_features]
+        return self._tree(problem, features, allowed=sorted(kept)).fit(
+            problem.values_fit, problem.y_fit, weights
         )
 
     def _fit_one(self, problem: LocalProblem, features: Sequence[Feature], seed) -> LocalFit:
-        tree = self._tree(problem, features).fit(problem.values_fit, problem.y_fit, problem.w_fit)
+        tree = self._grown(problem, features, problem.w_fit)
         names = [f.name for f in features]
         importances = importance_dict(names, tree.feature_importances_)
         ranking = ranking_of(importances)
 
         def refit(weights: np.ndarray) -> np.ndarray:
-            return (
-                self._tree(problem, features)
-                .fit(problem.values_fit, problem.y_fit, weights)
-                .feature_importances_
-            )
+            return self._grown(problem, features, weights).feature_importances_
 
         content = tree_content(tree, problem, features, importances)
         return LocalFit(
