@@ -100,10 +100,17 @@ def test_an_onnx_file_that_is_not_a_graph_is_refused(tmp_path):
 def test_an_onnx_review_needs_no_trust_flag_and_shows_the_skops_reviews_figures(converted, capsys):
     """Models many validation teams receive as ONNX could not be reviewed at all."""
     _, _, folder = converted
+    small = folder / "small.toml"  # the analyses at a size that keeps each review to seconds
+    small.write_text(
+        "[analysis]\nfidelity_survey = 24\nsensitivity_cases = 1\nsensitivity_widths = [2.0]\n"
+        "sensitivity_n_samples = [200]\nreason_seeds = 1\nglobal_augment = 0\n",
+        encoding="utf-8",
+    )
     reports = {}
     for kind in ("onnx", "skops"):
-        argv = ["report", "--data", str(folder / "credit.csv"), "--target", "risk"]
-        argv += ["--adverse-class", "bad", "--model", str(folder / f"model.{kind}")]
+        argv = ["report", "--config", str(small), "--data", str(folder / "credit.csv")]
+        argv += ["--target", "risk", "--adverse-class", "bad"]
+        argv += ["--model", str(folder / f"model.{kind}")]
         argv += ["--n-samples", "500", "--max-cases", "2", "--out", str(folder / kind)]
         assert cli.main(argv) == 0, capsys.readouterr().err
         reports[kind] = json.loads((folder / kind / "report.json").read_text(encoding="utf-8"))
