@@ -14,7 +14,7 @@ import pytest
 
 import surrogate as sg
 from surrogate.errors import DataError, ExplanationFormatError
-from surrogate.report.reason_codes import FORMULA_PREFIXES, neutralise_cell
+from surrogate.report.reason_csv import FORMULA_PREFIXES, neutralise_cell
 
 
 @pytest.mark.parametrize(

@@ -10,13 +10,8 @@ import pandas as pd
 import pytest
 
 from surrogate.report import model_check as mc
-from surrogate.report.reason_codes import (
-    CaseReasons,
-    Contribution,
-    Reason,
-    ReasonFamily,
-    ReasonPolicy,
-)
+from surrogate.report.reason_codes import CaseReasons, Contribution, Reason
+from surrogate.report.reason_policy import ReasonFamily, ReasonPolicy
 
 POLICY = ReasonPolicy(
     adverse_class="bad",

@@ -11,13 +11,8 @@ from scipy import special, stats
 
 import surrogate as sg
 from surrogate.errors import DataError, ParameterError
-from surrogate.report.reason_codes import (
-    ReasonFamily,
-    ReasonPolicy,
-    Reference,
-    case_reasons,
-    contributions,
-)
+from surrogate.report.reason_codes import case_reasons, contributions
+from surrogate.report.reason_policy import ReasonFamily, ReasonPolicy, Reference
 from surrogate.sampling import GaussianSampler, QMCSampler, make_sampler
 from surrogate.sampling.tabular import truncated_normal_ppf, truncated_normal_ppf_pieces
 from surrogate.schema import FeatureSchema, point_flag_feature

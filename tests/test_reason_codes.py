@@ -12,20 +12,16 @@ import pytest
 
 from surrogate import TabularExplainer
 from surrogate.errors import ParameterError
-from surrogate.report.reason_codes import (
-    FORMULA_PREFIXES,
-    ModelEffects,
+from surrogate.report.reason_codes import ModelEffects, case_reasons, contributions
+from surrogate.report.reason_csv import FORMULA_PREFIXES, neutralise_cell, reason_codes_csv
+from surrogate.report.reason_policy import (
     ReasonFamily,
     ReasonPolicy,
     Reference,
     bundled_policy,
-    case_reasons,
-    contributions,
     default_policy,
     load_families,
     load_texts,
-    neutralise_cell,
-    reason_codes_csv,
 )
 from surrogate.report.reason_texts import Band, ValueTexts, choose_text, number_words
 from surrogate.surrogates.base import LinearContent, LinearTerm, RuleContent
@@ -307,7 +303,7 @@ def test_reason_csv_neutralises_hostile_families(small_world):
 
 
 def test_reason_csv_names_the_models_effect_and_the_surrogates_contribution_apart():
-    from surrogate.report.reason_codes import CSV_COLUMNS
+    from surrogate.report.reason_csv import CSV_COLUMNS
 
     first = ("case_id", "adverse_score", "declined", "status", "rank", "family", "reason")
     figures = ("model_effect", "model_effect_standard_error", "surrogate_contribution")

@@ -8,13 +8,14 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from surrogate.report.reason_codes import CaseReasons, Reason, ReasonPart, Reference
+from surrogate.report.reason_codes import CaseReasons, Reason, ReasonPart
 from surrogate.report.reason_flags import (
     direction,
     flag_reasons,
     safer_category_flags,
     surrogate_flags,
 )
+from surrogate.report.reason_policy import Reference
 from surrogate.schema import FeatureSchema
 
 REFERENCE = Reference(

@@ -25,7 +25,7 @@ from surrogate.errors import DependencyError, ModelError, ParameterError
 from surrogate.report import ReviewConfig, build_report, render_report_html
 from surrogate.report.html import CSP, lookup
 from surrogate.report.problem import load_model
-from surrogate.report.reason_codes import FORMULA_PREFIXES
+from surrogate.report.reason_csv import FORMULA_PREFIXES
 
 #: review settings that keep an end-to-end run to seconds
 SMALL_REVIEW = """

@@ -16,13 +16,7 @@ from . import findings, heldout
 from .config import ReviewConfig
 from .model_check import CaseEffects, case_effects, reason_families
 from .problem import Problem, check_requested_rows
-from .reason_codes import (
-    ReasonPolicy,
-    Reference,
-    default_policy,
-    load_families,
-    load_texts,
-)
+from .reason_policy import ReasonPolicy, Reference, default_policy, load_families, load_texts
 
 #: seed-sequence purposes derived from the review seed, besides split/model/explainer
 #: (3 is the reasons' other seeds: :mod:`.reasons`)

@@ -62,7 +62,7 @@ from ..demo import TRAINERS
 from ..errors import ParameterError
 from ..links import LINKS
 from .findings import ALL_CUTOFFS, REVIEW_MIN_FIDELITY
-from .reason_codes import DEFAULT_MIN_EFFECT
+from .reason_policy import DEFAULT_MIN_EFFECT
 
 BUNDLED = tuple(TABLES)
 #: model files a review can load (see ``report.problem`` for how each is guarded)

@@ -47,12 +47,12 @@ from .reason_codes import (
     CaseReasons,
     ModelEffects,
     NonActionableEffect,
-    ReasonPolicy,
     eligible_by_family,
     family_totals,
     ranked_families,
     why_immaterial,
 )
+from .reason_policy import ReasonPolicy
 
 #: most reference rows a family's effect is averaged over (a seeded sample beyond)
 MAX_REFERENCE_ROWS = 1000

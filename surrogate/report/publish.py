@@ -27,9 +27,7 @@ from pathlib import Path
 
 from ..errors import ParameterError
 from .document import ReportBundle, report_json
-from .reason_codes import (
-    reason_codes_csv,
-)
+from .reason_csv import reason_codes_csv
 
 #: what ``write_report`` writes (the PDF only when asked for)
 ARTEFACTS = (

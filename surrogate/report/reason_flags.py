@@ -27,7 +27,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from .reason_codes import CaseReasons, Reason, ReasonFlag, ReasonPart, Reference
+from .reason_codes import CaseReasons, Reason, ReasonFlag, ReasonPart
+from .reason_policy import Reference
 
 #: a surrogate contribution below this share of the model's effect does not carry the reason
 SMALLER_SHARE = 0.5

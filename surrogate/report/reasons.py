@@ -13,16 +13,8 @@ from ..explanation import Explanation
 from .cases import Review, explain_positions, stated_against
 from .config import ReviewConfig
 from .problem import Problem
-from .reason_codes import (
-    MEMBER_TOLERANCE,
-    MIN_STANDARD_ERRORS,
-    CaseReasons,
-    ModelEffects,
-    ReasonPolicy,
-    Reference,
-    case_reasons,
-    surrogate_order,
-)
+from .reason_codes import CaseReasons, ModelEffects, case_reasons, surrogate_order
+from .reason_policy import MEMBER_TOLERANCE, MIN_STANDARD_ERRORS, ReasonPolicy, Reference
 from .sections import review_unit
 
 #: seed-sequence purpose of the reasons' other seeds (1 and 2: :mod:`.cases`)

@@ -45,7 +45,8 @@ from .cases import (
 from .config import ReviewConfig
 from .document import REPORT_SCHEMA_VERSION, ReportBundle, to_jsonable
 from .problem import Problem, check_magnitude
-from .reason_codes import Reference, prohibited_used
+from .reason_codes import prohibited_used
+from .reason_policy import Reference
 from .sections import (
     data_section,
     global_section,

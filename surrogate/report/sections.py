@@ -23,9 +23,7 @@ from . import analysis, findings
 from .cases import Review, explain_positions, local_family, make_explainer
 from .config import ReviewConfig
 from .problem import Problem
-from .reason_codes import (
-    ReasonPolicy,
-)
+from .reason_policy import ReasonPolicy
 
 _VERSIONED = (
     "numpy",
