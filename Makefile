@@ -24,12 +24,13 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(PY) -m pip install -q -c constraints.txt -e '.[all]'
 	touch $(STAMP)
 
-# Tests: one thread per native library, one test process per core of a 2-core machine
-# (more processes, or more threads each, slow every test several-fold); the slowest 15 listed.
+# Tests: one thread per native library, one test process per core of a 2-core machine (more
+# processes, or more threads each, slow every test several-fold); an idle process takes tests
+# queued for the busy one (worksteal: a few tests run 20-40 s); the slowest 15 listed.
 TEST_ENV := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 test: system $(STAMP)
-	$(TEST_ENV) $(PY) -m pytest -q -p no:cacheprovider -n 2 --durations=15
+	$(TEST_ENV) $(PY) -m pytest -q -p no:cacheprovider -n 2 --dist worksteal --durations=15
 
 demo: system $(STAMP)
 	$(PY) -m surrogate report --data german-credit --out reports/german-credit
