@@ -26,7 +26,16 @@ def test_blocks_are_found():
     assert len(python_blocks(readme)) >= 1
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[p.relative_to(ROOT).as_posix() for p in PAGES])
+#: pages with runnable examples; the others are prose (a test holds them so)
+EXAMPLES = [p for p in PAGES if python_blocks(p.read_text(encoding="utf-8"))]
+
+
+def test_every_page_but_the_prose_ones_has_examples():
+    prose = {p.name for p in PAGES} - {p.name for p in EXAMPLES}
+    assert prose == {"development.md", "threat-model.md"}
+
+
+@pytest.mark.parametrize("page", EXAMPLES, ids=[p.relative_to(ROOT).as_posix() for p in EXAMPLES])
 def test_code_blocks_run(page, tmp_path, monkeypatch):
     matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")
@@ -34,12 +43,18 @@ def test_code_blocks_run(page, tmp_path, monkeypatch):
 
     monkeypatch.chdir(tmp_path)
     namespace = {"__name__": "__docs__"}
+    blocks = python_blocks(page.read_text(encoding="utf-8"))
+    ran = 0
     try:
-        for number, code in enumerate(python_blocks(page.read_text(encoding="utf-8")), 1):
+        for number, code in enumerate(blocks, 1):
             name = f"{page.relative_to(ROOT).as_posix()}, python block {number}"
-            exec(compile(code, name, "exec"), namespace)
+            exec(compile(code, name, "exec"), namespace)  # a block that fails raises here
+            ran += 1
     finally:
         plt.close("all")
+    assert ran == len(blocks) > 0
+    if page.name == "README.md":  # the quickstart draws the picture the README shows
+        assert (tmp_path / "quickstart.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_links_between_pages_resolve():

@@ -397,13 +397,13 @@ def test_max_features_caps_the_features_a_tree_or_rule_list_may_test(family):
     size = {"max_depth": 3} if family == "tree" else {"max_rules": 5}
     free = explainer.explain(WORLD.iloc[0], family, **size)
 
-    def tested(exp) -> set[str]:
+    def features_in_rules(exp) -> set[str]:
         return {c.feature for rule in exp.content.rules for c in rule.conditions}
 
-    assert len(tested(free)) > 2  # the unrestricted surrogate tests more features than the cap
+    assert len(features_in_rules(free)) > 2  # the unrestricted surrogate tests more features than the cap
     capped = explainer.explain(WORLD.iloc[0], family, max_features=2, **size)
-    assert tested(capped) == set(free.top_features(2))  # the two that lowered the error most
-    assert {n for n, v in capped.content.importances.items() if v > 0} <= tested(capped)
+    assert features_in_rules(capped) == set(free.top_features(2))  # the two that lowered the error most
+    assert {n for n, v in capped.content.importances.items() if v > 0} <= features_in_rules(capped)
     assert capped.meta.surrogate["max_features"] == 2
     assert capped.fidelity.r2 is not None  # measured as every surrogate is
     # no cap, or one the surrogate does not reach, is the surrogate as it was, recorded so
