@@ -585,9 +585,16 @@ class Family:
 
     name: str
     constraints: ClassVar[dict[str, tuple[Any, ...]]] = {}
+    #: parameters added after explanations were first recorded: left out of provenance
+    #: while unset (None), so earlier explanations and new ones without them read alike
+    unrecorded_when_unset: ClassVar[tuple[str, ...]] = ()
 
     def params(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.constraints}
+        return {
+            name: getattr(self, name)
+            for name in self.constraints
+            if not (name in self.unrecorded_when_unset and getattr(self, name) is None)
+        }
 
     def check_params(self) -> None:
         for name, allowed in self.constraints.items():

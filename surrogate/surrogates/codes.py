@@ -161,6 +161,14 @@ def held_out_record(covered: np.ndarray, prediction: float, problem: LocalProble
     return HeldOut(coverage, n_covered, None, float(np.abs(y - prediction).mean()))
 
 
+def capped_columns(used: Sequence[int], gains: np.ndarray, cap: int | None) -> list[int] | None:
+    """The columns a tree or rule list is fitted again on when it tests more than ``cap``:
+    the ``cap`` whose splits lowered its error most (ties by column); None when within it."""
+    if cap is None or len(used) <= cap:
+        return None
+    return sorted(sorted(used, key=lambda j: (-gains[j], j))[:cap])
+
+
 def importance_dict(names: Sequence[str], importances: np.ndarray) -> dict[str, float]:
     return {name: float(v) for name, v in zip(names, importances, strict=True)}
 

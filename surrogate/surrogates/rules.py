@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
@@ -57,6 +57,7 @@ from .cart import (
 )
 from .codes import (
     bootstrap_stability,
+    capped_columns,
     categorical_mask,
     check_problems,
     domains_of,
@@ -340,6 +341,8 @@ class RuleListSurrogate(Family):
         "n_bootstrap": (Interval(int, 0),),
         "max_features": (None, Interval(int, 1)),
     }
+    #: recorded only when set, so explanations without it read as they always have
+    unrecorded_when_unset: ClassVar[tuple[str, ...]] = ("max_features",)
 
     def __init__(
         self,
@@ -355,14 +358,6 @@ class RuleListSurrogate(Family):
         self.min_coverage = min_coverage
         self.n_bootstrap = n_bootstrap
         self.max_features = max_features
-
-    def params(self) -> dict[str, Any]:
-        """The parameters recorded in provenance; ``max_features`` only when it is set, so
-        that explanations without it read as they always have."""
-        params = super().params()
-        if self.max_features is None:
-            del params["max_features"]
-        return params
 
     def _estimator(self, features: Sequence[Feature], allowed: Any = None) -> RuleListRegressor:
         return RuleListRegressor(
@@ -380,10 +375,10 @@ class RuleListSurrogate(Family):
         model = self._estimator(features).fit(problem.values_fit, problem.y_fit, weights)
         gains = rule_importances(model.rules_, len(features))
         used = sorted({test.column for rule in model.rules_ for test in rule.tests})
-        if self.max_features is None or len(used) <= self.max_features:
+        kept = capped_columns(used, gains, self.max_features)
+        if kept is None:
             return model
-        kept = sorted(used, key=lambda j: (-gains[j], j))[: self.max_features]
-        return self._estimator(features, allowed=sorted(kept)).fit(
+        return self._estimator(features, allowed=kept).fit(
             problem.values_fit, problem.y_fit, weights
         )
 

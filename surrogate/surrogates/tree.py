@@ -8,7 +8,7 @@ code; see :mod:`.cart` for how it splits) and its leaves are rendered as rules
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -25,6 +25,7 @@ from .base import (
 from .cart import WeightedTree, merge_tests
 from .codes import (
     bootstrap_stability,
+    capped_columns,
     categorical_mask,
     check_problems,
     domains_of,
@@ -71,6 +72,8 @@ class TreeSurrogate(Family):
         "n_bootstrap": (Interval(int, 0),),
         "max_features": (None, Interval(int, 1)),
     }
+    #: recorded only when set, so explanations without it read as they always have
+    unrecorded_when_unset: ClassVar[tuple[str, ...]] = ("max_features",)
 
     def __init__(
         self,
@@ -84,14 +87,6 @@ class TreeSurrogate(Family):
         self.min_leaf_weight = min_leaf_weight
         self.n_bootstrap = n_bootstrap
         self.max_features = max_features
-
-    def params(self) -> dict[str, Any]:
-        """The parameters recorded in provenance; ``max_features`` only when it is set, so
-        that explanations without it read as they always have."""
-        params = super().params()
-        if self.max_features is None:
-            del params["max_features"]
-        return params
 
     def fit_local(
         self,
@@ -123,10 +118,10 @@ class TreeSurrogate(Family):
         """The tree on ``weights``, on at most ``max_features`` features (class doc)."""
         tree = self._tree(problem, features).fit(problem.values_fit, problem.y_fit, weights)
         used = sorted({node.split.column for node in tree.nodes_ if node.split is not None})
-        if self.max_features is None or len(used) <= self.max_features:
+        kept = capped_columns(used, tree.gains_, self.max_features)
+        if kept is None:
             return tree
-        kept = sorted(used, key=lambda j: (-tree.gains_[j], j))[: self.max_features]
-        return self._tree(problem, features, allowed=sorted(kept)).fit(
+        return self._tree(problem, features, allowed=kept).fit(
             problem.values_fit, problem.y_fit, weights
         )
 
