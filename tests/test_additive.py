@@ -496,3 +496,17 @@ def test_a_shapes_axes_are_stated_beside_its_drawing(explained):
     assert shape_axes(terms["grade"]).startswith("across: bars: " + ", ".join(grade.categories))
     table = global_shapes(explained.content, "y")
     assert table.count("<svg") == len(terms) and table.count("across: ") == len(terms)
+
+
+def test_a_shape_s_stated_axis_spans_everything_its_drawing_shows():
+    from surrogate.render.shapes import axes_text, category_span, number_shape_range
+
+    curve = ((1.0,), (0.0, 0.5), 0.0, 0.0, 0.0, 2.0)  # edges, heights, slope, origin, low, high
+    assert number_shape_range(*curve) == (0.0, 0.5)
+    # a missing value's mark drawn beside the curve stretches the axis the drawing uses
+    assert number_shape_range(*curve, missing=-1.5) == (-1.5, 0.5)
+    assert number_shape_range(*curve, query=1.5, missing=None) == (0.0, 0.5)
+    assert category_span([0.2, -0.3]) == (-0.3, 0.2)
+    assert axes_text("x from 0 to 2", (-1.5, 0.5)) == (
+        "across: x from 0 to 2; up: effect from -1.500 to +0.500"
+    )

@@ -31,7 +31,14 @@ from ..surrogates.base import (
     PairTerm,
     RuleContent,
 )
-from .shapes import category_shape_svg, number_shape_range, number_shape_svg, pair_shape_svg
+from .shapes import (
+    axes_text,
+    category_shape_svg,
+    category_span,
+    number_shape_range,
+    number_shape_svg,
+    pair_shape_svg,
+)
 from .text import (
     baseline_lines,
     contribution_rows,
@@ -319,16 +326,13 @@ def shape_axes(term: AdditiveTerm) -> str:
     or its categories in the order of the bars) and its effect bottom to top."""
     shape = term.shape
     if isinstance(shape, NumberShape):
-        bottom, top = number_shape_range(
+        span = number_shape_range(
             shape.edges, shape.heights, shape.slope, shape.origin, shape.low, shape.high
         )
-        across = f"{term.feature} from {shape.low:g} to {shape.high:g}"
-    else:
-        heights = [*shape.heights, *([] if shape.other_height is None else [shape.other_height])]
-        bottom, top = min([*heights, 0.0]), max([*heights, 0.0])
-        labels = [*shape.categories, *([] if shape.other_height is None else ["other"])]
-        across = "bars: " + ", ".join(labels)
-    return f"across: {across}; up: effect from {bottom:+.3f} to {top:+.3f}"
+        return axes_text(f"{term.feature} from {shape.low:g} to {shape.high:g}", span)
+    heights = [*shape.heights, *([] if shape.other_height is None else [shape.other_height])]
+    labels = [*shape.categories, *([] if shape.other_height is None else ["other"])]
+    return axes_text("bars: " + ", ".join(labels), category_span(heights))
 
 
 def shape_svg(term: AdditiveTerm | PairTerm) -> str:

@@ -37,19 +37,13 @@ def number_shape_svg(
 ) -> str:
     """A number's shape: ``heights[b] + slope * (x - origin)`` on each bin, from ``low`` to ``high``."""
     segments = _segments(edges, heights, slope, origin, low, high)
-    ys = [y for segment in segments for _, y in segment]
-    if missing is not None:
-        ys.append(missing)
-    if query is None and missing is None:
-        query_point = None
-    elif query is None:
-        query_point = None
-    else:
-        query_point = (query, _shape_at(edges, heights, slope, origin, query))
-        ys.append(query_point[1])
+    query_point = (
+        None if query is None else (query, _shape_at(edges, heights, slope, origin, query))
+    )
     plot_right = WIDTH - PAD - (14 if missing is not None else 0)
     to_x = _scale(low, high, PAD, plot_right)
-    to_y = _scale(min(ys + [0.0]), max(ys + [0.0]), HEIGHT - PAD, PAD)
+    bottom, top = number_shape_range(edges, heights, slope, origin, low, high, query, missing)
+    to_y = _scale(bottom, top, HEIGHT - PAD, PAD)
     parts = [_zero_line(to_y, PAD, plot_right)]
     for segment in segments:
         points = " ".join(f"{_c(to_x(x))},{_c(to_y(y))}" for x, y in segment)
@@ -76,7 +70,7 @@ def number_shape_svg(
 def category_shape_svg(heights: Sequence[float], query_index: int | None) -> str:
     """One bar per category (in order), from zero to its height; the query's filled."""
     n = max(1, len(heights))
-    to_y = _scale(min(list(heights) + [0.0]), max(list(heights) + [0.0]), HEIGHT - PAD, PAD)
+    to_y = _scale(*category_span(heights), HEIGHT - PAD, PAD)
     slot = (WIDTH - 2 * PAD) / n
     zero = to_y(0.0)
     parts = [_zero_line(to_y, PAD, WIDTH - PAD)]
@@ -119,11 +113,27 @@ def number_shape_range(
     origin: float,
     low: float,
     high: float,
+    query: float | None = None,
+    missing: float | None = None,
 ) -> tuple[float, float]:
-    """The lowest and highest value :func:`number_shape_svg` draws (zero included, for the
-    drawing's grey line is at zero): what its vertical axis spans."""
+    """The lowest and highest value :func:`number_shape_svg` draws, given the same query and
+    missing height: what its vertical axis spans (zero included: its grey line is at zero)."""
     ys = [y for segment in _segments(edges, heights, slope, origin, low, high) for _, y in segment]
+    if missing is not None:
+        ys.append(missing)
+    if query is not None:
+        ys.append(_shape_at(edges, heights, slope, origin, query))
     return min([*ys, 0.0]), max([*ys, 0.0])
+
+
+def category_span(heights: Sequence[float]) -> tuple[float, float]:
+    """The lowest and highest value :func:`category_shape_svg` draws (zero included)."""
+    return min([*heights, 0.0]), max([*heights, 0.0])
+
+
+def axes_text(across: str, span: tuple[float, float]) -> str:
+    """What a shape's drawing spans, in words (the drawing holds no text)."""
+    return f"across: {across}; up: effect from {span[0]:+.3f} to {span[1]:+.3f}"
 
 
 # ---- helpers ---------------------------------------------------------------------------------
@@ -172,4 +182,11 @@ def _svg(parts: list[str]) -> str:
     )
 
 
-__all__ = ["category_shape_svg", "number_shape_range", "number_shape_svg", "pair_shape_svg"]
+__all__ = [
+    "axes_text",
+    "category_shape_svg",
+    "category_span",
+    "number_shape_range",
+    "number_shape_svg",
+    "pair_shape_svg",
+]

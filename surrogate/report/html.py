@@ -142,15 +142,21 @@ def _shape(shape: dict[str, Any], *, prefix: str) -> dict[str, Any]:
     """One additive term's shape with the applicant's value marked, and what its axes span
     (the drawing holds no text)."""
     from ..render.html import sanitize_svg
-    from ..render.shapes import category_shape_svg, number_shape_range, number_shape_svg
+    from ..render.shapes import (
+        axes_text,
+        category_shape_svg,
+        category_span,
+        number_shape_range,
+        number_shape_svg,
+    )
     from ..schema import number_value
 
     if shape["kind"] == "number":
-        edges, heights, slope = shape["edges"], shape["heights"], shape["slope"]
-        origin, low, high = shape["origin"], shape["low"], shape["high"]
-        value = None if shape["value"] is None else number_value(shape["value"])
-        svg = number_shape_svg(edges, heights, slope, origin, low, high, value, shape["missing"])
-        bottom, top = number_shape_range(edges, heights, slope, origin, low, high)
+        drawn = {k: shape[k] for k in ("edges", "heights", "slope", "origin", "low", "high")}
+        drawn["query"] = None if shape["value"] is None else number_value(shape["value"])
+        drawn["missing"] = shape["missing"]
+        svg = number_shape_svg(**drawn)
+        span = number_shape_range(**drawn)  # what that very drawing's vertical axis spans
         across = f"{shape['feature']} from {shape['low']:g} to {shape['high']:g}"
     else:
         heights = list(shape["heights"]) + (
@@ -159,11 +165,11 @@ def _shape(shape: dict[str, Any], *, prefix: str) -> dict[str, Any]:
         labels = list(shape["categories"]) + ([] if shape["other_height"] is None else ["other"])
         label = "missing" if shape["value"] is None else str(shape["value"])
         svg = category_shape_svg(heights, labels.index(label) if label in labels else None)
-        bottom, top = min([*heights, 0.0]), max([*heights, 0.0])
+        span = category_span(heights)
         across = "bars: " + ", ".join(labels)
     return {
         "svg": Markup(sanitize_svg(svg, id_prefix=prefix)),
-        "axes": f"across: {across}; up: effect from {bottom:+.3f} to {top:+.3f}",
+        "axes": axes_text(across, span),
     }
 
 
