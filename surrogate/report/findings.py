@@ -581,11 +581,9 @@ def _subgroup_findings(report):
 
 
 def _unexplained(report):
-    split = report["data"]["split"]
-    record = split.get("not_explained")
-    if record is None or (record["n"] == 0 and split.get("kind", "random") == "random"):
+    record = _held_out_record(report, "not_explained")
+    if record is None:
         return None
-
     text = (
         f"The model scores these rows and they count in the performance and subgroup figures, "
         f"but no case, fidelity survey or reason code is drawn from them: "
@@ -594,36 +592,39 @@ def _unexplained(report):
         else "Every held-out row has only categories the training data has, and is missing only "
         "where training values are: each could be explained."
     )
-    return _finding(
-        "unexplained_rows",
-        "Held-out rows the training data cannot describe",
-        record["share"],
-        f"share of the {split['n_test']} held-out rows ({record['n']} rows)",
-        text,
-        "data",
-    )
+    title = "Held-out rows the training data cannot describe"
+    return _held_out_share(report, "unexplained_rows", title, record, text)
 
 
 def _training_overlap(report):
-    split = report["data"]["split"]
-    record = split.get("training_overlap")
-    if record is None or (record["n"] == 0 and split.get("kind", "random") == "random"):
+    record = _held_out_record(report, "training_overlap")
+    if record is None:
         return None
     text = (
-        f"{record['n']} of the {split['n_test']} held-out rows have every feature value of a "
-        "training row: for a model trained on the training data they are not held out, so the "
-        "held-out figures are optimistic by as much as these rows weigh."
+        f"{record['n']} of the {report['data']['split']['n_test']} held-out rows have every "
+        "feature value of a training row: for a model trained on the training data they are "
+        "not held out, so the held-out figures are optimistic by as much as these rows weigh."
         if record["n"]
         else "No held-out row has every feature value of a training row."
     )
-    return _finding(
-        "training_overlap",
-        "Held-out rows that are also training rows",
-        record["share"],
-        f"share of the {split['n_test']} held-out rows ({record['n']} rows)",
-        text,
-        "data",
-    )
+    title = "Held-out rows that are also training rows"
+    return _held_out_share(report, "training_overlap", title, record, text)
+
+
+def _held_out_record(report, key: str):
+    """The split's record ``key`` of some held-out rows; None when absent, or when it found
+    none in a random split (rows the reviewer gave are graded even when all is well)."""
+    split = report["data"]["split"]
+    record = split.get(key)
+    if record is None or (record["n"] == 0 and split.get("kind", "random") == "random"):
+        return None
+    return record
+
+
+def _held_out_share(report, kind: str, title: str, record, text: str):
+    n_test = report["data"]["split"]["n_test"]
+    measure = f"share of the {n_test} held-out rows ({record['n']} rows)"
+    return _finding(kind, title, record["share"], measure, text, "data")
 
 
 def _min_fidelity_lowered(report):
