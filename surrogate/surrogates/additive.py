@@ -61,7 +61,9 @@ calls, and one matrix product per query.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import copy
+import functools
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,6 +86,8 @@ from .base import (
     PairAxis,
     PairTerm,
     bootstrap_counts,
+    leave_one_out_r2,
+    leave_one_out_rows,
     ridged,
 )
 from .binning import quantile_edges
@@ -191,19 +195,11 @@ class AdditiveSurrogate(Family):
         check_problems(problems, features, seeds)
         if not problems:
             return []
-        from threadpoolctl import threadpool_limits
-
-        # the systems are small (hundreds of columns): one BLAS thread is fastest, and a
-        # busy machine cannot make threads spin
-        with threadpool_limits(limits=1, user_api="blas"):
+        with one_blas_thread():
             return self._fit(problems, features, z_names, seeds)
 
     def _fit(self, problems, features, z_names, seeds) -> list[LocalFit]:
-        queries = [self._prepare(p, features, z_names) for p in problems]
-        for q in queries:
-            if self.max_features is not None and len(q.design.axes) > self.max_features:
-                q.restrict(self._select(q))
-        self._solve(queries)
+        queries = self._main_effects(problems, features, z_names)
         if self.interactions:
             for q in queries:
                 q.add_pairs(self._screen(q))
@@ -212,6 +208,61 @@ class AdditiveSurrogate(Family):
             self._local_fit(q, features, z_names, seed)
             for q, seed in zip(queries, seeds, strict=True)
         ]
+
+    def _main_effects(
+        self,
+        problems: Sequence[LocalProblem],
+        features: tuple[Feature, ...],
+        z_names: tuple[str, ...],
+    ) -> list[_Query]:
+        """Each problem's main-effect fit (features selected first under ``max_features``)."""
+        queries = [self._prepare(p, features, z_names) for p in problems]
+        for q in queries:
+            if self.max_features is not None and len(q.design.axes) > self.max_features:
+                q.restrict(self._select(q))
+        self._solve(queries)
+        return queries
+
+    def fit_stages(
+        self,
+        problem: LocalProblem,
+        features: tuple[Feature, ...],
+        z_names: tuple[str, ...],
+        seed: np.random.SeedSequence,
+        interactions: Sequence[int],
+    ) -> Iterator[tuple[int, float | None, Callable[[], LocalFit]]]:
+        """``(k, leave-one-out R^2, fit)`` for each number of pairwise terms ``k``, ascending.
+
+        ``fit()`` is the fit ``fit_local`` gives this family with ``interactions=k`` (the
+        same steps and seed), assembled only when asked for; all stages share one
+        main-effect fit, and a caller that stops early pays for no later stage. The
+        figure is :func:`stage_r2`.
+        """
+        check_problems([problem], features, [seed])
+        q: _Query | None = None
+        for k in sorted(set(interactions)):
+            family = self._with_interactions(k)
+            family._check(len(features))
+            with one_blas_thread():
+                if q is None:
+                    q = self._main_effects([problem], features, z_names)[0]
+                staged = q
+                if k:
+                    staged = copy.copy(q)  # pairs replace the query's arrays, never edit them
+                    staged.add_pairs(family._screen(staged))
+                    family._solve([staged])
+                figure = stage_r2(staged)
+            yield k, figure, functools.partial(family._assemble, staged, features, z_names, seed)
+
+    def _assemble(
+        self, q: _Query, features: tuple[Feature, ...], z_names: tuple[str, ...], seed: Any
+    ) -> LocalFit:
+        with one_blas_thread():
+            return self._local_fit(q, features, z_names, seed)
+
+    def _with_interactions(self, k: int) -> AdditiveSurrogate:
+        settings = {name: getattr(self, name) for name in self.constraints}
+        return AdditiveSurrogate(**{**settings, "interactions": k})
 
     def _prepare(
         self, problem: LocalProblem, features: tuple[Feature, ...], z_names: tuple[str, ...]
@@ -953,6 +1004,31 @@ class _Query:
                 levels = design.starts[t] + np.arange(coarse.axis.n_levels)
                 beta[levels] += effect[coarse.of_level]
         return beta
+
+
+def stage_r2(q: _Query) -> float | None:
+    """Weighted R^2 of a solved query's leave-one-out predictions (on
+    :func:`~.base.leave_one_out_rows`), bins, features and pairs held as chosen: the fit
+    is a penalised least-squares smoother, so one fit gives every row's figure."""
+    rows = leave_one_out_rows(q.x.shape[0])
+    x = q.x[rows][:, q.design.reduced].toarray()
+    w = q.problem.w_fit[rows]
+    leverage = w * np.einsum("ij,ij->i", x @ q.inverse, x)
+    return leave_one_out_r2(q.problem.y_fit[rows], q.residual()[rows], leverage, w)
+
+
+def one_blas_thread() -> Any:
+    """One BLAS thread while a block's systems are solved: they are small (hundreds of
+    columns), one thread is fastest, and a busy machine cannot make threads spin."""
+    return _blas_controller().limit(limits=1, user_api="blas")
+
+
+@functools.cache
+def _blas_controller() -> Any:
+    # finding the loaded libraries takes milliseconds: once per process, not per fit
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 def _rows_matrix(columns: np.ndarray, data: np.ndarray, width: int) -> sparse.csr_matrix:

@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Literal, Protocol
 import numpy as np
 
 from .._validation import check
-from ..fidelity import Fidelity, Stability, measure_fidelity
+from ..fidelity import Fidelity, Stability, measure_fidelity, weighted_r2
 from ..links import inverse_link
 from ..schema import Feature
 
@@ -549,6 +549,24 @@ def local_fidelity(problem: LocalProblem, fit: LocalFit) -> Fidelity:
         pred_query=float(fit.pred_fit[0]),
         threshold=problem.threshold,
     )
+
+
+#: most fitting rows a leave-one-out figure is computed on: rows are independent draws of
+#: the neighbourhood, so evenly spaced ones estimate the whole sample's figure, for less
+LEAVE_ONE_OUT_ROWS = 1000
+
+
+def leave_one_out_rows(n: int) -> np.ndarray:
+    """Which of ``n`` fitting rows a leave-one-out figure is computed on (all, up to the cap)."""
+    return np.unique(np.linspace(0, n - 1, min(n, LEAVE_ONE_OUT_ROWS)).astype(np.int64))
+
+
+def leave_one_out_r2(
+    y: np.ndarray, residual: np.ndarray, leverage: np.ndarray, w: np.ndarray
+) -> float | None:
+    """Weighted R^2 of leave-one-out predictions, from a linear smoother's residuals and
+    leverages (leaving a row out moves its prediction by ``residual * h / (1 - h)``)."""
+    return weighted_r2(y, y - residual / (1.0 - leverage), w)
 
 
 #: ridge added to the Gram diagonal (scaled by its mean) so all-zero columns stay solvable

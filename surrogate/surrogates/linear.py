@@ -46,6 +46,8 @@ from .base import (
     LocalFit,
     LocalProblem,
     bootstrap_counts,
+    leave_one_out_r2,
+    leave_one_out_rows,
     ridged,
 )
 from .control_variates import without_main_effects
@@ -378,6 +380,40 @@ def forward_select(
         selected = np.concatenate([selected, column[:, None]], axis=1)
         available[active, choice] = False
     return [[int(j) for j in row if j >= 0] for row in selected]
+
+
+def leave_one_out_r2_by_size(problem: LocalProblem, sizes: Sequence[int]) -> dict[int, float | None]:
+    """Weighted leave-one-out R^2 of the linear surrogate of each size, from one forward selection.
+
+    Greedy selection is nested (the first ``k`` columns chosen for the largest size are the
+    ones chosen for size ``k``), so every size is a prefix of one path; each prefix's
+    leave-one-out predictions follow from its own fit through the rows' leverages (the
+    selection is not redone without the row: with thousands of rows and a handful of
+    columns that optimism is negligible), on :func:`~.base.leave_one_out_rows`.
+    The main effects are not removed here (control variates only lower the noise of the
+    same weights): this figure chooses a size; the chosen size is then fitted as usual.
+    """
+    design = _design(problem.z_fit)[None]
+    w = problem.w_fit[None]
+    offset = float(problem.w_fit @ problem.y_fit / problem.w_fit.sum())
+    y = problem.y_fit[None] - offset
+    gram, cross, total = _gram(design, y, w)
+    movable = np.any(problem.z_fit != 0, axis=0)[None]
+    names = np.arange(problem.z_fit.shape[1])  # any fixed tie order: only the figure is used
+    floor = constant_variance(offset) * w.sum(axis=1)
+    path = forward_select(gram, cross, total, movable, names, max(sizes), floor=floor)[0]
+    rows = leave_one_out_rows(len(problem.y_fit))
+    out: dict[int, float | None] = {}
+    for size in sorted(set(sizes)):
+        idx = np.array([0] + [j + 1 for j in path[:size]])
+        inverse = np.linalg.inv(ridged(gram[0][np.ix_(idx, idx)]))
+        a = design[0][np.ix_(rows, idx)]
+        residual = y[0, rows] - a @ (inverse @ cross[0][idx])
+        leverage = problem.w_fit[rows] * np.einsum("ni,ij,nj->n", a, inverse, a)
+        out[size] = leave_one_out_r2(
+            problem.y_fit[rows], residual, leverage, problem.w_fit[rows]
+        )
+    return out
 
 
 def _solve_selected(
