@@ -37,7 +37,7 @@ def test_names_replace_the_output_names_everywhere():
     assert exp.outputs["positive"] == pytest.approx(0.9)
     assert "log-odds of 'positive'" in exp.to_text()
     assert "Explanation of positive" in exp.to_markdown()
-    assert "positive" in exp.to_html()
+    assert "&#x27;positive&#x27;: probability 0.900 · linear surrogate" in exp.to_html()
     again = TextExplanation.from_json(exp.to_json())
     assert again == exp and again.meta.target == "positive" and again.to_text() == exp.to_text()
 

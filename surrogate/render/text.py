@@ -70,14 +70,17 @@ def scale_label(target: Any, link: str, *, probability: bool | None = None) -> s
 
 def explained_scale(exp: Explanation) -> str:
     """:func:`scale_label` of an explanation."""
-    m = exp.meta
+    return scale_label(exp.meta.target, exp.meta.link, probability=outputs_are_probabilities(exp))
+
+
+def outputs_are_probabilities(exp: Explanation) -> bool:
+    """Whether a classifier's outputs at the query read as probabilities (in [0, 1], summing to 1)."""
     outputs = list(exp.outputs.values())
-    probability = (
-        m.mode == "classification"
+    return (
+        exp.meta.mode == "classification"
         and all(0.0 <= v <= 1.0 for v in outputs)
         and math.isclose(sum(outputs), 1.0, abs_tol=1e-6)
     )
-    return scale_label(m.target, m.link, probability=probability)
 
 
 def probability_of(value: float, link: str) -> float | None:
