@@ -391,6 +391,7 @@ def test_digit_demo_and_its_index_check():
 
     exp = explain_digit_demo(3, n_bootstrap=5)
     assert exp.segments.shape == (8, 8) and exp.meta.link == "logit"
+    assert exp.meta.target == "digit 3" and set(exp.outputs) == {f"digit {d}" for d in range(10)}
     assert exp.to_text() and exp.to_markdown() and ImageExplanation.from_json(exp.to_json()) == exp
     with pytest.raises(ParameterError, match="index"):
         explain_digit_demo(5000)

@@ -413,6 +413,7 @@ def test_sentence_demo_renders_in_every_cli_format():
     from surrogate.demo.deep import explain_sentence_demo
 
     exp = explain_sentence_demo("The food was not good at all.", n_bootstrap=5)
-    assert exp.meta.link == "logit" and exp.meta.target == "1"
+    assert exp.meta.link == "logit" and exp.meta.target == "positive"
+    assert set(exp.outputs) == {"negative", "positive"}
     assert "not" in exp.to_text() and exp.to_markdown()
     assert TextExplanation.from_json(exp.to_json()) == exp
