@@ -302,6 +302,17 @@ def test_plot_draws_a_bar_per_word_under_the_caption_and_the_text():
     assert ax.get_xlabel() == "effect of the word being present (log-odds of 'positive')"
 
 
+def test_tables_state_slopes_for_presence_not_per_sd():
+    pytest.importorskip("matplotlib")
+    from surrogate.render.html import explanation_to_html
+
+    exp = TextExplainer(one_word_model("great"), n_samples=200).explain(SENTENCE)
+    for page in (exp.to_markdown(), explanation_to_html(exp.explanation)):
+        assert "slope (for being present rather than masked out)" in page and "per sd" not in page
+    bars = exp.explanation.plot().axes[0]  # the core explanation's slopes
+    assert bars.get_xlabel().endswith("; for being present rather than masked out)")
+
+
 def test_plot_shows_dollars_as_text_and_cuts_long_texts():
     pytest.importorskip("matplotlib")
     text = "It costs $5 and $10, " + "which is a good price " * 30

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import singledispatch
 from typing import TYPE_CHECKING, Any
@@ -129,6 +130,14 @@ def rule_line(rule: Rule, position: int, *, ordered: bool, link: str = "identity
         f"{head} THEN {prediction_text(rule.prediction, link)}  "
         f"(coverage {fmt(rule.coverage)}{quality}){mark}"
     )
+
+
+def slope_basis(terms: Sequence[LinearTerm]) -> str:
+    """What a linear surrogate's slopes are per: a number's sd or a category (tables), or a
+    component being present (text and images, whose terms all read "present")."""
+    if terms and all(t.value == "present" for t in terms):
+        return "for being present rather than masked out"
+    return "per sd, or for having the category"
 
 
 def slope_text(term: LinearTerm) -> str:
