@@ -200,8 +200,9 @@ def test_plot_draws_the_grey_image_the_overlay_the_borders_and_a_colour_bar():
     outside = exp.segments == next(label for label in range(16) if label not in weights)
     assert np.all(tints[outside][:, 3] == 0)  # not in the explanation: the image shows through
     # every segment's border: three vertical and three horizontal grid lines, each one run
-    halo, border = ax.collections
-    assert len(border.get_segments()) == 6 and len(halo.get_segments()) == 6
+    halo, border = ax.patches  # one path each, a light line under a dark one
+    for lines in (halo.get_path(), border.get_path()):
+        assert len(lines.vertices) == 12 and set(lines.vertices[:, 0]) >= {3.5, 7.5, 11.5}
     low, high = bar.get_ylim()
     assert low == pytest.approx(-high) and high == pytest.approx(max(abs(w) for w in weights.values()))
     assert bar.get_ylabel() == "effect of the segment being present (output 'output')"

@@ -62,6 +62,14 @@ def segment_borders(segments: np.ndarray) -> np.ndarray:
     return np.array(flat, dtype=float).reshape(-1, 2, 2)
 
 
+def border_path(lines: np.ndarray) -> Any:
+    """The ``(n, 2, 2)`` lines as one matplotlib Path (one SVG element, not one per line: a
+    photograph's few thousand border lines took 700 kB as separate elements)."""
+    path = require("matplotlib.path", "report")
+    codes = np.tile([path.Path.MOVETO, path.Path.LINETO], len(lines)).astype(np.uint8)
+    return path.Path(lines.reshape(-1, 2), codes)
+
+
 def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
     """``(start, end)`` of each run of True in a 1-D boolean array (end exclusive)."""
     edges = np.diff(np.concatenate([[0], flags.astype(np.int8), [0]]))
@@ -81,7 +89,7 @@ def draw_segment_map(
     title: Sequence[str],
 ) -> None:
     """The segment map of the module doc into ``ax`` (its colour bar beside it)."""
-    collections = require("matplotlib.collections", "report")
+    patches = require("matplotlib.patches", "report")
     cm = require("matplotlib.cm", "report")
     limit = max((abs(w) for w in weights.values()), default=0.0)
     cmap, norm = colour_scale(limit, signed=signed)
@@ -93,11 +101,13 @@ def draw_segment_map(
     ax.imshow(
         _tints(segments, weights, cmap, norm, limit, opaque=grey is None), interpolation="nearest"
     )
-    borders = segment_borders(segments)
+    borders = border_path(segment_borders(segments))
     # a light line under a dark one: a border shows on dark and on light pixels alike
     for colour, width in ((HALO_COLOUR, 1.6), (BORDER_COLOUR, 0.6)):
-        ax.add_collection(
-            collections.LineCollection(borders, colors=colour, linewidths=width, alpha=0.85)
+        ax.add_patch(
+            patches.PathPatch(
+                borders, fill=False, edgecolor=colour, linewidth=width, alpha=0.85, capstyle="butt"
+            )
         )
     h, w = segments.shape
     ax.set_xlim(-0.5, w - 0.5)
@@ -172,6 +182,7 @@ def draw_word_bars(
 
 
 __all__ = [
+    "border_path",
     "colour_scale",
     "draw_segment_map",
     "draw_word_bars",
