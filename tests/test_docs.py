@@ -35,6 +35,20 @@ def test_every_page_but_the_prose_ones_has_examples():
     assert prose == {"development.md", "threat-model.md"}
 
 
+#: pictures that a page's blocks save and that the page shows from docs/img/
+PICTURES = {
+    "README.md": ("quickstart.png",),
+    "text-and-images.md": ("digit.png", "sentence.png"),
+}
+
+
+def test_the_pictures_shown_are_committed():
+    for page, pictures in PICTURES.items():
+        text = next(p for p in PAGES if p.name == page).read_text(encoding="utf-8")
+        for picture in pictures:
+            assert f"img/{picture})" in text and (ROOT / "docs" / "img" / picture).is_file()
+
+
 @pytest.mark.parametrize("page", EXAMPLES, ids=[p.relative_to(ROOT).as_posix() for p in EXAMPLES])
 def test_code_blocks_run(page, tmp_path, monkeypatch):
     matplotlib = pytest.importorskip("matplotlib")
@@ -53,8 +67,8 @@ def test_code_blocks_run(page, tmp_path, monkeypatch):
     finally:
         plt.close("all")
     assert ran == len(blocks) > 0
-    if page.name == "README.md":  # the quickstart draws the picture the README shows
-        assert (tmp_path / "quickstart.png").read_bytes().startswith(b"\x89PNG")
+    for picture in PICTURES.get(page.name, ()):  # the blocks draw the pictures the page shows
+        assert (tmp_path / picture).read_bytes().startswith(b"\x89PNG")
 
 
 def test_links_between_pages_resolve():

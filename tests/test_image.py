@@ -177,18 +177,85 @@ def test_no_global_random_state_is_touched():
 
 
 # ---- pictures -------------------------------------------------------------------------------
-def test_png_and_svg_pictures():
+def figure_class():
+    return pytest.importorskip("matplotlib.figure").Figure
+
+
+def test_plot_draws_the_grey_image_the_overlay_the_borders_and_a_colour_bar():
+    from surrogate.render.pictures import segment_weights
+
+    exp = corner_explainer(n_samples=200, baseline="zeros").explain(IMAGE, max_features=3)
+    fig = exp.plot(image=IMAGE)
+    assert isinstance(fig, figure_class())
+    ax, bar = fig.axes
+    grey, overlay = ax.get_images()
+    stretched = (IMAGE - IMAGE.min()) / (IMAGE.max() - IMAGE.min())
+    assert np.allclose(grey.get_array(), 0.25 + 0.7 * stretched)  # the image itself, in grey
+    tints = np.asarray(overlay.get_array())
+    assert tints.shape == (16, 16, 4)
+    weights, signed = segment_weights(exp)
+    assert signed and weights[0] > 0
+    top_left = tints[0, 0]
+    assert top_left[0] > top_left[2] and top_left[3] > 0.8  # orange: presence raises the output
+    outside = exp.segments == next(label for label in range(16) if label not in weights)
+    assert np.all(tints[outside][:, 3] == 0)  # not in the explanation: the image shows through
+    # every segment's border: three vertical and three horizontal grid lines, each one run
+    halo, border = ax.patches  # one path each, a light line under a dark one
+    for lines in (halo.get_path(), border.get_path()):
+        assert len(lines.vertices) == 12 and set(lines.vertices[:, 0]) >= {3.5, 7.5, 11.5}
+    low, high = bar.get_ylim()
+    assert low == pytest.approx(-high) and high == pytest.approx(max(abs(w) for w in weights.values()))
+    assert bar.get_ylabel() == "effect of the segment being present (output 'output')"
+    title = ax.get_title(loc="left")
+    assert "'output': output" in title and "held-out R\u00b2" in title and "Jaccard" in title
+
+
+def test_without_the_image_the_weights_are_drawn_opaque_on_white():
+    exp = corner_explainer(n_samples=200, baseline="zeros").explain(IMAGE, max_features=3)
+    (overlay,) = exp.plot().axes[0].get_images()
+    alphas = np.asarray(overlay.get_array())[..., 3]
+    assert set(np.unique(alphas)) == {0.0, 1.0}
+
+
+def test_plot_draws_into_given_axes_and_checks_the_image_shape():
+    plt = pytest.importorskip("matplotlib.pyplot")
+    exp = corner_explainer(n_samples=200, baseline="zeros").explain(IMAGE)
+    fig, (left, right) = plt.subplots(1, 2)
+    try:
+        assert exp.plot(ax=left, image=IMAGE) is left and len(left.get_images()) == 2
+        assert not right.get_images()
+    finally:
+        plt.close(fig)
+    with pytest.raises(DataError, match="shape"):
+        exp.plot(image=np.zeros((5, 5)))
+    with pytest.raises(ParameterError, match="ax must be a matplotlib Axes"):
+        exp.plot(ax="left")
+
+
+def test_a_tree_is_drawn_by_importance_from_zero():
+    exp = corner_explainer(n_samples=200, baseline="zeros").explain(IMAGE, "tree", max_depth=2)
+    ax, bar = exp.plot(image=IMAGE).axes
+    assert bar.get_ylim()[0] == 0 and bar.get_ylabel() == "importance in the surrogate"
+
+
+def test_png_and_svg_are_the_figure_of_plot():
+    from surrogate.render.plots import figure_png
+
     exp = corner_explainer(n_samples=100, baseline="zeros").explain(IMAGE)
     png = exp.to_png(IMAGE)
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert png == exp.to_png(IMAGE) == figure_png(exp.plot(image=IMAGE))
     pil = pytest.importorskip("PIL.Image")
-    picture = pil.open(io.BytesIO(png))
-    assert picture.size == (256, 256) and picture.mode == "RGB"
-    svg = exp._repr_html_()
-    assert svg.startswith("<svg") and svg.count("<g ") == 16 and "segment 0: +" in svg
-    assert "data:image/png;base64," in exp.to_svg(IMAGE)
-    root = ElementTree.fromstring(exp.to_svg(IMAGE))  # well-formed XML
-    assert root.tag.endswith("svg") and len(root.findall("{http://www.w3.org/2000/svg}g")) == 16
+    width, height = pil.open(io.BytesIO(png)).size
+    assert width > 400 and height > 300
+    svg = exp.to_svg(IMAGE)
+    assert svg == exp.to_svg(IMAGE)  # no date, fixed ids
+    root = ElementTree.fromstring(svg)  # well-formed XML
+    assert root.tag.endswith("svg")
+    # the map (grey image and overlay, composited into one) and the colour bar's gradient
+    assert len(root.findall(".//{http://www.w3.org/2000/svg}image")) == 2
+    plain = exp._repr_html_()  # the notebook shows the weights alone, on white
+    assert plain.startswith("<?xml") and plain != svg
     assert exp.heatmap().shape == (16, 16) and exp.heatmap()[0, 0] > 0
     with pytest.raises(DataError, match="shape"):
         exp.to_png(np.zeros((5, 5)))
@@ -325,6 +392,7 @@ def test_digit_demo_and_its_index_check():
 
     exp = explain_digit_demo(3, n_bootstrap=5)
     assert exp.segments.shape == (8, 8) and exp.meta.link == "logit"
+    assert exp.meta.target == "digit 3" and set(exp.outputs) == {f"digit {d}" for d in range(10)}
     assert exp.to_text() and exp.to_markdown() and ImageExplanation.from_json(exp.to_json()) == exp
     with pytest.raises(ParameterError, match="index"):
         explain_digit_demo(5000)

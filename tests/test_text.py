@@ -279,6 +279,61 @@ def test_html_escapes_feature_names_in_titles():
     assert "<x>" not in page and "&lt;x&gt;" in page and 'a"' not in page.split("title=")[1][:10]
 
 
+# ---- figure --------------------------------------------------------------------------------------
+def test_plot_draws_a_bar_per_word_under_the_caption_and_the_text():
+    figure = pytest.importorskip("matplotlib.figure")
+    explainer = TextExplainer(
+        one_word_model("great"), n_samples=300, class_names=["negative", "positive"]
+    )
+    exp = explainer.explain(SENTENCE, max_features=3)
+    fig = exp.plot()
+    assert isinstance(fig, figure.Figure)
+    (ax,) = fig.axes
+    words = [label.get_text() for label in ax.get_yticklabels()]
+    assert words == exp.top_features() and words[0] == "great"
+    bars = {word: bar for word, bar in zip(words, reversed(ax.patches), strict=True)}
+    great = bars["great"]
+    assert great.get_width() == pytest.approx(exp.content.signed_weights()[0]["great"])
+    red, _, blue, _ = great.get_facecolor()
+    assert red > blue  # orange: "great" raises the positive class
+    title = ax.get_title(loc="left")
+    assert "'positive': probability 0.850" in title and "held-out R\u00b2" in title
+    assert SENTENCE in title.replace("\n", " ")
+    assert ax.get_xlabel() == "effect of the word being present (log-odds of 'positive')"
+
+
+def test_tables_state_slopes_for_presence_not_per_sd():
+    pytest.importorskip("matplotlib")
+    from surrogate.render.html import explanation_to_html
+
+    exp = TextExplainer(one_word_model("great"), n_samples=200).explain(SENTENCE)
+    for page in (exp.to_markdown(), explanation_to_html(exp.explanation)):
+        assert "slope (for being present rather than masked out)" in page and "per sd" not in page
+    bars = exp.explanation.plot().axes[0]  # the core explanation's slopes
+    assert bars.get_xlabel().endswith("; for being present rather than masked out)")
+
+
+def test_plot_shows_dollars_as_text_and_cuts_long_texts():
+    pytest.importorskip("matplotlib")
+    text = "It costs $5 and $10, " + "which is a good price " * 30
+    exp = TextExplainer(one_word_model("good"), n_samples=200).explain(text, max_features=2)
+    fig = exp.plot()
+    assert fig._repr_png_().startswith(b"\x89PNG")  # "$5 and $" is not read as a formula
+    title = fig.axes[0].get_title(loc="left")
+    assert "$5 and $10" in title
+    assert title.endswith(f"\u2026\u201d\n(the first 280 of {len(text.strip())} characters)")
+
+
+def test_plot_draws_into_given_axes():
+    plt = pytest.importorskip("matplotlib.pyplot")
+    exp = TextExplainer(one_word_model("great"), n_samples=200).explain(SENTENCE, "tree")
+    fig, ax = plt.subplots()
+    try:
+        assert exp.plot(ax=ax) is ax and ax.get_xlabel() == "importance in the surrogate"
+    finally:
+        plt.close(fig)
+
+
 # ---- torch (optional dependency) ------------------------------------------------------------------
 try:
     import torch
@@ -369,6 +424,7 @@ def test_sentence_demo_renders_in_every_cli_format():
     from surrogate.demo.deep import explain_sentence_demo
 
     exp = explain_sentence_demo("The food was not good at all.", n_bootstrap=5)
-    assert exp.meta.link == "logit" and exp.meta.target == "1"
+    assert exp.meta.link == "logit" and exp.meta.target == "positive"
+    assert set(exp.outputs) == {"negative", "positive"}
     assert "not" in exp.to_text() and exp.to_markdown()
     assert TextExplanation.from_json(exp.to_json()) == exp

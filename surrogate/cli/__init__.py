@@ -74,10 +74,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     text.add_argument("sentence")
     text.add_argument("--format", choices=FORMATS, default="text")
+    text.add_argument(
+        "--html", metavar="FILE", help="also write a page with the highlighted sentence to FILE"
+    )
 
     digit = sub.add_parser("explain-digit", help="explain a digit with the demo CNN")
     digit.add_argument("index", type=int)
     digit.add_argument("--format", choices=FORMATS, default="text")
+    digit.add_argument(
+        "--png", metavar="FILE", help="also write the digit's picture (exp.plot()) to FILE"
+    )
+    digit.add_argument("--html", metavar="FILE", help="also write a page with the picture to FILE")
     return parser
 
 

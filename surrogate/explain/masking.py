@@ -47,6 +47,7 @@ from ..sampling import text as txt
 from ..schema import FeatureSchema
 from ..surrogates import make_surrogate
 from ..surrogates.base import Content
+from .class_names import check_class_names, with_class_names
 from .pipeline import (
     DEFAULT_HOLDOUT_SHARE,
     HOLDOUT_SHARE,
@@ -101,6 +102,7 @@ class _MaskingExplainer(Reseedable, ABC):
         torch_output: Any,
         to_tensor: Any,
         allow_training_mode: bool,
+        class_names: Any,
     ) -> None:
         self.model = model
         self.mode = mode
@@ -117,6 +119,7 @@ class _MaskingExplainer(Reseedable, ABC):
         self.torch_output = torch_output
         self.to_tensor = to_tensor
         self.allow_training_mode = allow_training_mode
+        self.class_names = check_class_names(class_names)
 
     # ---- modality hooks ----------------------------------------------------------------------
     @abstractmethod
@@ -234,7 +237,7 @@ class _MaskingExplainer(Reseedable, ABC):
         )
 
     def _build_scorer(self, probe: Any, to_tensor: Any) -> Scorer:
-        blackbox = as_blackbox(
+        adapter = as_blackbox(
             self.model,
             mode=self.mode,
             row_budget=self.row_budget,
@@ -243,6 +246,7 @@ class _MaskingExplainer(Reseedable, ABC):
             to_tensor=to_tensor,
             allow_training_mode=self.allow_training_mode,
         )
+        blackbox = with_class_names(adapter, self.class_names)
         return Scorer(
             blackbox=blackbox,
             target=Target.resolve(self.target_spec, blackbox),
@@ -286,6 +290,10 @@ class TextExplainer(_MaskingExplainer):
     to_tensor : callable ``(texts, device, dtype) -> tensor``
         Required for torch modules: turns a list of strings into the module's input,
         on ``device`` (the module's own).
+    class_names : sequence of str or mapping, optional
+        Names of a classifier's outputs, in their order (``["negative", "positive"]``),
+        or ``{output: name}`` for every output; they name ``meta.target`` and the
+        ``outputs`` (see :mod:`surrogate.explain.class_names`).
 
     Examples
     --------
@@ -321,6 +329,7 @@ class TextExplainer(_MaskingExplainer):
         torch_output: str | None = None,
         to_tensor: Callable[[list[str], Any, Any], Any] | None = None,
         allow_training_mode: bool = False,
+        class_names: Sequence[str] | dict[Any, str] | None = None,
     ) -> None:
         super().__init__(
             model,
@@ -337,6 +346,7 @@ class TextExplainer(_MaskingExplainer):
             torch_output=torch_output,
             to_tensor=to_tensor,
             allow_training_mode=allow_training_mode,
+            class_names=class_names,
         )
         self.mask = txt.check_mask(mask)
         self.tokenizer = txt.check_tokenizer(tokenizer)
@@ -423,7 +433,7 @@ class ImageExplainer(_MaskingExplainer):
     n_samples : int, default 500
         Every image the model scores for one query, held-out ones included.
     mode, target, keep_probability, kernel, kernel_width, link, holdout_share, random_state,
-    torch_output, allow_training_mode
+    torch_output, allow_training_mode, class_names
         As for :class:`TextExplainer`.
 
     Examples
@@ -461,6 +471,7 @@ class ImageExplainer(_MaskingExplainer):
         torch_output: str | None = None,
         to_tensor: Callable[[np.ndarray, Any, Any], Any] | None = None,
         allow_training_mode: bool = False,
+        class_names: Sequence[str] | dict[Any, str] | None = None,
     ) -> None:
         super().__init__(
             model,
@@ -477,6 +488,7 @@ class ImageExplainer(_MaskingExplainer):
             torch_output=torch_output,
             to_tensor=to_tensor,
             allow_training_mode=allow_training_mode,
+            class_names=class_names,
         )
         self.segmentation = img.check_segmentation(segmentation)
         self.segmentation_options = _segmentation_options(

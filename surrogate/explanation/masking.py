@@ -61,9 +61,6 @@ class MaskedExplanation(ABC):
     def to_frame(self) -> Any:
         return self.explanation.to_frame()
 
-    def plot(self, ax: Any = None) -> Any:
-        return self.explanation.plot(ax=ax)
-
     @abstractmethod
     def _layout_data(self) -> Any:
         """Modality hook (text, image)."""
@@ -122,10 +119,19 @@ class TextExplanation(MaskedExplanation):
         return cls(explanation=explanation, tokens=_tokens_from(data))
 
     def to_html(self) -> str:
-        """Every token highlighted by its weight (escaped HTML; see :mod:`surrogate.render.highlight`)."""
+        """Every token highlighted by its weight, under a headline naming the class (escaped
+        HTML; see :mod:`surrogate.render.highlight`)."""
         from ..render.highlight import text_to_html
 
         return text_to_html(self)
+
+    def plot(self, ax: Any = None) -> Any:
+        """A matplotlib Figure: one bar per word of the explanation, most important on top,
+        under the class, the output, the fidelity figures and the text
+        (:func:`surrogate.render.pictures.text_figure`); drawn into ``ax`` (returned) when given."""
+        from ..render.pictures import text_figure
+
+        return text_figure(self, ax=ax)
 
     def _repr_html_(self) -> str:
         return self.to_html()
@@ -182,7 +188,7 @@ class ImageExplanation(MaskedExplanation):
 
     def heatmap(self) -> np.ndarray:
         """``(H, W)`` array: each pixel carries its segment's weight (linear) or importance."""
-        from ..render.highlight import segment_heatmap
+        from ..render.pictures import segment_heatmap
 
         return segment_heatmap(self)
 
@@ -204,17 +210,29 @@ class ImageExplanation(MaskedExplanation):
             )
         return cls(explanation=explanation, segments=segments)
 
-    def to_png(self, image: Any = None) -> bytes:
-        """PNG heatmap, over ``image`` (grey) when given."""
-        from ..render.highlight import image_to_png
+    def plot(self, ax: Any = None, image: Any = None) -> Any:
+        """A matplotlib Figure: ``image`` (the one explained) in grey when given, each segment
+        tinted by its weight on a symmetric scale (blue lowers the output, orange raises it,
+        white is zero), every segment's border, a colour bar in the explained unit, and a
+        title with the class, the output and the fidelity figures
+        (:func:`surrogate.render.pictures.image_figure`). The explanation keeps only the
+        image's digest, so the image is passed again. Drawn into ``ax`` (returned) when given.
+        """
+        from ..render.pictures import image_figure
 
-        return image_to_png(self, image)
+        return image_figure(self, image, ax=ax)
+
+    def to_png(self, image: Any = None) -> bytes:
+        """The figure of :meth:`plot` as PNG bytes."""
+        from ..render.pictures import image_png
+
+        return image_png(self, image)
 
     def to_svg(self, image: Any = None) -> str:
-        """SVG heatmap overlay: one shape per segment, titled with its weight."""
-        from ..render.highlight import image_to_svg
+        """The figure of :meth:`plot` as SVG text."""
+        from ..render.pictures import image_svg
 
-        return image_to_svg(self, image)
+        return image_svg(self, image)
 
     def _repr_html_(self) -> str:
         return self.to_svg()

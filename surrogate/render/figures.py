@@ -19,7 +19,7 @@ from ..errors import ParameterError
 from ..links import link_value
 from ..surrogates.base import AdditiveContent, LinearContent
 from . import plots
-from .text import explained_scale, value_text
+from .text import explained_scale, slope_basis, value_text
 
 
 def explanation_figure(exp: Any, ax: Any = None):
@@ -56,7 +56,7 @@ def _linear_figure(content: LinearContent, exp: Any, scale: str, ax: Any = None)
     return plots.bars_figure(
         [f"{t.feature} = {value_text(t.value)}" for t in content.terms],
         [t.weight for t in content.terms],
-        xlabel=f"slope ({scale}; per sd, or for having the category)",
+        xlabel=f"slope ({scale}; {slope_basis(content.terms)})",
         signed=True,
         ax=ax,
     )

@@ -50,6 +50,7 @@ from .text import (
     per_unit_text,
     rule_line,
     scale_label,
+    slope_basis,
     stability_line,
 )
 
@@ -257,7 +258,7 @@ def _linear_table(content: LinearContent, scale: str) -> str:
     lines = "".join(f"<p>{escape(line)}</p>" for line in baseline_lines(content, scale))
     return (
         f"{lines}<table><thead><tr><th>feature</th><th>value at query</th>"
-        f"<th>contribution ({escape(scale)})</th><th>slope (per sd, or for having the category)</th>"
+        f"<th>contribution ({escape(scale)})</th><th>slope ({escape(slope_basis(content.terms))})</th>"
         f"<th>slope per unit</th></tr></thead><tbody>{rows}</tbody></table>"
     )
 

@@ -18,6 +18,7 @@ from .text import (
     output_line,
     per_unit_text,
     rule_line,
+    slope_basis,
     stability_line,
     value_text,
 )
@@ -76,7 +77,7 @@ def _linear_table(content: LinearContent, exp: Explanation, scale: str) -> list[
     out += [
         "",
         f"| feature | value at query | contribution ({escape(scale)}) "
-        "| slope (per sd, or for having the category) | slope per unit |",
+        f"| slope ({slope_basis(content.terms)}) | slope per unit |",
         "|---|---|---|---|---|",
     ]
     for t in content.terms:

@@ -70,6 +70,29 @@ def _as_figure(draw, *args, width: float, height: float, ax: Any = None, **optio
         return ax
 
 
+def drawn_figure(draw, *, width: float, height: float, ax: Any = None):
+    """``draw(ax)`` on a fresh matplotlib Figure (returned), or into ``ax`` (returned), under
+    the fixed rc settings."""
+    return _as_figure(draw, width=width, height=height, ax=ax)
+
+
+def figure_svg(fig) -> str:
+    """A figure as SVG under the fixed rc settings: byte-identical for identical drawings."""
+    matplotlib = require("matplotlib", "report")
+    with matplotlib.rc_context(_RC):
+        return _to_svg(fig)
+
+
+def figure_png(fig, dpi: int = 100) -> bytes:
+    """A figure as PNG bytes (no date or software version written, so identical drawings give
+    identical bytes on one matplotlib)."""
+    matplotlib = require("matplotlib", "report")
+    buffer = io.BytesIO()
+    with matplotlib.rc_context(_RC):
+        fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    return buffer.getvalue()
+
+
 def check_axes(ax: Any) -> Any:
     """``ax`` when it is a matplotlib Axes; refused otherwise."""
     axes_module = require("matplotlib.axes", "report")
@@ -300,6 +323,9 @@ __all__ = [
     "bars_figure",
     "calibration_svg",
     "check_axes",
+    "drawn_figure",
+    "figure_png",
+    "figure_svg",
     "histogram_svg",
     "sensitivity_svg",
     "waterfall_figure",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import singledispatch
 from typing import TYPE_CHECKING, Any
@@ -70,14 +71,17 @@ def scale_label(target: Any, link: str, *, probability: bool | None = None) -> s
 
 def explained_scale(exp: Explanation) -> str:
     """:func:`scale_label` of an explanation."""
-    m = exp.meta
+    return scale_label(exp.meta.target, exp.meta.link, probability=outputs_are_probabilities(exp))
+
+
+def outputs_are_probabilities(exp: Explanation) -> bool:
+    """Whether a classifier's outputs at the query read as probabilities (in [0, 1], summing to 1)."""
     outputs = list(exp.outputs.values())
-    probability = (
-        m.mode == "classification"
+    return (
+        exp.meta.mode == "classification"
         and all(0.0 <= v <= 1.0 for v in outputs)
         and math.isclose(sum(outputs), 1.0, abs_tol=1e-6)
     )
-    return scale_label(m.target, m.link, probability=probability)
 
 
 def probability_of(value: float, link: str) -> float | None:
@@ -126,6 +130,14 @@ def rule_line(rule: Rule, position: int, *, ordered: bool, link: str = "identity
         f"{head} THEN {prediction_text(rule.prediction, link)}  "
         f"(coverage {fmt(rule.coverage)}{quality}){mark}"
     )
+
+
+def slope_basis(terms: Sequence[LinearTerm]) -> str:
+    """What a linear surrogate's slopes are per: a number's sd or a category (tables), or a
+    component being present (text and images, whose terms all read "present")."""
+    if terms and all(t.value == "present" for t in terms):
+        return "for being present rather than masked out"
+    return "per sd, or for having the category"
 
 
 def slope_text(term: LinearTerm) -> str:

@@ -150,6 +150,9 @@ class LinearContent:
         other families)."""
         return self.terms
 
+    #: what :meth:`signed_weights` holds
+    weight_kind: ClassVar[str] = "slope"
+
     def signed_weights(self) -> tuple[dict[str, float], bool]:
         """``({feature: weight}, signed)``: the slopes, which have a sign."""
         return {t.feature: t.weight for t in self.terms}, True
@@ -258,6 +261,8 @@ class RuleContent:
 
     def linear_terms(self) -> None:
         return None
+
+    weight_kind: ClassVar[str] = "importance"
 
     def signed_weights(self) -> tuple[dict[str, float], bool]:
         """``({feature: importance}, signed)``: importances, which have no sign."""
@@ -460,6 +465,8 @@ class AdditiveContent:
 
     def linear_terms(self) -> None:
         return None
+
+    weight_kind: ClassVar[str] = "contribution"
 
     def signed_weights(self) -> tuple[dict[str, float], bool]:
         """``({feature: contribution}, signed)``."""
