@@ -313,6 +313,8 @@ class ExplanationSet(Sequence):
                 "family": exp.family,
                 "r2": exp.fidelity.r2,
                 "r2_in_sample": exp.fidelity.r2_in_sample,
+                "r2_population": exp.fidelity.r2_population,
+                "reference": None if exp.scope is None else exp.scope.reference,
                 "mae": exp.fidelity.mae,
                 "agreement": exp.fidelity.agreement,
                 "query_gap": exp.fidelity.query_gap,

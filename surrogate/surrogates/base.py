@@ -126,6 +126,8 @@ class LinearContent:
     frame_columns: ClassVar[tuple[str, ...]] = (
         "feature", "value", "contribution", "slope", "slope_per_unit",
     )
+    #: whether the family states per-feature contributions (against its reference)
+    states_contributions: ClassVar[bool] = True
 
     def contributions(self) -> dict[str, float]:
         """Each term's contribution at the query (terms without one are left out)."""
@@ -259,6 +261,8 @@ class RuleContent:
         "rule", "prediction", "probability", "coverage", "n_covered", "precision", "error",
         "fires",
     )
+    #: trees and rule lists state rules: no per-feature contribution, under any reference
+    states_contributions: ClassVar[bool] = False
 
     @property
     def ordered(self) -> bool:
@@ -458,6 +462,7 @@ class AdditiveContent:
     pairs: tuple[PairTerm, ...] = ()
 
     frame_columns: ClassVar[tuple[str, ...]] = ("feature", "value", "contribution")
+    states_contributions: ClassVar[bool] = True
 
     def contributions(self) -> dict[str, float]:
         """Every shape's value at the query minus its mean over the reference; pairs after
