@@ -67,7 +67,7 @@ def test_the_default_answers_against_the_training_data_on_a_neighbourhood_that_c
 ):
     exp = explainers["training"].explain(table.iloc[3], surrogate="additive")
     assert exp.scope == Scope(
-        reference="training", sampler="qmc", scale=0.5, number_change=0.3, category_change=0.3
+        reference="training", sampler="qmc", scale=0.5, number_change=0.5, category_change=0.3
     )
     assert exp.content.reference.startswith("the training data")
     # the population-scope rows count inside n_samples, from their own share
@@ -75,7 +75,7 @@ def test_the_default_answers_against_the_training_data_on_a_neighbourhood_that_c
     assert (m.n_samples, m.n_fit, m.n_holdout, m.n_population) == (1500, 1049, 300, 150)
     assert m.n_fit + m.n_holdout + m.n_population + 1 == m.n_samples
     assert exp.fidelity.n_population == 150 and exp.fidelity.r2_population is not None
-    assert m.sampler["number_change"] == 0.3
+    assert m.sampler["number_change"] == 0.5
 
 
 def test_a_sampler_option_the_user_sets_is_kept(table):
@@ -192,7 +192,7 @@ def test_every_view_states_the_question_and_both_figures(explainers, table):
         plain = text.replace("\\", "")
         assert "held-out R^2" in plain and shown in plain
         assert "Contributions against the training data" in plain
-        assert "redrawn from its training values in 30% of rows" in plain
+        assert "redrawn from its training values in 50% of rows" in plain
     frame = explainers["training"].explain_many(table.iloc[:2], surrogate="additive").to_frame()
     assert frame["r2_population"].notna().all() and (frame["reference"] == "training").all()
     title = exp.plot().axes[0].get_title(loc="left")
