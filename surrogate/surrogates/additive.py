@@ -33,11 +33,13 @@ credit model (first 20 test applicants) the median held-out R^2 moved by at most
 0.003 for smoothing between 0 and 30; the penalty matters where bins are thin, and
 keeps a linear black box straight.
 
-Each shape is centred on its weighted mean over the neighbourhood, so the
-intercept is the surrogate's mean prediction there, and a feature's
-*contribution* (its shape's value at the query) says how far that feature moves
-the prediction at the query from that mean; intercept plus contributions is the
-prediction at the query. :func:`.contributions.with_reference` restates them
+Each shape is centred on its mean over the problem's reference: a population
+(the training data; main effects from each column's distinct values and counts,
+pairs from its rows) when the problem carries one, else its kernel-weighted mean
+over the neighbourhood. The intercept is then the surrogate's mean prediction over
+that reference, and a feature's *contribution* (its shape's value at the query)
+says how far that feature moves the prediction at the query from that mean;
+intercept plus contributions is the prediction at the query. :func:`.contributions.with_reference` restates them
 against another sample without calling the model.
 
 ``max_features`` keeps the features chosen by group forward selection (each
