@@ -9,7 +9,7 @@ sample had come out differently (a bootstrap of that sample: no extra model call
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -22,7 +22,11 @@ class Fidelity:
     """How closely the surrogate follows the black box.
 
     ``r2`` is the kernel-weighted R^2 on the held-out neighbourhood, ``r2_in_sample``
-    the same on the fitting sample. ``agreement`` (classification) is the weighted
+    the same on the fitting sample. ``r2_population`` is the unweighted R^2 on held-out
+    rows drawn as contributions against a population assume (the query with features
+    replaced by a training row's values), on ``n_population`` rows; None when that check
+    was not made (contributions against the neighbourhood, or an explanation made
+    before it existed) or the black box was constant there. ``agreement`` (classification) is the weighted
     share of rows where surrogate and black box fall on the same side of the
     decision threshold. ``query_gap`` is |black box - surrogate| at the query.
     When the black box is constant, R^2 is undefined: it is None and ``note`` says why.
@@ -38,6 +42,9 @@ class Fidelity:
     n_holdout: int
     n_fit: int
     note: str | None = None
+    r2_population: float | None = None
+    mae_population: float | None = None
+    n_population: int = 0
 
 
 @dataclass(frozen=True)
@@ -99,8 +106,11 @@ def measure_fidelity(
     y_query: float,
     pred_query: float,
     threshold: float | None,
+    y_population: np.ndarray | None = None,
+    pred_population: np.ndarray | None = None,
 ) -> Fidelity:
-    """Every fidelity figure of one local (or global) surrogate."""
+    """Every fidelity figure of one local (or global) surrogate; the population-scope
+    ones when ``y_population`` and ``pred_population`` are given."""
     r2 = weighted_r2(y_hold, pred_hold, w_hold)
     r2_in = weighted_r2(y_fit, pred_fit, w_fit)
     note = None
@@ -109,7 +119,7 @@ def measure_fidelity(
             "The black box is constant in this neighbourhood, so R^2 is undefined; "
             "MAE shows how closely the surrogate reproduces that constant."
         )
-    return Fidelity(
+    fidelity = Fidelity(
         r2=r2,
         r2_in_sample=r2_in,
         mae=weighted_mae(y_hold, pred_hold, w_hold),
@@ -124,6 +134,23 @@ def measure_fidelity(
         n_holdout=int(len(y_hold)),
         n_fit=int(len(y_fit)),
         note=note,
+    )
+    return with_population_fidelity(fidelity, y_population, pred_population)
+
+
+def with_population_fidelity(
+    fidelity: Fidelity, y: np.ndarray | None, pred: np.ndarray | None
+) -> Fidelity:
+    """``fidelity`` with the population-scope figures (unweighted R^2 and MAE, and the rows
+    they rest on) when those rows were scored; unchanged (not checked) otherwise."""
+    if y is None or pred is None or not len(y):
+        return fidelity
+    w = np.ones(len(y))
+    return replace(
+        fidelity,
+        r2_population=weighted_r2(y, pred, w),
+        mae_population=weighted_mae(y, pred, w),
+        n_population=int(len(y)),
     )
 
 

@@ -289,7 +289,14 @@ def test_provenance_is_recorded(logistic_explainer, logistic_world):
     exp = logistic_explainer.explain(X.iloc[0], max_features=4)
     meta = exp.meta
     assert meta.library_version == sg.__version__
-    assert meta.sampler == {"name": "qmc", "scale": 0.5, "category_change": 0.3}
+    fingerprint = meta.sampler.pop("training_numbers_fingerprint")
+    assert len(fingerprint) == 64  # numbers redrawn from their training values (the default)
+    assert meta.sampler == {
+        "name": "qmc",
+        "scale": 0.5,
+        "category_change": 0.3,
+        "number_change": 0.5,
+    }
     assert meta.kernel == {"name": "exponential", "width": 1.0}
     assert meta.surrogate == {
         "family": "linear",
@@ -299,7 +306,8 @@ def test_provenance_is_recorded(logistic_explainer, logistic_world):
     }
     assert meta.random_state_entropy == 0 and meta.random_state_spawn_key == []
     assert len(meta.query_digest) == 32
-    assert meta.n_samples == 600 and meta.n_fit + meta.n_holdout + 1 == 600
+    assert meta.n_samples == 600 and meta.n_fit + meta.n_holdout + meta.n_population + 1 == 600
+    assert meta.n_population == 60 and exp.fidelity.n_population == 60
     assert meta.schema_fingerprint == logistic_explainer.schema.fingerprint()
     assert len(meta.schema_fingerprint) == 64 and len(meta.model_fingerprint) == 64
     assert "LogisticRegression" in meta.model

@@ -266,7 +266,7 @@ def test_auto_stops_earlier_on_a_linear_black_box(adaptive_runs):
     assert len(set(sizes["boosted"])) > 2  # the queries of one block stop at different sizes
     for exp in [e for run in runs.values() for e in run]:
         meta = exp.meta
-        assert meta.n_fit + meta.n_holdout + 1 == meta.n_samples
+        assert meta.n_fit + meta.n_holdout + meta.n_population + 1 == meta.n_samples
         assert (exp.fidelity.n_fit, exp.fidelity.n_holdout) == (meta.n_fit, meta.n_holdout)
         assert meta.n_samples in (START, 2 * START, 4 * START, CAP)
 
@@ -326,7 +326,8 @@ def test_auto_plan(german_credit):
         "stability_target": 0.9,
         "max_samples": 1600,
     }
-    assert (explainer.n_samples, explainer.n_fit + explainer.n_holdout + 1) == (200, 200)
+    split = explainer.n_fit + explainer.n_holdout + explainer.n_population + 1
+    assert (explainer.n_samples, split, explainer.n_population) == (200, 200, 20)
     default = sg.TabularExplainer(easy, X, mode="regression", n_samples="auto")
     assert default.adaptive.sizes() == (500, 1000, 2000, 4000, 8000, 16000)
 

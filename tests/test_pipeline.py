@@ -159,8 +159,9 @@ def test_local_problems_start_with_the_query_and_carry_kernel_weights(table):
     model = CountingModel()
     explainer = TabularExplainer(model, table, n_samples=300, kernel_width=0.8, holdout_share=0.25)
     queries = explainer.prepare(table.iloc[:3])
-    size = Size.of(300, 0.25)
-    assert (explainer.n_fit, explainer.n_holdout) == (size.n_fit, size.n_holdout) == (224, 75)
+    size = Size.of(300, 0.25, pipeline.POPULATION_SHARE)
+    assert (explainer.n_fit, explainer.n_holdout) == (size.n_fit, size.n_holdout) == (194, 75)
+    assert size.n_population == 30  # the population-scope check, inside n_samples
     model.sizes.clear()
     scored = pipeline.score(explainer, queries, size)
     assert model.sizes == [3 * 300]  # three neighbourhoods, each with the query twice, one call
@@ -172,8 +173,21 @@ def test_local_problems_start_with_the_query_and_carry_kernel_weights(table):
         np.testing.assert_array_equal(problem.values_fit[0], query.row)
         assert not problem.z_fit[0].any() and s.d_fit[0] == 0.0
         assert problem.y_fit[0] == model(explainer.schema.decode(query.row[None, :]))[0]
-        assert (len(problem.y_fit), len(problem.y_hold)) == (224, 75)
-        assert problem.z_fit.shape == (224, 3) and problem.z_hold.shape == (75, 3)
+        assert (len(problem.y_fit), len(problem.y_hold), len(problem.y_population)) == (194, 75, 30)
+        assert problem.z_fit.shape == (194, 3) and problem.z_hold.shape == (75, 3)
+        np.testing.assert_array_equal(
+            problem.y_population, model(explainer.schema.decode(problem.values_population))
+        )
+        # from their own stream: the query with some features taken from training rows
+        values, z = explainer.population_rows.sample(
+            query.row, 30, pipeline.seeds_of(explainer, query).population
+        )
+        np.testing.assert_array_equal(values, problem.values_population)
+        np.testing.assert_array_equal(z, problem.z_population)
+        training = explainer.schema.encode(table)
+        for column in range(3):
+            moved = values[:, column] != query.row[column]
+            assert np.isin(values[moved, column], training[:, column]).all()
         # outputs stay with their rows
         np.testing.assert_array_equal(
             problem.y_fit, model(explainer.schema.decode(problem.values_fit))

@@ -155,17 +155,26 @@ def test_another_root_gives_other_streams():
     assert streams(query_seeds(child, ROW)) != mine
 
 
-def test_the_three_purposes_get_independent_streams():
-    assert PURPOSES == ("fit", "holdout", "bootstrap")
+def test_the_four_purposes_get_independent_streams():
+    assert PURPOSES == ("fit", "holdout", "bootstrap", "population")
     seeds = query_seeds(np.random.SeedSequence(0), ROW)
-    fit, holdout, bootstrap = streams(seeds)
-    assert len({tuple(fit), tuple(holdout), tuple(bootstrap)}) == 3
-    draws = [
-        np.random.default_rng(s).random(1000) for s in (seeds.fit, seeds.holdout, seeds.bootstrap)
-    ]
-    for i in range(3):
-        for j in range(i + 1, 3):
+    purposes = (seeds.fit, seeds.holdout, seeds.bootstrap, seeds.population)
+    assert len({tuple(s.generate_state(4)) for s in purposes}) == 4
+    draws = [np.random.default_rng(s).random(1000) for s in purposes]
+    for i in range(4):
+        for j in range(i + 1, 4):
             assert abs(np.corrcoef(draws[i], draws[j])[0, 1]) < 0.15
+
+
+def test_the_population_stream_leaves_the_earlier_streams_as_they_were():
+    # spawned last, so fit, holdout and bootstrap are the children 0, 1, 2 they always were
+    seeds = query_seeds(np.random.SeedSequence(0), ROW)
+    base = np.random.SeedSequence(
+        entropy=[0, seeds.digest], spawn_key=()
+    )
+    fit, holdout, bootstrap = base.spawn(3)
+    for old, new in ((fit, seeds.fit), (holdout, seeds.holdout), (bootstrap, seeds.bootstrap)):
+        assert np.array_equal(old.generate_state(4), new.generate_state(4))
 
 
 def test_query_seeds_touch_no_global_rng():

@@ -194,7 +194,7 @@ def explain_in_rounds(
     done: list = []
     failed: list = []
     for round_, n in enumerate(sizes):
-        size = Size.of(n, explainer.holdout_share)
+        size = Size.of(n, explainer.holdout_share, explainer.population_share)
         explained, lost = explain_queries(explainer, pending, size, run, round_)
         failed += lost
         pending = []

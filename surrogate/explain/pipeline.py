@@ -11,10 +11,12 @@ of one size the pipeline then runs::
 
 Row layout of one query's scored block (``n_samples`` rows in all)::
 
-    [query, n_fit - 1 sampled rows | n_holdout held-out rows | query again]
+    [query, n_fit - 1 sampled rows | n_holdout held-out rows | n_population rows | query again]
 
 The fitting sample starts with the query itself; the held-out rows come from an
-independent seed stream; the query is scored a second time, in the same call, to
+independent seed stream; so do the population-scope rows, when the modality states
+contributions against a population (see :mod:`surrogate.sampling.population`; tables
+with ``reference="training"``); the query is scored a second time, in the same call, to
 detect a non-deterministic black box. The blocks of all queries of a chunk are
 stacked and scored in as few model calls as the row budget allows
 (:meth:`~surrogate.blackbox.BlackBox.predict_blocks`), so a query's explanation
@@ -32,12 +34,20 @@ import numpy as np
 from .._validation import Interval, Options, check
 from ..blackbox import BlackBox, Target
 from ..errors import ModelOutputError, ParameterError, SurrogateError, UnknownOptionError
-from ..explanation import Explanation, Failure, NeighbourhoodSummary, Provenance
-from ..fidelity import Stability, effective_sample_size
+from ..explanation import Explanation, Failure, NeighbourhoodSummary, Provenance, Scope
+from ..fidelity import Fidelity, Stability, effective_sample_size
 from ..kernels import kernel_weights
 from ..links import LINKS, apply_link
 from ..schema import Feature
-from ..surrogates.base import Content, LocalFit, LocalProblem, ReferencePoint, local_fidelity
+from ..surrogates.additive import NEIGHBOURHOOD
+from ..surrogates.base import (
+    Content,
+    LocalFit,
+    LocalProblem,
+    ReferencePoint,
+    fidelity_threshold,
+    local_fidelity,
+)
 from .parallel import fit_problems
 from .seeding import QuerySeeds, query_seeds, round_seeds
 
@@ -52,10 +62,17 @@ MAX_SAMPLES = 10_000_000
 MIN_SAMPLES = 50
 N_SAMPLES = Interval(int, MIN_SAMPLES, MAX_SAMPLES)
 HOLDOUT_SHARE = Interval(float, 0.05, 0.5)
+#: share of ``n_samples`` drawn for the population-scope check, when there is one: 500
+#: rows at the default 5000 put its R^2 within a few hundredths of its value
+POPULATION_SHARE = 0.1
 ROW_BUDGET = Interval(int, 1)
 ON_ERROR = Options(("raise", "record"))
 #: fewer effective held-out rows (Kish) than this get a warning on the explanation
 MIN_HOLDOUT_ESS = 10
+#: what contributions may be measured against: a population (tables: the training
+#: data), or the fitting neighbourhood with its kernel weights
+REFERENCES = Options(("training", "neighbourhood"))
+NEIGHBOURHOOD_REFERENCE = "neighbourhood"
 
 
 # ---- what a modality hands the pipeline ---------------------------------------------------------
@@ -66,11 +83,18 @@ class Size:
     n_samples: int
     n_fit: int
     n_holdout: int
+    n_population: int = 0
 
     @classmethod
-    def of(cls, n_samples: int, holdout_share: float) -> Size:
+    def of(cls, n_samples: int, holdout_share: float, population_share: float = 0.0) -> Size:
         n_holdout = max(1, int(round(holdout_share * n_samples)))
-        return cls(n_samples=n_samples, n_fit=n_samples - n_holdout - 1, n_holdout=n_holdout)
+        n_population = int(round(population_share * n_samples)) if population_share else 0
+        return cls(
+            n_samples=n_samples,
+            n_fit=n_samples - n_holdout - n_population - 1,
+            n_holdout=n_holdout,
+            n_population=n_population,
+        )
 
 
 @dataclass(frozen=True)
@@ -157,6 +181,8 @@ class Scored:
     y_fit: np.ndarray
     y_hold: np.ndarray
     problem: LocalProblem | None = field(default=None, compare=False)
+    #: the population-scope rows (values, z) and the black box on them; None without them
+    population: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
 
 # ---- the pipeline -------------------------------------------------------------------------------
@@ -223,15 +249,27 @@ def score(
         modality.sampler.sample(q.row, size.n_holdout, s.holdout)
         for q, s in zip(queries, seeds, strict=True)
     ]  # the held-out stream, as in held_out_rows
+    populations = [population_rows(modality, q, s, size) for q, s in zip(queries, seeds, strict=True)]
     blocks = [
-        np.concatenate([q.row[None, :], f.values, h.values, q.row[None, :]])
-        for q, f, h in zip(queries, fits, holds, strict=True)
+        np.concatenate([q.row[None, :], f.values, h.values, p[0], q.row[None, :]])
+        for q, f, h, p in zip(queries, fits, holds, populations, strict=True)
     ]
     outputs = _predict(queries, blocks)
     return [
-        _scored(q, s, f, h, out, size)
-        for q, s, f, h, out in zip(queries, seeds, fits, holds, outputs, strict=True)
+        _scored(q, s, f, h, p, out, size)
+        for q, s, f, h, p, out in zip(queries, seeds, fits, holds, populations, outputs, strict=True)
     ]
+
+
+def population_rows(
+    modality: Modality, query: Query, seeds: QuerySeeds, size: Size
+) -> tuple[np.ndarray, np.ndarray]:
+    """The query's population-scope rows (values, z), from their own seed stream; none
+    when the size has no room for them."""
+    if not size.n_population:
+        return np.empty((0, len(query.row))), np.empty((0, len(query.z_names)))
+    rows = modality.population_rows  # type: ignore[attr-defined]  # a modality with a population
+    return rows.sample(query.row, size.n_population, seeds.population)
 
 
 def _predict(queries: Sequence[Query], blocks: list[np.ndarray]) -> list[np.ndarray]:
@@ -250,7 +288,9 @@ def _predict(queries: Sequence[Query], blocks: list[np.ndarray]) -> list[np.ndar
     return outputs  # type: ignore[return-value]
 
 
-def _scored(query: Query, seeds: QuerySeeds, fit, hold, out: np.ndarray, size: Size) -> Scored:
+def _scored(
+    query: Query, seeds: QuerySeeds, fit, hold, population, out: np.ndarray, size: Size
+) -> Scored:
     first, again = out[0], out[-1]
     check_deterministic(first, again)
     scorer = query.scorer
@@ -270,23 +310,29 @@ def _scored(query: Query, seeds: QuerySeeds, fit, hold, out: np.ndarray, size: S
         outputs_query=first,
         target_index=target,
         y_fit=y[: size.n_fit],
-        y_hold=y[size.n_fit :],
+        y_hold=y[size.n_fit : size.n_fit + size.n_holdout],
+        population=(*population, y[size.n_fit + size.n_holdout :]) if size.n_population else None,
     )
 
 
 def local_problem(modality: Modality, s: Scored) -> LocalProblem:
     """The surrogate's data for one query, refused when the kernel leaves too few rows."""
+    w_fit = kernel_weights(modality.kernel, s.d_fit, modality.kernel_width)
+    values_population, z_population, y_population = s.population or (None, None, None)
     problem = LocalProblem(
         z_fit=s.z_fit,
         values_fit=s.values_fit.astype(np.float64, copy=False),
         y_fit=s.y_fit,
-        w_fit=kernel_weights(modality.kernel, s.d_fit, modality.kernel_width),
+        w_fit=w_fit,
         z_hold=s.z_hold,
         values_hold=s.values_hold.astype(np.float64, copy=False),
         y_hold=s.y_hold,
         w_hold=kernel_weights(modality.kernel, s.d_hold, modality.kernel_width),
         threshold=s.query.scorer.threshold,
-        reference=reference_point(modality, s.query),
+        reference=reference_point(modality, s.query, s.z_fit, w_fit),
+        z_population=z_population,
+        values_population=values_population,
+        y_population=y_population,
     )
     ess_fit, ess_hold, need = _weight_sizes(problem, s.query)
     if ess_fit < need or ess_hold < 2:
@@ -298,10 +344,20 @@ def local_problem(modality: Modality, s: Scored) -> LocalProblem:
     return problem
 
 
-def reference_point(modality: Modality, query: Query) -> ReferencePoint | None:
-    """Where the query's contributions are measured from, when its modality states one."""
+def reference_point(
+    modality: Modality, query: Query, z_fit: np.ndarray, w_fit: np.ndarray
+) -> ReferencePoint | None:
+    """Where the query's contributions are measured from, when its modality states one:
+    its population (``reference="training"``), or the fitting neighbourhood with its
+    kernel weights (``reference="neighbourhood"``), where every family centres alike."""
     stated = getattr(modality, "reference_point", None)
-    return None if stated is None else stated(query.row)
+    if stated is None:
+        return None
+    if getattr(modality, "reference", None) == NEIGHBOURHOOD_REFERENCE:
+        total = w_fit.sum()
+        z = w_fit @ z_fit / total if total > 0 else np.zeros(z_fit.shape[1])
+        return ReferencePoint(NEIGHBOURHOOD, z)
+    return stated(query.row)
 
 
 def _weight_sizes(problem: LocalProblem, query: Query) -> tuple[float, float, int]:
@@ -362,10 +418,35 @@ def assemble(
             ),
         ),
         meta=provenance(modality, s, family),
-        warnings=modality.query_warnings(s.query, s.size) + _weight_warnings(problem, s.query),
+        warnings=modality.query_warnings(s.query, s.size)
+        + _weight_warnings(problem, s.query)
+        + population_warnings(fidelity, family),
         notes=fit.notes + modality.query_notes(s.query) + ((CONSTANT_NOTE,) if constant else ()),
+        scope=scope_of(modality),
     )
 
+
+def scope_of(modality: Modality) -> Scope | None:
+    """The question the modality's explanations answer (None when it states none)."""
+    scope = getattr(modality, "scope", None)
+    return None if scope is None else scope()
+
+
+def population_warnings(fidelity: Fidelity, family: Any) -> tuple[str, ...]:
+    """A warning when the population-scope R^2 falls below the family's fidelity threshold:
+    contributions stated against the population are then not certified."""
+    r2 = fidelity.r2_population
+    threshold = fidelity_threshold(family)
+    if r2 is None or r2 >= threshold:
+        return ()
+    local = "n/a" if fidelity.r2 is None else f"{fidelity.r2:.3f}"
+    return (
+        f"Population-scope R^2 {r2:.3f} is below {threshold:g}: on rows that take features "
+        "from the training data the surrogate does not follow the black box, so its "
+        f"contributions against the training data are not certified (held-out R^2 {local} "
+        "holds near the query only). Read them as local, explain with "
+        "reference='neighbourhood', or choose a family that follows the model there.",
+    )
 
 #: why a constant neighbourhood gets no stability figure
 CONSTANT_NOTE = (
@@ -401,6 +482,7 @@ def provenance(modality: Modality, s: Scored, family: Any) -> Provenance:
         n_samples=s.size.n_samples,
         n_fit=s.size.n_fit,
         n_holdout=s.size.n_holdout,
+        n_population=s.size.n_population,
         schema_fingerprint=s.query.schema_fingerprint,
         model_fingerprint=scorer.fingerprint,
         model=scorer.blackbox.description(),

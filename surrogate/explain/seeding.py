@@ -18,7 +18,9 @@ import numpy as np
 
 from ..errors import ParameterError
 
-PURPOSES = ("fit", "holdout", "bootstrap")
+#: a query's seed streams, spawned in this order: a purpose added later comes last, so
+#: the streams of the earlier ones stay what they were
+PURPOSES = ("fit", "holdout", "bootstrap", "population")
 
 
 def root_sequence(random_state: Any) -> np.random.SeedSequence:
@@ -86,12 +88,14 @@ def _canonical_value(v: Any) -> Any:
 
 @dataclass(frozen=True)
 class QuerySeeds:
-    """Independent streams for one query: fitting sample, held-out sample, bootstrap."""
+    """Independent streams for one query: fitting sample, held-out sample, bootstrap, and
+    the held-out rows of the population-scope check."""
 
     fit: np.random.SeedSequence
     holdout: np.random.SeedSequence
     bootstrap: np.random.SeedSequence
     digest: int
+    population: np.random.SeedSequence
 
 
 def query_seeds(root: np.random.SeedSequence, readable_row: dict[str, Any]) -> QuerySeeds:
@@ -100,12 +104,14 @@ def query_seeds(root: np.random.SeedSequence, readable_row: dict[str, Any]) -> Q
     base = np.random.SeedSequence(
         entropy=[*map(int, root_entropy), digest], spawn_key=tuple(root.spawn_key)
     )
-    fit, holdout, bootstrap = base.spawn(len(PURPOSES))
-    return QuerySeeds(fit=fit, holdout=holdout, bootstrap=bootstrap, digest=digest)
+    fit, holdout, bootstrap, population = base.spawn(len(PURPOSES))
+    return QuerySeeds(
+        fit=fit, holdout=holdout, bootstrap=bootstrap, digest=digest, population=population
+    )
 
 
 #: spawn-key element marking the seed streams of the later rounds of ``n_samples="auto"``
-#: (the bytes of "auto"); a query's own streams use the keys 0, 1, 2 at that position
+#: (the bytes of "auto"); a query's own streams use the keys 0 to 3 at that position
 ROUND_KEY = 0x6175746F
 
 
@@ -114,5 +120,7 @@ def round_seeds(seeds: QuerySeeds, root: np.random.SeedSequence, round_: int) ->
     base = np.random.SeedSequence(
         entropy=seeds.fit.entropy, spawn_key=(*root.spawn_key, ROUND_KEY, round_)
     )
-    fit, holdout, bootstrap = base.spawn(3)
-    return QuerySeeds(fit=fit, holdout=holdout, bootstrap=bootstrap, digest=seeds.digest)
+    fit, holdout, bootstrap, population = base.spawn(len(PURPOSES))
+    return QuerySeeds(
+        fit=fit, holdout=holdout, bootstrap=bootstrap, digest=seeds.digest, population=population
+    )

@@ -14,6 +14,7 @@ from .local import (
     Failure,
     NeighbourhoodSummary,
     Provenance,
+    Scope,
     contributions,
     top_features,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "Failure",
     "Provenance",
     "NeighbourhoodSummary",
+    "Scope",
     "GlobalExplanation",
     "GlobalFidelity",
     "MaskedExplanation",

@@ -9,6 +9,10 @@ read approximately.
 Minor versions: 1.1 added ``meta.threshold`` (the decision threshold of agreement and
 rule precision), and to linear terms their ``contribution`` at the query with the
 content's ``baseline`` and ``reference`` (see :class:`~surrogate.surrogates.base.LinearContent`).
+1.2 added the explanation's ``scope`` (the question it answers: the reference of its
+contributions, and its neighbourhood's scale and redraws), the population-scope
+fidelity (``fidelity.r2_population``, ``mae_population``, ``n_population``) and
+``meta.n_population``; older documents read them as not stated and not checked.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import numpy as np
 
 from ..errors import ExplanationFormatError
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 
 def canonical_json(document: Any, *, indent: int | None = None) -> str:

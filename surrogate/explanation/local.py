@@ -52,6 +52,40 @@ class Provenance:
     #: decision threshold of agreement and rule precision, in the output's scale (a
     #: probability for probabilities; None: regression without one); schema 1.1
     threshold: float | None = None
+    #: rows of the population-scope check, inside ``n_samples``; schema 1.2
+    n_population: int = 0
+
+
+#: what ``Scope.reference`` may be: the training data, or the fitting neighbourhood
+REFERENCE_OPTIONS = ("training", "neighbourhood")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The question an explanation answers (schema 1.2): where its surrogate was fitted,
+    and what its contributions are measured against.
+
+    ``reference``: "training" (each contribution is the term at the query minus its
+    mean over the training data, whatever the family) or "neighbourhood" (minus its
+    kernel-weighted mean over the fitting neighbourhood). ``sampler`` names the
+    neighbourhood's scheme; ``scale`` is its numbers' spread around the query in
+    training standard deviations (None for a scheme without one, such as "lime");
+    ``number_change`` the share of a number's draws taken from its training values
+    instead (0: numbers stay near the query); ``category_change`` the share of a
+    category's redrawn from its training frequencies (None: not stated).
+    """
+
+    reference: str
+    sampler: str
+    scale: float | None = None
+    number_change: float = 0.0
+    category_change: float | None = None
+
+    @property
+    def population_checked(self) -> bool:
+        """Whether fidelity is checked at the population scope (contributions against a
+        population need it; against the neighbourhood it is not checked)."""
+        return self.reference == "training"
 
 
 @dataclass(frozen=True)
@@ -82,6 +116,9 @@ class Explanation:
     notes: tuple[
         str, ...
     ] = ()  # facts about how it was made, said in words (e.g. what "auto" chose)
+    #: the question it answers (None: not stated, as in text and image explanations and
+    #: documents before schema 1.2)
+    scope: Scope | None = None
 
     # ---- reading -------------------------------------------------------------------
     @property
@@ -276,6 +313,8 @@ class ExplanationSet(Sequence):
                 "family": exp.family,
                 "r2": exp.fidelity.r2,
                 "r2_in_sample": exp.fidelity.r2_in_sample,
+                "r2_population": exp.fidelity.r2_population,
+                "reference": _reference_of(exp),
                 "mae": exp.fidelity.mae,
                 "agreement": exp.fidelity.agreement,
                 "query_gap": exp.fidelity.query_gap,
@@ -337,6 +376,13 @@ class ExplanationSet(Sequence):
         return f"ExplanationSet({len(self)} explanations, {len(self.failures)} failures)"
 
 
+def _reference_of(exp: Any) -> str | None:
+    """What an explanation's contributions are against (None: not stated, as for text and
+    image explanations, which carry no scope)."""
+    scope = getattr(exp, "scope", None)
+    return None if scope is None else scope.reference
+
+
 def top_features(content: Content, k: int | None = None) -> list[str]:
     """Features of a surrogate, most important first (linear: |weight|; tree, rules: importance;
     additive: |contribution|, features with none left out)."""
@@ -363,5 +409,6 @@ __all__ = [
     "Failure",
     "Provenance",
     "NeighbourhoodSummary",
+    "Scope",
     "top_features",
 ]

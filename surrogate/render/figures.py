@@ -19,13 +19,36 @@ from ..errors import ParameterError
 from ..links import link_value
 from ..surrogates.base import AdditiveContent, LinearContent
 from . import plots
-from .text import explained_scale, slope_basis, value_text
+from .text import explained_scale, fmt, neighbourhood_text, slope_basis, value_text
 
 
 def explanation_figure(exp: Any, ax: Any = None):
     """A matplotlib Figure of one explanation (module doc); drawn into ``ax`` (and ``ax``
-    returned) when given."""
-    return _figure(exp.content, exp, explained_scale(exp), ax)
+    returned) when given. Its title states the question: what contributions are against,
+    and the fidelity near the query and at the population scope."""
+    drawn = _figure(exp.content, exp, explained_scale(exp), ax)
+    caption = scope_caption(exp)
+    if caption:
+        axes = drawn if ax is not None else drawn.axes[0]
+        axes.set_title(caption, fontsize=7, loc="left")
+    return drawn
+
+
+def scope_caption(exp: Any) -> str:
+    """Two short lines: the reference and the neighbourhood, then both fidelity figures
+    (empty for an explanation that states no scope)."""
+    scope = getattr(exp, "scope", None)
+    if scope is None:
+        return ""
+    f = exp.fidelity
+    population = (
+        f"population-scope R\u00b2 {fmt(f.r2_population)}" if f.n_population else "population scope not checked"
+    )
+    against = "training data" if scope.population_checked else "fitting neighbourhood"
+    return (
+        f"Against the {against}; {neighbourhood_text(scope)}\n"
+        f"held-out R\u00b2 {fmt(f.r2)} near the query, {population}"
+    )
 
 
 @singledispatch

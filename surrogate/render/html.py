@@ -50,6 +50,7 @@ from .text import (
     per_unit_text,
     rule_line,
     scale_label,
+    scope_lines,
     slope_basis,
     stability_line,
 )
@@ -388,7 +389,8 @@ def explanation_to_html(exp: Explanation) -> str:
         f"<h4>Explanation of {escape(str(m.target))} ({escape(exp.family)} surrogate, "
         f"fitted in {escape(scale)})</h4>"
         f"<p>{escape(output_line(exp))}</p>"
-        f"<p>Fidelity: {escape(fidelity_line(exp))}</p>"
+        + "".join(f"<p>{escape(line)}</p>" for line in scope_lines(exp))
+        + f"<p>Fidelity: {escape(fidelity_line(exp))}</p>"
         f"<p>Stability: {escape(stability_line(exp))}</p>"
         f"{body}{_remarks(exp.notes, exp.warnings, exp.fidelity.note)}</div>"
     )
@@ -431,6 +433,7 @@ def explanation_set_to_html(explanations: ExplanationSet, k: int = 5) -> str:
             "query",
             "prediction",
             "held-out R\u00b2",
+            "population-scope R\u00b2",
             f"top-{k} Jaccard",
             "top features",
             "notes and warnings",
@@ -439,6 +442,7 @@ def explanation_set_to_html(explanations: ExplanationSet, k: int = 5) -> str:
     rows = "".join(
         "<tr>"
         f"<td>{index}</td><td>{exp.prediction:.4f}</td><td>{_number(exp.fidelity.r2, 3)}</td>"
+        f"<td>{_population_cell(exp)}</td>"
         f"<td>{_number(exp.stability.top_k_jaccard, 3)}</td>"
         f"<td>{escape(', '.join(exp.top_features(k)))}</td>"
         f"<td>{'<br>'.join(escape(t) for t in (*exp.notes, *exp.warnings))}</td>"
@@ -455,6 +459,13 @@ def explanation_set_to_html(explanations: ExplanationSet, k: int = 5) -> str:
         f"<p>{len(explanations)} explanations, {len(explanations.failures)} failures</p>"
         f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>{failed}</div>"
     )
+
+
+def _population_cell(exp: Explanation) -> str:
+    """The population-scope R^2 of a summary row; "not checked" where no check was made."""
+    if exp.fidelity.n_population:
+        return _number(exp.fidelity.r2_population, 3)
+    return "not checked"
 
 
 def explanation_repr_html(exp: Explanation) -> str:

@@ -18,6 +18,7 @@ from .text import (
     output_line,
     per_unit_text,
     rule_line,
+    scope_lines,
     slope_basis,
     stability_line,
     value_text,
@@ -52,6 +53,7 @@ def explanation_to_markdown(exp: Explanation) -> str:
         f"### Explanation of {escape(m.target)} ({escape(exp.family)} surrogate)",
         "",
         f"- {escape(output_line(exp))} (mode {escape(m.mode)}, fitted in {escape(scale)})",
+        *[f"- {escape(line)}" for line in scope_lines(exp)],
         f"- Fidelity: {escape(fidelity_line(exp))}",
         f"- Stability: {escape(stability_line(exp))}",
     ]

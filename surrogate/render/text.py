@@ -33,7 +33,7 @@ from ..surrogates.base import (
 )
 
 if TYPE_CHECKING:
-    from ..explanation import Explanation
+    from ..explanation import Explanation, Scope
 
 
 #: additive surrogates: terms listed by name; the others are summed on one line
@@ -94,6 +94,7 @@ def fidelity_line(exp: Explanation) -> str:
     parts = [
         f"held-out R^2 {fmt(f.r2)}",
         f"in-sample R^2 {fmt(f.r2_in_sample)}",
+        *([] if exp.scope is None else [population_fidelity_text(exp)]),
         f"MAE {fmt(f.mae)}",
     ]
     if f.agreement is not None:
@@ -101,6 +102,65 @@ def fidelity_line(exp: Explanation) -> str:
         parts.append(f"agreement {fmt(f.agreement)}{at}")
     parts.append(f"gap at query {fmt(f.query_gap)}")
     return ", ".join(parts)
+
+
+def population_fidelity_text(exp: Explanation) -> str:
+    """The population-scope R^2, or why it was not checked."""
+    f = exp.fidelity
+    if f.n_population:
+        return (
+            f"population-scope R^2 {fmt(f.r2_population)} (on {f.n_population} rows taking "
+            "features from training rows)"
+        )
+    scope = exp.scope
+    why = (
+        "contributions against the neighbourhood"
+        if scope is None or not scope.population_checked
+        else "the sampler cannot state rows from the population"
+    )
+    return f"population-scope R^2 not checked ({why})"
+
+
+def reference_text(scope: Scope) -> str:
+    """What contributions are measured against, in words."""
+    if scope.population_checked:
+        return "the training data (numbers at their mean, categories at their training frequencies)"
+    return "the fitting neighbourhood (its kernel-weighted mean)"
+
+
+def neighbourhood_text(scope: Scope) -> str:
+    """How the neighbourhood was drawn: its numbers' scale and the redraws from the population."""
+    parts = []
+    if scope.number_change >= 1.0:
+        parts.append("every number drawn from its training distribution")
+    elif scope.scale is not None:
+        around = f"numbers drawn around the query (sd {scope.scale:g} training sd)"
+        if scope.number_change > 0:
+            around += f", each redrawn from its training values in {scope.number_change:.0%} of rows"
+        parts.append(around)
+    if scope.category_change is not None:
+        if scope.category_change >= 1.0:
+            parts.append("every category drawn from its training frequencies")
+        else:
+            parts.append(
+                f"categories redrawn from their training frequencies in "
+                f"{scope.category_change:.0%} of rows"
+            )
+    return f"{scope.sampler} sampler" + (": " + "; ".join(parts) if parts else "")
+
+
+def scope_lines(exp: Explanation) -> list[str]:
+    """The question the explanation answers: its reference and its neighbourhood (none when
+    it states no scope)."""
+    scope = exp.scope
+    if scope is None:
+        return []
+    against = (
+        f"Contributions against {reference_text(scope)}"
+        if exp.content.states_contributions
+        else f"Contributions: none (a {exp.family} states rules, not per-feature contributions)"
+    )
+    return [against, f"Neighbourhood: {neighbourhood_text(scope)}"]
 
 
 def stability_line(exp: Explanation) -> str:
@@ -203,6 +263,7 @@ def explanation_to_text(exp: Explanation) -> str:
     lines = [
         f"Explanation of {m.target!r} ({m.mode}, {exp.family} surrogate fitted in {scale})",
         output_line(exp),
+        *scope_lines(exp),
         f"Fidelity: {fidelity_line(exp)}",
     ]
     if exp.fidelity.note:

@@ -251,6 +251,21 @@ class GaussianSampler:
         distance = np.sqrt(reach.sum(axis=1) / self._n_movable)
         return Neighborhood(values=values, z=z, distance=distance)
 
+    def z_of(self, query: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """``z`` of any rows ``values`` (values view) around ``query``, as :meth:`sample`
+        states it: numbers' standardised offsets (0 where either value is missing),
+        categories' and point states' -1 where they differ from the query's."""
+        z = np.zeros((len(values), len(self.z_names)), dtype=np.float64)
+        for j in self._numeric:
+            unit = float(self.schema.features[j].scale or 1.0)
+            z[:, j] = np.nan_to_num((values[:, j] - query[j]) / unit, nan=0.0)
+        for j in self._categorical:
+            z[:, j] = -(values[:, j] != query[j]).astype(np.float64)
+        p = len(self.schema)
+        for k, (j, v) in enumerate(self._flags):
+            z[:, p + k] = -((values[:, j] == v) != (query[j] == v)).astype(np.float64)
+        return z
+
     def point_mass_notes(self, query: np.ndarray) -> tuple[str, ...]:
         """The kept point masses in words, for the explanation of ``query`` (values view).
 
@@ -569,6 +584,9 @@ class LimeSampler:
     name = "lime"
     #: ``make_sampler`` passes the training values to samplers that set this.
     needs_training_values = True
+    #: every number and category is drawn from its training distribution, whatever the query's
+    number_change = 1.0
+    category_change = 1.0
 
     def __init__(self, schema: FeatureSchema, *, training_values: np.ndarray | None = None) -> None:
         self.schema = schema
@@ -607,6 +625,16 @@ class LimeSampler:
         mean of its indicator over the training data); None when ``j`` is not binned."""
         bins = self._bins.get(j)
         return None if bins is None else bins.share(value)
+
+    def z_of(self, query: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """``z`` of any rows ``values`` (values view) around ``query``, as :meth:`sample`
+        states it: -1 where a row's bin (category) differs from the query's."""
+        z = np.zeros((len(values), len(self.schema)), dtype=np.float64)
+        for j, bins in self._bins.items():
+            z[:, j] = -(bins.index(values[:, j]) != bins.index(query[j : j + 1])).astype(np.float64)
+        for j in self._categorical:
+            z[:, j] = -(values[:, j] != query[j]).astype(np.float64)
+        return z
 
     def _fingerprint(self) -> str:
         digest = hashlib.sha256()

@@ -33,11 +33,13 @@ credit model (first 20 test applicants) the median held-out R^2 moved by at most
 0.003 for smoothing between 0 and 30; the penalty matters where bins are thin, and
 keeps a linear black box straight.
 
-Each shape is centred on its weighted mean over the neighbourhood, so the
-intercept is the surrogate's mean prediction there, and a feature's
-*contribution* (its shape's value at the query) says how far that feature moves
-the prediction at the query from that mean; intercept plus contributions is the
-prediction at the query. :func:`.contributions.with_reference` restates them
+Each shape is centred on its mean over the problem's reference: a population
+(the training data; main effects from each column's distinct values and counts,
+pairs from its rows) when the problem carries one, else its kernel-weighted mean
+over the neighbourhood. The intercept is then the surrogate's mean prediction over
+that reference, and a feature's *contribution* (its shape's value at the query)
+says how far that feature moves the prediction at the query from that mean;
+intercept plus contributions is the prediction at the query. :func:`.contributions.with_reference` restates them
 against another sample without calling the model.
 
 ``max_features`` keeps the features chosen by group forward selection (each
@@ -85,6 +87,7 @@ from .base import (
     NumberShape,
     PairAxis,
     PairTerm,
+    Population,
     bootstrap_counts,
     leave_one_out_r2,
     leave_one_out_rows,
@@ -100,6 +103,8 @@ DEFAULT_SMOOTHING = 10.0
 MIN_ROWS = 20
 #: levels per feature on the coarse grid of a pairwise term
 COARSE_LEVELS = 6
+#: ``reference`` of contributions measured against the fitting neighbourhood (kernel-weighted)
+NEIGHBOURHOOD = "neighbourhood"
 #: features compared in the bootstrap top-k Jaccard
 STABILITY_K = 5
 #: a feature joins in forward selection only if it lowers the penalised residual sum of
@@ -394,33 +399,45 @@ class AdditiveSurrogate(Family):
         problem = q.problem
         design = q.design
         beta = q.purified(q.beta_full()[:, None])[:, 0]
-        w = problem.w_fit
-        xbar = q.weighted_mean_row(w)
+        population = None if problem.reference is None else problem.reference.population
+        # the reference the shapes are centred on: the population's mean design row, or
+        # the fitting neighbourhood's (kernel-weighted)
+        xbar = (
+            q.weighted_mean_row(problem.w_fit)
+            if population is None
+            else _population_mean_row(design, population)
+        )
         xq = q.x_query()
         contributions = design.term_sums((xq - xbar) * beta)
-        content = _content(q, beta, xbar, contributions, features)
+        name = NEIGHBOURHOOD if population is None else problem.reference.name  # type: ignore[union-attr]
+        content = _content(q, beta, xbar, contributions, features, name)
         main = np.zeros(len(z_names))
         for t, axis in enumerate(design.axes):
             main[axis.column] = contributions[t]
         ranking = tuple(term.feature for term in content.terms if term.contribution != 0.0)
         k = min(STABILITY_K, max(1, len(design.axes)))
-        stability = self._stability(q, seed, z_names, ranking, main, k)
+        stability = self._stability(
+            q, seed, z_names, ranking, main, k, None if population is None else xbar
+        )
         hold = design.matrix(problem.values_hold)
         return LocalFit(
             pred_fit=q.x @ beta,
             pred_hold=hold @ beta,
+            pred_population=None
+            if problem.values_population is None
+            else design.matrix(problem.values_population) @ beta,
             content=content,
             ranking=ranking,
             stability=stability,
             notes=q.notes,
         )
 
-    def _stability(self, q, seed, z_names, ranking, main, k) -> Stability:
+    def _stability(self, q, seed, z_names, ranking, main, k, xbar_population) -> Stability:
         method = "one-step bootstrap of the fitting sample (bins, features and pairs fixed)"
         if self.n_bootstrap == 0:
             resampled = np.empty((0, len(z_names)))
         else:
-            resampled = self._bootstrap(q, seed, len(z_names))
+            resampled = self._bootstrap(q, seed, len(z_names), xbar_population)
         return summarise_bootstrap(
             names=z_names,
             top=ranking[:k],
@@ -430,13 +447,21 @@ class AdditiveSurrogate(Family):
             method=method,
         )
 
-    def _bootstrap(self, q: _Query, seed: np.random.SeedSequence, n_names: int) -> np.ndarray:
+    def _bootstrap(
+        self,
+        q: _Query,
+        seed: np.random.SeedSequence,
+        n_names: int,
+        xbar_population: np.ndarray | None,
+    ) -> np.ndarray:
         """Main-effect contributions of every resample, shape (n_bootstrap, n_names).
 
         Resample ``b`` reweighs the rows by ``omega_b``; its coefficients are one Newton
-        step from the full fit, ``beta + delta_b`` (see the module doc), and its
-        contributions are re-centred on ``omega_b``, to first order in ``delta_b``:
-        ``x_q (beta + delta_b) - mean_omega_b(X beta) - mean_w(X) delta_b`` per term.
+        step from the full fit, ``beta + delta_b`` (see the module doc). Against the
+        neighbourhood its contributions are re-centred on ``omega_b``, to first order in
+        ``delta_b``: ``x_q (beta + delta_b) - mean_omega_b(X beta) - mean_w(X) delta_b``
+        per term; against a population, whose rows no resample changes, they are
+        ``(x_q - mean_population(X)) (beta + delta_b)``.
         """
         problem = q.problem
         w = problem.w_fit
@@ -446,10 +471,14 @@ class AdditiveSurrogate(Family):
         moved = q.x.T @ ((resampled - w) * q.residual()).T  # (size, B)
         delta = q.purified(design.expand(q.inverse @ moved[design.reduced]))
         beta = q.purified(q.beta_full()[:, None])
-        fitted = q.term_fitted(beta[:, 0])  # (n, terms)
-        means = (resampled @ fitted) / resampled.sum(axis=1)[:, None]  # (B, terms)
-        xq, xbar = q.x_query()[:, None], q.weighted_mean_row(w)[:, None]
-        contributions = design.term_sums(xq * (beta + delta) - xbar * delta) - means.T
+        xq = q.x_query()[:, None]
+        if xbar_population is not None:
+            contributions = design.term_sums((xq - xbar_population[:, None]) * (beta + delta))
+        else:
+            fitted = q.term_fitted(beta[:, 0])  # (n, terms)
+            means = (resampled @ fitted) / resampled.sum(axis=1)[:, None]  # (B, terms)
+            xbar = q.weighted_mean_row(w)[:, None]
+            contributions = design.term_sums(xq * (beta + delta) - xbar * delta) - means.T
         out = np.zeros((self.n_bootstrap, n_names))
         for t, axis in enumerate(design.axes):
             out[:, axis.column] = contributions[t]
@@ -1084,7 +1113,24 @@ def _explained(s: np.ndarray, n: np.ndarray, axes: tuple[int, ...]) -> np.ndarra
 
 
 # ---- the explanation's content ------------------------------------------------------------------------
-def _content(q: _Query, beta, xbar, contributions, features) -> AdditiveContent:
+def _population_mean_row(design: _Design, population: Population) -> np.ndarray:
+    """The mean design row (full layout) over a reference population: main effects from
+    each column's distinct values and counts, pairs from the rows (they need the joint)."""
+    out = np.zeros(design.size)
+    out[0] = 1.0
+    for t, axis in enumerate(design.axes):
+        distinct, counts = population.marginals[axis.column]
+        share = counts / counts.sum()
+        np.add.at(out, design.starts[t] + axis.levels(distinct), share)
+        if design.lines[t] >= 0:
+            out[design.lines[t]] = share @ axis.line(distinct)
+    if design.pairs:
+        cells = design.pair_matrix(design.levels(population.values))
+        out[design.cells[0] :] = np.asarray(cells.mean(axis=0)).ravel()
+    return out
+
+
+def _content(q: _Query, beta, xbar, contributions, features, reference: str) -> AdditiveContent:
     design = q.design
     query = q.problem.values_fit[0]
     centre = design.term_sums(xbar * beta)
@@ -1124,7 +1170,7 @@ def _content(q: _Query, beta, xbar, contributions, features) -> AdditiveContent:
     return AdditiveContent(
         family="additive",
         intercept=intercept,
-        reference="neighbourhood",
+        reference=reference,
         terms=tuple(terms),
         pairs=tuple(pairs),
     )

@@ -126,6 +126,8 @@ class LinearContent:
     frame_columns: ClassVar[tuple[str, ...]] = (
         "feature", "value", "contribution", "slope", "slope_per_unit",
     )
+    #: whether the family states per-feature contributions (against its reference)
+    states_contributions: ClassVar[bool] = True
 
     def contributions(self) -> dict[str, float]:
         """Each term's contribution at the query (terms without one are left out)."""
@@ -211,13 +213,40 @@ class LinearContent:
         )
         return replace(self, terms=terms)
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity (holds arrays)
+class Population:
+    """A reference population in the values view: its rows, and each column's distinct
+    values with their counts (a missing value, NaN, counted as one value).
+
+    Means of one-feature terms need only a column's distinct values, so they cost what
+    the distinct values do, not the rows; pairwise terms read the rows.
+    """
+
+    values: np.ndarray
+    marginals: tuple[tuple[np.ndarray, np.ndarray], ...]
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> Population:
+        values = np.asarray(values, dtype=np.float64)
+        marginals = []
+        for column in values.T:
+            distinct, counts = np.unique(column, return_counts=True)  # NaNs collapse into one
+            marginals.append((distinct, counts.astype(np.float64)))
+        return cls(values=values, marginals=tuple(marginals))
+
+
+@dataclass(frozen=True, eq=False)  # compared by identity (holds arrays)
 class ReferencePoint:
     """Where contributions are measured from: the mean of each ``z`` column over a
-    reference population, for one query (``z`` being 0 at the query), and its name."""
+    reference population, for one query (``z`` being 0 at the query), and its name.
+
+    ``population`` holds that population's rows when it is a data set (the training
+    data); None when the reference is the fitting neighbourhood with its kernel weights.
+    """
 
     name: str
     z: np.ndarray
+    population: Population | None = None
 
 
 @dataclass(frozen=True)
@@ -235,6 +264,8 @@ class RuleContent:
         "rule", "prediction", "probability", "coverage", "n_covered", "precision", "error",
         "fires",
     )
+    #: trees and rule lists state rules: no per-feature contribution, under any reference
+    states_contributions: ClassVar[bool] = False
 
     @property
     def ordered(self) -> bool:
@@ -436,6 +467,7 @@ class AdditiveContent:
     pairs: tuple[PairTerm, ...] = ()
 
     frame_columns: ClassVar[tuple[str, ...]] = ("feature", "value", "contribution")
+    states_contributions: ClassVar[bool] = True
 
     def contributions(self) -> dict[str, float]:
         """Every shape's value at the query minus its mean over the reference; pairs after
@@ -531,6 +563,11 @@ class LocalProblem:
     threshold: float | None
     #: the reference population's mean of z, for contributions (None: not known)
     reference: ReferencePoint | None = None
+    #: held-out rows of the population-scope check, in both views, and the black box on
+    #: them (None: not checked); unweighted, as the population counts every row alike
+    z_population: np.ndarray | None = None
+    values_population: np.ndarray | None = None
+    y_population: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -541,6 +578,8 @@ class LocalFit:
     ranking: tuple[str, ...]  # features, most important first
     stability: Stability
     notes: tuple[str, ...] = ()  # said in words on the explanation (e.g. what "auto" chose)
+    #: the surrogate on the problem's population-scope rows (None when it has none)
+    pred_population: np.ndarray | None = None
 
 
 def local_fidelity(problem: LocalProblem, fit: LocalFit) -> Fidelity:
@@ -555,6 +594,8 @@ def local_fidelity(problem: LocalProblem, fit: LocalFit) -> Fidelity:
         y_query=float(problem.y_fit[0]),
         pred_query=float(fit.pred_fit[0]),
         threshold=problem.threshold,
+        y_population=problem.y_population,
+        pred_population=fit.pred_population,
     )
 
 
@@ -600,6 +641,16 @@ def bootstrap_counts(seed: np.random.SeedSequence, n: int, n_resamples: int) -> 
     return np.bincount(flat, minlength=n_resamples * n).reshape(n_resamples, n)
 
 
+#: held-out R^2 below which a surrogate's figures are not read as certified (a family may
+#: set its own ``min_fidelity``): the reason policy's default minimum, 0.5
+MIN_FIDELITY = 0.5
+
+
+def fidelity_threshold(family: Any) -> float:
+    """The fidelity a family's explanations must reach to be read as certified."""
+    return float(getattr(family, "min_fidelity", MIN_FIDELITY))
+
+
 class Family:
     """What every family shares: keyword parameters declared once, with their constraints.
 
@@ -609,6 +660,8 @@ class Family:
     """
 
     name: str
+    #: held-out R^2 below which this family's explanations are flagged
+    min_fidelity: ClassVar[float] = MIN_FIDELITY
     constraints: ClassVar[dict[str, tuple[Any, ...]]] = {}
     #: parameters added after explanations were first recorded: left out of provenance
     #: while unset (None), so earlier explanations and new ones without them read alike

@@ -219,6 +219,9 @@ class LinearSurrogate(Family):
         return LocalFit(
             pred_fit=pred_fit,
             pred_hold=pred_hold,
+            pred_population=None
+            if problem.z_population is None
+            else intercept + problem.z_population[:, selected] @ slopes,
             content=LinearContent(
                 family="linear",
                 intercept=float(intercept),

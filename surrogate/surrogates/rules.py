@@ -407,6 +407,9 @@ class RuleListSurrogate(Family):
         return LocalFit(
             pred_fit=predictions[decide_rows(model, problem.values_fit)],
             pred_hold=predictions[decide_rows(model, problem.values_hold)],
+            pred_population=None
+            if problem.values_population is None
+            else predictions[decide_rows(model, problem.values_population)],
             content=rules_content(model, problem, features, importances),
             ranking=ranking,
             stability=bootstrap_stability(refit, problem, seed, self.n_bootstrap, names, ranking),

@@ -138,6 +138,9 @@ class TreeSurrogate(Family):
         return LocalFit(
             pred_fit=tree.predict(problem.values_fit),
             pred_hold=tree.predict(problem.values_hold),
+            pred_population=None
+            if problem.values_population is None
+            else tree.predict(problem.values_population),
             content=content,
             ranking=ranking,
             stability=bootstrap_stability(refit, problem, seed, self.n_bootstrap, names, ranking),
