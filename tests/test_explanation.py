@@ -128,7 +128,7 @@ def _with_version(exp: Explanation, version: str) -> str:
     return json.dumps(document)
 
 
-@pytest.mark.parametrize("version", ["1.2", "1.10", "2.0", "0.9", "0.0"])
+@pytest.mark.parametrize("version", ["1.3", "1.10", "2.0", "0.9", "0.0"])
 def test_other_schema_versions_are_refused(explanation, version):
     with pytest.raises(ExplanationFormatError) as info:
         Explanation.from_json(_with_version(explanation, version))

@@ -288,14 +288,16 @@ def sentence_explainer(seed: int = 0, **options: Any) -> Any:
 def digit_explainer(seed: int = 0, **options: Any) -> Any:
     """An :class:`~surrogate.ImageExplainer` of the (cached) digits CNN, predicted digit.
 
-    A 4 x 4 grid of 2 x 2-pixel segments, masked segments showing their mean, in
-    log-odds: on ten held-out digits the median held-out R^2 of a 5-term linear
-    surrogate was 0.92 this way, against 0.56 in probability.
+    The explainer's defaults, which remove information: one segment per pixel (64),
+    masked pixels black (the digits' background), 2,000 model rows, every pixel weighed;
+    in log-odds. On 20 held-out digits this scored a FaithfulnessCorrelation of 0.80
+    (0.79 in probability), where the earlier 4 x 4 grid of pixel-mean cells scored 0.14
+    (bench/deep_faithfulness.py).
     """
     from ..explain.masking import ImageExplainer
 
     model, _ = _digits_model(seed)
-    options = {"grid_size": (4, 4), "link": "logit", **options}
+    options = {"link": "logit", **options}
     return ImageExplainer(model, torch_output="logits", **options)
 
 

@@ -19,6 +19,9 @@ import numpy as np
 from ..errors import ParameterError
 
 PURPOSES = ("fit", "holdout", "bootstrap")
+#: streams added after the first three, spawned after them so those stay as they were:
+#: "faithfulness" draws the random rankings of the deletion check (text and images)
+LATER_PURPOSES = ("faithfulness",)
 
 
 def root_sequence(random_state: Any) -> np.random.SeedSequence:
@@ -86,12 +89,14 @@ def _canonical_value(v: Any) -> Any:
 
 @dataclass(frozen=True)
 class QuerySeeds:
-    """Independent streams for one query: fitting sample, held-out sample, bootstrap."""
+    """Independent streams for one query: fitting sample, held-out sample, bootstrap, and
+    the random rankings of the faithfulness check."""
 
     fit: np.random.SeedSequence
     holdout: np.random.SeedSequence
     bootstrap: np.random.SeedSequence
     digest: int
+    faithfulness: np.random.SeedSequence
 
 
 def query_seeds(root: np.random.SeedSequence, readable_row: dict[str, Any]) -> QuerySeeds:
@@ -100,8 +105,15 @@ def query_seeds(root: np.random.SeedSequence, readable_row: dict[str, Any]) -> Q
     base = np.random.SeedSequence(
         entropy=[*map(int, root_entropy), digest], spawn_key=tuple(root.spawn_key)
     )
-    fit, holdout, bootstrap = base.spawn(len(PURPOSES))
-    return QuerySeeds(fit=fit, holdout=holdout, bootstrap=bootstrap, digest=digest)
+    return _streams(base, digest)
+
+
+def _streams(base: np.random.SeedSequence, digest: int) -> QuerySeeds:
+    # spawn keys are sequential: the fourth child leaves the first three as they were
+    fit, holdout, bootstrap, faithfulness = base.spawn(len(PURPOSES) + len(LATER_PURPOSES))
+    return QuerySeeds(
+        fit=fit, holdout=holdout, bootstrap=bootstrap, digest=digest, faithfulness=faithfulness
+    )
 
 
 #: spawn-key element marking the seed streams of the later rounds of ``n_samples="auto"``
@@ -114,5 +126,4 @@ def round_seeds(seeds: QuerySeeds, root: np.random.SeedSequence, round_: int) ->
     base = np.random.SeedSequence(
         entropy=seeds.fit.entropy, spawn_key=(*root.spawn_key, ROUND_KEY, round_)
     )
-    fit, holdout, bootstrap = base.spawn(3)
-    return QuerySeeds(fit=fit, holdout=holdout, bootstrap=bootstrap, digest=seeds.digest)
+    return _streams(base, seeds.digest)

@@ -8,7 +8,9 @@ read approximately.
 
 Minor versions: 1.1 added ``meta.threshold`` (the decision threshold of agreement and
 rule precision), and to linear terms their ``contribution`` at the query with the
-content's ``baseline`` and ``reference`` (see :class:`~surrogate.surrogates.base.LinearContent`).
+content's ``baseline`` and ``reference`` (see :class:`~surrogate.surrogates.base.LinearContent`);
+1.2 added ``faithfulness``, the deletion check of text and image explanations (see
+:class:`~surrogate.fidelity.Faithfulness`; null for tables and in older documents).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import numpy as np
 
 from ..errors import ExplanationFormatError
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 
 def canonical_json(document: Any, *, indent: int | None = None) -> str:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ExplanationFormatError, ParameterError
-from ..fidelity import Fidelity, Stability
+from ..fidelity import Faithfulness, Fidelity, Stability
 from ..surrogates.base import Content
 from .codec import (
     SCHEMA_VERSION,
@@ -82,6 +82,9 @@ class Explanation:
     notes: tuple[
         str, ...
     ] = ()  # facts about how it was made, said in words (e.g. what "auto" chose)
+    #: deletion and insertion along the explanation's ranking against random rankings
+    #: (text and images; None for tables, which have no such check); schema 1.2
+    faithfulness: Faithfulness | None = None
 
     # ---- reading -------------------------------------------------------------------
     @property
