@@ -64,9 +64,10 @@ class Faithfulness:
     """Deletion and insertion along the explanation's own ranking, against random rankings.
 
     Text and image explanations only (tables have none). The components are ranked by
-    the surrogate's signed effect toward the explained output: the fall of the
-    surrogate's value at the query when that component alone is removed, largest first
-    (ties in query order). The deletion curve removes them in that order, the
+    the surrogate's signed effect toward the query's output: the fall of the surrogate's
+    value at the query when that component alone is removed, largest first, its sign read
+    in the direction the query lies from the fully masked query as the surrogate
+    estimates it (the sign of the falls' sum); ties in query order. The deletion curve removes them in that order, the
     insertion curve starts from the fully masked query and restores them in that order,
     at ``steps + 1`` points evenly spaced over the share of components (point ``j``
     removes or restores ``round(j * d / steps)`` of the ``d`` components).

@@ -52,11 +52,19 @@ def removed_counts(n_components: int) -> np.ndarray:
 
 
 def ranking(content: Content, components: Sequence[str]) -> np.ndarray:
-    """Component indices, largest fall of the surrogate's value at the query first (the
-    component's signed effect toward the explained output); ties in query order."""
+    """Component indices, the largest signed effect toward the query's output first; ties
+    in query order.
+
+    A component's effect is the fall of the surrogate's value at the query when it alone
+    is removed. Its sign is read in the direction the query's output lies from the fully
+    masked query's, as the surrogate estimates it (the sign of the effects' sum): when the
+    query scores below the fully masked query (a negative sentence, explained for the
+    positive class), what carries it there is what lowers the output, and that comes first.
+    """
     effects = content.removal_effects(components)
     fall = np.array([effects[c] for c in components], dtype=np.float64)
-    return np.lexsort((np.arange(len(components)), -fall))
+    toward_query = -1.0 if fall.sum() < 0 else 1.0
+    return np.lexsort((np.arange(len(components)), -toward_query * fall))
 
 
 def random_rankings(seed: np.random.SeedSequence, n_components: int) -> list[np.ndarray]:
