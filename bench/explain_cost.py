@@ -111,7 +111,7 @@ CHOSE = re.compile(r"auto chose (\w+) (\{.*?\}) with")
 def auto_against_chosen(case: Case, repeats: int) -> tuple[float, dict[str, int]]:
     ex = case.explainer
     queries = ex.prepare(case.queries)
-    scored = score(ex, queries, Size.of(N_SAMPLES, ex.holdout_share))
+    scored = score(ex, queries, Size.of(N_SAMPLES, ex.holdout_share, ex.population_share))
     problems = [local_problem(ex, s) for s in scored]
     features, z_names = queries[0].features, queries[0].z_names
     seeds = [s.seeds.bootstrap for s in scored]
@@ -142,7 +142,7 @@ def pipeline_share(case: Case, family: str, repeats: int) -> tuple[float, float,
     """(total seconds, floor seconds, (total - floor) / floor) for ``explain_many``."""
     ex = case.explainer
     queries = ex.prepare(case.queries)
-    size = Size.of(N_SAMPLES, ex.holdout_share)
+    size = Size.of(N_SAMPLES, ex.holdout_share, ex.population_share)
     blocks = [
         np.concatenate([s.values_fit, s.values_hold, s.values_fit[:1]])
         for s in score(ex, queries, size)

@@ -66,6 +66,45 @@ class Stability:
     intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Faithfulness:
+    """Deletion and insertion along the explanation's own ranking, against random rankings.
+
+    Text and image explanations only (tables have none). The components are ranked by
+    the surrogate's signed effect toward the query's output: the fall of the surrogate's
+    value at the query when that component alone is removed, largest first, its sign read
+    in the direction the query lies from the fully masked query as the surrogate
+    estimates it (the sign of the falls' sum); ties in query order. The deletion curve removes them in that order, the
+    insertion curve starts from the fully masked query and restores them in that order,
+    at ``steps + 1`` points evenly spaced over the share of components (point ``j``
+    removes or restores ``round(j * d / steps)`` of the ``d`` components).
+
+    Each curve is the black box's output for the explained target in its own scale (a
+    probability for probabilities), rescaled so that the query is 1 and the fully
+    masked query is 0, clipped to [0, 1]; its AUC is the trapezoid area over the share
+    of components, in [0, 1]. Deletion: lower is more faithful; insertion: higher.
+    ``random`` is the mean AUC of ``random_rankings`` random rankings (drawn from the
+    query's own "faithfulness" seed stream), the floor both are read against: a random
+    ranking reversed is as random, so its deletion and insertion AUCs have the same
+    expectation and one figure serves both.
+
+    ``n_rows`` model rows per query were scored for it, inside ``n_samples``. When the
+    fully masked query scores as the query does, nothing can be rescaled: the AUCs are
+    None (not checked) and ``note`` says why.
+    """
+
+    deletion: float | None
+    insertion: float | None
+    random: float | None
+    steps: int
+    random_rankings: int
+    n_rows: int
+    deletion_curve: tuple[float, ...] = ()
+    insertion_curve: tuple[float, ...] = ()
+    random_curve: tuple[float, ...] = ()
+    note: str | None = None
+
+
 def weighted_r2(y: np.ndarray, pred: np.ndarray, w: np.ndarray) -> float | None:
     """Weighted coefficient of determination; None when the target is constant."""
     w = w / w.sum()

@@ -31,7 +31,7 @@ def world() -> pd.DataFrame:
 def _problem(world: pd.DataFrame, n_samples: int):
     explainer = sg.TabularExplainer(_box, world, mode="regression", n_samples=n_samples)
     query = explainer.prepare(world.iloc[:1])
-    scored = score(explainer, query, Size.of(n_samples, explainer.holdout_share))[0]
+    scored = score(explainer, query, Size.of(n_samples, explainer.holdout_share, explainer.population_share))[0]
     return local_problem(explainer, scored), query[0], scored.seeds.bootstrap
 
 

@@ -39,13 +39,13 @@ def corner_model(images):
 
 def corner_explainer(**options):
     """The corner model explained as the regression it is (one number in [0, 1] per image
-    could also be a probability, so the mode is stated)."""
-    return ImageExplainer(corner_model, mode="regression", **options)
+    could also be a probability, so the mode is stated), on a 4 x 4 grid unless told."""
+    return ImageExplainer(corner_model, mode="regression", **{"segmentation": "grid", **options})
 
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_corner_model_puts_the_corner_segment_first(family):
-    exp = corner_explainer(n_samples=200, baseline="zeros").explain(IMAGE, family)
+    exp = corner_explainer(n_samples=200, segmentation="grid").explain(IMAGE, family)
     assert exp.top_features(1) == [0]  # grid cell (0, 0): the top-left 4 x 4 pixels
     assert exp.top_feature_names(1) == ["segment 0"]
     assert exp.fidelity.r2 == pytest.approx(1.0)
@@ -102,14 +102,12 @@ def test_callable_gets_batches_in_the_query_layout():
 
     rgb = np.random.default_rng(1).random((8, 8, 3)).astype(np.float32)
     exp = ImageExplainer(
-        model, mode="regression", n_samples=60, grid_size=(2, 2), row_budget=25
+        model, mode="regression", n_samples=160, segmentation="grid", grid_size=(2, 2), row_budget=25
     ).explain(rgb)
     assert {s[1:] for s in shapes} == {(8, 8, 3)}
-    assert [s[0] for s in shapes[-3:]] == [
-        25,
-        25,
-        10,
-    ]  # one query's 60 rows, chunks aligned to its start
+    # one query's 160 rows: 99 sampled and scored first, then the deletion check's 61 after
+    # fitting, each in chunks of at most 25 aligned to its start
+    assert [s[0] for s in shapes[-7:]] == [25, 25, 25, 24, 25, 25, 11]
     assert exp.query["layout"] == "hwc" and exp.query["shape"] == "8x8x3"
 
 
@@ -126,7 +124,7 @@ def test_image_readers_and_layouts():
 
 # ---- invariance and round trips ---------------------------------------------------------------
 def test_same_explanation_alone_and_in_any_company():
-    explainer = corner_explainer(n_samples=100, baseline="mean")
+    explainer = corner_explainer(n_samples=200, baseline="mean")
     rng = np.random.default_rng(2)
     images = rng.random((3, 12, 12))
     alone = [explainer.explain(im).to_json() for im in images]
@@ -136,15 +134,15 @@ def test_same_explanation_alone_and_in_any_company():
 
 
 def test_seed_decides():
-    first = corner_explainer(n_samples=100, random_state=3).explain(IMAGE).to_json()
-    again = corner_explainer(n_samples=100, random_state=3).explain(IMAGE).to_json()
-    other = corner_explainer(n_samples=100, random_state=4).explain(IMAGE).to_json()
+    first = corner_explainer(n_samples=200, random_state=3).explain(IMAGE).to_json()
+    again = corner_explainer(n_samples=200, random_state=3).explain(IMAGE).to_json()
+    other = corner_explainer(n_samples=200, random_state=4).explain(IMAGE).to_json()
     assert first == again != other
 
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_json_round_trip_keeps_segments(family):
-    exp = corner_explainer(n_samples=100).explain(IMAGE, family)
+    exp = corner_explainer(n_samples=200).explain(IMAGE, family)
     back = ImageExplanation.from_json(exp.to_json())
     assert back == exp and back.to_json() == exp.to_json()
     np.testing.assert_array_equal(back.segments, exp.segments)
@@ -154,16 +152,16 @@ def test_json_round_trip_keeps_segments(family):
 
 
 def test_segments_cannot_be_changed_in_place():
-    exp = corner_explainer(n_samples=100).explain(IMAGE)
+    exp = corner_explainer(n_samples=200).explain(IMAGE)
     with pytest.raises(ValueError):
         exp.segments[0, 0] = 5
 
 
 def test_provenance_records_the_image_set_up():
-    exp = corner_explainer(n_samples=100, baseline="blur", blur_sigma=2.0).explain(
+    exp = corner_explainer(n_samples=200, baseline="blur", blur_sigma=2.0).explain(
         IMAGE
     )
-    assert exp.meta.modality == "image" and exp.meta.n_samples == 100
+    assert exp.meta.modality == "image" and exp.meta.n_samples == 200
     assert exp.meta.sampler["baseline"] == "blur" and exp.meta.sampler["segmentation_options"] == {
         "grid_size": [4, 4]
     }
@@ -172,7 +170,7 @@ def test_provenance_records_the_image_set_up():
 
 def test_no_global_random_state_is_touched():
     py_state, np_state = random.getstate(), np.random.get_state()[1].copy()
-    corner_explainer(n_samples=100).explain(IMAGE)
+    corner_explainer(n_samples=200).explain(IMAGE)
     assert random.getstate() == py_state and np.array_equal(np.random.get_state()[1], np_state)
 
 
@@ -241,7 +239,7 @@ def test_a_tree_is_drawn_by_importance_from_zero():
 def test_png_and_svg_are_the_figure_of_plot():
     from surrogate.render.plots import figure_png
 
-    exp = corner_explainer(n_samples=100, baseline="zeros").explain(IMAGE)
+    exp = corner_explainer(n_samples=200, baseline="zeros").explain(IMAGE)
     png = exp.to_png(IMAGE)
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert png == exp.to_png(IMAGE) == figure_png(exp.plot(image=IMAGE))
@@ -280,7 +278,7 @@ def test_bad_options_are_named(kwargs, error, match):
 
 def test_grid_larger_than_the_image_is_refused():
     with pytest.raises(ParameterError, match="grid_size"):
-        corner_explainer(grid_size=(8, 8), n_samples=100).explain(np.zeros((4, 4)))
+        corner_explainer(grid_size=(8, 8), n_samples=200).explain(np.zeros((4, 4)))
 
 
 def test_slic_without_scikit_image_says_what_to_install(monkeypatch):
@@ -331,7 +329,7 @@ def test_torch_inputs_arrive_on_the_model_device_and_dtype(device, dtype):
     module = corner_cnn(getattr(torch, dtype)).to(device).eval()
     before = module.weight.detach().clone()
     image = torch.rand((3, 16, 16), generator=torch.Generator().manual_seed(0)).to(device)
-    exp = ImageExplainer(module, torch_output="logits", n_samples=100, baseline="zeros").explain(
+    exp = ImageExplainer(module, torch_output="logits", n_samples=200, segmentation="grid").explain(
         image
     )
     assert exp.top_features(1) == [0] and exp.query["layout"] == "chw"
@@ -344,7 +342,7 @@ def test_torch_inputs_arrive_on_the_model_device_and_dtype(device, dtype):
 @needs_torch
 def test_torch_channels_last_query_is_fed_channels_first():
     module = corner_cnn(torch.float32).eval()
-    ImageExplainer(module, torch_output="logits", n_samples=60).explain(
+    ImageExplainer(module, torch_output="logits", n_samples=160).explain(
         np.random.default_rng(0).random((12, 12, 2))
     )
     assert {s[2] for s in module.seen} == {(2, 12, 12)}
@@ -353,7 +351,7 @@ def test_torch_channels_last_query_is_fed_channels_first():
 @needs_torch
 def test_torch_float32_model_same_alone_and_together():
     explainer = ImageExplainer(
-        corner_cnn(torch.float32).eval(), torch_output="logits", n_samples=100, row_budget=30
+        corner_cnn(torch.float32).eval(), torch_output="logits", n_samples=200, row_budget=30
     )
     images = torch.rand((3, 1, 8, 8), generator=torch.Generator().manual_seed(1))
     assert [explainer.explain(im).to_json() for im in images] == [
@@ -379,7 +377,7 @@ def test_demo_cnn_smoke():
     model, helpers = demo_models.train_digits_cnn(seed=0, epochs=1)
     assert torch.equal(state, torch.random.get_rng_state()) and not model.training
     with demo_models.one_thread():
-        exp = ImageExplainer(model, torch_output="logits", n_samples=100, baseline="zeros").explain(
+        exp = ImageExplainer(model, torch_output="logits", n_samples=200, segmentation="grid").explain(
             helpers.images[0]
         )
     assert exp.segments.shape == (8, 8) and exp.meta.target in {str(d) for d in range(10)}
@@ -405,10 +403,10 @@ def test_a_baseline_equal_to_the_image_is_refused():
         return np.stack([1 - p, p], axis=1)
 
     image = np.random.default_rng(0).random((8, 8))
-    explainer = ImageExplainer(model, n_samples=200, grid_size=(8, 8), baseline="mean")
+    explainer = ImageExplainer(model, n_samples=200, segmentation="grid", grid_size=(8, 8), baseline="mean")
     with pytest.raises(ParameterError, match="masking changes nothing the model sees"):
         explainer.explain(image)
-    zeros = ImageExplainer(model, n_samples=200, grid_size=(8, 8), baseline="zeros")
+    zeros = ImageExplainer(model, n_samples=200, segmentation="grid", grid_size=(8, 8), baseline="zeros")
     assert set(zeros.explain(image).top_features(4)) == {0, 1, 2, 3}
 
 
@@ -416,7 +414,7 @@ def test_a_constant_neighbourhood_reports_no_stability_figure():
     def constant(images):
         return np.tile([0.3, 0.7], (len(images), 1))
 
-    exp = ImageExplainer(constant, n_samples=200, grid_size=(4, 4), baseline="zeros").explain(
+    exp = ImageExplainer(constant, n_samples=200, segmentation="grid", grid_size=(4, 4)).explain(
         np.random.default_rng(1).random((8, 8))
     )
     assert exp.fidelity.r2 is None and exp.stability.top_k_jaccard is None

@@ -256,10 +256,12 @@ def test_text_queries_share_model_calls_and_keep_their_own_explanations():
     explainer = TextExplainer(model, n_samples=200)
     model.sizes.clear()
     together = explainer.explain_many(TEXTS)
-    assert model.sizes == [3 * 200]  # one call for all three neighbourhoods
+    # one call for all three neighbourhoods (139 rows each), then one for all three
+    # deletion checks (61 rows each, after fitting): 200 rows per query in all
+    assert model.sizes == [3 * 139, 3 * 61]
     model.sizes.clear()
     alone = [explainer.explain(text) for text in TEXTS]
-    assert model.sizes == [200, 200, 200]
+    assert model.sizes == [139, 61] * 3
     assert [e.to_json() for e in together] == [e.to_json() for e in alone]
 
 
@@ -268,6 +270,7 @@ def test_text_queries_are_scored_within_the_row_budget():
     explainer = TextExplainer(model, n_samples=200, row_budget=450)
     model.sizes.clear()
     budgeted = explainer.explain_many(TEXTS)
-    assert model.sizes == [400, 200]  # two whole queries fit, the third goes alone
+    # two whole queries of 200 rows fit, the third goes alone (neighbourhoods, then checks)
+    assert model.sizes == [2 * 139, 2 * 61, 139, 61]
     reference = TextExplainer(CountingTextModel(), n_samples=200).explain_many(TEXTS)
     assert [e.to_json() for e in budgeted] == [e.to_json() for e in reference]

@@ -155,14 +155,14 @@ def test_another_root_gives_other_streams():
     assert streams(query_seeds(child, ROW)) != mine
 
 
-def test_the_four_purposes_get_independent_streams():
-    assert PURPOSES == ("fit", "holdout", "bootstrap", "population")
+def test_the_purposes_get_independent_streams():
+    assert PURPOSES == ("fit", "holdout", "bootstrap", "population", "faithfulness")
     seeds = query_seeds(np.random.SeedSequence(0), ROW)
-    purposes = (seeds.fit, seeds.holdout, seeds.bootstrap, seeds.population)
-    assert len({tuple(s.generate_state(4)) for s in purposes}) == 4
+    purposes = (seeds.fit, seeds.holdout, seeds.bootstrap, seeds.population, seeds.faithfulness)
+    assert len({tuple(s.generate_state(4)) for s in purposes}) == len(purposes)
     draws = [np.random.default_rng(s).random(1000) for s in purposes]
-    for i in range(4):
-        for j in range(i + 1, 4):
+    for i in range(len(purposes)):
+        for j in range(i + 1, len(purposes)):
             assert abs(np.corrcoef(draws[i], draws[j])[0, 1]) < 0.15
 
 

@@ -130,7 +130,7 @@ def test_position_explanation_and_replacement_reach_the_model():
         return one_word_model("good")(texts)
 
     exp = TextExplainer(
-        model, n_samples=100, representation="position", mask="[MASK]", probe_texts=["x y z"]
+        model, n_samples=200, representation="position", mask="[MASK]", probe_texts=["x y z"]
     ).explain("good good bad")
     assert exp.top_features(1)[0] in {"good@0", "good@1"}
     assert any("[MASK]" in t for t in seen) and all(len(t.split()) == 3 for t in seen)
@@ -168,7 +168,7 @@ def test_same_json_in_another_process():
     code = (
         "import numpy as np\nfrom surrogate import TextExplainer\n"
         "m = lambda t: np.array([[0.2 + 0.5 * ('good' in s)] for s in t])\n"
-        "print(TextExplainer(m, mode='regression', n_samples=100).explain('not a good film').to_json())\n"
+        "print(TextExplainer(m, mode='regression', n_samples=200).explain('not a good film').to_json())\n"
     )
     outputs = [
         subprocess.run(
@@ -193,7 +193,7 @@ def test_json_round_trip(family):
 
 
 def test_record_explains_the_rest_and_lists_failures():
-    many = TextExplainer(one_word_model(), n_samples=100).explain_many(
+    many = TextExplainer(one_word_model(), n_samples=200).explain_many(
         ["good one", "...", "bad"], on_error="record"
     )
     assert many.indices == [0, 2]
@@ -203,7 +203,7 @@ def test_record_explains_the_rest_and_lists_failures():
 
 def test_no_global_random_state_is_touched():
     np_state, py_state = np.random.get_state(), random.getstate()
-    TextExplainer(one_word_model(), n_samples=100).explain("good stuff")
+    TextExplainer(one_word_model(), n_samples=200).explain("good stuff")
     assert random.getstate() == py_state
     after = np.random.get_state()
     assert (
@@ -216,7 +216,7 @@ def test_no_global_random_state_is_touched():
 def test_non_deterministic_model_is_refused():
     rng = np.random.default_rng(0)
     with pytest.raises(ModelOutputError, match="not deterministic"):
-        TextExplainer(lambda t: rng.random(len(t)), mode="regression", n_samples=100).explain("any text")
+        TextExplainer(lambda t: rng.random(len(t)), mode="regression", n_samples=200).explain("any text")
 
 
 @pytest.mark.parametrize(
@@ -236,7 +236,7 @@ def test_bad_options_are_named(kwargs, error, match):
 
 
 def test_bad_queries_are_named():
-    explainer = TextExplainer(one_word_model(), n_samples=100)
+    explainer = TextExplainer(one_word_model(), n_samples=200)
     with pytest.raises(DataTypeError, match="str"):
         explainer.explain(["a list"])
     with pytest.raises(DataTypeError, match="list of texts"):
@@ -274,7 +274,7 @@ def _tags(page: str) -> set[str]:
 
 
 def test_html_escapes_feature_names_in_titles():
-    exp = TextExplainer(one_word_model("a"), n_samples=100, tokenizer=r"\S+").explain('a"<x> b')
+    exp = TextExplainer(one_word_model("a"), n_samples=200, tokenizer=r"\S+").explain('a"<x> b')
     page = exp.to_html()
     assert "<x>" not in page and "&lt;x&gt;" in page and 'a"' not in page.split("title=")[1][:10]
 
@@ -381,7 +381,7 @@ def encode(texts, device, dtype):
 def test_torch_inputs_arrive_on_the_model_device_and_parameters_stay(device, dtype):
     module = word_counter(getattr(torch, dtype)).to(device).eval()
     before = module.scale.detach().clone()
-    exp = TextExplainer(module, torch_output="logits", to_tensor=encode, n_samples=100).explain(
+    exp = TextExplainer(module, torch_output="logits", to_tensor=encode, n_samples=200).explain(
         "a good good film"
     )
     assert exp.top_features(1) == ["good"]
@@ -409,7 +409,7 @@ def test_demo_gru_smoke():
     assert helpers.test_accuracy > 0.6  # one epoch already beats chance (0.5) on held-out sentences
     with demo_models.one_thread():
         exp = TextExplainer(
-            model, torch_output="logits", to_tensor=helpers.to_tensor, n_samples=100
+            model, torch_output="logits", to_tensor=helpers.to_tensor, n_samples=200
         ).explain("The food was not good at all.")
     assert exp.meta.modality == "text" and exp.fidelity.r2 is not None
     with torch.inference_mode():

@@ -294,14 +294,17 @@ def digit_explainer(seed: int = 0, **options: Any) -> Any:
     """An :class:`~surrogate.ImageExplainer` of the (cached) digits CNN, predicted digit.
 
     Its outputs are named "digit 0" to "digit 9" (:data:`DIGIT_CLASSES`).
-    A 4 x 4 grid of 2 x 2-pixel segments, masked segments showing their mean, in
-    log-odds: on ten held-out digits the median held-out R^2 of a 5-term linear
-    surrogate was 0.92 this way, against 0.56 in probability.
+    The explainer's defaults, which remove information: one segment per pixel (64),
+    masked pixels black (the digits' background), 2,000 model rows, every pixel weighed;
+    in log-odds. On 30 held-out digits this scored a FaithfulnessCorrelation of 0.80 in
+    log-odds and a pixel-flip AUC of 0.035, as captum Lime did on the same question
+    (bench/deep_faithfulness.py); the earlier default, a 4 x 4 grid of cells filled with
+    their own mean, scored 0.14.
     """
     from ..explain.masking import ImageExplainer
 
     model, _ = _digits_model(seed)
-    options = {"grid_size": (4, 4), "link": "logit", "class_names": DIGIT_CLASSES, **options}
+    options = {"link": "logit", "class_names": DIGIT_CLASSES, **options}
     return ImageExplainer(model, torch_output="logits", **options)
 
 

@@ -9,9 +9,13 @@ of one size the pipeline then runs::
     seeds -> sample -> score -> link -> determinism check -> local problems
           -> weight checks -> fit -> assemble -> provenance
 
-Row layout of one query's scored block (``n_samples`` rows in all)::
+Row layout of one query's scored block (``n_samples`` rows in all, with the check's)::
 
     [query, n_fit - 1 sampled rows | n_holdout held-out rows | n_population rows | query again]
+
+A modality may add a faithfulness check (text and images do, tables do not): after
+fitting, the rows it asks for each query (``n_check``, taken out of ``n_samples``) are
+scored in one more stacked call for the whole chunk (:func:`check_faithfulness`).
 
 The fitting sample starts with the query itself; the held-out rows come from an
 independent seed stream; so do the population-scope rows, when the modality states
@@ -35,7 +39,7 @@ from .._validation import Interval, Options, check
 from ..blackbox import BlackBox, Target
 from ..errors import ModelOutputError, ParameterError, SurrogateError, UnknownOptionError
 from ..explanation import Explanation, Failure, NeighbourhoodSummary, Provenance, Scope
-from ..fidelity import Fidelity, Stability, effective_sample_size
+from ..fidelity import Faithfulness, Fidelity, Stability, effective_sample_size
 from ..kernels import kernel_weights
 from ..links import LINKS, apply_link
 from ..schema import Feature
@@ -84,16 +88,26 @@ class Size:
     n_fit: int
     n_holdout: int
     n_population: int = 0
+    #: rows of the modality's faithfulness check, scored after fitting
+    n_check: int = 0
 
     @classmethod
-    def of(cls, n_samples: int, holdout_share: float, population_share: float = 0.0) -> Size:
+    def of(
+        cls,
+        n_samples: int,
+        holdout_share: float,
+        population_share: float = 0.0,
+        *,
+        n_check: int = 0,
+    ) -> Size:
         n_holdout = max(1, int(round(holdout_share * n_samples)))
         n_population = int(round(population_share * n_samples)) if population_share else 0
         return cls(
             n_samples=n_samples,
-            n_fit=n_samples - n_holdout - n_population - 1,
+            n_fit=n_samples - n_holdout - n_population - 1 - n_check,
             n_holdout=n_holdout,
             n_population=n_population,
+            n_check=n_check,
         )
 
 
@@ -208,9 +222,10 @@ def _explain_chunk(
         scored = score(modality, queries, size, round_)
         problems = [local_problem(modality, s) for s in scored]
         fits = fit(run, scored, problems)
+        checks = check_faithfulness(modality, scored, fits)
         return [
-            (s.query.index, assemble(modality, s, p, f, run.family))
-            for s, p, f in zip(scored, problems, fits, strict=True)
+            (s.query.index, assemble(modality, s, p, f, run.family, c))
+            for s, p, f, c in zip(scored, problems, fits, checks, strict=True)
         ], []
     except SurrogateError as exc:
         if run.on_error == "raise":
@@ -360,6 +375,13 @@ def reference_point(
     return stated(query.row)
 
 
+def query_sampler(modality: Modality, query: Query) -> dict[str, Any]:
+    """What the sampler resolved for this query (an image's segmentation), when its
+    modality states it; merged into the provenance's sampler record."""
+    stated = getattr(modality, "query_sampler", None)
+    return {} if stated is None else stated(query)
+
+
 def _weight_sizes(problem: LocalProblem, query: Query) -> tuple[float, float, int]:
     """Kish sizes of the fitting and held-out weights, and the fewest fitting rows needed."""
     ess_fit = effective_sample_size(problem.w_fit) if problem.w_fit.sum() > 0 else 0.0
@@ -397,8 +419,33 @@ def fit(run: Run, scored: Sequence[Scored], problems: Sequence[LocalProblem]) ->
     return fits  # type: ignore[return-value]
 
 
+def check_faithfulness(
+    modality: Modality, scored: Sequence[Scored], fits: Sequence[LocalFit]
+) -> list[tuple[Faithfulness | None, tuple[str, ...]]]:
+    """The modality's faithfulness check of every fitted query, its rows for the whole chunk
+    scored in one stacked call (per model adapter, within the row budget); none for a
+    modality without one (tables)."""
+    check = getattr(modality, "faithfulness_check", None)
+    if check is None:
+        return [(None, ())] * len(scored)
+    plans = [
+        check.plan(f.content, s.query.z_names, s.seeds.faithfulness)
+        for s, f in zip(scored, fits, strict=True)
+    ]
+    outputs = _predict([s.query for s in scored], [p.rows for p in plans])
+    return [
+        check.measure(float(s.outputs_query[s.target_index]), out[:, s.target_index])
+        for s, out in zip(scored, outputs, strict=True)
+    ]
+
+
 def assemble(
-    modality: Modality, s: Scored, problem: LocalProblem, fit: LocalFit, family: Any
+    modality: Modality,
+    s: Scored,
+    problem: LocalProblem,
+    fit: LocalFit,
+    family: Any,
+    check: tuple[Faithfulness | None, tuple[str, ...]] = (None, ()),
 ) -> Explanation:
     """The explanation of one query: content, fidelity, stability, neighbourhood, provenance."""
     names = s.query.scorer.blackbox.output_names
@@ -418,9 +465,11 @@ def assemble(
             ),
         ),
         meta=provenance(modality, s, family),
+        faithfulness=check[0],
         warnings=modality.query_warnings(s.query, s.size)
         + _weight_warnings(problem, s.query)
-        + population_warnings(fidelity, family),
+        + population_warnings(fidelity, family)
+        + check[1],
         notes=fit.notes + modality.query_notes(s.query) + ((CONSTANT_NOTE,) if constant else ()),
         scope=scope_of(modality),
     )
@@ -473,7 +522,7 @@ def provenance(modality: Modality, s: Scored, family: Any) -> Provenance:
         mode=scorer.blackbox.mode,
         target=scorer.blackbox.output_names[s.target_index],
         link=scorer.link,
-        sampler=identity["sampler"],
+        sampler={**identity["sampler"], **query_sampler(modality, s.query)},
         kernel=identity["kernel"],
         surrogate={"family": family.name, **family.params()},
         random_state_entropy=identity["random_state_entropy"],

@@ -19,8 +19,10 @@ import numpy as np
 from ..errors import ParameterError
 
 #: a query's seed streams, spawned in this order: a purpose added later comes last, so
-#: the streams of the earlier ones stay what they were
-PURPOSES = ("fit", "holdout", "bootstrap", "population")
+#: the streams of the earlier ones stay what they were ("population": the held-out rows
+#: of the population-scope check; "faithfulness": the random rankings of the deletion
+#: check of text and images)
+PURPOSES = ("fit", "holdout", "bootstrap", "population", "faithfulness")
 
 
 def root_sequence(random_state: Any) -> np.random.SeedSequence:
@@ -89,13 +91,15 @@ def _canonical_value(v: Any) -> Any:
 @dataclass(frozen=True)
 class QuerySeeds:
     """Independent streams for one query: fitting sample, held-out sample, bootstrap, and
-    the held-out rows of the population-scope check."""
+    the held-out rows of the population-scope check, and the random rankings of the
+    faithfulness check."""
 
     fit: np.random.SeedSequence
     holdout: np.random.SeedSequence
     bootstrap: np.random.SeedSequence
     digest: int
     population: np.random.SeedSequence
+    faithfulness: np.random.SeedSequence
 
 
 def query_seeds(root: np.random.SeedSequence, readable_row: dict[str, Any]) -> QuerySeeds:
@@ -104,14 +108,24 @@ def query_seeds(root: np.random.SeedSequence, readable_row: dict[str, Any]) -> Q
     base = np.random.SeedSequence(
         entropy=[*map(int, root_entropy), digest], spawn_key=tuple(root.spawn_key)
     )
-    fit, holdout, bootstrap, population = base.spawn(len(PURPOSES))
+    return _streams(base, digest)
+
+
+def _streams(base: np.random.SeedSequence, digest: int) -> QuerySeeds:
+    # spawn keys are sequential: a child added later leaves the earlier ones as they were
+    fit, holdout, bootstrap, population, faithfulness = base.spawn(len(PURPOSES))
     return QuerySeeds(
-        fit=fit, holdout=holdout, bootstrap=bootstrap, digest=digest, population=population
+        fit=fit,
+        holdout=holdout,
+        bootstrap=bootstrap,
+        digest=digest,
+        population=population,
+        faithfulness=faithfulness,
     )
 
 
 #: spawn-key element marking the seed streams of the later rounds of ``n_samples="auto"``
-#: (the bytes of "auto"); a query's own streams use the keys 0 to 3 at that position
+#: (the bytes of "auto"); a query's own streams use the keys 0 to 4 at that position
 ROUND_KEY = 0x6175746F
 
 
@@ -120,7 +134,4 @@ def round_seeds(seeds: QuerySeeds, root: np.random.SeedSequence, round_: int) ->
     base = np.random.SeedSequence(
         entropy=seeds.fit.entropy, spawn_key=(*root.spawn_key, ROUND_KEY, round_)
     )
-    fit, holdout, bootstrap, population = base.spawn(len(PURPOSES))
-    return QuerySeeds(
-        fit=fit, holdout=holdout, bootstrap=bootstrap, digest=seeds.digest, population=population
-    )
+    return _streams(base, seeds.digest)

@@ -13,6 +13,8 @@ content's ``baseline`` and ``reference`` (see :class:`~surrogate.surrogates.base
 contributions, and its neighbourhood's scale and redraws), the population-scope
 fidelity (``fidelity.r2_population``, ``mae_population``, ``n_population``) and
 ``meta.n_population``; older documents read them as not stated and not checked.
+Also in 1.2: ``faithfulness``, the deletion check of text and image explanations (see
+:class:`~surrogate.fidelity.Faithfulness`; null for tables and in older documents).
 """
 
 from __future__ import annotations

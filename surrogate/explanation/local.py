@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ExplanationFormatError, ParameterError
-from ..fidelity import Fidelity, Stability
+from ..fidelity import Faithfulness, Fidelity, Stability
 from ..surrogates.base import Content
 from .codec import (
     SCHEMA_VERSION,
@@ -119,6 +119,9 @@ class Explanation:
     #: the question it answers (None: not stated, as in text and image explanations and
     #: documents before schema 1.2)
     scope: Scope | None = None
+    #: deletion and insertion along the explanation's ranking against random rankings
+    #: (text and images; None for tables, which have no such check); schema 1.2
+    faithfulness: Faithfulness | None = None
 
     # ---- reading -------------------------------------------------------------------
     @property

@@ -12,6 +12,7 @@ from .text import (
     baseline_lines,
     contribution_rows,
     explained_scale,
+    faithfulness_line,
     fidelity_line,
     fmt,
     others_label,
@@ -55,8 +56,11 @@ def explanation_to_markdown(exp: Explanation) -> str:
         f"- {escape(output_line(exp))} (mode {escape(m.mode)}, fitted in {escape(scale)})",
         *[f"- {escape(line)}" for line in scope_lines(exp)],
         f"- Fidelity: {escape(fidelity_line(exp))}",
-        f"- Stability: {escape(stability_line(exp))}",
     ]
+    faithfulness = faithfulness_line(exp)
+    if faithfulness is not None:
+        out.append(f"- Faithfulness: {escape(faithfulness)}")
+    out.append(f"- Stability: {escape(stability_line(exp))}")
     out += content_markdown(exp.content, exp, scale)
     if exp.fidelity.note:
         out.append(f"\n> {escape(exp.fidelity.note)}")

@@ -163,6 +163,20 @@ def scope_lines(exp: Explanation) -> list[str]:
     return [against, f"Neighbourhood: {neighbourhood_text(scope)}"]
 
 
+def faithfulness_line(exp: Explanation) -> str | None:
+    """The deletion check beside R^2 (text and images); None where the modality has none."""
+    check = exp.faithfulness
+    if check is None:
+        return None
+    if check.deletion is None:
+        return f"not checked ({check.note})"
+    return (
+        f"deletion AUC {fmt(check.deletion)} (lower is better), insertion AUC "
+        f"{fmt(check.insertion)} (higher is better), random rankings {fmt(check.random)}; "
+        f"{check.steps} steps along the explanation's ranking, {check.n_rows} model rows"
+    )
+
+
 def stability_line(exp: Explanation) -> str:
     s = exp.stability
     if not s.n_resamples:
@@ -268,6 +282,9 @@ def explanation_to_text(exp: Explanation) -> str:
     ]
     if exp.fidelity.note:
         lines.append(f"  note: {exp.fidelity.note}")
+    faithfulness = faithfulness_line(exp)
+    if faithfulness is not None:
+        lines.append(f"Faithfulness: {faithfulness}")
     lines.append(f"Stability: {stability_line(exp)}")
     lines += content_lines(exp.content, exp, scale)
     lines += [f"Note: {note}" for note in exp.notes]

@@ -6,7 +6,11 @@ Images
     perturbed images back in the query's own layout (see :func:`to_layout`).
 
 Segmentation (``SEGMENTATIONS``)
-    ``"grid"`` (default): a ``grid_size = (rows, cols)`` grid, 4 x 4 by default,
+    ``"auto"`` (default): segments that fit the image's size (:func:`auto_segmentation`):
+    one per pixel up to :data:`AUTO_PIXELS` pixels (an 8 x 8 digit: 64 segments), an
+    8 x 8 grid up to :data:`AUTO_GRID_PIXELS` (64 x 64), SLIC superpixels above (a
+    photograph). Each explanation records what it resolved to.
+    ``"grid"``: a ``grid_size = (rows, cols)`` grid, 4 x 4 by default,
     segments numbered row-major from the top-left (0 is the top-left cell; when
     the size does not divide the image, cells differ by at most one pixel).
     ``"slic"``: SLIC superpixels from scikit-image (optional dependency),
@@ -15,9 +19,11 @@ Segmentation (``SEGMENTATIONS``)
     (H, W)`` may be given instead; its labels are relabelled the same way.
 
 Baselines (``BASELINES``): what a masked segment shows
-    ``"mean"`` (default): the segment's own mean colour (as LIME does);
-    ``"blur"``: the image under a Gaussian blur (``blur_sigma`` pixels, default
-    ``max(H, W) / 8``); ``"zeros"``: black. A number fills with that constant.
+    ``"zeros"`` (the explainer's default): black, which removes the segment's content
+    whatever the image; ``"mean"``: the segment's own mean colour (as LIME does; on
+    small segments it keeps most of what was there, and on one-pixel segments it is
+    the image itself); ``"blur"``: the image under a Gaussian blur (``blur_sigma``
+    pixels, default ``max(H, W) / 8``). A number fills with that constant.
 
 Sampling is :class:`~surrogate.sampling.text.KeepMaskSampler` over segments:
 each row keeps each segment with probability 1/2.
@@ -39,6 +45,11 @@ Layout = Literal["hw", "hwc", "chw"]
 SEGMENT_PREFIX = "segment "
 DEFAULT_GRID = (4, 4)
 DEFAULT_SLIC = {"n_segments": 50, "compactness": 10.0, "sigma": 1.0}
+#: ``segmentation="auto"``: one segment per pixel up to this many pixels (10 x 10)
+AUTO_PIXELS = 100
+#: ``segmentation="auto"``: an :data:`AUTO_GRID` grid up to this many pixels, SLIC above
+AUTO_GRID_PIXELS = 64 * 64
+AUTO_GRID = (8, 8)
 
 
 # ---- images in and out ----------------------------------------------------------------
@@ -167,7 +178,41 @@ def slic_segments(pixels: np.ndarray, **options: Any) -> np.ndarray:
         raise ParameterError(f"Invalid segmentation_options for 'slic': {exc}") from exc
 
 
-SEGMENTATIONS: dict[str, Callable[..., np.ndarray]] = {"grid": grid_segments, "slic": slic_segments}
+def auto_segmentation(height: int, width: int) -> tuple[str, dict[str, Any]]:
+    """The segmentation ``"auto"`` resolves to for an image of this size, and its options.
+
+    Segments must be small enough to remove one part of what the model sees, and few
+    enough for a surrogate to weigh each (at most 100 here): every pixel of a tiny image,
+    an 8 x 8 grid of a small one, SLIC superpixels of a photograph.
+    """
+    pixels = height * width
+    if pixels <= AUTO_PIXELS:
+        return "grid", {"grid_size": (height, width)}
+    if pixels <= AUTO_GRID_PIXELS:
+        return "grid", {"grid_size": (min(AUTO_GRID[0], height), min(AUTO_GRID[1], width))}
+    return "slic", dict(DEFAULT_SLIC)
+
+
+def auto_segments(pixels: np.ndarray) -> np.ndarray:
+    """Labels of the segmentation ``"auto"`` resolves to for this image."""
+    method, options = auto_segmentation(*pixels.shape[:2])
+    return SEGMENTATIONS[method](pixels, **options)
+
+
+SEGMENTATIONS: dict[str, Callable[..., np.ndarray]] = {
+    "auto": auto_segments,
+    "grid": grid_segments,
+    "slic": slic_segments,
+}
+
+
+def resolved_segmentation(
+    segmentation: Any, options: dict[str, Any], pixels: np.ndarray
+) -> tuple[Any, dict[str, Any]]:
+    """The segmentation an image is cut by, and its options (``"auto"`` resolved)."""
+    if segmentation == "auto":
+        return auto_segmentation(*pixels.shape[:2])
+    return segmentation, options
 
 
 def check_segmentation(segmentation: Any) -> Any:

@@ -206,6 +206,13 @@ class LinearContent:
         """As a global surrogate states it: no term shows a query value."""
         return replace(self, terms=tuple(replace(t, value=None) for t in self.terms))
 
+    def removal_effects(self, components: Sequence[str]) -> dict[str, float]:
+        """How far the surrogate's value at the query falls when one presence component
+        (text, images) alone is removed: the component's weight (``z`` goes from 0 to -1),
+        0 for components without a term."""
+        weights = {t.feature: t.weight for t in self.terms}
+        return {c: float(weights.get(c, 0.0)) for c in components}
+
     def in_units_of(self, offsets: Mapping[str, bool]) -> LinearContent:
         """Weights per original unit kept only for terms whose ``z`` is a standardised offset."""
         terms = tuple(
@@ -346,6 +353,21 @@ class RuleContent:
     def without_query(self) -> RuleContent:
         """As a global surrogate states it: no rule fires."""
         return replace(self, rules=tuple(replace(r, fires=False) for r in self.rules))
+
+    def removal_effects(self, components: Sequence[str]) -> dict[str, float]:
+        """How far the surrogate's value at the query falls when one presence component
+        (text, images) alone is removed: the rule deciding the query minus the rule
+        deciding the query without it (0 when the same rule decides both)."""
+        at_query = self._value_without(None)
+        return {c: at_query - self._value_without(c) for c in components}
+
+    def _value_without(self, removed: str | None) -> float:
+        """The surrogate's value at the query with component ``removed`` absent: the first
+        rule that holds (a rule list), or the leaf that holds (a tree)."""
+        for rule in self.rules:
+            if all(_holds_on_presence(c, c.feature != removed) for c in rule.conditions):
+                return float(rule.prediction)
+        return float(self.rules[-1].prediction)  # unreachable for a complete list or tree
 
     def in_units_of(self, offsets: Mapping[str, bool]) -> RuleContent:
         return self
@@ -536,6 +558,14 @@ class AdditiveContent:
             **{f"contribution:{t}": v for t, v in self.contributions().items()},
         }
 
+    def removal_effects(self, components: Sequence[str]) -> dict[str, float]:
+        """How far the surrogate's value at the query falls when one presence component
+        (text, images) alone is removed: its shape's height at "present" minus at
+        "absent" (0 for components without a shape). Pairwise terms are left out: this
+        ranks components by their main effects."""
+        shapes = {t.feature: t.shape for t in self.terms}
+        return {c: _presence_effect(shapes.get(c)) for c in components}
+
     def in_units_of(self, offsets: Mapping[str, bool]) -> AdditiveContent:
         return self  # shapes are in the features' own units already
 
@@ -543,6 +573,30 @@ class AdditiveContent:
 #: ``reference`` of a global additive surrogate: shapes over a data set, no query, so every
 #: contribution is 0 and terms come largest spread over the data first
 GLOBAL_REFERENCE = "data set (global surrogate: no query)"
+
+def _holds_on_presence(condition: Condition, present: bool) -> bool:
+    """Whether a condition on a presence feature (categories "absent", "present", codes
+    0 and 1) holds for a component that is present or not."""
+    label, code = ("present", 1.0) if present else ("absent", 0.0)
+    if condition.op == "in":
+        return label in condition.value  # type: ignore[operator]
+    if condition.op == "not in":
+        return label not in condition.value  # type: ignore[operator]
+    if condition.op == "<=":
+        return code <= float(condition.value)  # type: ignore[arg-type]
+    if condition.op == ">":
+        return code > float(condition.value)  # type: ignore[arg-type]
+    return condition.op == "is not missing"  # a presence is never missing
+
+
+def _presence_effect(shape: NumberShape | CategoryShape | None) -> float:
+    """A presence feature's shape: height at "present" minus height at "absent"."""
+    if not isinstance(shape, CategoryShape):
+        return 0.0
+    heights = dict(zip(shape.categories, shape.heights, strict=True))
+    fallback = shape.other_height if shape.other_height is not None else heights.get("present", 0.0)
+    return float(heights.get("present", fallback) - heights.get("absent", fallback))
+
 
 Content = LinearContent | RuleContent | AdditiveContent
 

@@ -58,6 +58,9 @@ _MIN_GAIN = 1e-9
 #: bytes of row products held at once while the bootstrap Gram matrices are formed: wide
 #: tables are done in column blocks of this size (narrow ones, in one block, as before)
 GRAM_BLOCK_BYTES = 64 * 2**20
+#: with max_features=None, stability is read on this many top features (a top k holding
+#: every feature would agree in every refit, whatever the weights)
+STABILITY_TOP = 5
 
 
 class LinearSurrogate(Family):
@@ -65,8 +68,10 @@ class LinearSurrogate(Family):
 
     Parameters
     ----------
-    max_features : int
-        Features kept in the explanation (forward selection). Default 5.
+    max_features : int or None
+        Features kept in the explanation (forward selection). Default 5; None keeps
+        every feature that moves (text and image explanations use None by default, so
+        that every word or segment gets its weight in the map).
     n_bootstrap : int
         Bootstrap refits for the stability figures. Default 20.
     control_variates : bool
@@ -77,13 +82,13 @@ class LinearSurrogate(Family):
 
     name = "linear"
     constraints = {
-        "max_features": (Interval(int, 1),),
+        "max_features": (None, Interval(int, 1)),
         "n_bootstrap": (Interval(int, 0),),
         "control_variates": (BOOLEAN,),
     }
 
     def __init__(
-        self, *, max_features: int = 5, n_bootstrap: int = 20, control_variates: bool = True
+        self, *, max_features: int | None = 5, n_bootstrap: int = 20, control_variates: bool = True
     ) -> None:
         self.max_features = max_features
         self.n_bootstrap = n_bootstrap
@@ -125,7 +130,7 @@ class LinearSurrogate(Family):
         offset = np.einsum("mn,mn->m", w, y_raw) / w.sum(axis=1)
         y = y_raw - offset[:, None]  # centred: see module doc
         movable = np.stack([np.any(p.z_fit != 0, axis=0) for p in problems])  # (m, d)
-        k = min(self.max_features, len(z_names))
+        k = len(z_names) if self.max_features is None else min(self.max_features, len(z_names))
         gram, cross, total = _gram(design, y, w)
         floor = constant_variance(offset) * w.sum(axis=1)
         selected = forward_select(gram, cross, total, movable, name_rank, k, floor=floor)
@@ -208,11 +213,13 @@ class LinearSurrogate(Family):
         ranking = tuple(term.feature for term in terms)
         reference = np.zeros(len(z_names))
         reference[list(selected)] = slopes
+        # with every feature kept, a top-k over all of them agrees trivially: read the top few
+        shown = k if self.max_features is not None else min(STABILITY_TOP, k)
         stability = summarise_bootstrap(
             names=z_names,
-            top=ranking,
+            top=ranking[:shown],
             resampled_weights=boot if boot is not None else np.empty((0, len(z_names))),
-            k=k,
+            k=shown,
             reference=reference,
             method="bootstrap of the fitting sample, selection refitted",
         )
