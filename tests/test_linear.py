@@ -344,10 +344,10 @@ def test_params_are_recorded_as_given():
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"max_features": 0}, r"max_features must be an integer >= 1, got 0\."),
-        ({"max_features": 2.5}, r"max_features must be an integer >= 1, got 2\.5\."),
-        ({"max_features": True}, r"max_features must be an integer >= 1, got True\."),
-        ({"max_features": "3"}, r"max_features must be an integer >= 1, got '3'\."),
+        ({"max_features": 0}, r"max_features must be None or an integer >= 1, got 0\."),
+        ({"max_features": 2.5}, r"max_features must be None or an integer >= 1, got 2\.5\."),
+        ({"max_features": True}, r"max_features must be None or an integer >= 1, got True\."),
+        ({"max_features": "3"}, r"max_features must be None or an integer >= 1, got '3'\."),
         ({"n_bootstrap": -1}, r"n_bootstrap must be an integer >= 0, got -1\."),
         ({"n_bootstrap": None}, r"n_bootstrap must be an integer >= 0, got None\."),
         ({"control_variates": "yes"}, r"control_variates must be True or False, got 'yes'\."),
