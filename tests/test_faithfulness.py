@@ -4,13 +4,16 @@ explanation's own ranking against random rankings, scored in one stacked call pe
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
 
 from surrogate import ImageExplainer, TabularExplainer, TextExplainer
+from surrogate.errors import ParameterError
 from surrogate.explain import faithfulness as check
 from surrogate.explanation import Explanation, ImageExplanation
+from surrogate.surrogates.auto import CHECKED_LADDER
 from surrogate.surrogates.base import LinearContent, LinearTerm
 
 #: the patch the model reads: pixels (2..3, 5..6) of an 8 x 8 image, per-pixel segments 21, 22, 29, 30
@@ -174,3 +177,26 @@ def test_default_segmentation_fits_the_image_size():
     labels = segment(photo, "auto", {})
     assert labels.shape == (224, 224) and 10 <= labels.max() + 1 <= 100
     assert auto_segmentation(32, 32) == ("grid", {"grid_size": (8, 8)})
+
+
+# ---- auto for text and images: chosen by the deletion check ----------------------------------
+def test_auto_chooses_by_the_deletion_check_in_one_stacked_call():
+    model = PatchModel()
+    explainer = ImageExplainer(model, target=1, n_samples=600, row_budget=1000)
+    exp = explainer.explain(DIGIT, "auto")
+    note = exp.notes[0]
+    assert note.startswith("auto chose ") and "by the deletion check" in note
+    figures = [float(x) for x in re.findall(r" (\d\.\d{3})", note.split("random rankings")[0])]
+    assert exp.faithfulness.deletion == pytest.approx(figures[0], abs=5e-4)
+    assert exp.faithfulness.deletion <= min(figures[1:]) + 0.005  # the least deletion AUC
+    candidates = len(CHECKED_LADDER)
+    # after the probes, the sample in one call, then every candidate's check in one more:
+    # n_samples rows in all
+    assert model.sizes[-1] == candidates * check.check_rows()
+    assert model.sizes[-2] + model.sizes[-1] == 600
+    assert exp.meta.n_samples == 600 and exp.meta.surrogate["family"] == "auto"
+
+
+def test_auto_needs_room_for_every_candidate_check():
+    with pytest.raises(ParameterError, match="deletion checks"):
+        ImageExplainer(PatchModel(), target=1, n_samples=200).explain(DIGIT, "auto")

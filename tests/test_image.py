@@ -206,6 +206,8 @@ def test_plot_draws_the_grey_image_the_overlay_the_borders_and_a_colour_bar():
     assert bar.get_ylabel() == "effect of the segment being present (output 'output')"
     title = ax.get_title(loc="left")
     assert "'output': output" in title and "held-out R\u00b2" in title and "Jaccard" in title
+    figure = exp.faithfulness
+    assert f"deletion AUC {figure.deletion:.3f} vs random {figure.random:.3f}" in title
 
 
 def test_without_the_image_the_weights_are_drawn_opaque_on_white():

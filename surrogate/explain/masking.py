@@ -213,7 +213,7 @@ class _MaskingExplainer(Reseedable, ABC):
         check("on_error", on_error, ON_ERROR)
         family = make_surrogate(surrogate, **_with_masking_defaults(surrogate, params))
         prepared, failures = self._prepare_all(self._queries(queries), on_error)
-        done, failed = explain_queries(self, prepared, self.size, Run(family, on_error))
+        done, failed = explain_queries(self, prepared, self._size_for(family), Run(family, on_error))
         layouts = {q.index: q.layout for q in prepared}
         done.sort(key=lambda pair: pair[0])
         return ExplanationSet(
@@ -223,6 +223,22 @@ class _MaskingExplainer(Reseedable, ABC):
         )
 
     # ---- steps ------------------------------------------------------------------------------
+    def _size_for(self, family: Any) -> Size:
+        """The rows' split for ``family``: ``auto`` checks each of its candidates, every
+        check's rows taken out of ``n_samples``."""
+        ladder = getattr(family, "checked_ladder", None)
+        if ladder is None:
+            return self.size
+        n_check = len(ladder()) * self.faithfulness_check.rows()
+        size = Size.of(self.n_samples, self.holdout_share, n_check=n_check)
+        if size.n_fit < MIN_SAMPLES:
+            raise ParameterError(
+                f"n_samples={self.n_samples} leaves {size.n_fit} fitting rows once auto's "
+                f"{len(ladder())} deletion checks ({n_check} rows) are taken out; expected at "
+                f"least {MIN_SAMPLES}: raise n_samples to {self.n_samples + MIN_SAMPLES - size.n_fit}."
+            )
+        return size
+
     def _prepare_all(self, queries: list[Any], on_error: str) -> tuple[list[Query], list[Failure]]:
         # scorers are built once per call and input shape, and never stored on the explainer
         scorers: dict[Any, Scorer] = {}

@@ -221,8 +221,7 @@ def _explain_chunk(
     try:
         scored = score(modality, queries, size, round_)
         problems = [local_problem(modality, s) for s in scored]
-        fits = fit(run, scored, problems)
-        checks = check_faithfulness(modality, scored, fits)
+        fits, checks = fit_and_check(modality, run, scored, problems)
         return [
             (s.query.index, assemble(modality, s, p, f, run.family, c))
             for s, p, f, c in zip(scored, problems, fits, checks, strict=True)
@@ -417,6 +416,92 @@ def fit(run: Run, scored: Sequence[Scored], problems: Sequence[LocalProblem]) ->
         for k, one in zip(members, fitted, strict=True):
             fits[k] = one
     return fits  # type: ignore[return-value]
+
+
+def fit_and_check(
+    modality: Modality, run: Run, scored: Sequence[Scored], problems: Sequence[LocalProblem]
+) -> tuple[list[LocalFit], list[tuple[Faithfulness | None, tuple[str, ...]]]]:
+    """Fit, then run the modality's faithfulness check; ``auto`` on a modality with a check
+    chooses each query's family by it (:func:`choose_by_deletion`)."""
+    ladder = getattr(run.family, "checked_ladder", None)
+    if ladder is None or getattr(modality, "faithfulness_check", None) is None:
+        fits = fit(run, scored, problems)
+        return fits, check_faithfulness(modality, scored, fits)
+    return choose_by_deletion(modality, run, scored, problems, ladder())
+
+
+def choose_by_deletion(
+    modality: Modality,
+    run: Run,
+    scored: Sequence[Scored],
+    problems: Sequence[LocalProblem],
+    ladder: Sequence[tuple[str, dict[str, Any]]],
+) -> tuple[list[LocalFit], list[tuple[Faithfulness | None, tuple[str, ...]]]]:
+    """Each query's candidate whose ranking the deletion check finds most faithful.
+
+    Every candidate is fitted without its bootstrap, all their checks are scored in one
+    stacked call (each candidate's rows are counted in ``n_samples``), and each query
+    keeps the lowest deletion AUC (ties within :data:`DELETION_TIE` go to the earlier
+    candidate); the chosen family is then fitted with its bootstrap, which leaves its
+    content, and so the ranking checked, as it was.
+    """
+    from ..surrogates import make_surrogate
+
+    n = len(scored)
+    trials = [
+        fit(replace(run, family=make_surrogate(name, **params, n_bootstrap=0)), scored, problems)
+        for name, params in ladder
+    ]
+    checks = check_faithfulness(modality, list(scored) * len(ladder), [f for t in trials for f in t])
+    by_query = [[checks[c * n + k] for c in range(len(ladder))] for k in range(n)]
+    chosen = [_least_deletion([figure for figure, _ in row]) for row in by_query]
+    fits: list[LocalFit | None] = [None] * n
+    for c, (name, params) in enumerate(ladder):
+        members = [k for k in range(n) if chosen[k] == c]
+        if not members:
+            continue
+        refitted = fit(
+            replace(run, family=make_surrogate(name, **params)),
+            [scored[k] for k in members],
+            [problems[k] for k in members],
+        )
+        for k, one in zip(members, refitted, strict=True):
+            note = _deletion_choice_note(ladder, chosen[k], [f for f, _ in by_query[k]])
+            fits[k] = replace(one, notes=(note,) + one.notes)
+    return fits, [by_query[k][chosen[k]] for k in range(n)]  # type: ignore[return-value]
+
+
+#: deletion AUCs closer than this count as equal: the earlier candidate is kept
+DELETION_TIE = 0.005
+
+
+def _least_deletion(figures: Sequence[Faithfulness | None]) -> int:
+    aucs = [np.inf if f is None or f.deletion is None else f.deletion for f in figures]
+    best = min(aucs)
+    return next(c for c, auc in enumerate(aucs) if auc <= best + DELETION_TIE)
+
+
+def _deletion_choice_note(
+    ladder: Sequence[tuple[str, dict[str, Any]]],
+    chosen: int,
+    figures: Sequence[Faithfulness | None],
+) -> str:
+    def shown(f: Faithfulness | None) -> str:
+        return "not checked" if f is None or f.deletion is None else f"{f.deletion:.3f}"
+
+    name, params = ladder[chosen]
+    others = ", ".join(
+        f"{n} {p} {shown(f)}"
+        for c, ((n, p), f) in enumerate(zip(ladder, figures, strict=True))
+        if c != chosen
+    )
+    picked = figures[chosen]
+    floor = None if picked is None else picked.random
+    return (
+        f"auto chose {name} {params} by the deletion check: deletion AUC {shown(figures[chosen])}"
+        f" (lower is better; {others}; random rankings "
+        f"{'not checked' if floor is None else f'{floor:.3f}'})."
+    )
 
 
 def check_faithfulness(

@@ -21,8 +21,10 @@ WEIGHT_MEANINGS = {
 
 
 def caption_lines(exp: Any) -> list[str]:
-    """The explained class with the model's output there, then the fidelity figures."""
-    return [outcome_line(exp), fidelity_caption(exp)]
+    """The explained class with the model's output there, then the fidelity figures, then
+    the deletion check when the explanation has one."""
+    check = deletion_caption(exp)
+    return [outcome_line(exp), fidelity_caption(exp)] + ([check] if check else [])
 
 
 def outcome_line(exp: Any) -> str:
@@ -42,6 +44,17 @@ def fidelity_caption(exp: Any) -> str:
     return f"held-out R\u00b2 {fmt(exp.fidelity.r2)} \u00b7 stability: {stability}"
 
 
+def deletion_caption(exp: Any) -> str | None:
+    """ "deletion AUC 0.071 vs random 0.476 (lower is better)", or why it was not checked;
+    None for an explanation without the check (tables)."""
+    check = getattr(exp, "faithfulness", None)
+    if check is None:
+        return None
+    if check.deletion is None:
+        return "deletion check: not checked"
+    return f"deletion AUC {fmt(check.deletion)} vs random {fmt(check.random)} (lower is better)"
+
+
 def weight_unit(exp: Any, component: str) -> str:
     """What a colour or bar measures, in the explained unit: "effect of the segment being
     present (log-odds of 'digit 3')"."""
@@ -51,4 +64,4 @@ def weight_unit(exp: Any, component: str) -> str:
     return f"{meaning} ({explained_scale(exp)})"
 
 
-__all__ = ["caption_lines", "fidelity_caption", "outcome_line", "weight_unit"]
+__all__ = ["caption_lines", "deletion_caption", "fidelity_caption", "outcome_line", "weight_unit"]

@@ -21,6 +21,13 @@ the figure it was chosen on:
   inner validation split: a quarter of the fitting sample, drawn from the query's
   own seed, then the chosen one is refitted on the whole fitting sample.
 
+Text and images are different: their explanations carry a deletion check (does
+removing what the explanation ranks first remove the output faster than removing at
+random?), which answers what a user of a saliency map asks better than R^2 does.
+There ``auto`` fits each candidate of :data:`CHECKED_LADDER`, checks all their
+rankings in one stacked model call and keeps the lowest deletion AUC
+(:func:`surrogate.explain.pipeline.choose_by_deletion`).
+
 Trees and rule lists are not in the default ladder: on German credit and Adult
 (bench/explain_cost.py) every query chose an additive model over them, and
 scoring them multiplied the cost of ``auto`` several times over.
@@ -56,6 +63,15 @@ LADDER: tuple[tuple[str, dict[str, Any]], ...] = (
 )
 
 
+#: what ``auto`` compares for text and images, by the deletion check of each candidate's
+#: ranking (see :func:`surrogate.explain.pipeline.choose_by_deletion`), in order of preference
+CHECKED_LADDER: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("linear", {"max_features": None}),
+    ("tree", {"max_depth": 3}),
+    ("rules", {"max_rules": 5}),
+)
+
+
 class AutoSurrogate:
     """Choose, per query, the simplest surrogate reaching ``target_fidelity``."""
 
@@ -74,6 +90,11 @@ class AutoSurrogate:
             "choice": f"{LEAVE_ONE_OUT} R^2 (linear, additive); {INNER_SPLIT} R^2 (others)",
             "validation_share": VALIDATION_SHARE,
         }
+
+    def checked_ladder(self) -> tuple[tuple[str, dict[str, Any]], ...]:
+        """The candidates compared by a modality's faithfulness check (text, images): the
+        ladder given, or by default :data:`CHECKED_LADDER`."""
+        return CHECKED_LADDER if self.ladder is LADDER else tuple(self.ladder)
 
     def fit_local(
         self,
