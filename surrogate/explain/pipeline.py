@@ -16,7 +16,8 @@ Row layout of one query's scored block (``n_samples`` rows in all)::
 The fitting sample starts with the query itself; the held-out rows come from an
 independent seed stream; the query is scored a second time, in the same call, to
 detect a non-deterministic black box. The blocks of all queries of a chunk are
-stacked and scored in as few model calls as the row budget allows
+stacked and scored in as few model calls as the row budget allows, in calls
+whose shape does not depend on the other queries
 (:meth:`~surrogate.blackbox.BlackBox.predict_blocks`), so a query's explanation
 never depends on its company.
 """
@@ -83,6 +84,9 @@ class Scorer:
     fingerprint: str
     #: the decision threshold asked for, in the output's scale (None: the class boundary)
     cutoff: float | None = None
+    #: queries share fixed-shape calls of exactly ``row_budget`` rows (images, texts);
+    #: else a fixed-shape model gets one query per call
+    shared_calls: bool = False
 
     @property
     def threshold(self) -> float | None:
@@ -241,9 +245,11 @@ def _predict(queries: Sequence[Query], blocks: list[np.ndarray]) -> list[np.ndar
     for k, q in enumerate(queries):
         groups.setdefault(id(q.scorer), []).append(k)
     for members in groups.values():
-        blackbox = queries[members[0]].scorer.blackbox
-        outs = blackbox.predict_blocks(
-            [blocks[k] for k in members], [queries[k].render for k in members]
+        scorer = queries[members[0]].scorer
+        outs = scorer.blackbox.predict_blocks(
+            [blocks[k] for k in members],
+            [queries[k].render for k in members],
+            shared_calls=scorer.shared_calls,
         )
         for k, out in zip(members, outs, strict=True):
             outputs[k] = out
