@@ -23,6 +23,7 @@ from surrogate.sampling.image import (
     baseline_image,
     compose,
     grid_segments,
+    masked_images,
     relabel,
     segment,
     to_layout,
@@ -352,3 +353,28 @@ def test_a_constant_neighbourhood_reports_no_stability_figure():
     assert exp.fidelity.r2 is None and exp.stability.top_k_jaccard is None
     assert exp.stability.intervals == {} and "stability is not measured" in exp.notes[-1]
     assert "top-5 Jaccard n/a" in exp.to_text()
+
+
+@pytest.mark.parametrize(
+    ("image", "layout"),
+    [
+        (np.arange(48.0).reshape(6, 8), "hw"),
+        (np.arange(144, dtype=np.float32).reshape(6, 8, 3) / 7, "hwc"),
+        (np.arange(144, dtype=np.float16).reshape(6, 8, 3), "hwc"),
+        (np.arange(96, dtype=np.uint8).reshape(6, 8, 2), "hwc"),
+        ("tensor", "chw"),
+    ],
+)
+def test_masked_images_are_the_composed_images_in_the_query_layout(image, layout):
+    if isinstance(image, str):
+        torch = pytest.importorskip("torch")
+        image = torch.arange(96, dtype=torch.float32).reshape(2, 6, 8) / 3
+    query = as_image(image)
+    assert query.layout == layout
+    segments = np.arange(48).reshape(6, 8) % 5
+    background = np.full_like(query.pixels, 0.3)
+    keep = np.random.default_rng(0).random((7, 5)) < 0.5
+    expected = to_layout(compose(query.pixels, background, segments, keep), layout, query.dtype)
+    got = masked_images(query, background, segments, keep)
+    assert got.dtype == expected.dtype and got.flags.c_contiguous
+    np.testing.assert_array_equal(got, expected)

@@ -526,9 +526,7 @@ class ImageExplainer(_MaskingExplainer):
         names = img.segment_names(int(segments.max()) + 1)
 
         def render(keep: np.ndarray) -> np.ndarray:
-            return img.to_layout(
-                img.compose(query.pixels, background, segments, keep), query.layout, query.dtype
-            )
+            return img.masked_images(query, background, segments, keep)
 
         shape = "x".join(map(str, query.shape))
         return _Prepared(
