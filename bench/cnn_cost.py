@@ -52,6 +52,7 @@ TIMED = (
     (image_sampling, "segment", "segment"),
     (image_sampling, "baseline_image", "segment"),
     (KeepMaskSampler, "sample", "sample/compose"),
+    (image_sampling, "masked_images", "sample/compose"),
     (image_sampling, "compose", "sample/compose"),
     (image_sampling, "to_layout", "sample/compose"),
     (TorchBlackBox, "_call", "score"),
