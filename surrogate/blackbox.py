@@ -31,6 +31,10 @@ from .errors import (
 Mode = Literal["classification", "regression"]
 MODES = ("classification", "regression")
 DEFAULT_ROW_BUDGET = 100_000
+#: images and texts: queries sharing one model call under the default row budget
+QUERIES_PER_CALL = 4
+#: images: most numbers (pixels times channels) the default row budget puts in one call
+VALUES_PER_CALL = 2**25
 _PROBA_TOLERANCE = 1e-6
 #: class probabilities of float64 outputs must sum to 1 within this
 _SUM_TOLERANCE = 1e-4
@@ -52,8 +56,9 @@ class BlackBox:
 
     mode: Mode
     output_names: tuple[str, ...]
-    #: True when a row's output may depend on the batch it was scored in (float32
-    #: kernels): :meth:`predict_blocks` then calls the model on per-query chunks.
+    #: True when a row's output may depend on the shape of the batch it was scored in
+    #: (float32 kernels chosen per shape): :meth:`predict_blocks` then fixes each call's
+    #: shape independently of the other queries.
     fixed_shape: bool = False
     row_budget: int = DEFAULT_ROW_BUDGET
     outputs_probabilities: bool = False
@@ -78,24 +83,56 @@ class BlackBox:
         return self._check(raw, n)
 
     def predict_blocks(
-        self, blocks: Sequence[np.ndarray], renders: Sequence[Callable[[np.ndarray], Any]]
+        self,
+        blocks: Sequence[np.ndarray],
+        renders: Sequence[Callable[[np.ndarray], Any]],
+        *,
+        shared_calls: bool = False,
+        call_rows: int | None = None,
     ) -> list[np.ndarray]:
-        """Score per-query blocks of rows in calls of at most ``row_budget`` rows.
+        """Score per-query blocks of rows in calls of at most ``row_budget`` rows (or of
+        ``call_rows``, when given: a smaller fixed call for small blocks, such as the rows of
+        a deletion check, so that a query alone does not fill a whole budget).
 
-        ``renders[k]`` turns rows of block ``k`` into what the model eats. A model whose
-        rows may depend on their batch (``fixed_shape``) gets one query per call, in calls
-        that start at the query's first row, so a row's result never depends on its company.
-        Other models get as many whole queries per call as the budget holds; a query
-        larger than the budget is split into budget-sized calls rather than sent whole
-        past the limit the user set.
+        ``renders[k]`` turns rows of block ``k`` into what the model eats. Whole blocks
+        share a call while the budget holds them (as many as fit the largest block); a
+        block larger than the budget opens its own calls, split from its first row, rather
+        than being sent whole past the limit the user set.
+
+        A model whose outputs may depend on the shape of its batch (``fixed_shape``:
+        float32 kernels, chosen per shape) is called so that a row's result never depends
+        on the other queries:
+
+        * by default, one block per call, in calls that start at the block's first row:
+          each call's shape is fixed by the block alone;
+        * with ``shared_calls=True`` (images and texts), blocks share calls as above, and
+          every call has exactly ``row_budget`` rows: the last call of a group is padded
+          with copies of its last block's first row, whose outputs are dropped. A query
+          then meets the model in calls of the same shape alone or in any company.
+
+        What stays free is the rows beside a query and its offset in the call. Measured
+        on the CPU (``bench/batch_invariance.py``): the demo digits CNN, the demo GRU and
+        the ResNet-18 of :mod:`surrogate.demo.resnet` give every row bit-identical outputs
+        under any company and offset at a fixed shape, while the ResNet's outputs move
+        with the batch size (by up to 2e-7). A model computing one row from the others
+        (batch statistics) is refused by :meth:`fingerprint`; one whose internal shapes
+        follow the content of the batch (sequences packed by length, so the batch size of
+        each time step depends on the other texts) is outside this rule: it must read
+        each row alone (the demo GRU runs every row through every step), or be given
+        ``row_budget`` equal to ``n_samples`` (one query per call).
         """
-        largest = max(len(b) for b in blocks)
-        per_call = 1 if self.fixed_shape else max(1, self.row_budget // largest)
+        sizes = [len(b) for b in blocks]
+        budget = self.row_budget if call_rows is None else min(call_rows, self.row_budget)
+        share = not self.fixed_shape or shared_calls
+        per_call = max(1, budget // max(sizes)) if share else 1
+        pad = self.fixed_shape and shared_calls
         outputs: list[np.ndarray] = []
         for start in range(0, len(blocks), per_call):
             group = range(start, min(start + per_call, len(blocks)))
-            out = self._predict_group([blocks[k] for k in group], [renders[k] for k in group])
-            bounds = np.cumsum([0] + [len(blocks[k]) for k in group])
+            out = self._predict_group(
+                [blocks[k] for k in group], [renders[k] for k in group], pad=pad, budget=budget
+            )
+            bounds = np.cumsum([0] + [sizes[k] for k in group])
             outputs += [out[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
         return outputs
 
@@ -103,13 +140,28 @@ class BlackBox:
         """Score one block of rows (a data set) in calls of at most ``row_budget`` rows."""
         return self.predict_blocks([rows], [render])[0]
 
-    def _predict_group(self, blocks: list[np.ndarray], renders: list[Callable]) -> np.ndarray:
+    def _predict_group(
+        self,
+        blocks: list[np.ndarray],
+        renders: list[Callable],
+        *,
+        pad: bool = False,
+        budget: int | None = None,
+    ) -> np.ndarray:
+        """Outputs of the blocks' rows, in calls of ``budget`` rows (default ``row_budget``);
+        with ``pad``, the last call is filled up to ``budget`` rows and the outputs of the
+        filling dropped."""
+        budget = self.row_budget if budget is None else budget
         starts = np.cumsum([0] + [len(b) for b in blocks])
         total = int(starts[-1])
-        parts = [
-            self.predict(_render_span(blocks, starts, renders, a, min(a + self.row_budget, total)))
-            for a in range(0, total, self.row_budget)
-        ]
+        parts = []
+        for a in range(0, total, budget):
+            b = min(a + budget, total)
+            filling = budget - (b - a) if pad else 0
+            if filling:
+                blocks, renders, starts = _with_filling(blocks, renders, starts, filling)
+            inputs = _render_span(blocks, starts, renders, a, b + filling)
+            parts.append(self.predict(inputs)[: b - a])
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def _call(self, rows: Any) -> Any:  # pragma: no cover - abstract
@@ -176,6 +228,30 @@ class BlackBox:
 
     def description(self) -> str:
         return type(self).__name__
+
+
+def shared_row_budget(n_samples: int, values_per_row: int | None = None) -> int:
+    """The default row budget of calls that queries share (images, texts): room for
+    :data:`QUERIES_PER_CALL` queries of ``n_samples`` rows, as long as a call holds at most
+    :data:`VALUES_PER_CALL` numbers of ``values_per_row`` each (an image's pixels times
+    channels; None for texts, which are small).
+
+    Under that cap the budget is a whole number of queries, so that calls hold whole
+    queries with no filling; a query larger than the cap is cut into the fewest equal
+    calls under it (1,000 images of 224 x 224 x 3: 5 calls of 200).
+
+    Examples
+    --------
+    >>> shared_row_budget(500, 64), shared_row_budget(1000, 224 * 224 * 3)
+    (2000, 200)
+    """
+    cap = QUERIES_PER_CALL * n_samples
+    if values_per_row is not None:
+        cap = min(cap, max(1, VALUES_PER_CALL // max(1, values_per_row)))
+    if cap >= n_samples:
+        return (cap // n_samples) * n_samples
+    n_calls = -(-n_samples // cap)
+    return -(-n_samples // n_calls)
 
 
 @dataclass(frozen=True)
@@ -267,6 +343,15 @@ def _render_span(
         inputs.append(renders[k](rows[0] if len(rows) == 1 else np.concatenate(rows)))
         k = stop
     return inputs[0] if len(inputs) == 1 else join_inputs(inputs)
+
+
+def _with_filling(
+    blocks: list[np.ndarray], renders: list[Callable], starts: np.ndarray, n: int
+) -> tuple[list[np.ndarray], list[Callable], np.ndarray]:
+    """The group with ``n`` copies of its last block's first row appended, as a block of
+    that block's render (a real row of a query, so the model sees nothing it would not)."""
+    filling = np.repeat(blocks[-1][:1], n, axis=0)
+    return [*blocks, filling], [*renders, renders[-1]], np.append(starts, starts[-1] + n)
 
 
 def join_inputs(pieces: list[Any]) -> Any:
@@ -463,6 +548,10 @@ class CallableBlackBox(BlackBox):
     One number per row in [0, 1] is ambiguous (a probability, or a regression on the unit
     interval) and needs ``mode``; under ``mode="classification"`` it is read as P(class '1')
     and scored as the two columns P('0'), P('1').
+
+    A function whose outputs come in a low-precision dtype (float32, float16) probably
+    computed them in it, with kernels that may round differently per batch shape: it is
+    scored like a torch model (``fixed_shape``, see :meth:`BlackBox.predict_blocks`).
     """
 
     def __init__(
@@ -489,6 +578,7 @@ class CallableBlackBox(BlackBox):
                 "explains it as it is."
             )
         self.mode = mode or _infer_mode(probe, scored.resolution)
+        self.fixed_shape = scored.resolution > 0
         if self.mode == "classification" and _one_unit_column(probe):
             # one probability per row: widened to both classes, as predict_proba gives them
             self.one_probability = True

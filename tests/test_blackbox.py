@@ -386,6 +386,68 @@ def test_a_fixed_shape_model_gets_one_block_per_call():
     assert model.sizes() == [4, 10, 2]
 
 
+def test_shared_fixed_shape_calls_have_exactly_the_budget():
+    box, model = counting_box(row_budget=10, fixed_shape=True)
+    blocks = blocks_of([3, 3, 3])
+    outs = box.predict_blocks(blocks, [as_array] * 3, shared_calls=True)
+    assert model.sizes() == [10]
+    # the filling repeats the last block's first row, and its outputs are dropped
+    assert np.asarray(model.calls[0])[:, 0].tolist() == list(range(9)) + [6]
+    for block, out in zip(blocks, outs, strict=True):
+        np.testing.assert_array_equal(out[:, 0], 2.0 * block[:, 0])
+
+
+def test_a_shared_block_larger_than_the_budget_opens_its_own_filled_calls():
+    box, model = counting_box(row_budget=10, fixed_shape=True)
+    blocks = blocks_of([4, 12])
+    outs = box.predict_blocks(blocks, [as_array] * 2, shared_calls=True)
+    assert model.sizes() == [10, 10, 10]
+    firsts = [int(np.asarray(call)[0, 0]) for call in model.calls]
+    assert firsts == [0, 4, 14]
+    assert [len(o) for o in outs] == [4, 12]
+    np.testing.assert_array_equal(outs[1][:, 0], 2.0 * blocks[1][:, 0])
+
+
+def test_shared_calls_leave_a_model_without_fixed_shape_unfilled():
+    box, model = counting_box(row_budget=10)
+    box.predict_blocks(blocks_of([3, 3, 3, 3]), [as_array] * 4, shared_calls=True)
+    assert model.sizes() == [9, 3]
+
+
+@given(
+    sizes=st.lists(st.integers(1, 30), min_size=1, max_size=6),
+    budget=st.integers(1, 40),
+)
+def test_shared_fixed_shape_chunking_properties(sizes, budget):
+    box, model = counting_box(row_budget=budget, fixed_shape=True)
+    blocks = blocks_of(sizes)
+    outs = box.predict_blocks(blocks, [as_array] * len(blocks), shared_calls=True)
+    calls = [np.asarray(c)[:, 0].astype(int) for c in model.calls]
+    assert {len(c) for c in calls} == {budget}  # one shape, whatever the company
+    for block, out in zip(blocks, outs, strict=True):
+        np.testing.assert_array_equal(out[:, 0], 2.0 * block[:, 0])
+        first = int(block[0, 0])
+        holding = [c for c in calls if first in c]
+        if len(block) > budget:  # split from its own first row
+            assert int(holding[0][0]) == first
+        else:  # never split
+            assert any(set(block[:, 0]) <= set(c) for c in holding)
+    # real rows come once each, in order; a call's filling repeats an earlier row
+    real = [c[: _run_length(c)] for c in calls]
+    np.testing.assert_array_equal(np.concatenate(real), np.arange(sum(sizes)))
+    per_call = max(1, budget // max(sizes))
+    groups = -(-len(sizes) // per_call)
+    assert len(calls) == sum(
+        -(-sum(sizes[g * per_call : (g + 1) * per_call]) // budget) for g in range(groups)
+    )
+
+
+def _run_length(numbers: np.ndarray) -> int:
+    """Length of the leading run of consecutive numbers."""
+    breaks = np.flatnonzero(np.diff(numbers) != 1)
+    return int(breaks[0]) + 1 if len(breaks) else len(numbers)
+
+
 def test_each_block_is_rendered_by_its_own_render_and_joined_in_order():
     box, model = counting_box(row_budget=100)
 

@@ -23,6 +23,7 @@ from surrogate.sampling.image import (
     baseline_image,
     compose,
     grid_segments,
+    masked_images,
     relabel,
     segment,
     to_layout,
@@ -106,8 +107,9 @@ def test_callable_gets_batches_in_the_query_layout():
     ).explain(rgb)
     assert {s[1:] for s in shapes} == {(8, 8, 3)}
     # one query's 160 rows: 99 sampled and scored first, then the deletion check's 61 after
-    # fitting, each in chunks of at most 25 aligned to its start
-    assert [s[0] for s in shapes[-7:]] == [25, 25, 25, 24, 25, 25, 11]
+    # fitting, each from its start in calls of exactly 25 (float32 outputs: a fixed shape),
+    # the last call of each filled up
+    assert [s[0] for s in shapes[-7:]] == [25] * 7
     assert exp.query["layout"] == "hwc" and exp.query["shape"] == "8x8x3"
 
 
@@ -422,3 +424,28 @@ def test_a_constant_neighbourhood_reports_no_stability_figure():
     assert exp.fidelity.r2 is None and exp.stability.top_k_jaccard is None
     assert exp.stability.intervals == {} and "stability is not measured" in exp.notes[-1]
     assert "top-5 Jaccard n/a" in exp.to_text()
+
+
+@pytest.mark.parametrize(
+    ("image", "layout"),
+    [
+        (np.arange(48.0).reshape(6, 8), "hw"),
+        (np.arange(144, dtype=np.float32).reshape(6, 8, 3) / 7, "hwc"),
+        (np.arange(144, dtype=np.float16).reshape(6, 8, 3), "hwc"),
+        (np.arange(96, dtype=np.uint8).reshape(6, 8, 2), "hwc"),
+        ("tensor", "chw"),
+    ],
+)
+def test_masked_images_are_the_composed_images_in_the_query_layout(image, layout):
+    if isinstance(image, str):
+        torch = pytest.importorskip("torch")
+        image = torch.arange(96, dtype=torch.float32).reshape(2, 6, 8) / 3
+    query = as_image(image)
+    assert query.layout == layout
+    segments = np.arange(48).reshape(6, 8) % 5
+    background = np.full_like(query.pixels, 0.3)
+    keep = np.random.default_rng(0).random((7, 5)) < 0.5
+    expected = to_layout(compose(query.pixels, background, segments, keep), layout, query.dtype)
+    got = masked_images(query, background, segments, keep)
+    assert got.dtype == expected.dtype and got.flags.c_contiguous
+    np.testing.assert_array_equal(got, expected)

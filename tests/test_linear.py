@@ -9,8 +9,8 @@ import pytest
 
 from surrogate.errors import ParameterError
 from surrogate.schema import Feature
-from surrogate.surrogates.base import LocalProblem
-from surrogate.surrogates.linear import LinearSurrogate
+from surrogate.surrogates.base import LocalProblem, bootstrap_counts, ridged
+from surrogate.surrogates.linear import LinearSurrogate, forward_select
 
 # Three numbers in their own units (z = offset / scale) and one category (z = -1 where the
 # row's category differs from the query's "green").
@@ -145,6 +145,67 @@ def test_a_frozen_feature_is_never_selected():
     fit = fit_one(problem, max_features=4)
     assert "age" not in fit.ranking
     assert sorted(fit.ranking) == ["colour", "debt", "months"]
+
+
+def selection_by_solves(gram, cross, total, movable, name_rank, k, floor):
+    """Forward selection as first written: every candidate's ridged least-squares system
+    solved at every step (one problem at a time; the reference the sweeps must match)."""
+    min_gain, tie = 1e-9, 1e-9
+    chosen = []
+    for g, c, t, mov, lowest in zip(gram, cross, total, movable, floor, strict=True):
+        base = max(t - c[0] ** 2 / g[0, 0], 0.0)
+        need = np.inf if base <= lowest else min_gain * base
+        picked, previous = [], base
+        for _ in range(min(k, len(mov))):
+            rss = {}
+            for j in np.flatnonzero(mov):
+                if j in picked:
+                    continue
+                idx = [0] + [p + 1 for p in picked] + [j + 1]
+                sub, rhs = ridged(g[np.ix_(idx, idx)]), c[idx]
+                rss[j] = t - rhs @ np.linalg.solve(sub, rhs)
+            if not rss:
+                break
+            best = min(rss.values())
+            tied = [j for j, r in rss.items() if r <= best + tie * max(base, 1e-300)]
+            j = min(tied, key=lambda j: name_rank[j])
+            if not previous > best + need:
+                break
+            picked.append(int(j))
+            previous = best
+        chosen.append(picked)
+    return chosen
+
+
+def bootstrap_problems(seed: int):
+    """Resampled Gram matrices of a random design with binary, continuous, duplicated and
+    frozen columns, as the bootstrap forms them."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(60, 400))
+    binary = -(rng.random((n, 6)) < 0.5).astype(float)
+    normal = rng.normal(size=(n, 4)) * rng.uniform(0.1, 10.0, size=4)
+    z = np.column_stack([binary, normal, binary[:, 0], np.zeros(n), normal[:, 1] * binary[:, 2]])
+    y = z @ (rng.normal(size=z.shape[1]) * (rng.random(z.shape[1]) < 0.6)) + rng.normal(size=n)
+    design = np.column_stack([np.ones(n), z])
+    weights = rng.random(n) * bootstrap_counts(np.random.SeedSequence(seed), n, 8)
+    gram = np.einsum("bn,ni,nj->bij", weights, design, design)
+    cross = (weights * y) @ design
+    total = weights @ y**2
+    movable = np.broadcast_to(np.any(z != 0, axis=0), (len(weights), z.shape[1])).copy()
+    name_rank = rng.permutation(z.shape[1])
+    floor = np.where(rng.random(len(weights)) < 0.2, np.inf, 0.0)
+    return gram, cross, total, movable, name_rank, floor
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("k", [1, 3, 13])
+def test_sweeps_select_what_solving_every_candidate_selects(seed, k):
+    """The bootstrap's refits (and the fit) select by sweeps of one factorisation; they
+    choose exactly the features that solving each candidate's system chose (a column
+    that duplicates another ties with it, and the tie goes to the first name)."""
+    gram, cross, total, movable, name_rank, floor = bootstrap_problems(seed)
+    swept = forward_select(gram, cross, total, movable, name_rank, k, floor=floor)
+    assert swept == selection_by_solves(gram, cross, total, movable, name_rank, k, floor)
 
 
 @pytest.mark.parametrize("names", [("alpha", "beta"), ("beta", "alpha")])

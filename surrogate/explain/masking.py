@@ -8,11 +8,19 @@ and one block of ``n_samples`` rows is scored::
     [query, n_fit - 1 masked rows | n_holdout held-out rows | query again]
 
 The held-out rows come from an independent seed stream and give the fidelity;
-the query is scored twice to detect a non-deterministic model. A query's rows
-are stacked with other queries' rows (of the same input shape) in calls of at
-most ``row_budget`` rows; a float32 torch model gets one query per call, in calls
-that start at the query's first row, so an explanation is the same alone or in
-``explain_many``. Each query has its
+the query is scored twice to detect a non-deterministic model.
+
+Queries share model calls: whole queries' rows (of the same input shape) are
+stacked in calls of at most ``row_budget`` rows, by default room for
+:data:`~surrogate.blackbox.QUERIES_PER_CALL` queries (fewer for large images, see
+:func:`~surrogate.blackbox.shared_row_budget`). A model that may round differently
+per batch shape (torch modules, functions returning float32) gets calls of exactly
+``row_budget`` rows, the last one filled up with copies of a row whose outputs are
+dropped: a query meets the model in calls of the same shape alone or in any
+company, so its explanation is byte-identical alone or in ``explain_many``, as long
+as the model computes each row from that row alone (the rule, and what was
+measured, are in :meth:`~surrogate.blackbox.BlackBox.predict_blocks`; a text model's
+``to_tensor`` must not let the other texts change how a text is read). Each query has its
 own components (words, segments), hence its own features, and the surrogate
 family (linear, tree, rules) is fitted per query.
 
@@ -37,7 +45,7 @@ import numpy as np
 
 from .. import _version
 from .._validation import Interval, check
-from ..blackbox import DEFAULT_ROW_BUDGET, Target, as_blackbox
+from ..blackbox import Target, as_blackbox, shared_row_budget
 from ..errors import DataTypeError, ParameterError, SurrogateError
 from ..explanation import Explanation, ExplanationSet, Failure
 from ..explanation.masking import ImageExplanation, TextExplanation
@@ -67,7 +75,6 @@ from .seeding import Reseedable, entropy_of, root_sequence
 
 #: texts the model is probed with (output names, fingerprint) when probe_texts is not given
 DEFAULT_PROBE_TEXTS = ("a", "a short probe text")
-DEFAULT_IMAGE_ROW_BUDGET = 256
 #: an image explanation's default n_samples: on 20 demo digits (64 one-pixel segments, zero
 #: baseline, every segment weighed) 1,000 and 2,000 rows gave the same FaithfulnessCorrelation
 #: (0.80) and deletion curve; 2,000 leaves 15 fitting rows per segment at the auto
@@ -110,7 +117,7 @@ class _MaskingExplainer(Reseedable, ABC):
         kernel_width: float | None,
         link: str | None,
         holdout_share: float,
-        row_budget: int,
+        row_budget: int | None,
         random_state: Any,
         torch_output: Any,
         to_tensor: Any,
@@ -129,7 +136,7 @@ class _MaskingExplainer(Reseedable, ABC):
             self.n_samples, self.holdout_share, n_check=self.faithfulness_check.rows()
         )
         self.n_holdout, self.n_fit = self.size.n_holdout, self.size.n_fit
-        self.row_budget = check("row_budget", row_budget, ROW_BUDGET)
+        self.row_budget = check("row_budget", row_budget, ROW_BUDGET, None)
         self.root = root_sequence(random_state)
         self.torch_output = torch_output
         self.to_tensor = to_tensor
@@ -271,11 +278,14 @@ class _MaskingExplainer(Reseedable, ABC):
             layout=prepared.layout,
         )
 
-    def _build_scorer(self, probe: Any, to_tensor: Any) -> Scorer:
+    def _build_scorer(
+        self, probe: Any, to_tensor: Any, values_per_row: int | None = None
+    ) -> Scorer:
+        row_budget = self.row_budget or shared_row_budget(self.n_samples, values_per_row)
         adapter = as_blackbox(
             self.model,
             mode=self.mode,
-            row_budget=self.row_budget,
+            row_budget=row_budget,
             probe_rows=probe,
             torch_output=self.torch_output,
             to_tensor=to_tensor,
@@ -287,6 +297,7 @@ class _MaskingExplainer(Reseedable, ABC):
             target=Target.resolve(self.target_spec, blackbox),
             link=resolve_link(self.link_name, blackbox),
             fingerprint=blackbox.fingerprint(probe),
+            shared_calls=True,
         )
 
 
@@ -318,8 +329,9 @@ class TextExplainer(_MaskingExplainer):
     kernel, kernel_width, link, holdout_share, random_state
         As for :class:`~surrogate.TabularExplainer`; distances are the square root of
         the share of components masked.
-    row_budget : int
-        Most texts per model call.
+    row_budget : int, optional
+        Most texts per model call; default room for
+        :data:`~surrogate.blackbox.QUERIES_PER_CALL` queries of ``n_samples`` texts.
     probe_texts : sequence of str, optional
         Texts the model is probed with once (output names, fingerprint).
     torch_output : {"logits", "probabilities", "regression"}
@@ -360,7 +372,7 @@ class TextExplainer(_MaskingExplainer):
         kernel_width: float | None = None,
         link: str | None = None,
         holdout_share: float = DEFAULT_HOLDOUT_SHARE,
-        row_budget: int = DEFAULT_ROW_BUDGET,
+        row_budget: int | None = None,
         random_state: Any = 0,
         probe_texts: Sequence[str] | None = None,
         torch_output: str | None = None,
@@ -478,6 +490,11 @@ class ImageExplainer(_MaskingExplainer):
         Every image the model scores for one query: the fitting sample, the held-out
         neighbourhood, the query twice and the 61 rows of the deletion check
         (:class:`~surrogate.fidelity.Faithfulness`, ``exp.faithfulness``). At least 111.
+    row_budget : int, optional
+        Most images per model call; default room for
+        :data:`~surrogate.blackbox.QUERIES_PER_CALL` queries of ``n_samples`` images, as
+        long as a call holds at most :data:`~surrogate.blackbox.VALUES_PER_CALL` numbers
+        (:func:`~surrogate.blackbox.shared_row_budget`).
     mode, target, keep_probability, kernel, kernel_width, link, holdout_share, random_state,
     torch_output, allow_training_mode, class_names
         As for :class:`TextExplainer`.
@@ -515,7 +532,7 @@ class ImageExplainer(_MaskingExplainer):
         kernel_width: float | None = None,
         link: str | None = None,
         holdout_share: float = DEFAULT_HOLDOUT_SHARE,
-        row_budget: int = DEFAULT_IMAGE_ROW_BUDGET,
+        row_budget: int | None = None,
         random_state: Any = 0,
         torch_output: str | None = None,
         to_tensor: Callable[[np.ndarray, Any, Any], Any] | None = None,
@@ -575,9 +592,7 @@ class ImageExplainer(_MaskingExplainer):
         names = img.segment_names(int(segments.max()) + 1)
 
         def render(keep: np.ndarray) -> np.ndarray:
-            return img.to_layout(
-                img.compose(query.pixels, background, segments, keep), query.layout, query.dtype
-            )
+            return img.masked_images(query, background, segments, keep)
 
         shape = "x".join(map(str, query.shape))
         return _Prepared(
@@ -593,7 +608,7 @@ class ImageExplainer(_MaskingExplainer):
         to_tensor = self.to_tensor or (
             img.ChannelsFirst(query.layout) if _is_torch_module(self.model) else None
         )
-        return self._build_scorer(img.probe_images(query), to_tensor)
+        return self._build_scorer(img.probe_images(query), to_tensor, query.pixels.size)
 
     def sampler_params(self) -> dict[str, Any]:
         segmentation = (

@@ -22,7 +22,8 @@ independent seed stream; so do the population-scope rows, when the modality stat
 contributions against a population (see :mod:`surrogate.sampling.population`; tables
 with ``reference="training"``); the query is scored a second time, in the same call, to
 detect a non-deterministic black box. The blocks of all queries of a chunk are
-stacked and scored in as few model calls as the row budget allows
+stacked and scored in as few model calls as the row budget allows, in calls
+whose shape does not depend on the other queries
 (:meth:`~surrogate.blackbox.BlackBox.predict_blocks`), so a query's explanation
 never depends on its company.
 """
@@ -36,7 +37,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .._validation import Interval, Options, check
-from ..blackbox import BlackBox, Target
+from ..blackbox import QUERIES_PER_CALL, BlackBox, Target
 from ..errors import ModelOutputError, ParameterError, SurrogateError, UnknownOptionError
 from ..explanation import Explanation, Failure, NeighbourhoodSummary, Provenance, Scope
 from ..fidelity import Faithfulness, Fidelity, Stability, effective_sample_size
@@ -121,6 +122,9 @@ class Scorer:
     fingerprint: str
     #: the decision threshold asked for, in the output's scale (None: the class boundary)
     cutoff: float | None = None
+    #: queries share fixed-shape calls of exactly ``row_budget`` rows (images, texts);
+    #: else a fixed-shape model gets one query per call
+    shared_calls: bool = False
 
     @property
     def threshold(self) -> float | None:
@@ -286,16 +290,24 @@ def population_rows(
     return rows.sample(query.row, size.n_population, seeds.population)
 
 
-def _predict(queries: Sequence[Query], blocks: list[np.ndarray]) -> list[np.ndarray]:
-    """Outputs per block; queries sharing a model adapter are scored in shared calls."""
+def _predict(
+    queries: Sequence[Query], blocks: list[np.ndarray], *, queries_per_call: int | None = None
+) -> list[np.ndarray]:
+    """Outputs per block; queries sharing a model adapter are scored in shared calls (of at
+    most ``queries_per_call`` blocks, when given, within the row budget)."""
     outputs: list[np.ndarray | None] = [None] * len(blocks)
     groups: dict[int, list[int]] = {}
     for k, q in enumerate(queries):
         groups.setdefault(id(q.scorer), []).append(k)
     for members in groups.values():
-        blackbox = queries[members[0]].scorer.blackbox
-        outs = blackbox.predict_blocks(
-            [blocks[k] for k in members], [queries[k].render for k in members]
+        scorer = queries[members[0]].scorer
+        outs = scorer.blackbox.predict_blocks(
+            [blocks[k] for k in members],
+            [queries[k].render for k in members],
+            shared_calls=scorer.shared_calls,
+            call_rows=None
+            if queries_per_call is None
+            else queries_per_call * max(len(blocks[k]) for k in members),
         )
         for k, out in zip(members, outs, strict=True):
             outputs[k] = out
@@ -517,7 +529,11 @@ def check_faithfulness(
         check.plan(f.content, s.query.z_names, s.seeds.faithfulness)
         for s, f in zip(scored, fits, strict=True)
     ]
-    outputs = _predict([s.query for s in scored], [p.rows for p in plans])
+    # check blocks are small and all of one size: their calls hold QUERIES_PER_CALL of them,
+    # a fixed shape that a query alone fills with no more than that many blocks' filling
+    outputs = _predict(
+        [s.query for s in scored], [p.rows for p in plans], queries_per_call=QUERIES_PER_CALL
+    )
     return [
         check.measure(float(s.outputs_query[s.target_index]), out[:, s.target_index])
         for s, out in zip(scored, outputs, strict=True)
