@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import re
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -230,11 +231,14 @@ class BlackBox:
         return type(self).__name__
 
 
-def shared_row_budget(n_samples: int, values_per_row: int | None = None) -> int:
+def shared_row_budget(
+    n_samples: int, values_per_row: int | None = None, queries_per_call: int = QUERIES_PER_CALL
+) -> int:
     """The default row budget of calls that queries share (images, texts): room for
-    :data:`QUERIES_PER_CALL` queries of ``n_samples`` rows, as long as a call holds at most
-    :data:`VALUES_PER_CALL` numbers of ``values_per_row`` each (an image's pixels times
-    channels; None for texts, which are small).
+    ``queries_per_call`` queries of ``n_samples`` rows (:func:`queries_per_call_on` the
+    model's device), as long as a call holds at most :data:`VALUES_PER_CALL` numbers of
+    ``values_per_row`` each (an image's pixels times channels; None for texts, which are
+    small).
 
     Under that cap the budget is a whole number of queries, so that calls hold whole
     queries with no filling; a query larger than the cap is cut into the fewest equal
@@ -244,14 +248,28 @@ def shared_row_budget(n_samples: int, values_per_row: int | None = None) -> int:
     --------
     >>> shared_row_budget(500, 64), shared_row_budget(1000, 224 * 224 * 3)
     (2000, 200)
+    >>> shared_row_budget(500, 64, queries_per_call=1)
+    500
     """
-    cap = QUERIES_PER_CALL * n_samples
+    cap = queries_per_call * n_samples
     if values_per_row is not None:
         cap = min(cap, max(1, VALUES_PER_CALL // max(1, values_per_row)))
     if cap >= n_samples:
         return (cap // n_samples) * n_samples
     n_calls = -(-n_samples // cap)
     return -(-n_samples // n_calls)
+
+
+def queries_per_call_on(model: Any) -> int:
+    """Queries a default call holds: :data:`QUERIES_PER_CALL` for a torch module on a GPU,
+    where larger calls pay; one elsewhere. On the CPU they do not, and the last call of
+    a fixed shape is filled up: 30 demo digits took 1.62 s four per call against 1.44 s
+    one per call, and a digit explained alone 104 ms against 47 ms."""
+    torch = sys.modules.get("torch")
+    if torch is None or not isinstance(model, torch.nn.Module):
+        return 1
+    device, _ = module_device_dtype(model)
+    return QUERIES_PER_CALL if device.type != "cpu" else 1
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from surrogate import ImageExplainer, TextExplainer
-from surrogate.blackbox import QUERIES_PER_CALL, shared_row_budget
+from surrogate.blackbox import QUERIES_PER_CALL, queries_per_call_on, shared_row_budget
+from surrogate.explain.faithfulness import check_rows
 
 torch = pytest.importorskip("torch")
 
@@ -58,7 +59,7 @@ def same_alone_and_together(explainer, queries) -> None:
     assert alone == together == shuffled
 
 
-@pytest.mark.parametrize("row_budget", [None, 150, 500])
+@pytest.mark.parametrize("row_budget", [None, 150, 500, 800])
 def test_demo_cnn_stacked_is_byte_identical(digits, row_budget):
     model, helpers = digits
     explainer = ImageExplainer(
@@ -71,7 +72,7 @@ def test_demo_cnn_stacked_is_byte_identical(digits, row_budget):
 def test_demo_gru_stacked_is_byte_identical(sentiment):
     model, helpers = sentiment
     explainer = TextExplainer(
-        model, torch_output="logits", to_tensor=helpers.to_tensor, n_samples=200
+        model, torch_output="logits", to_tensor=helpers.to_tensor, n_samples=200, row_budget=600
     )
     texts = [
         "The food was not good at all.",
@@ -103,7 +104,7 @@ def test_a_function_returning_float32_is_stacked_byte_identically(digits):
         with torch.inference_mode():
             return torch.softmax(cnn(torch.from_numpy(images[:, None])), dim=1).numpy()
 
-    explainer = ImageExplainer(model, n_samples=200, baseline="zeros")
+    explainer = ImageExplainer(model, n_samples=200, baseline="zeros", row_budget=600)
     with demo.one_thread():
         same_alone_and_together(explainer, list(helpers.images[:5]))
 
@@ -117,7 +118,15 @@ def test_kernels_rounding_per_batch_shape_do_not_reach_the_explanation(as_functi
 
     model = function if as_function else module
     options = {} if as_function else {"torch_output": "logits"}
-    explainer = ImageExplainer(model, n_samples=100, baseline="zeros", grid_size=(2, 2), **options)
+    explainer = ImageExplainer(
+        model,
+        n_samples=200,
+        baseline="zeros",
+        segmentation="grid",
+        grid_size=(2, 2),
+        row_budget=400,
+        **options,
+    )
     images = list(np.random.default_rng(0).random((3, 4, 4)).astype(np.float32))
     same_alone_and_together(explainer, images)
 
@@ -130,34 +139,64 @@ def test_unfilled_calls_of_a_shape_rounding_model_would_differ():
         assert not torch.equal(module(rows)[:1], module(rows[:1]))
 
 
+def scoring_calls(
+    rows: list[int], budget: int, check_call: int, probe: int = 3
+) -> tuple[list[int], list[int]]:
+    """The sample calls (``budget`` rows) and the deletion checks' calls (``check_call``
+    rows) after the four probe calls, each of one fixed size."""
+    probes, scoring = rows[:4], rows[4:]
+    assert probes == [probe] * 3 + [1]  # the output width, then the fingerprint and its checks
+    assert set(scoring) <= {budget, check_call}
+    return [r for r in scoring if r == budget], [r for r in scoring if r == check_call]
+
+
 @pytest.mark.parametrize("n_samples", [200, 500])
 def test_thirty_digits_take_at_most_the_calls_the_budget_allows(digits, n_samples):
+    """With room for four queries per call (the default on a GPU), the samples of 30 digits
+    take at most ceil(30 n / budget) calls, and their deletion checks one call per four."""
     model, helpers = digits
     counted = Counted(model).eval()
-    explainer = ImageExplainer(
-        counted, torch_output="logits", n_samples=n_samples, baseline="zeros"
-    )
     budget = shared_row_budget(n_samples, 64)
     assert budget == QUERIES_PER_CALL * n_samples
+    explainer = ImageExplainer(
+        counted, torch_output="logits", n_samples=n_samples, baseline="zeros", row_budget=budget
+    )
     with demo.one_thread():
         explainer.explain_many(list(helpers.images[:30]), n_bootstrap=2)
-    probes, scoring = counted.rows[:4], counted.rows[4:]
-    assert probes == [3, 3, 3, 1]  # the output width, then the fingerprint and its checks
-    assert set(scoring) == {budget}
-    assert len(scoring) == math.ceil(30 * n_samples / budget) == 8
+    check_call = QUERIES_PER_CALL * check_rows()
+    samples, checks = scoring_calls(counted.rows, budget, check_call)
+    assert len(samples) <= math.ceil(30 * n_samples / budget) == 8
+    assert len(checks) == math.ceil(30 / QUERIES_PER_CALL)
+
+
+def test_on_the_cpu_a_call_holds_one_query_and_one_check(digits):
+    model, helpers = digits
+    counted = Counted(model).eval()
+    assert queries_per_call_on(counted) == 1 and queries_per_call_on(np.mean) == 1
+    explainer = ImageExplainer(counted, torch_output="logits", n_samples=300, baseline="zeros")
+    with demo.one_thread():
+        explainer.explain_many(list(helpers.images[:3]), n_bootstrap=2)
+    samples, checks = scoring_calls(counted.rows, 300, check_rows())
+    assert len(samples) == 3 and len(checks) == 3  # n_samples rows per query in all
 
 
 def test_thirty_texts_share_calls_the_same_way(sentiment):
     model, helpers = sentiment
     counted = Counted(model).eval()
+    budget = QUERIES_PER_CALL * 200
     explainer = TextExplainer(
-        counted, torch_output="logits", to_tensor=helpers.to_tensor, n_samples=100
+        counted,
+        torch_output="logits",
+        to_tensor=helpers.to_tensor,
+        n_samples=200,
+        row_budget=budget,
     )
     with demo.one_thread():
         explainer.explain_many(list(helpers.texts[:30]), n_bootstrap=2)
-    scoring = counted.rows[4:]
-    assert set(scoring) == {QUERIES_PER_CALL * 100}
-    assert len(scoring) == math.ceil(30 / QUERIES_PER_CALL)
+    samples, checks = scoring_calls(
+        counted.rows, budget, QUERIES_PER_CALL * check_rows(), probe=2  # two probe texts
+    )
+    assert len(samples) <= math.ceil(30 * 200 / budget) and len(checks) == math.ceil(30 / 4)
 
 
 def test_default_budget_holds_whole_queries_and_cuts_large_images_evenly():

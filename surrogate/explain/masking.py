@@ -12,8 +12,10 @@ the query is scored twice to detect a non-deterministic model.
 
 Queries share model calls: whole queries' rows (of the same input shape) are
 stacked in calls of at most ``row_budget`` rows, by default room for
-:data:`~surrogate.blackbox.QUERIES_PER_CALL` queries (fewer for large images, see
-:func:`~surrogate.blackbox.shared_row_budget`). A model that may round differently
+:data:`~surrogate.blackbox.QUERIES_PER_CALL` queries for a torch module on a GPU and
+one elsewhere, where larger calls do not pay (fewer rows for large images, see
+:func:`~surrogate.blackbox.shared_row_budget`). The rows of the deletion checks, scored
+after fitting, share their calls the same way, as many checks per call as queries. A model that may round differently
 per batch shape (torch modules, functions returning float32) gets calls of exactly
 ``row_budget`` rows, the last one filled up with copies of a row whose outputs are
 dropped: a query meets the model in calls of the same shape alone or in any
@@ -45,7 +47,7 @@ import numpy as np
 
 from .. import _version
 from .._validation import Interval, check
-from ..blackbox import Target, as_blackbox, shared_row_budget
+from ..blackbox import Target, as_blackbox, queries_per_call_on, shared_row_budget
 from ..errors import DataTypeError, ParameterError, SurrogateError
 from ..explanation import Explanation, ExplanationSet, Failure
 from ..explanation.masking import ImageExplanation, TextExplanation
@@ -281,7 +283,9 @@ class _MaskingExplainer(Reseedable, ABC):
     def _build_scorer(
         self, probe: Any, to_tensor: Any, values_per_row: int | None = None
     ) -> Scorer:
-        row_budget = self.row_budget or shared_row_budget(self.n_samples, values_per_row)
+        row_budget = self.row_budget or shared_row_budget(
+            self.n_samples, values_per_row, queries_per_call_on(self.model)
+        )
         adapter = as_blackbox(
             self.model,
             mode=self.mode,
@@ -330,8 +334,9 @@ class TextExplainer(_MaskingExplainer):
         As for :class:`~surrogate.TabularExplainer`; distances are the square root of
         the share of components masked.
     row_budget : int, optional
-        Most texts per model call; default room for
-        :data:`~surrogate.blackbox.QUERIES_PER_CALL` queries of ``n_samples`` texts.
+        Most texts per model call; default room for one query of ``n_samples`` texts, or
+        :data:`~surrogate.blackbox.QUERIES_PER_CALL` for a torch module on a GPU
+        (:func:`~surrogate.blackbox.queries_per_call_on`).
     probe_texts : sequence of str, optional
         Texts the model is probed with once (output names, fingerprint).
     torch_output : {"logits", "probabilities", "regression"}
@@ -491,8 +496,9 @@ class ImageExplainer(_MaskingExplainer):
         neighbourhood, the query twice and the 61 rows of the deletion check
         (:class:`~surrogate.fidelity.Faithfulness`, ``exp.faithfulness``). At least 111.
     row_budget : int, optional
-        Most images per model call; default room for
-        :data:`~surrogate.blackbox.QUERIES_PER_CALL` queries of ``n_samples`` images, as
+        Most images per model call; default room for one query of ``n_samples`` images, or
+        :data:`~surrogate.blackbox.QUERIES_PER_CALL` for a torch module on a GPU
+        (:func:`~surrogate.blackbox.queries_per_call_on`), as
         long as a call holds at most :data:`~surrogate.blackbox.VALUES_PER_CALL` numbers
         (:func:`~surrogate.blackbox.shared_row_budget`).
     mode, target, keep_probability, kernel, kernel_width, link, holdout_share, random_state,

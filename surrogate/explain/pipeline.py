@@ -37,7 +37,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .._validation import Interval, Options, check
-from ..blackbox import QUERIES_PER_CALL, BlackBox, Target
+from ..blackbox import BlackBox, Target
 from ..errors import ModelOutputError, ParameterError, SurrogateError, UnknownOptionError
 from ..explanation import Explanation, Failure, NeighbourhoodSummary, Provenance, Scope
 from ..fidelity import Faithfulness, Fidelity, Stability, effective_sample_size
@@ -291,10 +291,12 @@ def population_rows(
 
 
 def _predict(
-    queries: Sequence[Query], blocks: list[np.ndarray], *, queries_per_call: int | None = None
+    queries: Sequence[Query], blocks: list[np.ndarray], *, size: Size | None = None
 ) -> list[np.ndarray]:
-    """Outputs per block; queries sharing a model adapter are scored in shared calls (of at
-    most ``queries_per_call`` blocks, when given, within the row budget)."""
+    """Outputs per block; queries sharing a model adapter are scored in shared calls. With
+    ``size``, the blocks are deletion checks: a call holds the check rows (``n_check``) of
+    as many queries as the row budget holds queries of ``n_samples``, so that the calls of
+    these small blocks are not filled up to the whole budget."""
     outputs: list[np.ndarray | None] = [None] * len(blocks)
     groups: dict[int, list[int]] = {}
     for k, q in enumerate(queries):
@@ -306,8 +308,8 @@ def _predict(
             [queries[k].render for k in members],
             shared_calls=scorer.shared_calls,
             call_rows=None
-            if queries_per_call is None
-            else queries_per_call * max(len(blocks[k]) for k in members),
+            if size is None
+            else max(1, scorer.blackbox.row_budget // size.n_samples) * size.n_check,
         )
         for k, out in zip(members, outs, strict=True):
             outputs[k] = out
@@ -529,11 +531,7 @@ def check_faithfulness(
         check.plan(f.content, s.query.z_names, s.seeds.faithfulness)
         for s, f in zip(scored, fits, strict=True)
     ]
-    # check blocks are small and all of one size: their calls hold QUERIES_PER_CALL of them,
-    # a fixed shape that a query alone fills with no more than that many blocks' filling
-    outputs = _predict(
-        [s.query for s in scored], [p.rows for p in plans], queries_per_call=QUERIES_PER_CALL
-    )
+    outputs = _predict([s.query for s in scored], [p.rows for p in plans], size=scored[0].size)
     return [
         check.measure(float(s.outputs_query[s.target_index]), out[:, s.target_index])
         for s, out in zip(scored, outputs, strict=True)
