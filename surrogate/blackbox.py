@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import re
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -235,8 +234,8 @@ def shared_row_budget(
     n_samples: int, values_per_row: int | None = None, queries_per_call: int = QUERIES_PER_CALL
 ) -> int:
     """The default row budget of calls that queries share (images, texts): room for
-    ``queries_per_call`` queries of ``n_samples`` rows (:func:`queries_per_call_on` the
-    model's device), as long as a call holds at most :data:`VALUES_PER_CALL` numbers of
+    ``queries_per_call`` queries of ``n_samples`` rows (see :func:`default_shared_budget`),
+    as long as a call holds at most :data:`VALUES_PER_CALL` numbers of
     ``values_per_row`` each (an image's pixels times channels; None for texts, which are
     small).
 
@@ -260,16 +259,25 @@ def shared_row_budget(
     return -(-n_samples // n_calls)
 
 
-def queries_per_call_on(model: Any) -> int:
-    """Queries a default call holds: :data:`QUERIES_PER_CALL` for a torch module on a GPU,
-    where larger calls pay; one elsewhere. On the CPU they do not, and the last call of
-    a fixed shape is filled up: 30 demo digits took 1.62 s four per call against 1.44 s
-    one per call, and a digit explained alone 104 ms against 47 ms."""
-    torch = sys.modules.get("torch")
-    if torch is None or not isinstance(model, torch.nn.Module):
-        return 1
-    device, _ = module_device_dtype(model)
-    return QUERIES_PER_CALL if device.type != "cpu" else 1
+def default_shared_budget(
+    adapter: BlackBox, n_samples: int, values_per_row: int | None = None
+) -> int:
+    """The row budget images and texts get when none is given (:func:`shared_row_budget`).
+
+    A model scored in calls of a fixed shape (``fixed_shape``: torch modules, functions
+    returning float32) has its last call filled up: it gets room for
+    :data:`QUERIES_PER_CALL` queries on a GPU, where larger calls pay, and for one on the
+    CPU, where they do not (30 demo digits took 1.62 s four per call against 1.44 s one
+    per call, and a digit alone 104 ms against 47 ms). Other models are never filled, and
+    share calls as tables do (:data:`DEFAULT_ROW_BUDGET` rows).
+    """
+    if not adapter.fixed_shape:
+        per_call = max(1, DEFAULT_ROW_BUDGET // n_samples)
+    else:
+        device = getattr(adapter, "device", None)
+        on_gpu = device is not None and getattr(device, "type", "cpu") != "cpu"
+        per_call = QUERIES_PER_CALL if on_gpu else 1
+    return shared_row_budget(n_samples, values_per_row, per_call)
 
 
 @dataclass(frozen=True)

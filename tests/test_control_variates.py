@@ -48,19 +48,33 @@ def _slopes(explainer, query, control_variates: bool) -> np.ndarray:
     return np.array(rows)
 
 
-@pytest.mark.parametrize("sampler", ["gaussian", "qmc"])
-def test_same_slopes_with_less_spread_across_seeds(additive_world, sampler):
+@pytest.mark.parametrize(
+    ("sampler", "reference", "most"),
+    [
+        # near the query: pooled variance 0.38 (gaussian) and 0.28 (qmc) of the plain fit's
+        ("gaussian", "neighbourhood", 0.6),
+        ("qmc", "neighbourhood", 0.6),
+        # against the training data half the rows redraw numbers from their training
+        # values, so a number's offsets spread far and its 8 quantile bins follow a step
+        # less closely: 0.65 (qmc) measured, still a third less noise
+        ("gaussian", "training", 0.8),
+        ("qmc", "training", 0.8),
+    ],
+)
+def test_same_slopes_with_less_spread_across_seeds(additive_world, sampler, reference, most):
     model, X, query = additive_world
-    explainer = sg.TabularExplainer(model, X, n_samples=1000, sampler=sampler)
+    explainer = sg.TabularExplainer(
+        model, X, n_samples=1000, sampler=sampler, reference=reference
+    )
     with_cv = _slopes(explainer, query, True)
     without = _slopes(explainer, query, False)
     truth = np.array(list(LINEAR.values()))
     # the same quantity: each mean within 4 standard errors of the black box's own slope
     se = with_cv.std(axis=0, ddof=1) / np.sqrt(N_SEEDS)
     assert np.all(np.abs(with_cv.mean(axis=0) - truth) <= 4 * se + 1e-3)
-    # less noise: pooled variance across seeds at most 0.6 of the plain fit's (0.38 gaussian, 0.28 qmc)
+    # less noise: pooled variance across seeds at most ``most`` of the plain fit's
     ratio = with_cv.var(axis=0, ddof=1).sum() / without.var(axis=0, ddof=1).sum()
-    assert ratio < 0.6
+    assert ratio < most, ratio
 
 
 def test_a_linear_black_box_is_recovered_exactly_with_control_variates(logistic_world):

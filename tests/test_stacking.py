@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 
 from surrogate import ImageExplainer, TextExplainer
-from surrogate.blackbox import QUERIES_PER_CALL, queries_per_call_on, shared_row_budget
+from surrogate.blackbox import (
+    DEFAULT_ROW_BUDGET,
+    QUERIES_PER_CALL,
+    as_blackbox,
+    default_shared_budget,
+    shared_row_budget,
+)
 from surrogate.explain.faithfulness import check_rows
 
 torch = pytest.importorskip("torch")
@@ -172,12 +178,13 @@ def test_thirty_digits_take_at_most_the_calls_the_budget_allows(digits, n_sample
 def test_on_the_cpu_a_call_holds_one_query_and_one_check(digits):
     model, helpers = digits
     counted = Counted(model).eval()
-    assert queries_per_call_on(counted) == 1 and queries_per_call_on(np.mean) == 1
     explainer = ImageExplainer(counted, torch_output="logits", n_samples=300, baseline="zeros")
     with demo.one_thread():
         explainer.explain_many(list(helpers.images[:3]), n_bootstrap=2)
     samples, checks = scoring_calls(counted.rows, 300, check_rows())
     assert len(samples) == 3 and len(checks) == 3  # n_samples rows per query in all
+    adapter = as_blackbox(counted, torch_output="logits", probe_rows=np.zeros((2, 1, 8, 8)))
+    assert default_shared_budget(adapter, 300, 64) == 300  # one query per call on the CPU
 
 
 def test_thirty_texts_share_calls_the_same_way(sentiment):
@@ -194,9 +201,22 @@ def test_thirty_texts_share_calls_the_same_way(sentiment):
     with demo.one_thread():
         explainer.explain_many(list(helpers.texts[:30]), n_bootstrap=2)
     samples, checks = scoring_calls(
-        counted.rows, budget, QUERIES_PER_CALL * check_rows(), probe=2  # two probe texts
+        counted.rows,
+        budget,
+        QUERIES_PER_CALL * check_rows(),
+        probe=2,  # two probe texts
     )
     assert len(samples) <= math.ceil(30 * 200 / budget) and len(checks) == math.ceil(30 / 4)
+
+
+def test_models_never_filled_share_calls_as_tables_do():
+    adapter = as_blackbox(
+        lambda rows: np.asarray(rows, dtype=np.float64).mean(axis=(1, 2)),
+        mode="regression",
+        probe_rows=np.zeros((2, 8, 8)),
+    )
+    assert not adapter.fixed_shape
+    assert default_shared_budget(adapter, 300, 64) == (DEFAULT_ROW_BUDGET // 300) * 300
 
 
 def test_default_budget_holds_whole_queries_and_cuts_large_images_evenly():

@@ -11,10 +11,10 @@ The held-out rows come from an independent seed stream and give the fidelity;
 the query is scored twice to detect a non-deterministic model.
 
 Queries share model calls: whole queries' rows (of the same input shape) are
-stacked in calls of at most ``row_budget`` rows, by default room for
-:data:`~surrogate.blackbox.QUERIES_PER_CALL` queries for a torch module on a GPU and
-one elsewhere, where larger calls do not pay (fewer rows for large images, see
-:func:`~surrogate.blackbox.shared_row_budget`). The rows of the deletion checks, scored
+stacked in calls of at most ``row_budget`` rows (by default
+:func:`~surrogate.blackbox.default_shared_budget`: for a model scored in calls of a
+fixed shape, room for :data:`~surrogate.blackbox.QUERIES_PER_CALL` queries on a GPU and
+one on the CPU, where larger calls do not pay; fewer rows for large images). The rows of the deletion checks, scored
 after fitting, share their calls the same way, as many checks per call as queries. A model that may round differently
 per batch shape (torch modules, functions returning float32) gets calls of exactly
 ``row_budget`` rows, the last one filled up with copies of a row whose outputs are
@@ -47,7 +47,7 @@ import numpy as np
 
 from .. import _version
 from .._validation import Interval, check
-from ..blackbox import Target, as_blackbox, queries_per_call_on, shared_row_budget
+from ..blackbox import DEFAULT_ROW_BUDGET, Target, as_blackbox, default_shared_budget
 from ..errors import DataTypeError, ParameterError, SurrogateError
 from ..explanation import Explanation, ExplanationSet, Failure
 from ..explanation.masking import ImageExplanation, TextExplanation
@@ -283,18 +283,17 @@ class _MaskingExplainer(Reseedable, ABC):
     def _build_scorer(
         self, probe: Any, to_tensor: Any, values_per_row: int | None = None
     ) -> Scorer:
-        row_budget = self.row_budget or shared_row_budget(
-            self.n_samples, values_per_row, queries_per_call_on(self.model)
-        )
         adapter = as_blackbox(
             self.model,
             mode=self.mode,
-            row_budget=row_budget,
+            row_budget=self.row_budget or DEFAULT_ROW_BUDGET,
             probe_rows=probe,
             torch_output=self.torch_output,
             to_tensor=to_tensor,
             allow_training_mode=self.allow_training_mode,
         )
+        if self.row_budget is None and adapter is not self.model:  # never edit a user's adapter
+            adapter.row_budget = default_shared_budget(adapter, self.n_samples, values_per_row)
         blackbox = with_class_names(adapter, self.class_names)
         return Scorer(
             blackbox=blackbox,
@@ -334,9 +333,9 @@ class TextExplainer(_MaskingExplainer):
         As for :class:`~surrogate.TabularExplainer`; distances are the square root of
         the share of components masked.
     row_budget : int, optional
-        Most texts per model call; default room for one query of ``n_samples`` texts, or
-        :data:`~surrogate.blackbox.QUERIES_PER_CALL` for a torch module on a GPU
-        (:func:`~surrogate.blackbox.queries_per_call_on`).
+        Most texts per model call; default :func:`~surrogate.blackbox.default_shared_budget`
+        (one query per call for a torch module on the CPU, four on a GPU, and as many as
+        100,000 rows hold for other models).
     probe_texts : sequence of str, optional
         Texts the model is probed with once (output names, fingerprint).
     torch_output : {"logits", "probabilities", "regression"}
@@ -496,11 +495,10 @@ class ImageExplainer(_MaskingExplainer):
         neighbourhood, the query twice and the 61 rows of the deletion check
         (:class:`~surrogate.fidelity.Faithfulness`, ``exp.faithfulness``). At least 111.
     row_budget : int, optional
-        Most images per model call; default room for one query of ``n_samples`` images, or
-        :data:`~surrogate.blackbox.QUERIES_PER_CALL` for a torch module on a GPU
-        (:func:`~surrogate.blackbox.queries_per_call_on`), as
-        long as a call holds at most :data:`~surrogate.blackbox.VALUES_PER_CALL` numbers
-        (:func:`~surrogate.blackbox.shared_row_budget`).
+        Most images per model call; default :func:`~surrogate.blackbox.default_shared_budget`
+        (one query per call for a torch module on the CPU, four on a GPU, and as many as
+        100,000 rows hold for other models), as long as a call holds at most
+        :data:`~surrogate.blackbox.VALUES_PER_CALL` numbers.
     mode, target, keep_probability, kernel, kernel_width, link, holdout_share, random_state,
     torch_output, allow_training_mode, class_names
         As for :class:`TextExplainer`.
