@@ -114,7 +114,7 @@ def measure(at_query: float, outputs: np.ndarray) -> Faithfulness:
         return _not_checked(at_query)
 
     def rescaled(points: np.ndarray) -> np.ndarray:
-        return np.clip((points - empty) / scale, 0.0, 1.0)
+        return np.clip((points - empty) / scale, 0.0, 1.0) + 0.0  # +0.0 folds -0.0 into 0.0
 
     deletion = np.concatenate([[1.0], rescaled(outputs[1 : 1 + inner]), [0.0]])
     insertion = np.concatenate([[0.0], rescaled(outputs[1 + inner : 1 + 2 * inner]), [1.0]])
