@@ -132,3 +132,49 @@ def test_share_outside_training_range_is_recorded(logistic_world):
         int(np.ceil((exp.meta.n_fit - 1) / 2)) + int(np.ceil(exp.meta.n_holdout / 2))
     ) / n_rows
     assert exp.neighbourhood.share_outside_training_range == pytest.approx(expected)
+
+
+# ---- every component kept: the one-step bootstrap -------------------------------------------
+def test_one_step_bootstrap_reads_as_refits_when_every_component_is_kept():
+    """Text and image maps keep every component, so nothing is selected: each resample's
+    refit is one Newton step from the full fit. Its figures read as the refits' do."""
+    from surrogate.fidelity import summarise_bootstrap
+    from surrogate.sampling.text import presence_features
+    from surrogate.surrogates.base import LocalProblem, bootstrap_counts, ridged
+    from surrogate.surrogates.linear import LinearSurrogate
+
+    rng = np.random.default_rng(4)
+    names = tuple(f"segment {j}" for j in range(30))
+    keep = rng.random((1500, 30)) < 0.5
+    keep[0] = True  # the query keeps everything
+    effect = np.where(np.arange(30) < 6, np.linspace(2.0, 0.5, 30), 0.02)
+    y = keep @ effect + rng.normal(0, 0.3, len(keep))
+    z = keep.astype(np.float64) - 1.0  # -1 where masked
+    w = np.exp(-((1 - keep.mean(axis=1)) ** 2))
+    problem = LocalProblem(
+        z_fit=z, values_fit=keep.astype(np.float64), y_fit=y, w_fit=w,
+        z_hold=z[:100], values_hold=keep[:100].astype(np.float64), y_hold=y[:100],
+        w_hold=w[:100], threshold=None,
+    )  # fmt: skip
+    seed = np.random.SeedSequence(9)
+    features = presence_features(names, 0.5)
+    fit = LinearSurrogate(max_features=None).fit_local([problem], features, names, [seed])[0]
+    one_step = fit.stability
+    assert one_step.method.startswith("one-step bootstrap")
+    # the refits of the same resamples, every column kept
+    a = np.column_stack([np.ones(len(y)), z])
+    refits = np.zeros((20, 30))
+    for b, counts in enumerate(bootstrap_counts(seed, len(y), 20)):
+        wb = w * counts
+        refits[b] = np.linalg.solve(ridged((a * wb[:, None]).T @ a), a.T @ (wb * y))[1:]
+    reference = np.array([{t.feature: t.weight for t in fit.content.terms}[n] for n in names])
+    exact = summarise_bootstrap(
+        names=names, top=fit.ranking[: one_step.k], resampled_weights=refits,
+        k=one_step.k, reference=reference, method="refits",
+    )  # fmt: skip
+    assert one_step.top_k_jaccard == pytest.approx(exact.top_k_jaccard, abs=0.05)
+    assert one_step.sign_agreement == exact.sign_agreement
+    for name, (lo, hi) in exact.intervals.items():
+        one_lo, one_hi = one_step.intervals[name]
+        assert abs((one_hi - one_lo) / (hi - lo) - 1) < 0.2
+        assert abs((one_lo + one_hi) / 2 - (lo + hi) / 2) < 0.1 * (hi - lo) + 1e-3
