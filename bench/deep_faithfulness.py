@@ -173,7 +173,7 @@ def digits_case(n: int) -> tuple[list[dict], dict[str, float], list[float]]:
     for m in ("captum Lime", "captum KernelShap"):
         times[m] = 0.0
     for i, (image, exp) in enumerate(zip(images, exps, strict=True)):
-        cls = int(exp.meta.target)
+        cls = list(exp.outputs).index(exp.meta.target)  # the explained output by name
         probability = digit_renderer(model, image, cls)
         score(rows, "surrogate", probability, library_weights(exp, names), i, True)
         for m in ("captum Lime", "captum KernelShap"):
