@@ -101,3 +101,20 @@ def small_review(tmp_path_factory):
     bundle = build_report(ReviewConfig(**SMALL_REVIEW, out=str(out)))
     write_report(bundle)
     return bundle
+
+
+def html_tags(page: str) -> set[str]:
+    """The names of every tag that opens in an HTML page."""
+    from html.parser import HTMLParser
+
+    class Tags(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.found: set[str] = set()
+
+        def handle_starttag(self, tag, attrs):
+            self.found.add(tag)
+
+    parser = Tags()
+    parser.feed(page)
+    return parser.found

@@ -3,9 +3,9 @@ files of ``--png`` and ``--html``. The demo models train once per test process (
 
 import io
 import json
-from html.parser import HTMLParser
 
 import pytest
+from conftest import html_tags
 
 from surrogate import cli
 
@@ -16,21 +16,6 @@ def run(argv, capsys):
     code = cli.main(argv)
     out, err = capsys.readouterr()
     return code, out, err
-
-
-class Tags(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.found: set[str] = set()
-
-    def handle_starttag(self, tag, attrs):
-        self.found.add(tag)
-
-
-def tags(page: str) -> set[str]:
-    parser = Tags()
-    parser.feed(page)
-    return parser.found
 
 
 def test_explain_digit_writes_a_png_and_an_html_page_and_prints_as_before(tmp_path, capsys):
@@ -47,7 +32,7 @@ def test_explain_digit_writes_a_png_and_an_html_page_and_prints_as_before(tmp_pa
     html = page.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and "data:image/png;base64," in html
     assert "Explanation of digit 3" in html and "held-out R" in html
-    assert "script" not in tags(html) and sorted(p.name for p in tmp_path.iterdir()) == [
+    assert "script" not in html_tags(html) and sorted(p.name for p in tmp_path.iterdir()) == [
         "digit.html",
         "digit.png",
     ]  # no temporary left behind
@@ -63,7 +48,7 @@ def test_explain_text_writes_an_html_page_with_the_class_name(tmp_path, capsys):
     assert json.loads(out)["explanation"]["meta"]["target"] == "positive"  # stdout stays JSON
     html = page.read_text(encoding="utf-8")
     assert "&#x27;positive&#x27;: probability" in html and 'title="not: -' in html
-    assert "script" not in tags(html)
+    assert "script" not in html_tags(html)
 
 
 @pytest.mark.parametrize("option", ["--png", "--html"])

@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import html_tags
 
 from surrogate import TextExplainer
 from surrogate.errors import (
@@ -252,25 +253,9 @@ def test_hostile_text_is_escaped(family):
     exp = TextExplainer(one_word_model("alert"), n_samples=150).explain(hostile, family)
     page = exp._repr_html_()
     assert "<script" not in page and "<b>" not in page
-    assert _tags(page) == {"div", "span"}
+    assert html_tags(page) == {"div", "span"}
     assert "&lt;script&gt;" in page and "&amp;" in page and "&quot;quoted&quot;" in page
     assert 'title="alert: ' in page
-
-
-def _tags(page: str) -> set[str]:
-    from html.parser import HTMLParser
-
-    class Tags(HTMLParser):
-        def __init__(self):
-            super().__init__()
-            self.found: set[str] = set()
-
-        def handle_starttag(self, tag, attrs):
-            self.found.add(tag)
-
-    parser = Tags()
-    parser.feed(page)
-    return parser.found
 
 
 def test_html_escapes_feature_names_in_titles():
