@@ -232,6 +232,16 @@ def table(title: str, rows: list[dict], times: dict[str, float]) -> str:
     return "\n".join(lines)
 
 
+def paired_difference(rows: list[dict], metric: str, a: str, b: str) -> str:
+    """Mean of ``metric`` for method ``a`` minus ``b``, query by query, with twice its standard
+    error: whether a difference between two methods on the same queries is more than noise."""
+    first = np.array([r[metric] for r in rows if r["method"] == a])
+    second = np.array([r[metric] for r in rows if r["method"] == b])
+    diff = first - second
+    se = diff.std(ddof=1) / np.sqrt(len(diff))
+    return f"{metric}, {a} minus {b} (same queries): {diff.mean():+.4f} +/- {2 * se:.4f} (2 SE)"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=30, help="queries per case")
@@ -245,8 +255,10 @@ def main() -> None:
             f"\nlibrary's own figure (16 steps): deletion AUC {np.mean(figures[:half]):.3f}, "
             f"random floor {np.mean(figures[half:]):.3f} (sd over digits {spread[0]:.3f})\n"
         )
+        print(paired_difference(rows, "pixel_flip", "surrogate", "captum Lime") + "\n")
         rows, times, _ = sentences_case(args.n)
         print(table(f"{args.n} sentences (demo GRU, defaults)", rows, times))
+        print("\n" + paired_difference(rows, "deletion", "surrogate", "captum Lime"))
 
 
 if __name__ == "__main__":
