@@ -11,6 +11,7 @@ its terms' contributions from its intercept (the mean over its reference).
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from functools import singledispatch
 from typing import Any
@@ -45,10 +46,12 @@ def scope_caption(exp: Any) -> str:
         f"population-scope R\u00b2 {fmt(f.r2_population)}" if f.n_population else "population scope not checked"
     )
     against = "training data" if scope.population_checked else "fitting neighbourhood"
-    return (
-        f"Against the {against}; {neighbourhood_text(scope)}\n"
-        f"held-out R\u00b2 {fmt(f.r2)} near the query, {population}"
-    )
+    question = textwrap.wrap(f"Against the {against}; {neighbourhood_text(scope)}", CAPTION_WIDTH)
+    return "\n".join([*question, f"held-out R\u00b2 {fmt(f.r2)} near the query, {population}"])
+
+
+#: characters per line of a figure's caption: it stays within the axes it stands over
+CAPTION_WIDTH = 70
 
 
 @singledispatch
