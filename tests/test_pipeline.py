@@ -267,10 +267,11 @@ def test_text_queries_share_model_calls_and_keep_their_own_explanations():
 
 def test_text_queries_are_scored_within_the_row_budget():
     model = CountingTextModel()
-    explainer = TextExplainer(model, n_samples=200, row_budget=450)
+    explainer = TextExplainer(model, n_samples=200, row_budget=300)
     model.sizes.clear()
     budgeted = explainer.explain_many(TEXTS)
-    # two whole queries of 200 rows fit, the third goes alone (neighbourhoods, then checks)
+    # two whole first blocks of 139 rows fit, the third goes alone (neighbourhoods, then
+    # the deletion checks of the same queries)
     assert model.sizes == [2 * 139, 2 * 61, 139, 61]
     reference = TextExplainer(CountingTextModel(), n_samples=200).explain_many(TEXTS)
     assert [e.to_json() for e in budgeted] == [e.to_json() for e in reference]

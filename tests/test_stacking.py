@@ -169,10 +169,10 @@ def test_thirty_digits_take_at_most_the_calls_the_budget_allows(digits, n_sample
     )
     with demo.one_thread():
         explainer.explain_many(list(helpers.images[:30]), n_bootstrap=2)
-    check_call = QUERIES_PER_CALL * check_rows()
-    samples, checks = scoring_calls(counted.rows, budget, check_call)
+    per_call = budget // (n_samples - check_rows())  # whole first blocks a call holds
+    samples, checks = scoring_calls(counted.rows, budget, per_call * check_rows())
     assert len(samples) <= math.ceil(30 * n_samples / budget) == 8
-    assert len(checks) == math.ceil(30 / QUERIES_PER_CALL)
+    assert len(checks) == math.ceil(30 / per_call)  # as many checks per call as queries
 
 
 def test_on_the_cpu_a_call_holds_one_query_and_one_check(digits):
@@ -181,8 +181,9 @@ def test_on_the_cpu_a_call_holds_one_query_and_one_check(digits):
     explainer = ImageExplainer(counted, torch_output="logits", n_samples=300, baseline="zeros")
     with demo.one_thread():
         explainer.explain_many(list(helpers.images[:3]), n_bootstrap=2)
-    samples, checks = scoring_calls(counted.rows, 300, check_rows())
-    assert len(samples) == 3 and len(checks) == 3  # n_samples rows per query in all
+    block = 300 - check_rows()  # a query's first block: its rows less the deletion check's
+    samples, checks = scoring_calls(counted.rows, block, check_rows())
+    assert len(samples) == 3 and len(checks) == 3  # n_samples rows per query, nothing filled
     adapter = as_blackbox(counted, torch_output="logits", probe_rows=np.zeros((2, 1, 8, 8)))
     assert default_shared_budget(adapter, 300, 64) == 300  # one query per call on the CPU
 
@@ -200,13 +201,15 @@ def test_thirty_texts_share_calls_the_same_way(sentiment):
     )
     with demo.one_thread():
         explainer.explain_many(list(helpers.texts[:30]), n_bootstrap=2)
+    per_call = budget // (200 - check_rows())
     samples, checks = scoring_calls(
         counted.rows,
         budget,
-        QUERIES_PER_CALL * check_rows(),
+        per_call * check_rows(),
         probe=2,  # two probe texts
     )
-    assert len(samples) <= math.ceil(30 * 200 / budget) and len(checks) == math.ceil(30 / 4)
+    assert len(samples) <= math.ceil(30 * 200 / budget)
+    assert len(checks) == math.ceil(30 / per_call)
 
 
 def test_models_never_filled_share_calls_as_tables_do():

@@ -209,7 +209,7 @@ def explain_queries(
 ) -> tuple[list[tuple[int, Explanation]], list[Failure]]:
     """Explain ``queries`` at one size, in chunks whose rows fit the row budget."""
     budget = min(q.scorer.blackbox.row_budget for q in queries) if queries else 1
-    per_chunk = max(1, budget // size.n_samples)
+    per_chunk = max(1, budget // (size.n_samples - size.n_check))  # first blocks a call holds
     done: list[tuple[int, Explanation]] = []
     failed: list[Failure] = []
     for start in range(0, len(queries), per_chunk):
@@ -295,8 +295,8 @@ def _predict(
 ) -> list[np.ndarray]:
     """Outputs per block; queries sharing a model adapter are scored in shared calls. With
     ``size``, the blocks are deletion checks: a call holds the check rows (``n_check``) of
-    as many queries as the row budget holds queries of ``n_samples``, so that the calls of
-    these small blocks are not filled up to the whole budget."""
+    as many queries as the row budget holds first blocks (``n_samples - n_check`` rows),
+    so that the calls of these small blocks are not filled up to the whole budget."""
     outputs: list[np.ndarray | None] = [None] * len(blocks)
     groups: dict[int, list[int]] = {}
     for k, q in enumerate(queries):
@@ -309,7 +309,8 @@ def _predict(
             shared_calls=scorer.shared_calls,
             call_rows=None
             if size is None
-            else max(1, scorer.blackbox.row_budget // size.n_samples) * size.n_check,
+            else max(1, scorer.blackbox.row_budget // (size.n_samples - size.n_check))
+            * size.n_check,
         )
         for k, out in zip(members, outs, strict=True):
             outputs[k] = out
