@@ -58,11 +58,12 @@ class ShapeRounding(torch.nn.Module):
         return torch.stack([-score, score], dim=1)
 
 
-def same_alone_and_together(explainer, queries) -> None:
+def explained_three_ways(explainer, queries) -> tuple[list[str], list[str], list[str]]:
+    """Each query's explanation (JSON) alone, in one batch, and in the batch reversed."""
     alone = [explainer.explain(q).to_json() for q in queries]
     together = [e.to_json() for e in explainer.explain_many(queries)]
     shuffled = [e.to_json() for e in explainer.explain_many(queries[::-1])][::-1]
-    assert alone == together == shuffled
+    return alone, together, shuffled
 
 
 @pytest.mark.parametrize("row_budget", [None, 150, 500, 800])
@@ -72,7 +73,9 @@ def test_demo_cnn_stacked_is_byte_identical(digits, row_budget):
         model, torch_output="logits", n_samples=200, baseline="zeros", row_budget=row_budget
     )
     with demo.one_thread():
-        same_alone_and_together(explainer, list(helpers.images[:5]))
+        alone, together, shuffled = explained_three_ways(explainer, list(helpers.images[:5]))
+    assert alone == together == shuffled
+    assert len(set(alone)) == len(alone)  # each query its own explanation, not one repeated
 
 
 def test_demo_gru_stacked_is_byte_identical(sentiment):
@@ -88,7 +91,9 @@ def test_demo_gru_stacked_is_byte_identical(sentiment):
         "I would not recommend this phone to anyone who needs a battery that lasts a day.",
     ]
     with demo.one_thread():
-        same_alone_and_together(explainer, texts)
+        alone, together, shuffled = explained_three_ways(explainer, texts)
+    assert alone == together == shuffled
+    assert len(set(alone)) == len(alone)  # each query its own explanation, not one repeated
 
 
 def test_demo_gru_reads_a_text_the_same_beside_any_other(sentiment):
@@ -112,7 +117,9 @@ def test_a_function_returning_float32_is_stacked_byte_identically(digits):
 
     explainer = ImageExplainer(model, n_samples=200, baseline="zeros", row_budget=600)
     with demo.one_thread():
-        same_alone_and_together(explainer, list(helpers.images[:5]))
+        alone, together, shuffled = explained_three_ways(explainer, list(helpers.images[:5]))
+    assert alone == together == shuffled
+    assert len(set(alone)) == len(alone)  # each query its own explanation, not one repeated
 
 
 @pytest.mark.parametrize("as_function", [False, True])
@@ -134,7 +141,9 @@ def test_kernels_rounding_per_batch_shape_do_not_reach_the_explanation(as_functi
         **options,
     )
     images = list(np.random.default_rng(0).random((3, 4, 4)).astype(np.float32))
-    same_alone_and_together(explainer, images)
+    alone, together, shuffled = explained_three_ways(explainer, images)
+    assert alone == together == shuffled
+    assert len(set(alone)) == len(alone)  # each query its own explanation, not one repeated
 
 
 def test_unfilled_calls_of_a_shape_rounding_model_would_differ():
