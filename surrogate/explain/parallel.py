@@ -38,6 +38,7 @@ import numpy as np
 from .._validation import Interval, Options, check
 from ..schema import Feature
 from ..surrogates.base import LocalFit, LocalProblem
+from ..threads import one_thread
 
 #: families whose ``fit_local`` fits each problem on its own (linear is batched in-process)
 POOLED_FAMILIES = ("tree", "rules", "auto")
@@ -148,10 +149,8 @@ def _fit_in_worker(
     seed: np.random.SeedSequence,
 ) -> LocalFit:
     """One problem's fit, with every native thread pool of this worker held to one thread."""
-    from threadpoolctl import threadpool_limits
-
     _one_torch_thread()
-    with threadpool_limits(limits=1):
+    with one_thread():
         return family.fit_local([problem], features, z_names, [seed])[0]
 
 

@@ -77,6 +77,7 @@ from .._validation import Interval
 from ..errors import ParameterError
 from ..fidelity import Stability, constant_variance, summarise_bootstrap
 from ..schema import MISSING_CODE, Feature
+from ..threads import one_thread
 from .base import (
     AdditiveContent,
     AdditiveTerm,
@@ -200,7 +201,7 @@ class AdditiveSurrogate(Family):
         check_problems(problems, features, seeds)
         if not problems:
             return []
-        with one_blas_thread():
+        with one_thread(user_api="blas"):  # small systems: one thread is fastest
             return self._fit(problems, features, z_names, seeds)
 
     def _fit(self, problems, features, z_names, seeds) -> list[LocalFit]:
@@ -248,7 +249,7 @@ class AdditiveSurrogate(Family):
         for k in sorted(set(interactions)):
             family = self._with_interactions(k)
             family._check(len(features))
-            with one_blas_thread():
+            with one_thread(user_api="blas"):  # small systems: one thread is fastest
                 if q is None:
                     q = self._main_effects([problem], features, z_names)[0]
                 staged = q
@@ -262,7 +263,7 @@ class AdditiveSurrogate(Family):
     def _assemble(
         self, q: _Query, features: tuple[Feature, ...], z_names: tuple[str, ...], seed: Any
     ) -> LocalFit:
-        with one_blas_thread():
+        with one_thread(user_api="blas"):  # small systems: one thread is fastest
             return self._local_fit(q, features, z_names, seed)
 
     def _with_interactions(self, k: int) -> AdditiveSurrogate:
@@ -1044,20 +1045,6 @@ def stage_r2(q: _Query) -> float | None:
     w = q.problem.w_fit[rows]
     leverage = w * np.einsum("ij,ij->i", x @ q.inverse, x)
     return leave_one_out_r2(q.problem.y_fit[rows], q.residual()[rows], leverage, w)
-
-
-def one_blas_thread() -> Any:
-    """One BLAS thread while a block's systems are solved: they are small (hundreds of
-    columns), one thread is fastest, and a busy machine cannot make threads spin."""
-    return _blas_controller().limit(limits=1, user_api="blas")
-
-
-@functools.cache
-def _blas_controller() -> Any:
-    # finding the loaded libraries takes milliseconds: once per process, not per fit
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()
 
 
 def _rows_matrix(columns: np.ndarray, data: np.ndarray, width: int) -> sparse.csr_matrix:
