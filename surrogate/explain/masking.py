@@ -293,10 +293,9 @@ class _MaskingExplainer(Reseedable, ABC):
             allow_training_mode=self.allow_training_mode,
         )
         if self.row_budget is None and adapter is not self.model:  # never edit a user's adapter
-            # calls sized to a query's first block (its rows less the deletion check's,
-            # which are scored after fitting in calls of their own)
-            block = self.size.n_samples - self.size.n_check
-            adapter.row_budget = default_shared_budget(adapter, block, values_per_row)
+            adapter.row_budget = default_shared_budget(
+                adapter, self.size.first_block, values_per_row
+            )
         blackbox = with_class_names(adapter, self.class_names)
         return Scorer(
             blackbox=blackbox,

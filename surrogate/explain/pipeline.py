@@ -92,6 +92,11 @@ class Size:
     #: rows of the modality's faithfulness check, scored after fitting
     n_check: int = 0
 
+    @property
+    def first_block(self) -> int:
+        """Rows scored before fitting (all but the check's): what model calls are sized to."""
+        return self.n_samples - self.n_check
+
     @classmethod
     def of(
         cls,
@@ -209,7 +214,7 @@ def explain_queries(
 ) -> tuple[list[tuple[int, Explanation]], list[Failure]]:
     """Explain ``queries`` at one size, in chunks whose rows fit the row budget."""
     budget = min(q.scorer.blackbox.row_budget for q in queries) if queries else 1
-    per_chunk = max(1, budget // (size.n_samples - size.n_check))  # first blocks a call holds
+    per_chunk = max(1, budget // size.first_block)
     done: list[tuple[int, Explanation]] = []
     failed: list[Failure] = []
     for start in range(0, len(queries), per_chunk):
@@ -309,7 +314,7 @@ def _predict(
             shared_calls=scorer.shared_calls,
             call_rows=None
             if size is None
-            else max(1, scorer.blackbox.row_budget // (size.n_samples - size.n_check))
+            else max(1, scorer.blackbox.row_budget // size.first_block)
             * size.n_check,
         )
         for k, out in zip(members, outs, strict=True):
