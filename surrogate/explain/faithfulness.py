@@ -81,10 +81,8 @@ def _deletion_masks(order: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 
 def _insertion_masks(order: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    masks = np.zeros((STEPS - 1, len(order)))
-    for row, k in enumerate(counts[1:-1]):
-        masks[row, order[:k]] = 1.0
-    return masks
+    """Keep masks of the insertion curve: what the deletion curve removes, alone restored."""
+    return 1.0 - _deletion_masks(order, counts)
 
 
 @dataclass(frozen=True)
