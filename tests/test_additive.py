@@ -120,6 +120,61 @@ def test_a_linear_black_box_gives_straight_shapes_and_r2_one(world):
             assert np.ptp(shape.heights) == pytest.approx(0.0, abs=1e-7)  # no steps: a line
 
 
+def _chosen_smoothing(exp) -> float:
+    said = [n for n in exp.notes if "generalised cross-validation" in n]
+    assert len(said) == 1, exp.notes
+    return float(said[0].split()[1])
+
+
+def test_smoothing_is_chosen_per_query_and_said(world):
+    """A clean step gets little smoothing, the same step under noise the model does not
+    explain (a strong interaction) gets more; both choices are said, and a fixed value is
+    used as given (nothing said)."""
+
+    def noisy_box(rows):
+        step, flat, kink = (rows[c].to_numpy() for c in ("step", "flat", "kink"))
+        return 2.0 * (step > 0.15) + 3.0 * flat * kink
+
+    options = {"mode": "regression", "n_samples": 4000, "reference": "neighbourhood"}
+    clean = sg.TabularExplainer(additive_box, world, **options)
+    noisy = sg.TabularExplainer(noisy_box, world, **options)
+    clean_choice = _chosen_smoothing(clean.explain(pd.Series(QUERY), surrogate="additive"))
+    noisy_choice = _chosen_smoothing(noisy.explain(pd.Series(QUERY), surrogate="additive"))
+    assert clean_choice < noisy_choice
+    fixed = clean.explain(pd.Series(QUERY), surrogate="additive", smoothing=10.0)
+    assert not [n for n in fixed.notes if "cross-validation" in n]
+
+
+def test_the_chosen_smoothing_is_the_grid_s_lowest_gcv_score(explainer):
+    """The downhill walk along the grid finds its minimum: every value's score, computed."""
+    from surrogate.surrogates import additive
+
+    query = explainer.schema.encode(pd.Series(QUERY).to_frame().T)[0]
+    hood = explainer.sampler.sample(query, 3000, np.random.SeedSequence(7))
+    values = np.vstack([query, hood.values])  # row 0 is the query
+    z = np.vstack([np.zeros(hood.z.shape[1]), hood.z])
+    y = additive_box(explainer.schema.decode(values)) + np.sin(40 * values[:, 0])
+    w = np.exp(-((np.append(0.0, hood.distance) / explainer.kernel_width) ** 2))
+    problem = LocalProblem(
+        z_fit=z,
+        values_fit=values,
+        y_fit=y,
+        w_fit=w,
+        z_hold=z[:10],
+        values_hold=values[:10],
+        y_hold=y[:10],
+        w_hold=w[:10],
+        threshold=None,
+    )
+    q = AdditiveSurrogate()._prepare(problem, explainer.schema.features, explainer.sampler.z_names)
+    r = q.design.reduced
+    gram, cross = q.gram[np.ix_(r, r)], q.cross[r]
+    unit = float(w.mean()) * q.unit_penalty[np.ix_(r, r)]
+    scores = [additive._gcv(q, gram, cross, unit, v) for v in additive.SMOOTHING_GRID]
+    q.choose_smoothing(additive.SMOOTHING_GRID)
+    assert q.smoothing == additive.SMOOTHING_GRID[int(np.argmin(scores))]
+
+
 def test_a_pairwise_interaction_is_screened_first(world):
     def interacting_box(rows):
         step, kink, flat = (rows[c].to_numpy() for c in ("step", "kink", "flat"))
@@ -346,6 +401,7 @@ def test_missing_numbers_are_a_level_of_their_own(world):
         ({"interactions": 11}, "interactions=11 asks for more feature pairs"),
         ({"interactions": 2, "max_features": 2}, "2 features give 1 pairs"),
         ({"smoothing": -1.0}, "smoothing"),
+        ({"smoothing": "gcv"}, "smoothing must be one of \\['auto'\\] or a number in"),
         ({"min_rows": 0}, "min_rows"),
         ({"max_features": 0}, "max_features"),
         ({"bins": 3}, "Invalid parameters"),
