@@ -42,6 +42,7 @@ from .._validation import BOOLEAN, Interval
 from ..errors import ParameterError
 from ..fidelity import constant_variance, summarise_bootstrap
 from ..schema import Feature, point_flag_owner
+from ..threads import one_thread
 from .base import (
     Family,
     LinearContent,
@@ -122,6 +123,12 @@ class LinearSurrogate(Family):
         self.check_params()
         if not problems:
             return []
+        # small systems, each solved on its own: BLAS threads only contend (several-fold
+        # slower on a busy machine), and one thread keeps every figure as single-threaded runs
+        with one_thread(user_api="blas"):
+            return self._fit(problems, features, z_names, seeds)
+
+    def _fit(self, problems, features, z_names, seeds) -> list[LocalFit]:
         layout = z_layout(features, z_names, problems[0].z_fit.shape[1])
         z_names = layout.names
         name_rank = _name_rank(z_names)
