@@ -66,6 +66,7 @@ convention, see :mod:`surrogate.kernels`).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,9 +142,8 @@ class GaussianSampler:
         self._numeric = [j for j, f in enumerate(features) if f.is_numeric and not f.frozen]
         self._categorical = [j for j, f in enumerate(features) if not f.is_numeric and not f.frozen]
         self._n_movable = max(1, len(self._numeric) + len(self._categorical))
-        self._category_frequencies = {
-            j: _category_frequencies(features[j]) for j in self._categorical
-        }
+        #: movable categories' codes and cumulative training frequencies, for redraws
+        self._category_cdfs = {j: _category_cdf(features[j]) for j in self._categorical}
         #: movable numbers whose point masses are kept: feature index -> (values, shares)
         self._points = {
             j: (
@@ -164,6 +164,10 @@ class GaussianSampler:
                     f"number_change redraws numbers from their training values, but "
                     f"training_values holds none for {empty} (every value missing)."
                 )
+        #: the same values with their cumulative shares, inverted by each redraw
+        self._number_cdfs = {
+            j: (v, _cdf(shares)) for j, (v, shares) in self._training_numbers.items()
+        }
         #: the flag columns of z, after the features' columns: (feature index, point value)
         self._flags = [(j, float(v)) for j, (points, _) in self._points.items() for v in points]
         self.z_names = schema.names + tuple(
@@ -195,6 +199,25 @@ class GaussianSampler:
 
     def sample(self, query: np.ndarray, n: int, seed: np.random.SeedSequence) -> Neighborhood:
         return self._around(query, self._uniforms(n, self._n_uniforms(), seed))
+
+    def sample_streams(
+        self, query: np.ndarray, draws: Sequence[tuple[int, np.random.SeedSequence]]
+    ) -> list[Neighborhood]:
+        """``sample(query, n, seed)`` for each ``(n, seed)`` of ``draws``, in one pass over the
+        features: a row is drawn from its own uniforms alone, so the rows of the streams'
+        uniforms stacked are the rows of separate calls."""
+        d = self._n_uniforms()
+        hood = self._around(query, np.concatenate([self._uniforms(n, d, seed) for n, seed in draws]))
+        cuts = np.cumsum([n for n, _ in draws])[:-1]
+        return [
+            Neighborhood(values=values, z=z, distance=distance)
+            for values, z, distance in zip(
+                np.split(hood.values, cuts),
+                np.split(hood.z, cuts),
+                np.split(hood.distance, cuts),
+                strict=True,
+            )
+        ]
 
     def sample_around(
         self, queries: np.ndarray, n: int, seed: np.random.SeedSequence
@@ -319,7 +342,7 @@ class GaussianSampler:
         """``x`` with the rows whose ``u[:, 0]`` falls under ``number_change`` redrawn from
         the training values (inverse CDF at ``u[:, 1]``), their offsets, and which rows
         were redrawn."""
-        drawn = _inverse_cdf(*self._training_numbers[j], u[:, 1])
+        drawn = _inverse_cdf(*self._number_cdfs[j], u[:, 1])
         redrawn = u[:, 0] < self.number_change
         x = np.where(redrawn, drawn, x)
         return x, (x - q) / float(self.schema.features[j].scale or 1.0), redrawn
@@ -334,7 +357,7 @@ class GaussianSampler:
     def _draw_category(
         self, j: int, q: float, u_change: np.ndarray, u_category: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        drawn = _inverse_cdf(*self._category_frequencies[j], u_category)
+        drawn = _inverse_cdf(*self._category_cdfs[j], u_category)
         x = np.where(u_change < self.category_change, drawn, q)
         return x, -(x != q).astype(np.float64)
 
@@ -444,12 +467,13 @@ def _check_unique(names: tuple[str, ...]) -> None:
         seen.add(name)
 
 
-def _category_frequencies(feature: Feature) -> tuple[np.ndarray, np.ndarray]:
-    """Category codes seen in training (missing as ``MISSING_CODE``) and their frequencies."""
+def _category_cdf(feature: Feature) -> tuple[np.ndarray, np.ndarray]:
+    """Category codes seen in training (missing as ``MISSING_CODE``) and their cumulative
+    frequencies."""
     codes = np.append(np.arange(len(feature.categories)), MISSING_CODE).astype(np.float64)
     frequencies = np.append(np.asarray(feature.frequencies, dtype=np.float64), feature.missing_rate)
     seen = frequencies > 0
-    return codes[seen], frequencies[seen]
+    return codes[seen], _cdf(frequencies[seen])
 
 
 def _value_shares(column: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -458,9 +482,13 @@ def _value_shares(column: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return values, counts.astype(np.float64)
 
 
-def _inverse_cdf(codes: np.ndarray, frequencies: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Codes drawn with the given (unnormalised) frequencies by inverting their CDF at ``u``."""
-    cdf = np.cumsum(frequencies) / frequencies.sum()
+def _cdf(frequencies: np.ndarray) -> np.ndarray:
+    """The cumulative distribution of (unnormalised) frequencies, learned once per sampler."""
+    return np.cumsum(frequencies) / frequencies.sum()
+
+
+def _inverse_cdf(codes: np.ndarray, cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Codes drawn by inverting their cumulative distribution ``cdf`` at ``u``."""
     return codes[np.minimum(np.searchsorted(cdf, u, side="right"), len(codes) - 1)]
 
 
@@ -598,9 +626,7 @@ class LimeSampler:
         self._categorical = [j for j, f in enumerate(features) if not f.is_numeric and not f.frozen]
         self._n_movable = max(1, len(self._numeric) + len(self._categorical))
         self._bins = {j: QuartileBins.learn(values[:, j], features[j]) for j in self._numeric}
-        self._category_frequencies = {
-            j: _category_frequencies(features[j]) for j in self._categorical
-        }
+        self._category_cdfs = {j: _category_cdf(features[j]) for j in self._categorical}
 
     def params(self) -> dict[str, Any]:
         """Name, LIME's kernel width and its equivalent for this library's distances.
@@ -652,7 +678,7 @@ class LimeSampler:
             z[:, j] = -(bins.index(values[:, j]) != bins.index(query[j : j + 1])).astype(np.float64)
         offset = 2 * len(self._numeric)
         for k, j in enumerate(self._categorical):
-            values[:, j] = _inverse_cdf(*self._category_frequencies[j], u[:, offset + k])
+            values[:, j] = _inverse_cdf(*self._category_cdfs[j], u[:, offset + k])
             z[:, j] = -(values[:, j] != query[j]).astype(np.float64)
         distance = np.sqrt((z**2).sum(axis=1) / self._n_movable)
         return Neighborhood(values=values, z=z, distance=distance)
