@@ -332,9 +332,8 @@ def _resampled_gram(design: np.ndarray, weights: np.ndarray) -> np.ndarray:
     with n d1 rather than n d1^2. A design whose products fit one block is one product,
     as it always was; wider ones are blocks of that size, each a full matrix product
     (on the OpenBLAS builds measured, every entry equal to the one product's). The
-    products are formed from the transposed design, whole rows at a time (the same
-    numbers, and the same sums: every entry equal to those of column gathers, on 30
-    random designs, while 3x faster to form at 1,600 rows and 65 columns).
+    products are formed from the transposed design, whole rows at a time
+    (:func:`_upper_products`).
     """
     d1 = design.shape[1]
     upper_i, upper_j = np.triu_indices(d1)
@@ -342,12 +341,29 @@ def _resampled_gram(design: np.ndarray, weights: np.ndarray) -> np.ndarray:
     columns = np.ascontiguousarray(design.T)  # products of whole rows: 3x faster to form
     upper = np.empty((len(weights), len(upper_i)))  # (B, t)
     for start in range(0, len(upper_i), step):
-        i, j = upper_i[start : start + step], upper_j[start : start + step]
-        upper[:, start : start + step] = weights @ (columns[i] * columns[j]).T
+        stop = min(start + step, len(upper_i))
+        products = _upper_products(columns, upper_i, upper_j, start, stop)
+        upper[:, start:stop] = weights @ products.T
     gram = np.empty((len(weights), d1, d1))
     gram[:, upper_i, upper_j] = upper
     gram[:, upper_j, upper_i] = upper
     return gram
+
+
+def _upper_products(
+    columns: np.ndarray, upper_i: np.ndarray, upper_j: np.ndarray, start: int, stop: int
+) -> np.ndarray:
+    """``columns[upper_i[t]] * columns[upper_j[t]]`` for ``t`` in ``start:stop``: each run of one
+    ``i`` (``j`` running on to the last column) is one broadcast product of contiguous rows,
+    the same numbers as gathering both factors, without the gathers (3x faster to form)."""
+    products = np.empty((stop - start, columns.shape[1]))
+    t = start
+    while t < stop:
+        i, j = upper_i[t], upper_j[t]
+        end = min(stop, t + len(columns) - j)  # this i's run ends at the last column
+        np.multiply(columns[i], columns[j : j + end - t], out=products[t - start : end - start])
+        t = end
+    return products
 
 
 def _readable(feature: Feature, value: float) -> float | str | None:
