@@ -92,8 +92,9 @@ def main_effects(
             f"Main effects not removed: {len(y)} fitting rows are fewer than "
             f"{ROWS_PER_COLUMN} per column ({design.shape[1]} columns)."
         )
-    weighted = design * w[:, None]
-    coef = np.linalg.solve(ridged(weighted.T @ design), weighted.T @ y)[1 + z.shape[1] :]
+    root = np.sqrt(w)
+    scaled = design * root[:, None]  # its Gram matrix is one symmetric rank-k update
+    coef = np.linalg.solve(ridged(scaled.T @ scaled), scaled.T @ (root * y))[1 + z.shape[1] :]
     features = np.unique(owner)
     steps = indicators @ (coef[:, None] * (owner[:, None] == features[None, :]))  # (n, f)
     effects[:, features] = _less_own_columns(steps, z, features, columns, w / w.sum())
