@@ -72,11 +72,11 @@ from typing import Any
 
 import numpy as np
 from scipy import special, stats
-from scipy.stats import qmc
 
 from ..errors import DataError, ParameterError, UnknownOptionError
 from ..schema import MISSING_CODE, Feature, FeatureSchema, format_value, point_flag_label
 from .base import Neighborhood, Sampler
+from .sobol import scrambled_sobol
 
 #: below this probability mass the inverse-CDF formula loses precision: use scipy's truncnorm.
 _TAIL_MASS = 1e-12
@@ -370,9 +370,7 @@ class QMCSampler(GaussianSampler):
     def _uniforms(self, n: int, d: int, seed: np.random.SeedSequence) -> np.ndarray:
         if d == 0:
             return np.empty((n, 0))
-        m = max(0, int(np.ceil(np.log2(max(n, 1)))))
-        points = qmc.Sobol(d, scramble=True, seed=np.random.default_rng(seed)).random_base2(m)
-        return points[:n]
+        return scrambled_sobol(n, d, seed)
 
 
 def truncated_normal_ppf(u: np.ndarray, a: float, b: float) -> np.ndarray:
