@@ -23,7 +23,8 @@ _PLACE = (BITS - 1 - np.arange(BITS)).astype(np.uint32)
 
 
 def scrambled_sobol(n: int, d: int, seed: np.random.SeedSequence) -> np.ndarray:
-    """The first ``n`` points (n, d) of a power-of-two block of scrambled Sobol points."""
+    """The first ``n`` points (n, d) of a power-of-two block of scrambled Sobol points, in
+    column-major order (a sampler reads them one dimension at a time)."""
     m = max(0, int(np.ceil(np.log2(max(n, 1)))))
     # scipy spawns a generator of its own from the one it is given, then draws the shift
     # and the scrambling matrices from it, in this order
@@ -34,12 +35,12 @@ def scrambled_sobol(n: int, d: int, seed: np.random.SeedSequence) -> np.ndarray:
     lower = np.tril(rng.integers(0, 2, size=(d, BITS, BITS), dtype=np.uint32))
     lower[:, np.arange(BITS), np.arange(BITS)] = 1
     directions = _scrambled(_directions(d), lower)
-    points = np.empty((2**m, d), dtype=np.uint32)
-    points[0] = shift
+    points = np.empty((d, 2**m), dtype=np.uint32)  # a row per dimension
+    points[:, 0] = shift
     for b in range(m):  # Gray-code order: the second half mirrors the first, bit b flipped
         half = 2**b
-        points[half : 2 * half] = points[half - 1 :: -1][:half] ^ directions[:, b]
-    return points[:n] * (1.0 / 2**BITS)
+        points[:, half : 2 * half] = points[:, half - 1 :: -1][:, :half] ^ directions[:, b, None]
+    return (points[:, :n] * (1.0 / 2**BITS)).T
 
 
 def _scrambled(directions: np.ndarray, lower: np.ndarray) -> np.ndarray:
