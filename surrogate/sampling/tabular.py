@@ -164,6 +164,8 @@ class GaussianSampler:
                     f"number_change redraws numbers from their training values, but "
                     f"training_values holds none for {empty} (every value missing)."
                 )
+        #: hashed once: every explanation's provenance states it
+        self._numbers_fingerprint = _numbers_fingerprint(self._training_numbers)
         #: the same values with their cumulative shares, inverted by each redraw
         self._number_cdfs = {
             j: (v, _cdf(shares)) for j, (v, shares) in self._training_numbers.items()
@@ -187,15 +189,8 @@ class GaussianSampler:
             params["point_masses"] = self.point_masses  # the points are in the schema fingerprint
         if self.number_change > 0:  # left out at 0, so earlier provenance stays as it was
             params["number_change"] = self.number_change
-            params["training_numbers_fingerprint"] = self._numbers_fingerprint()
+            params["training_numbers_fingerprint"] = self._numbers_fingerprint
         return params
-
-    def _numbers_fingerprint(self) -> str:
-        digest = hashlib.sha256()
-        for j in sorted(self._training_numbers):
-            values, shares = self._training_numbers[j]
-            digest.update(repr((j, values.tolist(), shares.tolist())).encode())
-        return digest.hexdigest()
 
     def sample(self, query: np.ndarray, n: int, seed: np.random.SeedSequence) -> Neighborhood:
         return self._around(query, self._uniforms(n, self._n_uniforms(), seed))
@@ -457,6 +452,15 @@ def _point_note(feature: Feature, v: float, share: float, q: float) -> str:
         f"{feature.name} is {format_value(feature, v)} for {share:.1%} of training rows {state}; "
         f"the neighbourhood keeps that share at {format_value(feature, v)}."
     )
+
+
+def _numbers_fingerprint(numbers: dict[int, tuple[np.ndarray, np.ndarray]]) -> str:
+    """A hash of the training numbers that redraws come from (feature -> values, shares)."""
+    digest = hashlib.sha256()
+    for j in sorted(numbers):
+        values, shares = numbers[j]
+        digest.update(repr((j, values.tolist(), shares.tolist())).encode())
+    return digest.hexdigest()
 
 
 def _check_unique(names: tuple[str, ...]) -> None:
