@@ -175,22 +175,21 @@ class LinearSurrogate(Family):
         """
         if self.n_bootstrap == 0:
             return None
-        m, n, _ = design.shape
-        counts = np.stack([bootstrap_counts(s, n, self.n_bootstrap) for s in seeds])  # (m, B, n)
-        wb = w[:, None, :] * counts  # (m, B, n)
+        m, n, d1 = design.shape
         B = self.n_bootstrap
-        d1 = design.shape[2]
-        cross = np.matmul(wb * y[:, None, :], design)  # (m, B, d1)
-        total = np.einsum("mbn,mn->mb", wb, y**2)
-        floor = np.asarray(constant_variance(offset))[:, None] * wb.sum(axis=2)  # (m, B)
+        variance = np.asarray(constant_variance(offset))  # (m,)
         dense = np.zeros((m, B, d1 - 1))
-        # one query's B Gram matrices at a time: memory B d1^2, not m B d1^2 (each matrix
-        # is selected and solved on its own, so the grouping changes no number)
+        # one query's resamples at a time: memory B n and B d1^2, not m times that (each
+        # matrix is selected and solved on its own, so the grouping changes no number)
         for i in range(m):
-            gram = _resampled_gram(design[i], wb[i])  # (B, d1, d1)
+            wb = w[i] * bootstrap_counts(seeds[i], n, B)  # (B, n)
+            cross = (wb * y[i]) @ design[i]  # (B, d1)
+            total = np.einsum("bn,n->b", wb, y[i] ** 2)
+            floor = variance[i] * wb.sum(axis=1)
+            gram = _resampled_gram(design[i], wb)  # (B, d1, d1)
             mov = np.repeat(movable[i : i + 1], B, axis=0)
-            selected = forward_select(gram, cross[i], total[i], mov, name_rank, k, floor=floor[i])
-            coef = _solve_selected(gram, cross[i], selected)
+            selected = forward_select(gram, cross, total, mov, name_rank, k, floor=floor)
+            coef = _solve_selected(gram, cross, selected)
             for r in range(B):
                 dense[i, r, selected[r]] = coef[r][1:]
         return dense
