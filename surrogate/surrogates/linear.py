@@ -123,8 +123,9 @@ class LinearSurrogate(Family):
         self.check_params()
         if not problems:
             return []
-        # small systems, each solved on its own: BLAS threads only contend (several-fold
-        # slower on a busy machine), and one thread keeps every figure as single-threaded runs
+        # small systems, each solved on its own: on an idle machine BLAS threads save 5-10%
+        # (the larger Gram products), on a busy one they contend, several-fold slower; one
+        # thread also keeps every figure as single-threaded runs state it
         with one_thread(user_api="blas"):
             return self._fit(problems, features, z_names, seeds)
 
