@@ -144,9 +144,9 @@ def pipeline_share(case: Case, family: str, repeats: int) -> tuple[float, float,
     queries = ex.prepare(case.queries)
     size = Size.of(N_SAMPLES, ex.holdout_share, ex.population_share)
     blocks = [
-        np.concatenate([s.values_fit, s.values_hold, s.values_fit[:1]])
+        np.concatenate([s.values_fit, s.values_hold, *_population_values(s), s.values_fit[:1]])
         for s in score(ex, queries, size)
-    ]  # the rows the pipeline scores, in its own layout
+    ]  # the rows the pipeline scores, in its own layout (population-scope rows included)
 
     def floor() -> None:
         ex.blackbox.predict_blocks(blocks, [q.render for q in queries])
@@ -156,6 +156,11 @@ def pipeline_share(case: Case, family: str, repeats: int) -> tuple[float, float,
 
     seconds_floor, seconds_total = best_of(repeats, floor, total)
     return seconds_total, seconds_floor, (seconds_total - seconds_floor) / seconds_floor
+
+
+def _population_values(s) -> list[np.ndarray]:
+    """The query's population-scope rows, which the pipeline scores in the same call."""
+    return [] if s.population is None else [s.population[0]]
 
 
 def main() -> None:

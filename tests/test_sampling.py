@@ -588,3 +588,18 @@ def test_qmc_has_lower_variance_than_gaussian():
         ]
         spread[cls.name] = np.var(estimates)
     assert spread["qmc"] < spread["gaussian"] / 10
+
+
+def test_inverse_cdf_counts_as_a_binary_search_does():
+    """A few codes are drawn by counting the cdf's values below each uniform, many by a
+    binary search: the same codes either way, at the cdf's own values too."""
+    from surrogate.sampling.tabular import _cdf, _inverse_cdf
+
+    rng = np.random.default_rng(0)
+    for k in (1, 2, 3, 7, 16, 17, 40):
+        frequencies = rng.integers(0, 4, k).astype(np.float64) + (np.arange(k) == 0)
+        cdf = _cdf(frequencies)
+        codes = np.arange(k, dtype=np.float64) - 1
+        u = np.concatenate([rng.random(300), cdf, [0.0, np.nextafter(1.0, 0.0)]])
+        searched = codes[np.minimum(np.searchsorted(cdf, u, side="right"), k - 1)]
+        assert np.array_equal(_inverse_cdf(codes, cdf, u), searched)

@@ -264,24 +264,30 @@ def score(
 ) -> list[Scored]:
     """Sample every query's neighbourhoods and score them in as few calls as the budget allows."""
     seeds = [seeds_of(modality, q, round_) for q in queries]
-    fits = [
-        modality.sampler.sample(q.row, size.n_fit - 1, s.fit)
-        for q, s in zip(queries, seeds, strict=True)
+    hoods = [
+        neighbourhoods(modality.sampler, q.row, size, s) for q, s in zip(queries, seeds, strict=True)
     ]
-    holds = [
-        modality.sampler.sample(q.row, size.n_holdout, s.holdout)
-        for q, s in zip(queries, seeds, strict=True)
-    ]  # the held-out stream, as in held_out_rows
     populations = [population_rows(modality, q, s, size) for q, s in zip(queries, seeds, strict=True)]
     blocks = [
-        np.concatenate([q.row[None, :], f.values, h.values, p[0], q.row[None, :]])
-        for q, f, h, p in zip(queries, fits, holds, populations, strict=True)
+        np.concatenate([q.row[None, :], fit.values, hold.values, p[0], q.row[None, :]])
+        for q, (fit, hold), p in zip(queries, hoods, populations, strict=True)
     ]
     outputs = _predict(queries, blocks)
     return [
-        _scored(q, s, f, h, p, out, size)
-        for q, s, f, h, p, out in zip(queries, seeds, fits, holds, populations, outputs, strict=True)
+        _scored(q, s, fit, hold, p, out, size)
+        for q, s, (fit, hold), p, out in zip(queries, seeds, hoods, populations, outputs, strict=True)
     ]
+
+
+def neighbourhoods(sampler: Any, row: np.ndarray, size: Size, seeds: QuerySeeds) -> tuple[Any, Any]:
+    """A query's fitting and held-out rows, each from its own seed stream (the held-out
+    ones as :func:`held_out_rows` draws them); in one pass where the sampler can."""
+    draws = [(size.n_fit - 1, seeds.fit), (size.n_holdout, seeds.holdout)]
+    streams = getattr(sampler, "sample_streams", None)
+    fit, hold = (
+        [sampler.sample(row, n, seed) for n, seed in draws] if streams is None else streams(row, draws)
+    )
+    return fit, hold
 
 
 def population_rows(

@@ -12,8 +12,13 @@ import numpy as np
 
 
 def quantile_edges(x: np.ndarray, n_bins: int) -> np.ndarray:
-    """The ``n_bins - 1`` inner quantile edges of each column of ``x`` (n, d): shape (n_bins - 1, d)."""
-    return np.quantile(x, np.linspace(0.0, 1.0, n_bins + 1)[1:-1], axis=0)
+    """The ``n_bins - 1`` inner quantile edges of each column of ``x`` (n, d): shape (n_bins - 1, d).
+
+    The columns are sorted first: numpy partitions them around the quantiles' ranks, which
+    is quick on sorted columns, and sorting costs less than partitioning unsorted ones
+    (the same order statistics, so the same edges).
+    """
+    return np.quantile(np.sort(x, axis=0), np.linspace(0.0, 1.0, n_bins + 1)[1:-1], axis=0)
 
 
 def bin_codes(x: np.ndarray, edges: np.ndarray) -> np.ndarray:

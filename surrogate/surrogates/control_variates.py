@@ -86,14 +86,16 @@ def main_effects(
     indicators, owner = _indicators(z, values, categorical[columns])
     if indicators.shape[1] == 0:
         return effects, None
-    design = np.concatenate([np.ones((len(z), 1)), z, indicators], axis=1)
-    if len(y) < ROWS_PER_COLUMN * design.shape[1]:
+    n_columns = 1 + z.shape[1] + indicators.shape[1]  # the design [1, z, indicators]
+    if len(y) < ROWS_PER_COLUMN * n_columns:
         return effects, (
             f"Main effects not removed: {len(y)} fitting rows are fewer than "
-            f"{ROWS_PER_COLUMN} per column ({design.shape[1]} columns)."
+            f"{ROWS_PER_COLUMN} per column ({n_columns} columns)."
         )
-    weighted = design * w[:, None]
-    coef = np.linalg.solve(ridged(weighted.T @ design), weighted.T @ y)[1 + z.shape[1] :]
+    root = np.sqrt(w)
+    # the design's rows times sqrt(w): its Gram matrix is one symmetric rank-k update
+    scaled = np.concatenate([root[:, None], z * root[:, None], indicators * root[:, None]], axis=1)
+    coef = np.linalg.solve(ridged(scaled.T @ scaled), scaled.T @ (root * y))[1 + z.shape[1] :]
     features = np.unique(owner)
     steps = indicators @ (coef[:, None] * (owner[:, None] == features[None, :]))  # (n, f)
     effects[:, features] = _less_own_columns(steps, z, features, columns, w / w.sum())
