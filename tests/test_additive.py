@@ -187,6 +187,9 @@ def test_a_pairwise_interaction_is_screened_first(world):
     assert exp.fidelity.r2 > without.fidelity.r2 + 0.05
     table = np.array(exp.content.pairs[0].heights)
     assert np.ptp(table) > 1.0  # the interaction is held by the pair, not lost
+    # the smoothing is chosen again with the pair in the model: the interaction was noise
+    # to the main effects alone, and their smoothing would shrink the pair's table
+    assert _chosen_smoothing(exp) < _chosen_smoothing(without)
 
 
 def test_the_pair_table_is_purified(world):

@@ -34,6 +34,10 @@ squares over ``(1 - edf / n)^2``, with ``edf`` the trace of the smoother, from t
 Gram matrix alone (one Cholesky inverse per candidate, no pass over the rows). A
 black box that is clean beside the bins' width (steps, kinks) gets little smoothing
 and sharp shapes; a noisy response (an interaction no main effect holds) gets more.
+With pairs, it is chosen again once they are in (it also sets their tables' ridge): the
+interaction the main effects took for noise is then fitted, and their smoothing would
+shrink the tables (on the known-answer box with one interaction, ``interactions=2``:
+held-out R^2 0.900 -> 0.938, contribution error 0.022 -> 0.021).
 On the known-answer boxes of ``bench/known_answers.py`` (20 queries each), 32 bins
 with the chosen smoothing halved the error of contributions against 16 bins at a
 fixed 10 (steps and kinks 0.011 -> 0.006 log-odds, a GBM of them 0.015 -> 0.011)
@@ -220,6 +224,7 @@ class AdditiveSurrogate(Family):
         if self.interactions:
             for q in queries:
                 q.add_pairs(self._screen(q))
+                self._smooth(q)
             self._solve(queries)
         return [
             self._local_fit(q, features, z_names, seed)
@@ -237,12 +242,17 @@ class AdditiveSurrogate(Family):
         for q in queries:
             if self.max_features is not None and len(q.design.axes) > self.max_features:
                 q.restrict(self._select(q))
-            if self.smoothing == "auto":
-                q.choose_smoothing(SMOOTHING_GRID)
-            else:
-                q.smooth(float(self.smoothing))
+            self._smooth(q)
         self._solve(queries)
         return queries
+
+    def _smooth(self, q: _Query) -> None:
+        """Set ``q``'s smoothing: chosen for its design as it stands (main effects, then
+        again with the pairs, whose ridge it also sets), or the value given."""
+        if self.smoothing == "auto":
+            q.choose_smoothing(SMOOTHING_GRID)
+        else:
+            q.smooth(float(self.smoothing))
 
     def fit_stages(
         self,
@@ -271,6 +281,7 @@ class AdditiveSurrogate(Family):
                 if k:
                     staged = copy.copy(q)  # pairs replace the query's arrays, never edit them
                     staged.add_pairs(family._screen(staged))
+                    family._smooth(staged)
                     family._solve([staged])
                 figure = stage_r2(staged)
             yield k, figure, functools.partial(family._assemble, staged, features, z_names, seed)
@@ -433,7 +444,7 @@ class AdditiveSurrogate(Family):
             content=content,
             ranking=ranking,
             stability=stability,
-            notes=q.notes,
+            notes=q.said(),
         )
 
     def _stability(self, q, seed, z_names, ranking, main, k, xbar_population) -> Stability:
@@ -942,6 +953,7 @@ class _Query:
         self.gram = _gram(self.x, w)
         self.cross = self.x.T @ (w * (self.problem.y_fit - self.mean))
         self.smoothing = 0.0
+        self.chosen_from: tuple[float, ...] = ()  # the values the smoothing was chosen among
         self.unit_penalty = design.penalty(1.0)
 
     @property
@@ -950,6 +962,16 @@ class _Query:
 
     def smooth(self, smoothing: float) -> None:
         self.smoothing = smoothing
+        self.chosen_from = ()
+
+    def said(self) -> tuple[str, ...]:
+        """The notes of this fit: what was merged, and the smoothing if it was chosen."""
+        if not self.chosen_from:
+            return self.notes
+        return self.notes + (
+            f"Smoothing {self.smoothing:g} rows, chosen by generalised cross-validation "
+            f"among {', '.join(f'{v:g}' for v in self.chosen_from)}.",
+        )
 
     def choose_smoothing(self, grid: Sequence[float]) -> None:
         """The smoothing of ``grid`` (ascending) with the lowest GCV score; none to choose
@@ -976,10 +998,7 @@ class _Query:
         while score(at + step) < score(at):
             at += step
         self.smoothing = float(grid[at])
-        self.notes += (
-            f"Smoothing {self.smoothing:g} rows, chosen by generalised cross-validation "
-            f"among {', '.join(f'{v:g}' for v in grid)}.",
-        )
+        self.chosen_from = tuple(grid)
 
     def restrict(self, axes: tuple[_Axis, ...]) -> None:
         """Keep only ``axes``: the same Gram matrix, fewer columns."""
