@@ -573,3 +573,13 @@ def test_a_shape_s_stated_axis_spans_everything_its_drawing_shows():
     assert axes_text("x from 0 to 2", (-1.5, 0.5)) == (
         "across: x from 0 to 2; up: effect from -1.500 to +0.500"
     )
+
+
+def test_the_mean_contributions_start_from_is_named_once(explained, world):
+    """Text, Markdown and HTML name the reference with one article, whichever it is."""
+    training = sg.TabularExplainer(additive_box, world, mode="regression", n_samples=2000)
+    against_training = training.explain(pd.Series(QUERY), surrogate="additive")
+    for exp, name in ((explained, "the neighbourhood"), (against_training, "the training data")):
+        for view in (exp.to_text(), exp.to_markdown(), exp._repr_html_()):
+            assert f"mean over {name}" in view
+            assert "the the" not in view

@@ -22,7 +22,7 @@ from typing import Any
 
 from ..errors import DependencyError, ParameterError, require
 from ..surrogates.base import AdditiveContent, LinearContent, Rule, RuleContent, TreeNode
-from .text import UNSAFE_CHARACTERS
+from .text import UNSAFE_CHARACTERS, mean_over
 
 #: fill of the box that decides the query
 HIGHLIGHT = "#ffd966"
@@ -290,7 +290,7 @@ def _additive_body(content: AdditiveContent) -> list[str]:
     ]
     rows.sort(key=lambda row: (-abs(row[1]), row[0]))
     largest = max((abs(c) for _, c in rows), default=0.0)
-    names = ["term", f"mean over the {content.reference}"] + [name for name, _ in rows]
+    names = ["term", mean_over(content.reference)] + [name for name, _ in rows]
     values = ["contribution", f"{content.intercept:+.4g}"] + [f"{c:+.4g}" for _, c in rows]
     bars = ["", ""] + [_bar(c, largest) for _, c in rows]
     columns = [

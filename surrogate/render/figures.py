@@ -20,7 +20,7 @@ from ..errors import ParameterError
 from ..links import link_value
 from ..surrogates.base import AdditiveContent, LinearContent
 from . import plots
-from .text import explained_scale, fmt, neighbourhood_text, slope_basis, value_text
+from .text import explained_scale, fmt, mean_over, neighbourhood_text, slope_basis, value_text
 
 
 def explanation_figure(exp: Any, ax: Any = None):
@@ -43,7 +43,9 @@ def scope_caption(exp: Any) -> str:
         return ""
     f = exp.fidelity
     population = (
-        f"population-scope R\u00b2 {fmt(f.r2_population)}" if f.n_population else "population scope not checked"
+        f"population-scope R\u00b2 {fmt(f.r2_population)}"
+        if f.n_population
+        else "population scope not checked"
     )
     against = "training data" if scope.population_checked else "fitting neighbourhood"
     question = textwrap.wrap(f"Against the {against}; {neighbourhood_text(scope)}", CAPTION_WIDTH)
@@ -108,7 +110,7 @@ def _additive_figure(content: AdditiveContent, exp: Any, scale: str, ax: Any = N
 
 def reference_name(reference: str | None) -> str:
     """The reference population in a few words: "mean over the training data"."""
-    return f"mean over {(reference or 'the reference').split(' (')[0]}"
+    return mean_over(reference, short=True)
 
 
 def importance_figure(explanations: Sequence[Any], k: int = 10, ax: Any = None):

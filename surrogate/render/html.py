@@ -45,6 +45,7 @@ from .text import (
     explained_scale,
     fidelity_line,
     fmt,
+    mean_over,
     others_label,
     output_line,
     per_unit_text,
@@ -226,8 +227,7 @@ def _local_additive(content: AdditiveContent, exp: Explanation, scale: str) -> s
 @global_content_html.register(LinearContent)
 def _global_slopes(content: LinearContent, scale: str, link: str) -> str:
     slopes = "".join(
-        f"<tr><td>{escape(t.feature)}</td>{_right(f'{t.weight:+.4f}')}</tr>"
-        for t in content.terms
+        f"<tr><td>{escape(t.feature)}</td>{_right(f'{t.weight:+.4f}')}</tr>" for t in content.terms
     )
     return (
         f"<p>Intercept {content.intercept:.4f}; slopes in {escape(scale)}, per training "
@@ -302,7 +302,7 @@ def _additive_table(exp: Explanation, content: AdditiveContent) -> str:
         "<table><thead><tr><th>feature</th><th>value at query</th>"
         f"<th>contribution ({escape(explained_scale(exp))})</th><th>shape (query marked)</th>"
         f"</tr></thead><tbody>{rows}</tbody></table>"
-        f"<p>Mean over the {escape(content.reference)}: {content.intercept:+.4f}; "
+        f"<p>The surrogate's {escape(mean_over(content.reference))}: {content.intercept:+.4f}; "
         f"surrogate at the query: {content.at_query:+.4f}</p>"
     )
 

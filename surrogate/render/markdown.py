@@ -15,6 +15,7 @@ from .text import (
     faithfulness_line,
     fidelity_line,
     fmt,
+    mean_over,
     others_label,
     output_line,
     per_unit_text,
@@ -116,7 +117,7 @@ def _additive_table(content: AdditiveContent, exp: Explanation, scale: str) -> l
         total = sum(r.contribution for r in others)
         out.append(f"| {escape(others_label(others))} |  | {total:+.4f} |")
     out.append(
-        f"\nMean over the {escape(content.reference)}: {content.intercept:+.4f}; "
+        f"\nThe surrogate's {escape(mean_over(content.reference))}: {content.intercept:+.4f}; "
         f"surrogate at the query: {content.at_query:+.4f}"
     )
     return out

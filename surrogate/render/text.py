@@ -136,7 +136,9 @@ def neighbourhood_text(scope: Scope) -> str:
     elif scope.scale is not None:
         around = f"numbers drawn around the query (sd {scope.scale:g} training sd)"
         if scope.number_change > 0:
-            around += f", each redrawn from its training values in {scope.number_change:.0%} of rows"
+            around += (
+                f", each redrawn from its training values in {scope.number_change:.0%} of rows"
+            )
         parts.append(around)
     if scope.category_change is not None:
         if scope.category_change >= 1.0:
@@ -251,7 +253,7 @@ def baseline_lines(content: LinearContent, scale: str) -> list[str]:
     return [
         f"Surrogate at the query: {content.intercept:.4f} {scale} = reference "
         f"{content.baseline:.4f} + the contributions below",
-        f"Reference: the surrogate's mean over {content.reference}",
+        f"Reference: the surrogate's {mean_over(content.reference)}",
     ]
 
 
@@ -355,12 +357,22 @@ def _rule_lines(content: RuleContent, exp: Explanation, scale: str) -> list[str]
     ]
 
 
+def mean_over(reference: str | None, *, short: bool = False) -> str:
+    """ "mean over the training data (...)": the reference its contributions are measured
+    against, with its article (named references begin with one, "neighbourhood" does not);
+    ``short`` leaves out the parenthesis."""
+    name = reference or "reference"
+    if short:
+        name = name.split(" (")[0]
+    return f"mean over {name if name.startswith('the ') else 'the ' + name}"
+
+
 @content_lines.register(AdditiveContent)
 def _additive_lines(content: AdditiveContent, exp: Explanation, scale: str) -> list[str]:
     shown, others = contribution_rows(content)
     lines = [
         f"Surrogate at the query: {content.at_query:+.4f} {scale} = "
-        f"mean over the {content.reference} {content.intercept:+.4f}, plus:"
+        f"{mean_over(content.reference)} {content.intercept:+.4f}, plus:"
     ]
     lines += [f"  {r.label} = {r.value}: {r.contribution:+.4f}" for r in shown]
     if others:
@@ -389,8 +401,7 @@ def global_to_text(glob) -> str:
         f"In-sample R^2 on {f.n_train} rows: {fmt(f.r2_in_sample)}",
     ]
     lines += [
-        f"  agreement ({label}): {fmt(v)}"
-        for label, v in sorted(f.agreement_by_class.items())
+        f"  agreement ({label}): {fmt(v)}" for label, v in sorted(f.agreement_by_class.items())
     ]
     lines.append("Complexity: " + ", ".join(f"{k} {v}" for k, v in sorted(glob.complexity.items())))
     lines += global_content_lines(glob.content, scale, link)
