@@ -83,6 +83,7 @@ def main() -> None:
         explainer = ImageExplainer(
             cnn,
             torch_output="logits",
+            segmentation="grid",
             grid_size=(8, 8),
             baseline="zeros",
             n_samples=2000,
