@@ -287,8 +287,10 @@ def test_grid_larger_than_the_image_is_refused():
 
 def test_slic_without_scikit_image_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "skimage.segmentation", None)
-    with pytest.raises(DependencyError, match="scikit-image"):
+    with pytest.raises(DependencyError, match=r"scikit-image.*surrogate\[images\]"):
         segment(np.zeros((8, 8, 1)), "slic", {})
+    with pytest.raises(DependencyError, match="segmentation='auto' above 64 x 64"):
+        segment(np.zeros((65, 65, 1)), "auto", {})
 
 
 # ---- torch (optional dependency) ---------------------------------------------------------------

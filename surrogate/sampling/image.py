@@ -166,8 +166,9 @@ def slic_segments(pixels: np.ndarray, **options: Any) -> np.ndarray:
         from skimage.segmentation import slic
     except ImportError as exc:
         raise DependencyError(
-            "segmentation='slic' needs scikit-image, which is not installed. Install it with: "
-            "pip install scikit-image (or use segmentation='grid')."
+            "SLIC superpixels (segmentation='slic', and segmentation='auto' above 64 x 64 "
+            "pixels) need scikit-image, which is not installed. Install it with: "
+            "pip install 'surrogate[images]' (or use segmentation='grid')."
         ) from exc
     low, high = pixels.min(), pixels.max()
     scaled = (pixels - low) / (high - low) if high > low else np.zeros_like(pixels)
