@@ -230,6 +230,27 @@ def test_numbers_redrawn_from_training_respect_the_schema(name, world, n):
 
 
 @pytest.mark.parametrize("name", LOCAL_SAMPLERS)
+@given(world=worlds(), n=st.integers(min_value=1, max_value=70), m=st.integers(0, 40))
+def test_streams_drawn_in_one_pass_are_the_streams_drawn_apart(name, world, n, m):
+    """sample_streams (a query's fitting and held-out rows at once) gives byte for byte
+    the rows of one sample call per stream."""
+    frame, schema, row = world
+    values = schema.encode(frame)
+    sampler = make_sampler(name, schema, number_change=0.5, training_values=values)
+    query = values[row]
+    together = sampler.sample_streams(
+        query, [(n, np.random.SeedSequence(1)), (m, np.random.SeedSequence(2))]
+    )
+    apart = [
+        sampler.sample(query, n, np.random.SeedSequence(1)),
+        sampler.sample(query, m, np.random.SeedSequence(2)),
+    ]
+    for one, other in zip(together, apart, strict=True):
+        for field in ("values", "z", "distance"):
+            np.testing.assert_array_equal(getattr(one, field), getattr(other, field))
+
+
+@pytest.mark.parametrize("name", LOCAL_SAMPLERS)
 def test_no_number_change_draws_the_rows_drawn_before_it_existed(name, wide_schema):
     frame, schema = wide_schema
     query = schema.encode(frame)[0]
