@@ -167,10 +167,13 @@ def test_the_chosen_smoothing_is_the_grid_s_lowest_gcv_score(explainer):
         threshold=None,
     )
     q = AdditiveSurrogate()._prepare(problem, explainer.schema.features, explainer.sampler.z_names)
-    r = q.design.reduced
-    gram, cross = q.gram[np.ix_(r, r)], q.cross[r]
-    unit = float(w.mean()) * q.unit_penalty[np.ix_(r, r)]
-    scores = [additive._gcv(q, gram, cross, unit, v) for v in additive.SMOOTHING_GRID]
+    gram, unit, cross = q.reduced()
+    centred = y - q.mean
+    yy, n = float(w @ centred**2), len(y)
+    scores = [
+        additive._gcv(gram, unit, cross, v * float(w.mean()), yy, n)
+        for v in additive.SMOOTHING_GRID
+    ]
     q.choose_smoothing(additive.SMOOTHING_GRID)
     assert q.smoothing == additive.SMOOTHING_GRID[int(np.argmin(scores))]
 

@@ -955,10 +955,7 @@ class _Query:
         self.smoothing = 0.0
         self.chosen_from: tuple[float, ...] = ()  # the values the smoothing was chosen among
         self.unit_penalty = design.penalty(1.0)
-
-    @property
-    def penalty(self) -> np.ndarray:
-        return self.smoothing * float(self.problem.w_fit.mean()) * self.unit_penalty
+        self.row_weight = float(w.mean())  # a smoothing of one row pulls this hard
 
     def smooth(self, smoothing: float) -> None:
         self.smoothing = smoothing
@@ -983,14 +980,16 @@ class _Query:
         """
         if not self.unit_penalty.any():
             return
-        r = self.design.reduced
-        gram, cross = self.gram[np.ix_(r, r)], self.cross[r]
-        unit = float(self.problem.w_fit.mean()) * self.unit_penalty[np.ix_(r, r)]
+        gram, unit, cross = self.reduced()
+        y = self.problem.y_fit - self.mean
+        yy, n = float(self.problem.w_fit @ y**2), len(y)
         scores: dict[int, float] = {}
 
         def score(i: int) -> float:
+            if not 0 <= i < len(grid):
+                return np.inf
             if i not in scores:
-                scores[i] = _gcv(self, gram, cross, unit, grid[i]) if 0 <= i < len(grid) else np.inf
+                scores[i] = _gcv(gram, unit, cross, grid[i] * self.row_weight, yy, n)
             return scores[i]
 
         at = len(grid) // 2
@@ -1035,9 +1034,14 @@ class _Query:
     def residual(self) -> np.ndarray:
         return self.problem.y_fit - self.fitted()
 
-    def system(self) -> tuple[np.ndarray, np.ndarray]:
+    def reduced(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Gram matrix, penalty at smoothing 1 and cross-products in the reduced layout."""
         r = self.design.reduced
-        return ridged((self.gram + self.penalty)[np.ix_(r, r)]), self.cross[r]
+        return self.gram[np.ix_(r, r)], self.unit_penalty[np.ix_(r, r)], self.cross[r]
+
+    def system(self) -> tuple[np.ndarray, np.ndarray]:
+        gram, unit, cross = self.reduced()
+        return _penalised(gram, unit, self.smoothing * self.row_weight), cross
 
     def solved(self, beta: np.ndarray, inverse: np.ndarray) -> None:
         self.beta = beta
@@ -1106,18 +1110,22 @@ def stage_r2(q: _Query) -> float | None:
     return leave_one_out_r2(q.problem.y_fit[rows], q.residual()[rows], leverage, w)
 
 
+def _penalised(gram: np.ndarray, unit: np.ndarray, strength: float) -> np.ndarray:
+    """The penalised system's matrix: Gram matrix plus ``strength`` times the unit penalty."""
+    return ridged(gram + strength * unit)
+
+
 def _gcv(
-    q: _Query, gram: np.ndarray, cross: np.ndarray, unit: np.ndarray, smoothing: float
+    gram: np.ndarray, unit: np.ndarray, cross: np.ndarray, strength: float, yy: float, n: int
 ) -> float:
-    """GCV score of ``q``'s fit at ``smoothing`` (reduced layout: Gram matrix, cross-products,
-    penalty at smoothing 1): weighted RSS / (1 - edf / n)^2, from the Gram matrix alone
-    (``RSS = y'Wy - 2 b'c + b'Gb``, ``edf = tr(A^-1 G)``)."""
-    inverse = _spd_inverse(ridged(gram + smoothing * unit))
+    """GCV score of the fit at penalty ``strength`` (reduced layout; ``yy`` = y'Wy of the
+    centred response, ``n`` rows): weighted RSS / (1 - edf / n)^2, from the Gram matrix
+    alone (``RSS = y'Wy - 2 b'c + b'Gb``, ``edf = tr(A^-1 G)``)."""
+    inverse = _spd_inverse(_penalised(gram, unit, strength))
     beta = inverse @ cross
-    w, y = q.problem.w_fit, q.problem.y_fit - q.mean
-    rss = max(float(w @ y**2 - 2.0 * beta @ cross + beta @ gram @ beta), 0.0)
+    rss = max(yy - 2.0 * float(beta @ cross) + float(beta @ gram @ beta), 0.0)
     edf = float(np.sum(inverse * gram))
-    return rss / max(1.0 - edf / len(y), 1e-12) ** 2
+    return rss / max(1.0 - edf / n, 1e-12) ** 2
 
 
 def _spd_inverse(matrix: np.ndarray) -> np.ndarray:
