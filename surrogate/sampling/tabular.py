@@ -554,7 +554,7 @@ class QuartileBins:
             mean=mean,
             sd=sd,
             codes=codes[keep],
-            cdf=np.cumsum(frequencies[keep]) / frequencies[keep].sum(),
+            cdf=_cdf(frequencies[keep]),
             integer=feature.whole,
         )
 
@@ -566,9 +566,7 @@ class QuartileBins:
 
     def draw(self, u_bin: np.ndarray, u_value: np.ndarray) -> np.ndarray:
         """Values from uniforms: a bin by training frequency, then a value inside it."""
-        bins = self.codes[
-            np.minimum(np.searchsorted(self.cdf, u_bin, side="right"), len(self.codes) - 1)
-        ]
+        bins = _inverse_cdf(self.codes, self.cdf, u_bin)
         x = np.full(len(u_bin), np.nan)
         for b in np.unique(bins[bins != MISSING_CODE]).astype(int):
             rows = bins == b
