@@ -77,7 +77,7 @@ def _linear_figure(content: LinearContent, exp: Any, scale: str, ax: Any = None)
             [float(t.contribution or 0.0) for t in content.terms],
             content.baseline,
             scale=scale,
-            reference=reference_name(content.reference),
+            reference=mean_over(content.reference, short=True),
             black_box=link_value(exp.prediction, exp.meta.link),
             ax=ax,
         )
@@ -102,15 +102,10 @@ def _additive_figure(content: AdditiveContent, exp: Any, scale: str, ax: Any = N
         [c for _, c in rows],
         content.intercept,
         scale=scale,
-        reference=reference_name(content.reference),
+        reference=mean_over(content.reference, short=True),
         black_box=link_value(exp.prediction, exp.meta.link),
         ax=ax,
     )
-
-
-def reference_name(reference: str | None) -> str:
-    """The reference population in a few words: "mean over the training data"."""
-    return mean_over(reference, short=True)
 
 
 def importance_figure(explanations: Sequence[Any], k: int = 10, ax: Any = None):
@@ -163,4 +158,4 @@ def _check_k(k: Any) -> None:
         raise ParameterError(f"k must be a positive integer, got {k!r}.")
 
 
-__all__ = ["explanation_figure", "global_figure", "importance_figure", "reference_name"]
+__all__ = ["explanation_figure", "global_figure", "importance_figure"]

@@ -176,9 +176,8 @@ def _shape(shape: dict[str, Any], *, prefix: str) -> dict[str, Any]:
 def _waterfall(case: dict[str, Any], *, prefix: str) -> Markup | None:
     """A case's contributions from the reference to the surrogate at the case (None without them)."""
     from ..render import plots
-    from ..render.figures import reference_name
     from ..render.html import sanitize_svg
-    from ..render.text import value_text
+    from ..render.text import mean_over, value_text
 
     terms = [t for t in case["terms"] if t["contribution"] is not None]
     if case.get("baseline") is None or not terms:
@@ -188,7 +187,7 @@ def _waterfall(case: dict[str, Any], *, prefix: str) -> Markup | None:
         [t["contribution"] for t in terms],
         case["baseline"],
         scale=case["unit"],
-        reference=reference_name(case["reference"]),
+        reference=mean_over(case["reference"], short=True),
         black_box=case["prediction_in_scale"],
     )
     return Markup(sanitize_svg(svg, id_prefix=prefix))
