@@ -65,10 +65,10 @@ def test_additive_leave_one_out_figure_is_that_of_refits_without_each_row(world)
     family = AdditiveSurrogate(n_bins=6)
     (_, figure, _), = family.fit_stages(problem, query.features, query.z_names, seed, [0])
     q = family._main_effects([problem], query.features, query.z_names)[0]  # its system, by hand
-    r = q.design.reduced
-    x = q.x.toarray()[:, r]
+    x = q.x.toarray()[:, q.design.reduced]
     w, y = problem.w_fit, problem.y_fit - q.mean
-    lhs = (q.gram + q.penalty)[np.ix_(r, r)]
+    gram, unit, _ = q.reduced()
+    lhs = gram + q.smoothing * q.row_weight * unit  # the penalised system, before its ridge
     refits = np.empty(len(y))
     for i in range(len(y)):
         one = w[i] * np.outer(x[i], x[i])
