@@ -16,12 +16,17 @@ boosting) at ``n_samples=5000``:
    scoring floor: the same rows, drawn by the same sampler, scored by the model in
    the same calls without any explaining. The pipeline's cost is the difference,
    stated as a share of the floor (targets: 0.3 for linear, 0.4 for additive).
+4. **What each costly part buys** (``--parts settings``): the pipeline's own cost of
+   the families with a part turned off (control variates, the bootstrap refits, the
+   smoothing choice), beside the figures that part is there for: the median held-out
+   R^2 and the median bootstrap top-5 Jaccard over the queries (none without a
+   bootstrap).
 
 Every timing is the best of ``--repeats`` runs, the runs of the things compared
 interleaved so that a busy machine slows both alike. Ratios are the point.
 
     python bench/explain_cost.py [--queries 20] [--repeats 3] [--data german adult]
-                                 [--parts single auto pipeline]
+                                 [--parts single auto pipeline settings]
 """
 
 from __future__ import annotations
@@ -138,7 +143,9 @@ def auto_against_chosen(case: Case, repeats: int) -> tuple[float, dict[str, int]
 
 
 # ---- 3. the pipeline's own cost ----------------------------------------------------------------
-def pipeline_share(case: Case, family: str, repeats: int) -> tuple[float, float, float]:
+def pipeline_share(
+    case: Case, family: str, repeats: int, **params: object
+) -> tuple[float, float, float]:
     """(total seconds, floor seconds, (total - floor) / floor) for ``explain_many``."""
     ex = case.explainer
     queries = ex.prepare(case.queries)
@@ -152,10 +159,31 @@ def pipeline_share(case: Case, family: str, repeats: int) -> tuple[float, float,
         ex.blackbox.predict_blocks(blocks, [q.render for q in queries])
 
     def total() -> None:
-        ex.explain_many(case.queries, family)
+        ex.explain_many(case.queries, family, **params)
 
     seconds_floor, seconds_total = best_of(repeats, floor, total)
     return seconds_total, seconds_floor, (seconds_total - seconds_floor) / seconds_floor
+
+
+# ---- 4. what each costly part buys -----------------------------------------------------------------
+SETTINGS = (
+    ("linear", {}),
+    ("linear", {"control_variates": False}),
+    ("linear", {"n_bootstrap": 0}),
+    ("linear", {"control_variates": False, "n_bootstrap": 0}),
+    ("additive", {}),
+    ("additive", {"smoothing": 10.0}),
+    ("additive", {"n_bootstrap": 0}),
+    ("additive", {"smoothing": 10.0, "n_bootstrap": 0}),
+)
+
+
+def setting_figures(case: Case, family: str, params: dict) -> tuple[float, float | None]:
+    """Median held-out R^2 and median bootstrap top-5 Jaccard (None without a bootstrap)."""
+    many = case.explainer.explain_many(case.queries, family, **params)
+    r2 = float(np.median([e.fidelity.r2 for e in many]))
+    jaccards = [e.stability.top_k_jaccard for e in many if e.stability.top_k_jaccard is not None]
+    return r2, float(np.median(jaccards)) if jaccards else None
 
 
 def _population_values(s) -> list[np.ndarray]:
@@ -188,6 +216,21 @@ def main() -> None:
                 f"| {name} | {family}: pipeline cost over the scoring floor "
                 f"({total:.2f} s total, {floor:.2f} s floor) | {share:.2f} | <= {TARGETS[family]} |"
             )
+    if "settings" in args.parts:
+        print_settings(args)
+
+
+def print_settings(args: argparse.Namespace) -> None:
+    print("\n| data | family, setting | pipeline cost over the floor | held-out R^2 | top-5 Jaccard |")
+    print("|---|---|---|---|---|")
+    for name in args.data:
+        case = load_case(name, args.queries)
+        for family, params in SETTINGS:
+            _, _, share = pipeline_share(case, family, args.repeats, **params)
+            r2, jaccard = setting_figures(case, family, params)
+            shown = "none" if jaccard is None else f"{jaccard:.3f}"
+            label = ", ".join(f"{k}={v}" for k, v in params.items()) or "defaults"
+            print(f"| {name} | {family}, {label} | {share:.2f} | {r2:.3f} | {shown} |", flush=True)
 
 
 if __name__ == "__main__":
