@@ -205,11 +205,15 @@ def main() -> None:
         case = load_case(name, args.queries)
         for family in FAMILIES if "single" in args.parts else ():
             ratio = single_against_batch(case, family, args.repeats)
-            print(f"| {name} | {family}: s/query alone over s/query in a batch | {ratio:.2f} | <= {TARGETS['single']} |")
+            print(
+                f"| {name} | {family}: s/query alone over s/query in a batch | {ratio:.2f} | <= {TARGETS['single']} |"
+            )
         if "auto" in args.parts:
             ratio, counts = auto_against_chosen(case, args.repeats)
             chose = ", ".join(f"{k} x{v}" for k, v in sorted(counts.items()))
-            print(f"| {name} | auto fits over the chosen family's fits ({chose}) | {ratio:.2f} | <= {TARGETS['auto']} |")
+            print(
+                f"| {name} | auto fits over the chosen family's fits ({chose}) | {ratio:.2f} | <= {TARGETS['auto']} |"
+            )
         for family in ("linear", "additive") if "pipeline" in args.parts else ():
             total, floor, share = pipeline_share(case, family, args.repeats)
             print(
@@ -221,7 +225,9 @@ def main() -> None:
 
 
 def print_settings(args: argparse.Namespace) -> None:
-    print("\n| data | family, setting | pipeline cost over the floor | held-out R^2 | top-5 Jaccard |")
+    print(
+        "\n| data | family, setting | pipeline cost over the floor | held-out R^2 | top-5 Jaccard |"
+    )
     print("|---|---|---|---|---|")
     for name in args.data:
         case = load_case(name, args.queries)
