@@ -119,3 +119,26 @@ def test_auto_with_trees_in_its_ladder_scores_them_on_an_inner_split(world):
     first = make_surrogate("auto", ladder=ladder[:1], target_fidelity=0.999)
     only_tree = explainer.explain(world.iloc[0], first)
     assert "inner-validation R^2" in only_tree.notes[0]
+
+
+def test_auto_chooses_with_blas_on_one_thread(world, monkeypatch):
+    """As inside the linear and additive fits: the same figures as in a one-thread pool
+    worker, and no BLAS thread left spinning beside the model's when it scores next."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from surrogate.surrogates import linear
+
+    seen = []
+    original = linear.leave_one_out_r2_by_size
+
+    def recorded(*args, **kwargs):
+        seen.append({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"})
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(linear, "leave_one_out_r2_by_size", recorded)
+    explainer = sg.TabularExplainer(_box, world, mode="regression", n_samples=2000)
+    with threadpool_limits(limits=2, user_api="blas"):
+        outside = {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+        explainer.explain(world.iloc[0], "auto", n_jobs=1)
+    assert outside == {2}  # the check can fail: BLAS had two threads around the call
+    assert seen and all(threads == {1} for threads in seen)

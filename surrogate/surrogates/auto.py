@@ -44,6 +44,7 @@ import numpy as np
 from ..errors import ParameterError
 from ..fidelity import weighted_r2
 from ..schema import Feature
+from ..threads import one_thread
 from .base import LocalFit, LocalProblem
 
 #: default fidelity target: weighted R^2 of 0.9 on rows the candidate was not fitted on
@@ -110,11 +111,17 @@ class AutoSurrogate:
         if not self.ladder:
             raise ParameterError("ladder must name at least one (family, parameters) candidate.")
         fits = []
-        for problem, seed in zip(problems, seeds, strict=True):
-            trial = _Trial(self.ladder, problem, features, z_names, seed)
-            index = self._choose(trial)
-            fit = trial.final_fit(index)
-            fits.append(replace(fit, notes=(self._note(index, trial),) + fit.notes))
+        # BLAS on one thread, as inside the linear and additive fits: the leave-one-out
+        # figures are then the same in this process and in a one-thread pool worker, and
+        # no BLAS thread is left spinning, after a threaded call, beside the model's own
+        # threads when the next query is scored (on two cores that had the next model
+        # call take up to three times as long)
+        with one_thread(user_api="blas"):
+            for problem, seed in zip(problems, seeds, strict=True):
+                trial = _Trial(self.ladder, problem, features, z_names, seed)
+                index = self._choose(trial)
+                fit = trial.final_fit(index)
+                fits.append(replace(fit, notes=(self._note(index, trial),) + fit.notes))
         return fits
 
     def _choose(self, trial: _Trial) -> int:
