@@ -2,8 +2,10 @@
 
 Trees, rule lists and the ``auto`` family fit each query's neighbourhood on its
 own, in Python loops that hold the interpreter lock, so threads would not help;
-processes do. Linear surrogates are not sent here: they are fitted for all the
-queries of a block at once, as stacked matrix products, in the calling process.
+processes do. Linear and additive surrogates stay in the calling process: a block
+of 20 German credit queries fits in about 0.16 s (linear) and 0.3 s (additive),
+less than starting the workers (about 1 s the first time); once started, workers
+saved nothing on linear fits and about a fifth of the additive pipeline's own cost.
 
 A fit is a pure function of its problem, its seed and the family's parameters,
 so a problem fitted in a worker gives exactly the in-process result: the

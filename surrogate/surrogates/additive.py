@@ -170,7 +170,8 @@ class AdditiveSurrogate(Family):
         "min_rows": (Interval(int, 1),),
         "n_bootstrap": (Interval(int, 0),),
     }
-    #: fitted for a whole block at once, in this process (not spread over a pool)
+    #: fitted in this process, not spread over a pool: a block's fits take less time
+    #: than starting the workers (see :mod:`surrogate.explain.parallel`)
     fits_independently = False
 
     def __init__(
