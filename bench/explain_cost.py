@@ -201,8 +201,8 @@ def main() -> None:
     print(f"n_samples={N_SAMPLES}, {args.queries} queries, best of {args.repeats}\n")
     print("| data | measurement | value | target |")
     print("|---|---|---|---|")
-    for name in args.data:
-        case = load_case(name, args.queries)
+    cases = {name: load_case(name, args.queries) for name in args.data}  # each model fitted once
+    for name, case in cases.items():
         for family in FAMILIES if "single" in args.parts else ():
             ratio = single_against_batch(case, family, args.repeats)
             print(
@@ -221,18 +221,17 @@ def main() -> None:
                 f"({total:.2f} s total, {floor:.2f} s floor) | {share:.2f} | <= {TARGETS[family]} |"
             )
     if "settings" in args.parts:
-        print_settings(args)
+        print_settings(cases, args.repeats)
 
 
-def print_settings(args: argparse.Namespace) -> None:
+def print_settings(cases: dict[str, Case], repeats: int) -> None:
     print(
         "\n| data | family, setting | pipeline cost over the floor | held-out R^2 | top-5 Jaccard |"
     )
     print("|---|---|---|---|---|")
-    for name in args.data:
-        case = load_case(name, args.queries)
+    for name, case in cases.items():
         for family, params in SETTINGS:
-            _, _, share = pipeline_share(case, family, args.repeats, **params)
+            _, _, share = pipeline_share(case, family, repeats, **params)
             r2, jaccard = setting_figures(case, family, params)
             shown = "none" if jaccard is None else f"{jaccard:.3f}"
             label = ", ".join(f"{k}={v}" for k, v in params.items()) or "defaults"
