@@ -80,11 +80,6 @@ def _deletion_masks(order: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return masks
 
 
-def _insertion_masks(order: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Keep masks of the insertion curve: what the deletion curve removes, alone restored."""
-    return 1.0 - _deletion_masks(order, counts)
-
-
 @dataclass(frozen=True)
 class CheckPlan:
     """One query's check rows (keep masks) and the ranking they follow."""
@@ -98,7 +93,9 @@ def plan(content: Content, components: Sequence[str], seed: np.random.SeedSequen
     d = len(components)
     counts = removed_counts(d)
     order = ranking(content, components)
-    parts = [np.zeros((1, d)), _deletion_masks(order, counts), _insertion_masks(order, counts)]
+    deletion = _deletion_masks(order, counts)
+    # the insertion curve restores, alone, what the deletion curve removes
+    parts = [np.zeros((1, d)), deletion, 1.0 - deletion]
     parts += [_deletion_masks(r, counts) for r in random_rankings(seed, d)]
     return CheckPlan(rows=np.concatenate(parts), order=order)
 
