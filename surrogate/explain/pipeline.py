@@ -65,7 +65,6 @@ MAX_SAMPLES = 10_000_000
 #: fewest rows per query: a surrogate and a held-out check need some room (tables ask
 #: more, 4 rows per feature plus intercept, as their width is known when built)
 MIN_SAMPLES = 50
-N_SAMPLES = Interval(int, MIN_SAMPLES, MAX_SAMPLES)
 HOLDOUT_SHARE = Interval(float, 0.05, 0.5)
 #: share of ``n_samples`` drawn for the population-scope check, when there is one: 500
 #: rows at the default 5000 put its R^2 within a few hundredths of its value
@@ -76,8 +75,7 @@ ON_ERROR = Options(("raise", "record"))
 MIN_HOLDOUT_ESS = 10
 #: what contributions may be measured against: a population (tables: the training
 #: data), or the fitting neighbourhood with its kernel weights
-REFERENCES = Options(("training", "neighbourhood"))
-NEIGHBOURHOOD_REFERENCE = "neighbourhood"
+REFERENCES = Options(("training", NEIGHBOURHOOD))
 
 
 # ---- what a modality hands the pipeline ---------------------------------------------------------
@@ -387,17 +385,18 @@ def local_problem(modality: Modality, s: Scored) -> LocalProblem:
 def reference_point(
     modality: Modality, query: Query, z_fit: np.ndarray, w_fit: np.ndarray
 ) -> ReferencePoint | None:
-    """Where the query's contributions are measured from, when its modality states one:
-    its population (``reference="training"``), or the fitting neighbourhood with its
-    kernel weights (``reference="neighbourhood"``), where every family centres alike."""
+    """Where the query's contributions are measured from, when its modality states one
+    (tables: their population, or :func:`neighbourhood_reference`)."""
     stated = getattr(modality, "reference_point", None)
-    if stated is None:
-        return None
-    if getattr(modality, "reference", None) == NEIGHBOURHOOD_REFERENCE:
-        total = w_fit.sum()
-        z = w_fit @ z_fit / total if total > 0 else np.zeros(z_fit.shape[1])
-        return ReferencePoint(NEIGHBOURHOOD, z)
-    return stated(query.row)
+    return None if stated is None else stated(query.row, z_fit, w_fit)
+
+
+def neighbourhood_reference(z_fit: np.ndarray, w_fit: np.ndarray) -> ReferencePoint:
+    """The fitting neighbourhood with its kernel weights as the reference (its weighted
+    mean of ``z``), where every family centres alike."""
+    total = w_fit.sum()
+    z = w_fit @ z_fit / total if total > 0 else np.zeros(z_fit.shape[1])
+    return ReferencePoint(NEIGHBOURHOOD, z)
 
 
 def query_sampler(modality: Modality, query: Query) -> dict[str, Any]:

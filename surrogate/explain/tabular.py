@@ -35,6 +35,7 @@ from ..schema import (
     point_flag_owner,
 )
 from ..surrogates import make_surrogate
+from ..surrogates.additive import NEIGHBOURHOOD
 from ..surrogates.base import Content, Population, ReferencePoint
 from .adaptive import AdaptiveSampling, SizeLimits, explain_in_rounds, sampling_plan
 from .parallel import check_n_jobs
@@ -51,6 +52,7 @@ from .pipeline import (
     Size,
     check_cutoff,
     explain_queries,
+    neighbourhood_reference,
     resolve_link,
 )
 from .progress import progress_bar
@@ -437,10 +439,16 @@ class TabularExplainer(Reseedable):
     def share_outside(self, values: np.ndarray) -> float:
         return share_outside_range(values, self.schema)
 
-    def reference_point(self, row: np.ndarray) -> ReferencePoint | None:
-        """The training data's mean of ``z`` around ``row`` (see :func:`reference_z`), and
-        its rows for families that average over them (additive); None when the sampler
-        does not say how its ``z`` columns read."""
+    def reference_point(
+        self, row: np.ndarray, z_fit: np.ndarray, w_fit: np.ndarray
+    ) -> ReferencePoint | None:
+        """What the contributions of ``row`` are measured from. With ``reference=
+        "training"``: the training data's mean of ``z`` around ``row`` (see
+        :func:`reference_z`), and its rows for families that average over them
+        (additive); None when the sampler does not say how its ``z`` columns read. With
+        ``reference="neighbourhood"``: the fitting rows ``z_fit`` weighted by ``w_fit``."""
+        if self.reference == NEIGHBOURHOOD:
+            return neighbourhood_reference(z_fit, w_fit)
         z = reference_z(self.sampler, self.schema, row)
         return None if z is None else ReferencePoint(REFERENCE, z, self.population)
 

@@ -56,10 +56,6 @@ class Provenance:
     n_population: int = 0
 
 
-#: what ``Scope.reference`` may be: the training data, or the fitting neighbourhood
-REFERENCE_OPTIONS = ("training", "neighbourhood")
-
-
 @dataclass(frozen=True)
 class Scope:
     """The question an explanation answers (schema 1.2): where its surrogate was fitted,
