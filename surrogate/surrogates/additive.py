@@ -226,7 +226,6 @@ class AdditiveSurrogate(Family):
             for q in queries:
                 q.add_pairs(self._screen(q))
                 self._smooth(q)
-            self._solve(queries)
         return [
             self._local_fit(q, features, z_names, seed)
             for q, seed in zip(queries, seeds, strict=True)
@@ -244,12 +243,12 @@ class AdditiveSurrogate(Family):
             if self.max_features is not None and len(q.design.axes) > self.max_features:
                 q.restrict(self._select(q))
             self._smooth(q)
-        self._solve(queries)
         return queries
 
     def _smooth(self, q: _Query) -> None:
-        """Set ``q``'s smoothing: chosen for its design as it stands (main effects, then
-        again with the pairs, whose ridge it also sets), or the value given."""
+        """Set ``q``'s smoothing and solve its penalised system: the smoothing chosen for
+        its design as it stands (main effects, then again with the pairs, whose ridge it
+        also sets), or the value given."""
         if self.smoothing == "auto":
             q.choose_smoothing(SMOOTHING_GRID)
         else:
@@ -283,7 +282,6 @@ class AdditiveSurrogate(Family):
                     staged = copy.copy(q)  # pairs replace the query's arrays, never edit them
                     staged.add_pairs(family._screen(staged))
                     family._smooth(staged)
-                    family._solve([staged])
                 figure = stage_r2(staged)
             yield k, figure, functools.partial(family._assemble, staged, features, z_names, seed)
 
@@ -341,14 +339,6 @@ class AdditiveSurrogate(Family):
             chosen.append(best)
             selected += list(groups[best])
         return tuple(design.axes[t] for t in sorted(chosen))
-
-    def _solve(self, queries: Sequence[_Query]) -> None:
-        """Every query's penalised system, solved through its inverse (Cholesky), one query
-        at a time: a query's result is exactly what it gets alone."""
-        for q in queries:
-            lhs, rhs = q.system()
-            inverse = _spd_inverse(lhs)
-            q.solved(inverse @ rhs, inverse)
 
     def _screen(self, q: _Query) -> tuple[tuple[int, int], ...]:
         """The ``interactions`` pairs of axes whose coarse grids best fit the main-effect residual.
@@ -923,18 +913,20 @@ class _Design:
         )
         return _rows_matrix(columns, np.ones(columns.shape), self.size - self.cells[0])
 
-    def penalty(self, strength: float) -> np.ndarray:
-        """Full-layout penalty: neighbouring-bin differences of each number, ridge on pair cells."""
+    @functools.cached_property
+    def unit_penalty(self) -> np.ndarray:
+        """Full-layout penalty at smoothing 1: neighbouring-bin differences of each number,
+        ridge on pair cells."""
         out = np.zeros((self.size, self.size))
         for t, axis in enumerate(self.axes):
             if axis.kind != "number" or axis.n_bins < 2:
                 continue
             at = self.starts[t] + np.arange(axis.n_bins)
             diff = np.diff(np.eye(axis.n_bins), axis=0)
-            out[np.ix_(at, at)] += strength * diff.T @ diff
+            out[np.ix_(at, at)] += diff.T @ diff
         for p, (a, b) in enumerate(self.pairs):
             at = self.cells[p] + np.arange(a.n_levels * b.n_levels)
-            out[at, at] += strength
+            out[at, at] += 1.0
         return out
 
 
@@ -955,12 +947,19 @@ class _Query:
         self.cross = self.x.T @ (w * (self.problem.y_fit - self.mean))
         self.smoothing = 0.0
         self.chosen_from: tuple[float, ...] = ()  # the values the smoothing was chosen among
-        self.unit_penalty = design.penalty(1.0)
         self.row_weight = float(w.mean())  # a smoothing of one row pulls this hard
 
     def smooth(self, smoothing: float) -> None:
+        """Solve at ``smoothing``, as given."""
         self.smoothing = smoothing
         self.chosen_from = ()
+        self.solve()
+
+    def solve(self) -> None:
+        """The penalised system at the current smoothing, solved through its inverse."""
+        lhs, rhs = self.system()
+        inverse = _spd_inverse(lhs)
+        self.solved(inverse @ rhs, inverse)
 
     def said(self) -> tuple[str, ...]:
         """The notes of this fit: what was merged, and the smoothing if it was chosen."""
@@ -972,25 +971,29 @@ class _Query:
         )
 
     def choose_smoothing(self, grid: Sequence[float]) -> None:
-        """The smoothing of ``grid`` (ascending) with the lowest GCV score; none to choose
-        when no number has bins to smooth.
+        """Solve at the smoothing of ``grid`` (ascending) with the lowest GCV score; none to
+        choose when no number has bins to smooth. The winner's inverse is kept: its system
+        is not factorised again.
 
         The score is read as unimodal along the grid (it is a smooth function of the log
         of the smoothing): the search starts in the middle and walks downhill, stopping
         where the next value scores no lower, so about three of the values are fitted.
         """
-        if not self.unit_penalty.any():
+        if not self.design.unit_penalty.any():
+            self.solve()
             return
         gram, unit, cross = self.reduced()
         y = self.problem.y_fit - self.mean
         yy, n = float(self.problem.w_fit @ y**2), len(y)
         scores: dict[int, float] = {}
+        inverses: dict[int, np.ndarray] = {}
 
         def score(i: int) -> float:
             if not 0 <= i < len(grid):
                 return np.inf
             if i not in scores:
-                scores[i] = _gcv(gram, unit, cross, grid[i] * self.row_weight, yy, n)
+                inverses[i] = _spd_inverse(_penalised(gram, unit, grid[i] * self.row_weight))
+                scores[i] = _gcv_of(gram, cross, inverses[i], yy, n)
             return scores[i]
 
         at = len(grid) // 2
@@ -999,6 +1002,7 @@ class _Query:
             at += step
         self.smoothing = float(grid[at])
         self.chosen_from = tuple(grid)
+        self.solved(inverses[at] @ cross, inverses[at])
 
     def restrict(self, axes: tuple[_Axis, ...]) -> None:
         """Keep only ``axes``: the same Gram matrix, fewer columns."""
@@ -1010,7 +1014,6 @@ class _Query:
         self.x = self.x[:, take]
         self.gram = self.gram[np.ix_(take, take)]
         self.cross = self.cross[take]
-        self.unit_penalty = self.design.penalty(1.0)
 
     def add_pairs(self, pairs: tuple[tuple[int, int], ...]) -> None:
         """Append the pairs' cell columns: only the Gram blocks they touch are computed."""
@@ -1030,7 +1033,6 @@ class _Query:
         self.x = x
         self.gram = gram
         self.cross = np.concatenate([self.cross, cells.T @ (w * (self.problem.y_fit - self.mean))])
-        self.unit_penalty = design.penalty(1.0)
 
     def residual(self) -> np.ndarray:
         return self.problem.y_fit - self.fitted()
@@ -1038,7 +1040,7 @@ class _Query:
     def reduced(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Gram matrix, penalty at smoothing 1 and cross-products in the reduced layout."""
         r = self.design.reduced
-        return self.gram[np.ix_(r, r)], self.unit_penalty[np.ix_(r, r)], self.cross[r]
+        return self.gram[np.ix_(r, r)], self.design.unit_penalty[np.ix_(r, r)], self.cross[r]
 
     def system(self) -> tuple[np.ndarray, np.ndarray]:
         gram, unit, cross = self.reduced()
@@ -1122,7 +1124,11 @@ def _gcv(
     """GCV score of the fit at penalty ``strength`` (reduced layout; ``yy`` = y'Wy of the
     centred response, ``n`` rows): weighted RSS / (1 - edf / n)^2, from the Gram matrix
     alone (``RSS = y'Wy - 2 b'c + b'Gb``, ``edf = tr(A^-1 G)``)."""
-    inverse = _spd_inverse(_penalised(gram, unit, strength))
+    return _gcv_of(gram, cross, _spd_inverse(_penalised(gram, unit, strength)), yy, n)
+
+
+def _gcv_of(gram: np.ndarray, cross: np.ndarray, inverse: np.ndarray, yy: float, n: int) -> float:
+    """:func:`_gcv` with the penalised system's ``inverse`` given."""
     beta = inverse @ cross
     rss = max(yy - 2.0 * float(beta @ cross) + float(beta @ gram @ beta), 0.0)
     edf = float(np.sum(inverse * gram))
