@@ -11,6 +11,7 @@ import pytest
 import surrogate as sg
 from surrogate.errors import DataError, ParameterError
 from surrogate.explanation import ExplanationSet
+from surrogate.surrogates import additive
 from surrogate.surrogates.additive import AdditiveSurrogate
 from surrogate.surrogates.base import (
     AdditiveContent,
@@ -147,8 +148,6 @@ def test_smoothing_is_chosen_per_query_and_said(world):
 
 def test_the_chosen_smoothing_is_the_grid_s_lowest_gcv_score(explainer):
     """The downhill walk along the grid finds its minimum: every value's score, computed."""
-    from surrogate.surrogates import additive
-
     query = explainer.schema.encode(pd.Series(QUERY).to_frame().T)[0]
     hood = explainer.sampler.sample(query, 3000, np.random.SeedSequence(7))
     values = np.vstack([query, hood.values])  # row 0 is the query
@@ -223,6 +222,23 @@ def test_max_features_keeps_the_features_the_black_box_uses(explainer):
     # the step moves the output most over the neighbourhood: it is chosen alone
     one = explainer.explain(pd.Series(QUERY), surrogate="additive", max_features=1)
     assert [t.feature for t in one.content.terms] == ["step"]
+
+
+def test_features_are_selected_on_the_penalised_system(explainer, monkeypatch):
+    """Selection sees the smoothing the fit uses (given, or chosen for the full design):
+    unpenalised, 32 bins of noise would count as gain."""
+    seen = []
+    original = AdditiveSurrogate._select
+
+    def recorded(self, q):
+        seen.append(q.smoothing)
+        return original(self, q)
+
+    monkeypatch.setattr(AdditiveSurrogate, "_select", recorded)
+    explainer.explain(pd.Series(QUERY), surrogate="additive", max_features=2, smoothing=10.0)
+    explainer.explain(pd.Series(QUERY), surrogate="additive", max_features=2)
+    assert seen[0] == 10.0
+    assert seen[1] in additive.SMOOTHING_GRID
 
 
 # ---------------------------------------------------------------- contributions

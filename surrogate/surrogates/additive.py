@@ -241,6 +241,7 @@ class AdditiveSurrogate(Family):
         queries = [self._prepare(p, features, z_names) for p in problems]
         for q in queries:
             if self.max_features is not None and len(q.design.axes) > self.max_features:
+                self._smooth(q)  # features are selected on the penalised system
                 q.restrict(self._select(q))
             self._smooth(q)
         return queries
