@@ -156,23 +156,21 @@ class GaussianSampler:
             for j in self._numeric
             if self.point_masses and features[j].point_masses
         }
-        #: movable numbers' training values and shares, for ``number_change`` redraws
-        self._training_numbers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        # movable numbers' training values and shares, for ``number_change`` redraws
+        training_numbers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         if self.number_change > 0:
             values = _check_training_values(training_values, schema, "number_change")
-            self._training_numbers = {j: _value_shares(values[:, j]) for j in self._numeric}
-            empty = [features[j].name for j, (v, _) in self._training_numbers.items() if not len(v)]
+            training_numbers = {j: _value_shares(values[:, j]) for j in self._numeric}
+            empty = [features[j].name for j, (v, _) in training_numbers.items() if not len(v)]
             if empty:
                 raise ParameterError(
                     f"number_change redraws numbers from their training values, but "
                     f"training_values holds none for {empty} (every value missing)."
                 )
         #: hashed once: every explanation's provenance states it
-        self._numbers_fingerprint = _numbers_fingerprint(self._training_numbers)
+        self._numbers_fingerprint = _numbers_fingerprint(training_numbers)
         #: the same values with their cumulative shares, inverted by each redraw
-        self._number_cdfs = {
-            j: (v, _cdf(shares)) for j, (v, shares) in self._training_numbers.items()
-        }
+        self._number_cdfs = {j: (v, _cdf(shares)) for j, (v, shares) in training_numbers.items()}
         #: the flag columns of z, after the features' columns: (feature index, point value)
         self._flags = [(j, float(v)) for j, (points, _) in self._points.items() for v in points]
         self.z_names = schema.names + tuple(
@@ -235,7 +233,7 @@ class GaussianSampler:
             len(self._numeric)
             + 2 * len(self._categorical)
             + len(self._points)
-            + 2 * len(self._training_numbers)
+            + 2 * len(self._number_cdfs)
         )
 
     def _around(self, query: np.ndarray, u: np.ndarray) -> Neighborhood:
@@ -247,7 +245,7 @@ class GaussianSampler:
         point_column = {j: n_numeric + 2 * n_categorical + k for k, j in enumerate(self._points)}
         redraw_column = {
             j: n_numeric + 2 * n_categorical + len(self._points) + 2 * k
-            for k, j in enumerate(self._training_numbers)
+            for k, j in enumerate(self._number_cdfs)
         }
         p = len(self.schema)
         values = np.empty((n, p), order="F")
@@ -266,8 +264,7 @@ class GaussianSampler:
             values[:, j], z[:, j] = self._draw_category(
                 j, query[j], u[:, n_numeric + 2 * k], u[:, n_numeric + 2 * k + 1]
             )
-        for k, (j, v) in enumerate(self._flags):
-            z[:, p + k] = -((values[:, j] == v) != (query[j] == v)).astype(np.float64)
+        self._flag_columns(z, query, values)
         values, z = np.ascontiguousarray(values), np.ascontiguousarray(z)
         reach = z[:, :p] ** 2  # each feature's share of the squared distance
         for j, rows in redrawn.items():
@@ -287,10 +284,15 @@ class GaussianSampler:
             z[:, j] = np.nan_to_num((values[:, j] - query[j]) / unit, nan=0.0)
         for j in self._categorical:
             z[:, j] = -(values[:, j] != query[j]).astype(np.float64)
+        self._flag_columns(z, query, values)
+        return z
+
+    def _flag_columns(self, z: np.ndarray, query: np.ndarray, values: np.ndarray) -> None:
+        """Fill the point states' columns of ``z`` (after the features'): -1 where a row is
+        on a point mass and the query is not, or the other way round."""
         p = len(self.schema)
         for k, (j, v) in enumerate(self._flags):
             z[:, p + k] = -((values[:, j] == v) != (query[j] == v)).astype(np.float64)
-        return z
 
     def point_mass_notes(self, query: np.ndarray) -> tuple[str, ...]:
         """The kept point masses in words, for the explanation of ``query`` (values view).
@@ -685,15 +687,12 @@ class LimeSampler:
     def sample(self, query: np.ndarray, n: int, seed: np.random.SeedSequence) -> Neighborhood:
         u = np.random.default_rng(seed).random((n, 2 * len(self._numeric) + len(self._categorical)))
         values = np.repeat(query[None, :].astype(np.float64), n, axis=0)
-        z = np.zeros((n, len(self.schema)), dtype=np.float64)
         for k, j in enumerate(self._numeric):
-            bins = self._bins[j]
-            values[:, j] = bins.draw(u[:, 2 * k], u[:, 2 * k + 1])
-            z[:, j] = -(bins.index(values[:, j]) != bins.index(query[j : j + 1])).astype(np.float64)
+            values[:, j] = self._bins[j].draw(u[:, 2 * k], u[:, 2 * k + 1])
         offset = 2 * len(self._numeric)
         for k, j in enumerate(self._categorical):
             values[:, j] = _inverse_cdf(*self._category_cdfs[j], u[:, offset + k])
-            z[:, j] = -(values[:, j] != query[j]).astype(np.float64)
+        z = self.z_of(query, values)
         distance = np.sqrt((z**2).sum(axis=1) / self._n_movable)
         return Neighborhood(values=values, z=z, distance=distance)
 
