@@ -96,7 +96,7 @@ class _Prepared:
     readable: dict[str, float | str | None]
     names: tuple[str, ...]
     render: Callable[[np.ndarray], Any]  # keep masks (n, d) -> rows the model eats
-    layout: Any  # TextLayout or (ImageQuery, segments)
+    layout: Any  # TextLayout, or (ImageQuery, segments, resolved segmentation record)
     adapter_key: Any
 
 
@@ -594,8 +594,9 @@ class ImageExplainer(_MaskingExplainer):
         )
         segments = img.segment(query.pixels, method, options)
         background = img.baseline_image(query.pixels, segments, self.baseline, self.blur_sigma)
-        _check_masking_removes(query.pixels, background, self.baseline, int(segments.max()) + 1)
-        names = img.segment_names(int(segments.max()) + 1)
+        n_segments = int(segments.max()) + 1
+        _check_masking_removes(query.pixels, background, self.baseline, n_segments)
+        names = img.segment_names(n_segments)
 
         def render(keep: np.ndarray) -> np.ndarray:
             return img.masked_images(query, background, segments, keep)
@@ -605,7 +606,7 @@ class ImageExplainer(_MaskingExplainer):
             readable={"image_sha256": query.digest(), "shape": shape, "layout": query.layout},
             names=names,
             render=render,
-            layout=(query, segments, _resolved_record(method, options, segments)),
+            layout=(query, segments, _resolved_record(method, options, n_segments)),
             adapter_key=(query.layout, query.shape, query.dtype),
         )
 
@@ -617,17 +618,11 @@ class ImageExplainer(_MaskingExplainer):
         return self._build_scorer(img.probe_images(query), to_tensor, query.pixels.size)
 
     def sampler_params(self) -> dict[str, Any]:
-        segmentation = (
-            self.segmentation
-            if isinstance(self.segmentation, str)
-            else _callable_name(self.segmentation)
-        )
+        segmentation, options = _segmentation_record(self.segmentation, self.segmentation_options)
         return {
             **self.sampler.params(),
             "segmentation": segmentation,
-            "segmentation_options": {
-                k: _plain(v) for k, v in sorted(self.segmentation_options.items())
-            },
+            "segmentation_options": options,
             "baseline": self.baseline,
             "blur_sigma": self.blur_sigma,
         }
@@ -641,13 +636,15 @@ class ImageExplainer(_MaskingExplainer):
 
 
 # ---- small helpers ----------------------------------------------------------------------------
-def _resolved_record(method: Any, options: dict[str, Any], segments: np.ndarray) -> dict[str, Any]:
+def _segmentation_record(method: Any, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A segmentation as provenance records it: its name, and its options in plain values."""
     name = method if isinstance(method, str) else _callable_name(method)
-    return {
-        "method": name,
-        "options": {k: _plain(v) for k, v in sorted(options.items())},
-        "n_segments": int(segments.max()) + 1,
-    }
+    return name, {k: _plain(v) for k, v in sorted(options.items())}
+
+
+def _resolved_record(method: Any, options: dict[str, Any], n_segments: int) -> dict[str, Any]:
+    name, plain = _segmentation_record(method, options)
+    return {"method": name, "options": plain, "n_segments": n_segments}
 
 
 def _check_masking_removes(

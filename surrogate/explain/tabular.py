@@ -510,14 +510,12 @@ def build_sampler(
     options = dict(options or {})
     if reference == "training" and spec in ("qmc", "gaussian"):
         options.setdefault("number_change", TRAINING_NUMBER_CHANGE)
+    sampler_learns = needs_training_values(spec, options)
     training = None
-    if reference == "training" or needs_training_values(spec, options):
+    if reference == "training" or sampler_learns:
         training = schema.encode(X_train, what="training data")
     sampler = make_sampler(
-        spec,
-        schema,
-        training_values=training if needs_training_values(spec, options) else None,
-        **options,
+        spec, schema, training_values=training if sampler_learns else None, **options
     )
     z_of = getattr(sampler, "z_of", None)
     if training is None or reference != "training" or z_of is None:

@@ -313,7 +313,7 @@ class ExplanationSet(Sequence):
                 "r2": exp.fidelity.r2,
                 "r2_in_sample": exp.fidelity.r2_in_sample,
                 "r2_population": exp.fidelity.r2_population,
-                "reference": _reference_of(exp),
+                "reference": None if exp.scope is None else exp.scope.reference,
                 "mae": exp.fidelity.mae,
                 "agreement": exp.fidelity.agreement,
                 "query_gap": exp.fidelity.query_gap,
@@ -373,13 +373,6 @@ class ExplanationSet(Sequence):
 
     def __repr__(self) -> str:
         return f"ExplanationSet({len(self)} explanations, {len(self.failures)} failures)"
-
-
-def _reference_of(exp: Any) -> str | None:
-    """What an explanation's contributions are against (None: not stated, as for text and
-    image explanations, which carry no scope)."""
-    scope = getattr(exp, "scope", None)
-    return None if scope is None else scope.reference
 
 
 def top_features(content: Content, k: int | None = None) -> list[str]:

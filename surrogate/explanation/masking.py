@@ -37,6 +37,7 @@ class MaskedExplanation(ABC):
     outputs = property(lambda self: self.explanation.outputs)
     content = property(lambda self: self.explanation.content)
     fidelity = property(lambda self: self.explanation.fidelity)
+    scope = property(lambda self: self.explanation.scope)
     faithfulness = property(lambda self: self.explanation.faithfulness)
     stability = property(lambda self: self.explanation.stability)
     neighbourhood = property(lambda self: self.explanation.neighbourhood)

@@ -20,7 +20,15 @@ from ..errors import ParameterError
 from ..links import link_value
 from ..surrogates.base import AdditiveContent, LinearContent
 from . import plots
-from .text import explained_scale, fmt, mean_over, neighbourhood_text, slope_basis, value_text
+from .text import (
+    explained_scale,
+    fmt,
+    mean_over,
+    neighbourhood_text,
+    reference_text,
+    slope_basis,
+    value_text,
+)
 
 
 def explanation_figure(exp: Any, ax: Any = None):
@@ -38,7 +46,7 @@ def explanation_figure(exp: Any, ax: Any = None):
 def scope_caption(exp: Any) -> str:
     """Two short lines: the reference and the neighbourhood, then both fidelity figures
     (empty for an explanation that states no scope)."""
-    scope = getattr(exp, "scope", None)
+    scope = exp.scope
     if scope is None:
         return ""
     f = exp.fidelity
@@ -47,8 +55,8 @@ def scope_caption(exp: Any) -> str:
         if f.n_population
         else "population scope not checked"
     )
-    against = "training data" if scope.population_checked else "fitting neighbourhood"
-    question = textwrap.wrap(f"Against the {against}; {neighbourhood_text(scope)}", CAPTION_WIDTH)
+    against = reference_text(scope).split(" (")[0]  # its name, without the parenthesis
+    question = textwrap.wrap(f"Against {against}; {neighbourhood_text(scope)}", CAPTION_WIDTH)
     return "\n".join([*question, f"held-out R\u00b2 {fmt(f.r2)} near the query, {population}"])
 
 

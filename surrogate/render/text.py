@@ -34,6 +34,7 @@ from ..surrogates.base import (
 
 if TYPE_CHECKING:
     from ..explanation import Explanation, Scope
+    from ..fidelity import Fidelity
 
 
 #: additive surrogates: terms listed by name; the others are summed on one line
@@ -94,7 +95,7 @@ def fidelity_line(exp: Explanation) -> str:
     parts = [
         f"held-out R^2 {fmt(f.r2)}",
         f"in-sample R^2 {fmt(f.r2_in_sample)}",
-        *([] if exp.scope is None else [population_fidelity_text(exp)]),
+        *([] if exp.scope is None else [population_fidelity_text(f, exp.scope)]),
         f"MAE {fmt(f.mae)}",
     ]
     if f.agreement is not None:
@@ -104,18 +105,16 @@ def fidelity_line(exp: Explanation) -> str:
     return ", ".join(parts)
 
 
-def population_fidelity_text(exp: Explanation) -> str:
+def population_fidelity_text(f: Fidelity, scope: Scope) -> str:
     """The population-scope R^2, or why it was not checked."""
-    f = exp.fidelity
     if f.n_population:
         return (
             f"population-scope R^2 {fmt(f.r2_population)} (on {f.n_population} rows taking "
             "features from training rows)"
         )
-    scope = exp.scope
     why = (
         "contributions against the neighbourhood"
-        if scope is None or not scope.population_checked
+        if not scope.population_checked
         else "the sampler cannot state rows from the population"
     )
     return f"population-scope R^2 not checked ({why})"
