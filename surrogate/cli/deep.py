@@ -8,6 +8,7 @@ model is trained; files are written whole or not at all (:func:`surrogate.store.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -60,17 +61,13 @@ def run_text(args: Any) -> str:
 def run_digit(args: Any) -> str:
     """``surrogate explain-digit``."""
     from ..demo.deep import digit_image, explain_digit_demo
-    from ..render.pages import image_page
+    from ..render.pages import picture_page
 
     png, html = output_path(args.png, "--png"), output_path(args.html, "--html")
     if png is not None and png == html:
         raise ParameterError(f"--png and --html name the same file {str(png)!r}; give two files.")
     exp = explain_digit_demo(args.index)
     image = digit_image(args.index)
-    write_outputs(
-        {
-            png: lambda: exp.to_png(image),
-            html: lambda: image_page(exp, image).encode("utf-8"),
-        }
-    )
+    picture = functools.cache(lambda: exp.to_png(image))  # drawn once for both files
+    write_outputs({png: picture, html: lambda: picture_page(exp, picture()).encode("utf-8")})
     return render(exp, args.format)

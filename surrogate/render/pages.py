@@ -38,7 +38,12 @@ def standalone_page(title: str, body: str) -> str:
 
 def image_page(exp: ImageExplanation, image: Any = None) -> str:
     """The figure of ``exp.plot(image=image)`` as an embedded PNG, then the explanation."""
-    data = base64.b64encode(image_png(exp, image)).decode("ascii")
+    return picture_page(exp, image_png(exp, image))
+
+
+def picture_page(exp: ImageExplanation, png: bytes) -> str:
+    """:func:`image_page` with its figure already drawn (``png``: ``exp.to_png(image)``)."""
+    data = base64.b64encode(png).decode("ascii")
     alt = f"Segments of the image tinted by their weight for {exp.meta.target}"
     picture = f'<p><img alt="{escape(alt, quote=True)}" src="data:image/png;base64,{data}"></p>'
     return standalone_page(
@@ -54,4 +59,4 @@ def text_page(exp: TextExplanation) -> str:
     )
 
 
-__all__ = ["image_page", "standalone_page", "text_page"]
+__all__ = ["image_page", "picture_page", "standalone_page", "text_page"]

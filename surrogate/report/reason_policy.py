@@ -17,10 +17,12 @@ import numpy as np
 from .._validation import Interval, check
 from ..errors import DataError, ParameterError
 from ..schema import encode_column
+from ..surrogates.base import MIN_FIDELITY
 from .reason_texts import ValueTexts, texts_from_tables
 
-#: default lowest held-out R^2 at which automatic reasons are given
-DEFAULT_MIN_FIDELITY = 0.5
+#: default lowest held-out R^2 at which automatic reasons are given: the fidelity below
+#: which a surrogate's figures are not read as certified
+DEFAULT_MIN_FIDELITY = MIN_FIDELITY
 
 
 #: default most reasons given per case (the usual adverse-action notice practice)

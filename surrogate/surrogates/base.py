@@ -696,7 +696,7 @@ def bootstrap_counts(seed: np.random.SeedSequence, n: int, n_resamples: int) -> 
 
 
 #: held-out R^2 below which a surrogate's figures are not read as certified (a family may
-#: set its own ``min_fidelity``): the reason policy's default minimum, 0.5
+#: set its own ``min_fidelity``); also the reason policy's default minimum
 MIN_FIDELITY = 0.5
 
 
